@@ -1,0 +1,61 @@
+"""The `mailbot` command: a thin layer over importable functions.
+
+Each sub-command is a module `mailbot/cli/cmd_<name>.py` defining
+`NAME`, `HELP`, `add_arguments(parser)` and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from types import ModuleType
+
+from mailbot import __version__
+from mailbot.errors import MailbotError
+
+log = logging.getLogger("mailbot.cli")
+
+
+def _commands() -> list[ModuleType]:
+    modules = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("cmd_"):
+            modules.append(importlib.import_module(f"{__name__}.{info.name}"))
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailbot", description="Triage a shared client inbox.")
+    parser.add_argument("--version", action="version", version=f"mailbot {__version__}")
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file (default: $MAILBOT_CONFIG, else ./mailbot.toml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _commands():
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except MailbotError as err:
+        print(f"mailbot: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""The parsed, immutable view of one email that every later stage reads."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    name: str
+    email: str  # addr-spec, lower-cased
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str | None
+    content_type: str
+    size: int  # decoded payload size in bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Hints for later stages that this mail was not written by a person for us."""
+
+    auto_reply: bool = False
+    bounce: bool = False
+    bulk: bool = False
+    reasons: tuple[str, ...] = ()  # e.g. "header Auto-Submitted: auto-replied"
+
+    @property
+    def noise(self) -> bool:
+        return self.auto_reply or self.bounce or self.bulk
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    message_id: str  # without angle brackets; synthetic when the mail had none
+    message_id_synthetic: bool
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    from_: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    reply_to: tuple[Address, ...]
+    subject: str  # decoded, as written
+    subject_normalized: str  # Re:/Fwd:/回复: prefixes removed, whitespace folded
+    date: datetime  # timezone-aware
+    text: str  # the whole readable body
+    new_text: str  # what the sender wrote now: no quoted history, no signature
+    body_source: str  # "text/plain", "text/html" or "none"
+    attachments: tuple[Attachment, ...]
+    signals: Signals
+    defects: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...] = field(default=())  # top-level, decoded, names lower-case
+    raw_sha256: str = ""
+
+    def header(self, name: str) -> str | None:
+        """First value of a top-level header, or None."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key == wanted:
+                return value
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["from"] = data.pop("from_")
+        data["date"] = self.date.isoformat()
+        data["headers"] = [list(pair) for pair in self.headers]
+        return data
