@@ -1,0 +1,97 @@
+"""Typed configuration, as validated by `mailbot.config.load_config`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mailbot.errors import ConfigError
+
+# Documented defaults, one named constant each.
+DEFAULT_IMAP_PORTS = {"tls": 993, "starttls": 143, "none": 143}
+DEFAULT_POLL_INTERVAL = 60.0  # seconds between polls when IDLE is off or missing
+DEFAULT_IDLE_RENEW = 25 * 60.0  # RFC 2177: re-issue IDLE before the server's 29-minute limit
+DEFAULT_BATCH_SIZE = 100  # messages fetched, stored and committed together
+DEFAULT_TIMEOUT = 60.0  # socket timeout for IMAP commands
+DEFAULT_MAX_ATTEMPTS = 3  # failed attempts before a message is set aside for a person
+DEFAULT_DATABASE_URL = "sqlite:///mailbot.sqlite3"
+SECRET_COMMAND_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """Where a secret comes from; the value itself is read only when needed and never logged."""
+
+    key: str  # the config key, for error messages, e.g. "mailbox.password"
+    env: str | None = None
+    file: Path | None = None
+    command: str | None = None
+
+    def reveal(self) -> str:
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise ConfigError(
+                    f"{self.key}: the environment variable {self.env} is not set or empty",
+                    f"export {self.env}=... before starting mailbot, or use {self.key}_file",
+                )
+            return value
+        if self.file is not None:
+            try:
+                return self.file.read_text(encoding="utf-8").strip()
+            except OSError as err:
+                raise ConfigError(
+                    f"{self.key}: cannot read the secret file {self.file}: {err.strerror}",
+                    "check the path and that the mailbot user may read it",
+                ) from None
+        if self.command is not None:
+            try:
+                done = subprocess.run(
+                    self.command, shell=True, capture_output=True, text=True,
+                    timeout=SECRET_COMMAND_TIMEOUT, check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise ConfigError(
+                    f"{self.key}: the command timed out after {SECRET_COMMAND_TIMEOUT:.0f}s",
+                    "run the command by hand and check that it prints the secret",
+                ) from None
+            if done.returncode != 0 or not done.stdout.strip():
+                raise ConfigError(
+                    f"{self.key}: the command exited {done.returncode} without printing a secret",
+                    "run the command by hand and check that it prints the secret",
+                )
+            return done.stdout.strip()
+        raise ConfigError(f"{self.key}: no secret configured", f"set {self.key}_env or {self.key}_file")
+
+
+@dataclass(frozen=True, slots=True)
+class Folders:
+    inbox: str = "INBOX"
+    processed: str | None = "mailbot/processed"  # None: flag processed mail \Seen in place
+    failed: str = "mailbot/failed"
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxConfig:
+    name: str  # a short stable name, used as the account key in the database
+    kind: str = "imap"  # "imap" or "maildir"
+    host: str = ""
+    port: int = 993
+    security: str = "tls"  # "tls" | "starttls" | "none"
+    username: str = ""
+    auth: str = "password"  # "password" | "xoauth2"
+    secret: Secret | None = None  # the password or the OAuth2 access token
+    tls_verify: bool = True
+    ca_file: Path | None = None
+    path: Path | None = None  # Maildir root, for kind = "maildir"
+    folders: Folders = field(default_factory=Folders)
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    idle: bool = True
+    batch_size: int = DEFAULT_BATCH_SIZE
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def account(self) -> str:
+        return self.name
