@@ -63,7 +63,9 @@ class Secret:
                     "run the command by hand and check that it prints the secret",
                 )
             return done.stdout.strip()
-        raise ConfigError(f"{self.key}: no secret configured", f"set {self.key}_env or {self.key}_file")
+        raise ConfigError(
+            f"{self.key}: no secret configured", f"set {self.key}_env or {self.key}_file"
+        )
 
 
 @dataclass(frozen=True, slots=True)

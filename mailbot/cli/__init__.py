@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mailbot", description="Triage a shared client inbox.")
     parser.add_argument("--version", action="version", version=f"mailbot {__version__}")
     parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $MAILBOT_CONFIG, else ./mailbot.toml)"
+        "--config",
+        metavar="PATH",
+        help="config file (default: $MAILBOT_CONFIG, else ./mailbot.toml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

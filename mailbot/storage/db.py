@@ -1,0 +1,107 @@
+"""Opening the database: engine, sessions, migrations, SQLite tuning."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.errors import StorageError
+
+log = logging.getLogger("mailbot.storage")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # several processes may write; wait instead of failing
+# Any constant works; all mailbot processes must agree on it.
+MIGRATION_LOCK_KEY = 0x6D61696C626F74
+
+
+def _alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _tune_sqlite(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.close()
+
+
+class Database:
+    """An engine plus a session factory; the one way code reaches storage."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (safe with several processes)."""
+        cfg = _alembic_config()
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                # Two daemons starting together must not both run the migrations.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def is_current(self) -> bool:
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() == head
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Connect to `url` (SQLAlchemy form) and, by default, migrate it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(
+            f"database.url {url!r} is not a database URL",
+            "use e.g. sqlite:////var/lib/mailbot/mailbot.sqlite3 or "
+            "postgresql+psycopg://mailbot@localhost/mailbot",
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _tune_sqlite)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    db = Database(engine)
+    if migrate:
+        try:
+            db.upgrade()
+        except OperationalError as err:
+            raise StorageError(
+                f"cannot open the database {parsed.render_as_string(hide_password=True)}: "
+                f"{err.orig}",
+                "check database.url, that the server runs and that mailbot may write there",
+            ) from None
+    return db

@@ -1,0 +1,128 @@
+"""Tables: raw blobs, messages, where each was seen, mailbox cursors, events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Blob(Base):
+    """The original bytes of a message, content-addressed by sha256."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MessageState:
+    RECEIVED = "received"  # raw bytes stored, not yet parsed
+    PARSED = "parsed"
+    FAILED = "failed"  # a stage failed; retried until max_attempts
+    SET_ASIDE = "set_aside"  # failed too often: waits for a person, never retried or deleted
+    ALL = (RECEIVED, PARSED, FAILED, SET_ASIDE)
+
+
+class StoredMessage(Base):
+    """One distinct message (by content hash) and what the parser saw in it."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), unique=True)
+    # Message-ID is not unique in the wild, so it is indexed, not a key.
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    message_id_synthetic: Mapped[bool] = mapped_column(default=False)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[Any]] = mapped_column(default=list)
+    from_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    from_name: Mapped[str | None] = mapped_column(String(500))
+    recipients: Mapped[dict[str, Any]] = mapped_column(default=dict)  # to / cc / reply_to
+    subject: Mapped[str | None] = mapped_column(Text)
+    subject_normalized: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    body_source: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)
+    new_text: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    signals: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    defects: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(20), default=MessageState.RECEIVED, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    account: Mapped[str] = mapped_column(String(200))  # where it was first seen
+    folder: Mapped[str] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Location(Base):
+    """Where a message was seen on a server; the key that makes re-fetching harmless."""
+
+    __tablename__ = "locations"
+    __table_args__ = (
+        UniqueConstraint("account", "folder", "uidvalidity", "uid", name="uq_location"),
+        Index("ix_locations_pending", "account", "folder", "server_done"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    account: Mapped[str] = mapped_column(String(200))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(500))  # UID as text, or the Maildir file name
+    # Where the server copy must go ("processed" or "failed") and whether it has.
+    server_target: Mapped[str] = mapped_column(String(20))
+    server_done: Mapped[bool] = mapped_column(default=False)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Cursor(Base):
+    """Per mailbox folder: the UIDVALIDITY and the highest UID already stored."""
+
+    __tablename__ = "cursors"
+
+    account: Mapped[str] = mapped_column(String(200), primary_key=True)
+    folder: Mapped[str] = mapped_column(String(500), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_fetch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Event(Base):
+    """An audit trail: what happened to which message, who did it and why."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    actor: Mapped[str] = mapped_column(String(200), default="mailbot")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
