@@ -1,0 +1,363 @@
+"""IMAP mail source on imapclient: UIDs only, capabilities checked once at connect time.
+
+This is the only module that imports imapclient. Every network or protocol
+failure leaves it as a `SourceError` (a wrong login as `SourceAuthError`),
+so the daemon can reconnect with backoff without knowing about imapclient.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+
+from imapclient import IMAPClient
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+
+from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
+from mailbot.errors import SourceError
+from mailbot.sources.base import RawMail
+
+log = logging.getLogger("mailbot.sources.imap")
+
+PROCESSED_KEYWORD = "$MailbotProcessed"  # set with \Seen when processed mail stays in the inbox
+STOP_CHECK_INTERVAL = 0.5  # seconds; how quickly IDLE notices the stop event
+CONFIG_SEPARATOR = "/"  # folder names in the config use "/"; translated to the server's separator
+_DEAD_IDLE_CHECKS = 3  # empty IDLE reads in a row that return at once: the server hung up
+
+
+class SourceAuthError(SourceError):
+    """The server refused our credentials: retrying will not help until the config changes."""
+
+    code = "MB301"
+    retryable = False
+
+
+class ImapSource:
+    """One IMAP folder as a `Source`; use it as a context manager (connects and logs in)."""
+
+    def __init__(
+        self,
+        config: MailboxConfig,
+        *,
+        stop_event: threading.Event | None = None,
+        ignore_capabilities: Iterable[str] = (),
+    ) -> None:
+        """`stop_event` ends `wait()` early (set it from a signal handler);
+        `ignore_capabilities` pretends the server lacks some (e.g. "MOVE"), for tests."""
+        self.config = config
+        self.account = config.account
+        self.folder = config.folders.inbox
+        self.stop_event = stop_event or threading.Event()
+        self._ignored = {name.upper() for name in ignore_capabilities}
+        self._where = f"{config.host}:{config.port}"
+        self._client: IMAPClient | None = None
+        self._capabilities: frozenset[str] = frozenset()
+        self._separator = CONFIG_SEPARATOR
+        self._uidvalidity = 0
+        self._permanent_flags: tuple[bytes, ...] = ()
+
+    # --- connection ------------------------------------------------------------
+
+    def __enter__(self) -> ImapSource:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        """Connect, secure, log in, check capabilities, create our folders, select the inbox."""
+        config = self.config
+        context = self._ssl_context()
+        with self._errors(f"connecting to {self._where}"):
+            self._client = IMAPClient(
+                config.host, config.port, ssl=config.security == "tls",
+                ssl_context=context, timeout=config.timeout,
+            )
+        try:
+            if config.security == "starttls":
+                with self._errors(f"STARTTLS with {self._where}"):
+                    self._client.starttls(context)
+            self._login()
+            with self._errors(f"setting up the session on {self._where}"):
+                self._read_capabilities()
+                self._separator = self._server_separator()
+                for name in (config.folders.processed, config.folders.failed):
+                    if name is not None:
+                        self._ensure_folder(name)
+                self._select()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Log out; never raises, since it runs after errors on half-dead connections."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception as err:  # the connection is often already gone here
+            log.debug("logout from %s failed (%s); closing the socket", self._where, err)
+            with suppress(Exception):
+                client.shutdown()
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if self.config.security == "none":
+            return None
+        ca_file = str(self.config.ca_file) if self.config.ca_file else None
+        context = ssl.create_default_context(cafile=ca_file)
+        if not self.config.tls_verify:
+            log.warning("TLS certificate checks are off for %s (tls_verify = false)", self._where)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def _login(self) -> None:
+        config = self.config
+        secret = config.secret.reveal() if config.secret is not None else ""
+        with self._errors(f"login to {self._where} as {config.username}"):
+            if config.auth == "xoauth2":
+                self.client.oauth2_login(config.username, secret)
+            else:
+                self.client.login(config.username, secret)
+
+    def _read_capabilities(self) -> None:
+        names = {cap.decode("ascii", "replace").upper() for cap in self.client.capabilities()}
+        self._capabilities = frozenset(names - self._ignored)
+        log.info(
+            "connected to %s as %s: MOVE %s, UIDPLUS %s, IDLE %s%s",
+            self._where, self.config.username,
+            *("yes" if self.has(cap) else "no" for cap in ("MOVE", "UIDPLUS", "IDLE")),
+            "" if self.config.idle else " (idle disabled in the config)",
+        )
+        if not self.has("MOVE") and not self.has("UIDPLUS"):
+            log.warning(
+                "%s has neither MOVE nor UIDPLUS: moved mail stays behind flagged \\Deleted "
+                "(we never EXPUNGE other people's deleted mail)", self._where,
+            )
+
+    def has(self, capability: str) -> bool:
+        """True if the server advertised *capability* (and it is not ignored)."""
+        return capability.upper() in self._capabilities
+
+    def _server_separator(self) -> str:
+        if self.has("NAMESPACE"):
+            personal = self.client.namespace().personal
+            if personal and personal[0][1]:
+                return str(personal[0][1])
+        for _flags, separator, _name in self.client.list_folders("", ""):
+            if separator:
+                return separator.decode() if isinstance(separator, bytes) else str(separator)
+        return CONFIG_SEPARATOR
+
+    def _server_name(self, name: str) -> str:
+        return name.replace(CONFIG_SEPARATOR, self._separator)
+
+    def _ensure_folder(self, name: str) -> None:
+        server_name = self._server_name(name)
+        if self.client.folder_exists(server_name):
+            return
+        try:
+            self.client.create_folder(server_name)
+        except IMAPClientError:
+            # Another mailbot instance may have created it in between; only that is fine.
+            if not self.client.folder_exists(server_name):
+                raise
+        log.info("created folder %s on %s", server_name, self._where)
+
+    def _select(self) -> None:
+        try:
+            info = self.client.select_folder(self._server_name(self.folder))
+        except IMAPClientError as err:
+            raise SourceError(
+                f"cannot open folder {self.folder!r} on {self._where}: {_describe(err)}",
+                "check mailbox.folders.inbox",
+            ) from None
+        self._uidvalidity = int(info.get(b"UIDVALIDITY", 0))
+        self._permanent_flags = tuple(info.get(b"PERMANENTFLAGS", ()))
+
+    @property
+    def client(self) -> IMAPClient:
+        if self._client is None:
+            raise SourceError(f"not connected to {self._where}", "use the source in a with block")
+        return self._client
+
+    # --- the Source protocol ------------------------------------------------------
+
+    def uidvalidity(self) -> int:
+        """UIDVALIDITY of the inbox folder, as reported by SELECT."""
+        return self._uidvalidity
+
+    def fetch(self, after_uid: int, batch_size: int) -> Iterator[list[RawMail]]:
+        """Yield batches of messages with UID > after_uid, oldest first; never marks them \\Seen."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        with self._errors(f"searching {self.folder} on {self._where}"):
+            found = self.client.search(["UID", f"{after_uid + 1}:*"])
+        # "N:*" always matches the highest UID, even when it is <= after_uid: filter.
+        uids = sorted(uid for uid in found if uid > after_uid)
+        for start in range(0, len(uids), batch_size):
+            chunk = uids[start:start + batch_size]
+            with self._errors(f"fetching from {self.folder} on {self._where}"):
+                # BODY.PEEK leaves \Seen alone, so people reading the inbox see what is new.
+                response = self.client.fetch(chunk, ["BODY.PEEK[]"])
+            mails = []
+            for uid in chunk:
+                body = response.get(uid, {}).get(b"BODY[]")
+                if body is None:  # expunged by someone else since the search
+                    log.debug("UID %d vanished from %s before it was fetched", uid, self.folder)
+                    continue
+                mails.append(RawMail(uid=uid, key=str(uid), data=bytes(body)))
+            if mails:
+                yield mails
+
+    def mark_processed(self, mails: list[RawMail]) -> None:
+        """Move to the processed folder, or flag \\Seen in place if there is none."""
+        if not mails:
+            return
+        processed = self.config.folders.processed
+        if processed is not None:
+            self._move(mails, processed)
+            return
+        flags = [b"\\Seen"]
+        if b"\\*" in self._permanent_flags or PROCESSED_KEYWORD.encode() in self._permanent_flags:
+            flags.append(PROCESSED_KEYWORD.encode())
+        with self._errors(f"flagging processed mail in {self.folder} on {self._where}"):
+            self.client.add_flags([mail.uid for mail in mails], flags, silent=True)
+
+    def mark_failed(self, mails: list[RawMail]) -> None:
+        """Move to the failed folder, where a person looks at them."""
+        if mails:
+            self._move(mails, self.config.folders.failed)
+
+    def _move(self, mails: list[RawMail], folder: str) -> None:
+        uids = [mail.uid for mail in mails]
+        target = self._server_name(folder)
+        with self._errors(f"moving {len(uids)} message(s) to {folder} on {self._where}"):
+            if self.has("MOVE"):
+                self.client.move(uids, target)
+                return
+            self.client.copy(uids, target)
+            self.client.add_flags(uids, [b"\\Deleted"], silent=True)
+            if self.has("UIDPLUS"):
+                # Only our UIDs: a plain EXPUNGE would also remove mail others marked \Deleted.
+                self.client.uid_expunge(uids)
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the server reports new mail (IDLE) or a poll is due; True if new mail."""
+        if self.stop_event.is_set():
+            return False
+        if self.config.idle and self.has("IDLE"):
+            return self._idle(timeout)
+        # Polling: the stop event ends the sleep early, e.g. on SIGTERM.
+        if self.stop_event.wait(min(timeout, self.config.poll_interval)):
+            return False
+        with self._errors(f"polling {self._where}"):
+            _text, responses = self.client.noop()
+        return _has_new_mail(responses)
+
+    def _idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.stop_event.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            # RFC 2177: servers may drop an IDLE after 29 minutes, so renew it before.
+            if self._idle_once(min(remaining, DEFAULT_IDLE_RENEW)):
+                return True
+        return False
+
+    def _idle_once(self, span: float) -> bool:
+        """One IDLE command for at most *span* seconds; True when the server reports new mail."""
+        end = time.monotonic() + span
+        new_mail = False
+        dead_checks = 0
+        with self._errors(f"waiting for mail (IDLE) on {self._where}"):
+            self.client.idle()
+            try:
+                while not new_mail and not self.stop_event.is_set():
+                    left = end - time.monotonic()
+                    if left <= 0:
+                        break
+                    # Short slices, so a stop event is noticed within STOP_CHECK_INTERVAL.
+                    piece = min(left, STOP_CHECK_INTERVAL)
+                    started = time.monotonic()
+                    responses = self.client.idle_check(timeout=piece)
+                    new_mail = _has_new_mail(responses)
+                    # idle_check returns [] at once when the socket hit EOF; a few in a row
+                    # means the server hung up (one can be a partly received line).
+                    quick = not responses and time.monotonic() - started < piece / 2
+                    dead_checks = dead_checks + 1 if quick else 0
+                    if dead_checks >= _DEAD_IDLE_CHECKS:
+                        raise ConnectionResetError("the server closed the connection during IDLE")
+            finally:
+                if self._client is not None and dead_checks < _DEAD_IDLE_CHECKS:
+                    _text, responses = self.client.idle_done()
+                    new_mail = new_mail or _has_new_mail(responses)
+        return new_mail
+
+    # --- errors -------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn imapclient, socket and TLS errors into SourceError with a plain sentence."""
+        try:
+            yield
+        except LoginError as err:
+            raise SourceAuthError(
+                f"{action} failed: {_describe(err)}",
+                "check mailbox.username and the password (or the OAuth2 token)",
+            ) from None
+        except CapabilityError as err:
+            raise SourceError(
+                f"{action} failed: the server lacks a needed capability ({_describe(err)})",
+                "check mailbox.security: use \"tls\" or \"none\" if STARTTLS is not offered",
+            ) from None
+        except ssl.SSLCertVerificationError as err:
+            raise SourceError(
+                f"{action} failed: the TLS certificate is not trusted ({err.verify_message})",
+                "set mailbox.ca_file to the CA that signed the server's certificate",
+            ) from None
+        except ssl.SSLError as err:
+            raise SourceError(
+                f"{action} failed: TLS error ({err.reason or err})",
+                "check mailbox.security and mailbox.port (TLS is usually 993, STARTTLS 143)",
+            ) from None
+        except ConnectionRefusedError:
+            raise SourceError(
+                f"{action} failed: connection refused",
+                "check mailbox.host and mailbox.port, and that the server is running",
+            ) from None
+        except TimeoutError:
+            raise SourceError(
+                f"{action} failed: no answer within {self.config.timeout:g}s",
+                "check the network and mailbox.timeout; the daemon will retry",
+            ) from None
+        except (IMAPClientError, OSError) as err:
+            raise SourceError(
+                f"{action} failed: {_describe(err)}",
+                "the daemon reconnects by itself; if this persists, check the server",
+            ) from None
+
+
+def _has_new_mail(responses: Iterable[object]) -> bool:
+    """True if untagged responses include EXISTS or a non-zero RECENT."""
+    for item in responses:
+        if not (isinstance(item, tuple) and len(item) >= 2 and isinstance(item[0], int)):
+            continue  # e.g. (b"OK", b"Still here")
+        if item[1] == b"EXISTS" or (item[1] == b"RECENT" and item[0] > 0):
+            return True
+    return False
+
+
+def _describe(err: BaseException) -> str:
+    """The server's text without Python's b'...' wrapping, e.g. "[AUTHENTICATIONFAILED] ..."."""
+    text = str(err) or type(err).__name__
+    match = re.fullmatch(r"b(['\"])(.*)\1", text, re.DOTALL)
+    return match.group(2) if match else text
