@@ -1,0 +1,34 @@
+"""Address headers into `Address` values, display names decoded."""
+
+from __future__ import annotations
+
+from email.utils import getaddresses
+
+from mailbot.message import Address
+from mailbot.parse.headers import decode_value
+
+
+def parse_addresses(values: list[str], defects: list[str], header: str) -> tuple[Address, ...]:
+    """Parse all occurrences of one address header; bad entries become defects."""
+    found: list[Address] = []
+    for value in values:
+        raw = str(value).replace("\r", " ").replace("\n", " ")
+        try:
+            pairs = getaddresses([raw])
+        except Exception:  # the stdlib address parser has crashed on odd input before
+            pairs = []
+        if not pairs or all(not addr for _, addr in pairs):
+            if raw.strip() and "undisclosed" not in raw.lower() and ":;" not in raw:
+                defects.append(f"unreadable {header} header")
+            continue
+        for name, addr in pairs:
+            if not addr:
+                continue
+            email = decode_value(addr, defects).strip().strip("<>").lower()
+            if "@" not in email and header in ("from", "reply-to"):
+                defects.append(f"{header} address without a domain: {email!r}")
+            display = decode_value(name, defects).strip().strip("\"'").strip()
+            if display.lower() == email:
+                display = ""
+            found.append(Address(display, email))
+    return tuple(dict.fromkeys(found))

@@ -1,0 +1,137 @@
+"""Walk the MIME tree: pick the readable body, list attachments, note defects."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from email.message import Message as MimePart
+
+from mailbot.message import Attachment
+from mailbot.parse import charsets
+from mailbot.parse.headers import decode_value
+from mailbot.parse.html import html_to_text
+
+log = logging.getLogger("mailbot.parse")
+
+MAX_DEPTH = 40  # deeper nesting is an attack or a loop, not a mail someone wrote
+
+# Stdlib defect classes as sentences a person can read.
+_DEFECT_TEXT = {
+    "NoBoundaryInMultipartDefect": "multipart without a boundary",
+    "StartBoundaryNotFoundDefect": "multipart start boundary not found",
+    "CloseBoundaryNotFoundDefect": "multipart end boundary missing",
+    "FirstHeaderLineIsContinuationDefect": "first header line is a continuation",
+    "MisplacedEnvelopeHeaderDefect": "envelope 'From ' line inside the headers",
+    "MissingHeaderBodySeparatorDefect": "malformed header line or no blank line after the headers",
+    "MultipartInvariantViolationDefect": "multipart type but no parts",
+    "InvalidMultipartContentTransferEncodingDefect": "multipart with a transfer encoding",
+    "InvalidBase64PaddingDefect": "invalid base64 padding",
+    "InvalidBase64CharactersDefect": "invalid base64 characters",
+    "InvalidBase64LengthDefect": "invalid base64 length",
+}
+
+
+def defect_text(defect: object) -> str:
+    name = type(defect).__name__
+    return _DEFECT_TEXT.get(name, name.removesuffix("Defect"))
+
+
+@dataclass
+class Walk:
+    """What the walk found; the parser turns it into Message fields."""
+
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    content_types: list[str] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+    parts: int = 0
+
+    def body(self) -> tuple[str, str]:
+        """(text, source): plain text wins, HTML is converted, else nothing."""
+        plain = [p for p in self.plain if p.strip()]
+        if plain:
+            return "\n\n".join(plain), "text/plain"
+        html = [h for h in self.html if h.strip()]
+        if html:
+            return html_to_text("\n".join(html)), "text/html"
+        return "", "none"
+
+
+def _filename(part: MimePart, defects: list[str]) -> str | None:
+    try:
+        raw = part.get_filename()  # handles RFC 2231 continuations and charsets
+    except Exception:  # malformed parameters can break the stdlib here
+        defects.append("unreadable attachment filename")
+        return None
+    if raw is None:
+        return None
+    return decode_value(str(raw), defects) or None
+
+
+def _payload(part: MimePart, index: int, defects: list[str]) -> bytes:
+    before = len(part.defects)
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # e.g. broken uuencode
+        data = None
+        defects.append(f"undecodable content in part {index}")
+    for defect in part.defects[before:]:
+        name = type(defect).__name__
+        if "Base64" in name:
+            defects.append(f"invalid base64 in part {index}")
+            break
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+
+
+def _size(part: MimePart) -> int:
+    try:
+        return len(part.as_bytes())
+    except Exception:  # a size is a hint; a broken enclosed message must not stop the parse
+        return 0
+
+
+def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int = 0) -> None:
+    """Visit one part and, recursively, its children."""
+    index = result.parts
+    result.parts += 1
+    ctype = part.get_content_type()
+    if not in_attachment:
+        result.content_types.append(ctype)
+    for defect in part.defects:
+        text = defect_text(defect)
+        if "base64" not in text:  # reported per part by _payload
+            result.defects.append(text if index == 0 else f"{text} in part {index}")
+    if depth > MAX_DEPTH:
+        result.defects.append(f"MIME nesting deeper than {MAX_DEPTH} levels; inner parts skipped")
+        return
+    disposition = part.get_content_disposition()
+    if ctype == "message/rfc822" or (part.is_multipart() and ctype.startswith("message/")):
+        if ctype == "message/rfc822":
+            name = _filename(part, result.defects)
+            result.attachments.append(Attachment(name, ctype, _size(part)))
+        return  # an enclosed mail's parts are not this mail's body or attachments
+    if part.is_multipart():
+        inner = in_attachment or disposition == "attachment"
+        for child in part.get_payload():
+            if isinstance(child, MimePart):
+                walk(child, result, inner, depth + 1)
+        return
+    filename = _filename(part, result.defects)
+    data = _payload(part, index, result.defects)
+    maintype = ctype.split("/", 1)[0]
+    is_body_type = ctype in ("text/plain", "text/html") or maintype == "multipart"
+    if maintype == "multipart":
+        result.defects.append(f"multipart part {index} could not be split; shown as text")
+    attached = disposition == "attachment" or (filename is not None and disposition != "inline")
+    if is_body_type and not attached and not in_attachment:
+        text, defect = charsets.decode(data, part.get_content_charset())
+        if defect:
+            result.defects.append(f"{defect} in part {index}" if index else defect)
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+        (result.html if ctype == "text/html" else result.plain).append(text)
+        return
+    result.attachments.append(Attachment(filename, ctype, len(data)))

@@ -1,0 +1,138 @@
+"""`parse_bytes`: raw RFC 5322 bytes to a `Message`, never crashing on bad mail."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import logging
+from datetime import UTC, datetime
+from email.message import Message as MimePart
+from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
+
+import mailparser
+from mailparser.exceptions import MailParserRecursionError
+
+from mailbot.errors import ParseError
+from mailbot.message import Message
+from mailbot.parse import raw, signals
+from mailbot.parse.addresses import parse_addresses
+from mailbot.parse.body import Walk, walk
+from mailbot.parse.headers import decode_value, id_list, message_id
+from mailbot.parse.quotes import new_text
+from mailbot.parse.subject import normalize_subject
+
+log = logging.getLogger("mailbot.parse")
+
+SYNTHETIC_DOMAIN = "mailbot.invalid"
+MAX_QUOTE_INPUT = 1_000_000  # the new text is at the top; past this is history or an attack
+
+
+def _mime(data: bytes, defects: list[str]) -> tuple[MimePart, datetime | None]:
+    """Parse with mail-parser; fall back to the stdlib where it gives up."""
+    try:
+        parsed = mailparser.parse_from_bytes(data)
+        return parsed.message, parsed.date
+    except MailParserRecursionError:
+        defects.append("MIME nesting too deep; body not decoded")
+    except Exception as err:  # mail-parser has crashed on a few odd mails; the stdlib copes
+        log.debug("mail-parser failed (%s); using the stdlib parser", err)
+        try:
+            return email.message_from_bytes(data), None
+        except RecursionError:
+            defects.append("MIME nesting too deep; body not decoded")
+    return BytesHeaderParser().parsebytes(data), None
+
+
+def _date(
+    value: str | None, lenient: datetime | None, received_at: datetime | None, defects: list[str]
+) -> datetime:
+    if value:
+        try:
+            parsed = parsedate_to_datetime(decode_value(value))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            parsed = None
+        if parsed is not None:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if lenient is not None:
+            defects.append(f"non-standard Date header {value.strip()[:60]!r}")
+            return lenient if lenient.tzinfo else lenient.replace(tzinfo=UTC)
+        defects.append(f"unreadable Date header {value.strip()[:60]!r}")
+    else:
+        defects.append("no Date header")
+    if received_at is not None:
+        return received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+def _headerless_body(mime: MimePart) -> bool:
+    payload = mime.get_payload()
+    return bool(mime.is_multipart() or (isinstance(payload, str) and payload.strip()))
+
+
+def parse_bytes(data: bytes, received_at: datetime | None = None) -> Message:
+    """Parse one raw email. Raises ParseError only when the input is not an email."""
+    data = bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    cleaned, defects = raw.prepare(data)
+    mime, lenient_date = _mime(cleaned, defects)
+
+    header_defects: list[str] = []
+    headers = tuple(
+        (str(name).strip().lower(), decode_value(value, header_defects))
+        for name, value in mime.raw_items()
+    )
+    if not headers:
+        if not _headerless_body(mime):
+            raise ParseError("The input has no mail headers and no body, so it is not an email.")
+        defects.append("no mail headers")
+    raw_values: dict[str, list[str]] = {}
+    for name, value in mime.raw_items():
+        raw_values.setdefault(str(name).strip().lower(), []).append(str(value))
+    first = {name: values[0] for name, values in raw_values.items()}
+    decoded: dict[str, str] = {}
+    for name, value in headers:
+        decoded.setdefault(name, value)
+
+    def addresses(name: str) -> tuple:
+        return parse_addresses(raw_values.get(name, []), header_defects, name)
+
+    from_list = addresses("from")
+    if not from_list:
+        defects.append("no readable From address")
+
+    mid = message_id(first.get("message-id"))
+    synthetic = not mid
+    if synthetic:
+        mid = f"synthetic.{digest[:32]}@{SYNTHETIC_DOMAIN}"
+        defects.append("no Message-ID; a synthetic one was made from the content")
+    subject = decoded.get("subject", "")
+
+    found = Walk()
+    walk(mime, found)
+    text, source = found.body()
+    defects.extend(found.defects)
+    defects.extend(dict.fromkeys(header_defects))
+    date = _date(first.get("date"), lenient_date, received_at, defects)
+
+    return Message(
+        message_id=mid or "",
+        message_id_synthetic=synthetic,
+        in_reply_to=message_id(first.get("in-reply-to")),
+        references=id_list(first.get("references")),
+        from_=from_list[0] if from_list else None,
+        to=addresses("to"),
+        cc=addresses("cc"),
+        reply_to=addresses("reply-to"),
+        subject=subject,
+        subject_normalized=normalize_subject(subject),
+        date=date,
+        text=text,
+        new_text=new_text(text[:MAX_QUOTE_INPUT]),
+        body_source=source,
+        attachments=tuple(found.attachments),
+        signals=signals.detect(decoded, from_list[0] if from_list else None, found.content_types),
+        defects=tuple(dict.fromkeys(defects)),
+        headers=headers,
+        raw_sha256=digest,
+    )

@@ -1,0 +1,28 @@
+"""Subject normalisation: reply and forward prefixes removed, whitespace folded."""
+
+from __future__ import annotations
+
+import re
+
+# One prefix: an English, German or Chinese reply/forward marker, an optional counter
+# such as "[2]" or "(3)", then an ASCII or full-width colon.
+_PREFIX = re.compile(
+    r"""^\s*(?:
+        (?:re|fw|fwd|aw|wg|sv|vs|tr|rif|antw|odp|ynt|vá|res|enc)   # Latin-script markers
+        \s*(?:\[\d+\]|\(\d+\))?
+      | 回复|回覆|答复|答覆|转发|轉發|转寄|轉寄|回信
+    )\s*[:：]""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Mailing-list tags like "[project-x]" often sit before the prefix; keep them but look past.
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_subject(subject: str) -> str:
+    """`Re: RE：回复: Fwd: Hello` -> `Hello`."""
+    text = _SPACE.sub(" ", subject).strip()
+    while True:
+        match = _PREFIX.match(text)
+        if not match:
+            return text
+        text = text[match.end() :].lstrip()
