@@ -199,6 +199,9 @@ class ImapSource:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         with self._errors(f"searching {self.folder} on {self._where}"):
+            # NOOP first: the server tells a selected session about new mail only between
+            # commands, so without it a SEARCH misses mail that arrived since the last one.
+            self.client.noop()
             found = self.client.search(["UID", f"{after_uid + 1}:*"])
         # "N:*" always matches the highest UID, even when it is <= after_uid: filter.
         uids = sorted(uid for uid in found if uid > after_uid)
