@@ -1,0 +1,67 @@
+"""The part of a message triage reads: subject, new text, headers and parser signals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailbot.message import Message, Signals
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    subject: str
+    text: str  # what the sender wrote now (no quoted history, no signature)
+    headers: tuple[tuple[str, str], ...] = ()  # names lower-case
+    signals: Signals = field(default_factory=Signals)
+    content_type: str = ""  # top-level Content-Type, lower-case, without parameters
+    attachment_types: tuple[str, ...] = ()
+    body_source: str = "text/plain"
+
+    @property
+    def full_text(self) -> str:
+        """What classifiers read: the subject, a newline, the new text."""
+        return f"{self.subject}\n{self.text}" if self.subject else self.text
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key == wanted:
+                return value
+        return None
+
+    @classmethod
+    def from_message(cls, message: Message) -> Mail:
+        content_type = (message.header("content-type") or "").split(";", 1)[0].strip().lower()
+        return cls(
+            subject=message.subject_normalized or message.subject,
+            text=message.new_text,
+            headers=message.headers,
+            signals=message.signals,
+            content_type=content_type,
+            attachment_types=tuple(a.content_type.lower() for a in message.attachments),
+            body_source=message.body_source,
+        )
+
+    @classmethod
+    def from_example(cls, example: str | Mapping[str, Any]) -> Mail:
+        """Build a Mail from a rule file's `examples` entry: a text, or a table of fields."""
+        if isinstance(example, str):
+            return cls(subject="", text=example)
+        signals = set(example.get("signals", ()))
+        headers = tuple((k.lower(), str(v)) for k, v in example.get("headers", {}).items())
+        return cls(
+            subject=example.get("subject", ""),
+            text=example.get("text", ""),
+            headers=headers,
+            signals=Signals(
+                auto_reply="auto_reply" in signals,
+                bounce="bounce" in signals,
+                bulk="bulk" in signals,
+                reasons=tuple(sorted(signals)),
+            ),
+            content_type=example.get("content_type", "text/plain").lower(),
+            attachment_types=tuple(t.lower() for t in example.get("attachments", ())),
+            body_source=example.get("body_source", "text/plain"),
+        )

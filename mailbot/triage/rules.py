@@ -1,0 +1,234 @@
+"""Rule kinds. A rule has an id, a description and a pure `check(message, context) -> Hit | None`.
+
+Rules are built from `rules/*.toml` by `mailbot.triage.loader`; each kind below says which keys
+it reads. What a hit does is the rule's `action`:
+
+- `noise`:    the mail was not written by a person for us: category `none`, the model is not run
+- `vote`:     adds `weight` to `category` before it is combined with the model's scores
+- `escalate`: sets the verdict's `escalate` flag, with the rule's description as the reason
+- `review`:   sets `needs_review`, with the rule's description as the reason
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
+
+from mailbot.triage.mail import Mail
+
+ACTIONS = ("noise", "vote", "escalate", "review")
+SIGNALS = ("auto_reply", "bounce", "bulk")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    rule_id: str
+    action: str
+    weight: float
+    category: str | None
+    evidence: str  # what matched, for --explain
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule_id,
+            "action": self.action,
+            "weight": self.weight,
+            "category": self.category,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Computed once per mail and shared by every rule (read-only)."""
+
+    doc: Doc  # the mixed tokenizer's Doc of mail.full_text
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: ClassVar[str] = ""
+    keys: ClassVar[tuple[str, ...]] = ()  # the kind's own keys, beyond the common ones
+
+    id: str
+    description: str
+    action: str
+    weight: float
+    category: str | None
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        raise NotImplementedError
+
+    def hit(self, evidence: str) -> Hit:
+        return Hit(self.id, self.action, self.weight, self.category, evidence[:120])
+
+
+@dataclass(frozen=True)
+class SignalRule(Rule):
+    """Fires when the parser flagged the mail (`signal` = auto_reply, bounce or bulk)."""
+
+    kind: ClassVar[str] = "signal"
+    keys: ClassVar[tuple[str, ...]] = ("signal",)
+    signal: str = ""
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        if getattr(message.signals, self.signal):
+            reasons = "; ".join(message.signals.reasons) or self.signal
+            return self.hit(reasons)
+        return None
+
+
+@dataclass(frozen=True)
+class HeaderRule(Rule):
+    """Fires when header `header` exists and its value matches `pattern` (a regex, any case)."""
+
+    kind: ClassVar[str] = "header"
+    keys: ClassVar[tuple[str, ...]] = ("header", "pattern")
+    header: str = ""
+    pattern: re.Pattern[str] | None = None
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        name = self.header.lower()
+        for key, value in message.headers:
+            if key == name and (self.pattern is None or self.pattern.search(value)):
+                return self.hit(f"{key}: {value}")
+        return None
+
+
+@dataclass(frozen=True)
+class SubjectRule(Rule):
+    """Fires when the subject matches one of `patterns` (regexes, any case)."""
+
+    kind: ClassVar[str] = "subject"
+    keys: ClassVar[tuple[str, ...]] = ("patterns",)
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        for pattern in self.patterns:
+            found = pattern.search(message.subject)
+            if found:
+                return self.hit(f"subject {found.group()!r}")
+        return None
+
+
+@dataclass(frozen=True)
+class ContentTypeRule(Rule):
+    """Fires when the mail is only `content_types`: the top-level type is one of them, or the mail
+    has no text of its own and every attachment is one of them."""
+
+    kind: ClassVar[str] = "content_type"
+    keys: ClassVar[tuple[str, ...]] = ("content_types",)
+    content_types: tuple[str, ...] = ()
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        if message.content_type in self.content_types:
+            return self.hit(f"content-type {message.content_type}")
+        parts = message.attachment_types
+        if parts and not message.text.strip() and all(p in self.content_types for p in parts):
+            return self.hit(f"only parts: {', '.join(parts)}")
+        return None
+
+
+@dataclass(frozen=True)
+class PhraseRule(Rule):
+    """Fires on any of `phrases` in subject + new text (spaCy PhraseMatcher on `attr`, LOWER by
+    default, so case does not matter)."""
+
+    kind: ClassVar[str] = "phrase"
+    keys: ClassVar[tuple[str, ...]] = ("phrases", "attr", "lang")
+    matcher: PhraseMatcher | None = None
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        assert self.matcher is not None
+        matches = self.matcher(context.doc)
+        if matches:
+            _, start, end = matches[0]
+            return self.hit(repr(context.doc[start:end].text))
+        return None
+
+
+@dataclass(frozen=True)
+class TokenRule(Rule):
+    """Fires on any of `patterns`: spaCy Matcher token patterns, each a list of token tables."""
+
+    kind: ClassVar[str] = "token"
+    keys: ClassVar[tuple[str, ...]] = ("patterns", "lang")
+    matcher: Matcher | None = None
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        assert self.matcher is not None
+        matches = self.matcher(context.doc)
+        if matches:
+            _, start, end = matches[0]
+            return self.hit(repr(context.doc[start:end].text))
+        return None
+
+
+@dataclass(frozen=True)
+class RegexRule(Rule):
+    """Fires when subject + new text matches one of `patterns` (regexes; `ignore_case`, default
+    true)."""
+
+    kind: ClassVar[str] = "regex"
+    keys: ClassVar[tuple[str, ...]] = ("patterns", "ignore_case", "lang")
+    patterns: tuple[re.Pattern[str], ...] = ()
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        for pattern in self.patterns:
+            found = pattern.search(message.full_text)
+            if found:
+                return self.hit(repr(found.group()))
+        return None
+
+
+@dataclass(frozen=True)
+class ShoutingRule(Rule):
+    """Fires when at least `min_words` words of 3+ letters are in capitals and they are at least
+    `min_ratio` of all such words (all-caps shouting)."""
+
+    kind: ClassVar[str] = "shouting"
+    keys: ClassVar[tuple[str, ...]] = ("min_words", "min_ratio")
+    min_words: int = 4
+    min_ratio: float = 0.5
+    _WORD: ClassVar[re.Pattern[str]] = re.compile(r"\b[A-Za-z]{3,}\b")
+
+    def check(self, message: Mail, context: Context) -> Hit | None:
+        words = self._WORD.findall(message.full_text)
+        caps = [w for w in words if w.isupper()]
+        if len(caps) >= self.min_words and len(caps) >= self.min_ratio * len(words):
+            return self.hit(" ".join(caps[:6]))
+        return None
+
+
+KINDS: dict[str, type[Rule]] = {
+    cls.kind: cls
+    for cls in (
+        SignalRule,
+        HeaderRule,
+        SubjectRule,
+        ContentTypeRule,
+        PhraseRule,
+        TokenRule,
+        RegexRule,
+        ShoutingRule,
+    )
+}
+
+
+def make_phrase_matcher(
+    nlp: Language, rule_id: str, phrases: list[str], attr: str
+) -> PhraseMatcher:
+    matcher = PhraseMatcher(nlp.vocab, attr=attr)
+    matcher.add(rule_id, [nlp.make_doc(p) for p in phrases])
+    return matcher
+
+
+def make_token_matcher(nlp: Language, rule_id: str, patterns: list[Any]) -> Matcher:
+    matcher = Matcher(nlp.vocab, validate=True)
+    matcher.add(rule_id, patterns)
+    return matcher

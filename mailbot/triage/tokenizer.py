@@ -1,0 +1,92 @@
+"""One tokenizer for English, Chinese and the mix of both.
+
+Latin-script runs go through spaCy's rule-based tokenizer (the one `spacy.blank("xx")` uses);
+runs of Han characters become one token per character ("char") or jieba words ("jieba").
+Registered as `mailbot.mixed_tokenizer.v1` so a model's config.cfg can name it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import spacy
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+# Han ideographs (basic, extension A, compatibility) and CJK/full-width punctuation.
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_PUNCT = "\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+_CJK_RUN = re.compile(f"[{HAN}{CJK_PUNCT}]+")
+SEGMENTERS = ("char", "jieba")
+
+
+class MixedTokenizer:
+    def __init__(self, vocab: Vocab, segmenter: str = "char") -> None:
+        if segmenter not in SEGMENTERS:
+            raise ValueError(f"segmenter must be one of {SEGMENTERS}, not {segmenter!r}")
+        self.vocab = vocab
+        self.segmenter = segmenter
+        self._latin = spacy.blank("xx", vocab=vocab).tokenizer
+        self._cut: Callable[[str], list[str]] = list
+        if segmenter == "jieba":
+            import jieba  # optional: only for models trained with segmenter = "jieba"
+
+            jieba.setLogLevel(60)
+            self._cut = lambda run: [w for w in jieba.cut(run, HMM=True) if w]
+
+    def __call__(self, text: str) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+        pos = 0
+        for match in _CJK_RUN.finditer(text):
+            self._add_latin(text[pos : match.start()], words, spaces)
+            for word in self._cut(match.group()):
+                words.append(word)
+                spaces.append(False)
+            pos = match.end()
+        self._add_latin(text[pos:], words, spaces)
+        return Doc(self.vocab, words=words, spaces=spaces)
+
+    def _add_latin(self, chunk: str, words: list[str], spaces: list[bool]) -> None:
+        if not chunk:
+            return
+        if chunk[0] == " " and words and not spaces[-1]:
+            # one space right after a Han run is that token's trailing whitespace
+            spaces[-1] = True
+            chunk = chunk[1:]
+            if not chunk:
+                return
+        for token in self._latin(chunk):
+            words.append(token.text)
+            spaces.append(bool(token.whitespace_))
+
+    # Nothing to store: the tokenizer is rebuilt from config.cfg.
+    def to_bytes(self, **_: Any) -> bytes:
+        return b""
+
+    def from_bytes(self, _data: bytes, **_: Any) -> MixedTokenizer:
+        return self
+
+    def to_disk(self, _path: Any, **_: Any) -> None:
+        return None
+
+    def from_disk(self, _path: Any, **_: Any) -> MixedTokenizer:
+        return self
+
+
+@spacy.registry.tokenizers("mailbot.mixed_tokenizer.v1")
+def create_mixed_tokenizer(segmenter: str = "char") -> Callable[[Any], MixedTokenizer]:
+    def make(nlp: Any) -> MixedTokenizer:
+        return MixedTokenizer(nlp.vocab, segmenter)
+
+    return make
+
+
+def blank_nlp(segmenter: str = "char") -> spacy.Language:
+    """A pipeline with only the mixed tokenizer (used by the rules engine)."""
+    config = {
+        "nlp": {"tokenizer": {"@tokenizers": "mailbot.mixed_tokenizer.v1", "segmenter": segmenter}}
+    }
+    return spacy.blank("xx", config=config)
