@@ -1,0 +1,47 @@
+"""`mailbot run`: the daemon, or with --once a single drain (same code path)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+
+from mailbot.cli.common import database, load
+from mailbot.daemon import StopSignals, run_forever
+from mailbot.runner import Ingest
+
+NAME = "run"
+HELP = "fetch, parse and store new mail; forever, or with --once drain and exit"
+
+log = logging.getLogger("mailbot.run")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--once", action="store_true", help="drain every mailbox once and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load(args)
+    db = database(config)
+    stop = threading.Event()
+    StopSignals(stop).install()
+    ingest = Ingest(config, db, stop_event=stop)
+    try:
+        if args.once:
+            stats = ingest.run_once()
+            log.info(
+                "drained %d mailbox(es): %d fetched, %d stored, %d duplicates, %d failed, "
+                "%d retried, %d set aside",
+                len(stats.mailboxes),
+                stats.fetched,
+                stats.stored,
+                stats.duplicates,
+                stats.failed,
+                stats.retried,
+                stats.set_aside,
+            )
+        else:
+            run_forever(ingest)
+    finally:
+        db.dispose()
+    return 0

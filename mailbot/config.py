@@ -1,0 +1,283 @@
+"""Loading and validating the one TOML config file.
+
+Every error names the key and says what to do; secrets are never read into
+logs or error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mailbot.config_types import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_DATABASE_URL,
+    DEFAULT_IMAP_PORTS,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+    Folders,
+    MailboxConfig,
+    Secret,
+)
+from mailbot.errors import ConfigError
+
+CONFIG_ENV = "MAILBOT_CONFIG"
+DEFAULT_CONFIG_PATH = Path("mailbot.toml")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_REVIEW_THRESHOLD = 0.6  # verdicts less sure than this wait for a PM
+
+
+@dataclass(frozen=True, slots=True)
+class TriageConfig:
+    enabled: bool = True
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD
+    rules_dir: Path | None = None  # None: the bundled rules
+    model_dir: Path | None = None  # None: the bundled model
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    mailboxes: tuple[MailboxConfig, ...]
+    database_url: str = DEFAULT_DATABASE_URL
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    log_level: str = "INFO"
+    triage: TriageConfig = field(default_factory=TriageConfig)
+    path: Path | None = None
+
+
+# Each section: key -> (accepted types, default). `...` marks a required key.
+_MAILBOX_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
+    "name": ((str,), None),
+    "kind": ((str,), "imap"),
+    "host": ((str,), ""),
+    "port": ((int,), None),
+    "security": ((str,), "tls"),
+    "username": ((str,), ""),
+    "auth": ((str,), "password"),
+    "password_env": ((str,), None),
+    "password_file": ((str,), None),
+    "password_command": ((str,), None),
+    "token_env": ((str,), None),
+    "token_file": ((str,), None),
+    "token_command": ((str,), None),
+    "tls_verify": ((bool,), True),
+    "ca_file": ((str,), None),
+    "path": ((str,), None),
+    "poll_interval": ((int, float), DEFAULT_POLL_INTERVAL),
+    "idle": ((bool,), True),
+    "batch_size": ((int,), DEFAULT_BATCH_SIZE),
+    "timeout": ((int, float), DEFAULT_TIMEOUT),
+    "folders": ((dict,), {}),
+}
+_FOLDER_KEYS = {
+    "inbox": ((str,), "INBOX"),
+    "processed": ((str, bool), "mailbot/processed"),
+    "failed": ((str,), "mailbot/failed"),
+}
+_DATABASE_KEYS = {"url": ((str,), DEFAULT_DATABASE_URL)}
+_PROCESSING_KEYS = {"max_attempts": ((int,), DEFAULT_MAX_ATTEMPTS)}
+_LOGGING_KEYS = {"level": ((str,), "INFO")}
+_TRIAGE_KEYS = {
+    "enabled": ((bool,), True),
+    "review_threshold": ((int, float), DEFAULT_REVIEW_THRESHOLD),
+    "rules_dir": ((str,), None),
+    "model_dir": ((str,), None),
+}
+_SECTIONS = ("mailbox", "mailboxes", "database", "processing", "logging", "triage")
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config, else $MAILBOT_CONFIG, else ./mailbot.toml."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return DEFAULT_CONFIG_PATH
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    config_path = find_config_path(path)
+    try:
+        raw = config_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no config file at {config_path}",
+            "copy mailbot.example.toml to mailbot.toml and edit it, "
+            f"or pass --config PATH or set {CONFIG_ENV}",
+        ) from None
+    except OSError as err:
+        raise ConfigError(f"cannot read {config_path}: {err.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{config_path} is not valid TOML: {err}", "fix the line named") from None
+    return parse_config(data, base_dir=config_path.resolve().parent, path=config_path)
+
+
+def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None) -> Config:
+    _check_keys("", data, dict.fromkeys(_SECTIONS, ((dict, list), None)))
+    if "mailbox" in data and "mailboxes" in data:
+        raise ConfigError("use either [mailbox] or [[mailboxes]], not both")
+    boxes_raw = data.get("mailboxes", [data["mailbox"]] if "mailbox" in data else [])
+    if not isinstance(boxes_raw, list) or not boxes_raw:
+        raise ConfigError(
+            "no mailbox configured", "add a [mailbox] section with host, username and password_env"
+        )
+    mailboxes = tuple(
+        _mailbox(box, f"mailboxes[{i}]" if "mailboxes" in data else "mailbox", base_dir)
+        for i, box in enumerate(boxes_raw)
+    )
+    names = [m.name for m in mailboxes]
+    if len(set(names)) != len(names):
+        raise ConfigError("two mailboxes share a name", "give each mailbox a distinct name")
+
+    db = _section(data, "database", _DATABASE_KEYS)
+    processing = _section(data, "processing", _PROCESSING_KEYS)
+    logging_ = _section(data, "logging", _LOGGING_KEYS)
+    triage = _section(data, "triage", _TRIAGE_KEYS)
+    level = logging_["level"].upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(
+            f"logging.level {logging_['level']!r} is unknown", f"use one of {LOG_LEVELS}"
+        )
+    if processing["max_attempts"] < 1:
+        raise ConfigError("processing.max_attempts must be at least 1")
+    threshold = float(triage["review_threshold"])
+    if not 0.0 <= threshold <= 1.0:
+        raise ConfigError("triage.review_threshold must be between 0 and 1")
+    return Config(
+        mailboxes=mailboxes,
+        database_url=_database_url(db["url"], base_dir),
+        max_attempts=processing["max_attempts"],
+        log_level=level,
+        triage=TriageConfig(
+            enabled=triage["enabled"],
+            review_threshold=threshold,
+            rules_dir=_path(triage["rules_dir"], base_dir),
+            model_dir=_path(triage["model_dir"], base_dir),
+        ),
+        path=path,
+    )
+
+
+def _check_keys(
+    prefix: str, table: dict[str, Any], spec: dict[str, tuple[tuple[type, ...], Any]]
+) -> None:
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if key not in spec:
+            known = ", ".join(sorted(spec))
+            raise ConfigError(f"unknown key {name!r}", f"check the spelling; known keys: {known}")
+        types = spec[key][0]
+        # bool is an int in Python; do not let `port = true` through.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{name} must be {wanted}, not {type(value).__name__}")
+
+
+def _section(
+    data: dict[str, Any], name: str, spec: dict[str, tuple[tuple[type, ...], Any]]
+) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    _check_keys(f"{name}.", table, spec)
+    return {key: table.get(key, default) for key, (_types, default) in spec.items()}
+
+
+def _path(value: str | None, base_dir: Path) -> Path | None:
+    if value is None:
+        return None
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base_dir / p
+
+
+def _database_url(url: str, base_dir: Path) -> str:
+    # A relative SQLite path is taken relative to the config file, not the working directory.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        return prefix + str(base_dir / url[len(prefix) :])
+    return url
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{key} {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _secret(box: dict[str, Any], key: str, stem: str) -> Secret:
+    sources = {kind: box.get(f"{stem}_{kind}") for kind in ("env", "file", "command")}
+    given = {k: v for k, v in sources.items() if v is not None}
+    if len(given) != 1:
+        raise ConfigError(
+            f"{key}.{stem}: set exactly one of {stem}_env, {stem}_file or {stem}_command",
+            "secrets never go in the config file itself",
+        )
+    secret = Secret(
+        key=f"{key}.{stem}",
+        env=given.get("env"),
+        file=Path(given["file"]).expanduser() if "file" in given else None,
+        command=given.get("command"),
+    )
+    if secret.env is not None or secret.file is not None:
+        secret.reveal()  # fail now, with a clear message, rather than at the first login
+    return secret
+
+
+def _mailbox(box: Any, key: str, base_dir: Path) -> MailboxConfig:
+    if not isinstance(box, dict):
+        raise ConfigError(f"{key} must be a table")
+    _check_keys(f"{key}.", box, _MAILBOX_KEYS)
+    opts = {k: box.get(k, default) for k, (_t, default) in _MAILBOX_KEYS.items()}
+    folders_raw = opts["folders"]
+    _check_keys(f"{key}.folders.", folders_raw, _FOLDER_KEYS)
+    processed = folders_raw.get("processed", _FOLDER_KEYS["processed"][1])
+    if processed is True:
+        raise ConfigError(
+            f"{key}.folders.processed must be a folder name, or false to flag in place"
+        )
+    folders = Folders(
+        inbox=folders_raw.get("inbox", "INBOX"),
+        processed=processed or None,
+        failed=folders_raw.get("failed", "mailbot/failed"),
+    )
+    kind = _choice(f"{key}.kind", opts["kind"], ("imap", "maildir"))
+    if opts["batch_size"] < 1 or opts["poll_interval"] <= 0 or opts["timeout"] <= 0:
+        raise ConfigError(f"{key}: batch_size, poll_interval and timeout must be positive")
+    common = {
+        "folders": folders,
+        "poll_interval": float(opts["poll_interval"]),
+        "idle": opts["idle"],
+        "batch_size": opts["batch_size"],
+        "timeout": float(opts["timeout"]),
+    }
+    if kind == "maildir":
+        if not opts["path"]:
+            raise ConfigError(f"{key}.path is required for a maildir mailbox")
+        path = _path(opts["path"], base_dir)
+        return MailboxConfig(name=opts["name"] or f"maildir:{path}", kind=kind, path=path, **common)
+
+    for required in ("host", "username"):
+        if not opts[required]:
+            raise ConfigError(f"{key}.{required} is required for an IMAP mailbox")
+    security = _choice(f"{key}.security", opts["security"], ("tls", "starttls", "none"))
+    auth = _choice(f"{key}.auth", opts["auth"], ("password", "xoauth2"))
+    secret = _secret(box, key, "password" if auth == "password" else "token")
+    return MailboxConfig(
+        name=opts["name"] or f"{opts['username']}@{opts['host']}",
+        kind=kind,
+        host=opts["host"],
+        port=opts["port"] or DEFAULT_IMAP_PORTS[security],
+        security=security,
+        username=opts["username"],
+        auth=auth,
+        secret=secret,
+        tls_verify=opts["tls_verify"],
+        ca_file=_path(opts["ca_file"], base_dir),
+        **common,
+    )

@@ -1,0 +1,90 @@
+"""The long-running daemon: one loop per mailbox, IDLE or polling, signals like rq.
+
+First SIGTERM/SIGINT: finish the current batch, commit, log out, exit 0.
+Second: exit at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+
+from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
+from mailbot.errors import SourceError
+from mailbot.runner import Ingest, describe_error
+from mailbot.sources.backoff import backoff_delays
+
+log = logging.getLogger("mailbot.daemon")
+
+EXIT_NOW_CODE = 1
+
+
+class StopSignals:
+    """Turns the first SIGTERM/SIGINT into a stop request and the second into an exit."""
+
+    def __init__(self, stop_event: threading.Event) -> None:
+        self.stop_event = stop_event
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.stop_event.is_set():
+            log.warning("second %s: exiting now", name)
+            os._exit(EXIT_NOW_CODE)
+        log.info(
+            "%s received: finishing the current batch, then stopping "
+            "(send it again to stop at once)",
+            name,
+        )
+        self.stop_event.set()
+
+
+def serve_mailbox(ingest: Ingest, box: MailboxConfig) -> None:
+    """Connect, drain, wait for mail, repeat; reconnect with backoff on any failure."""
+    stop = ingest.stop_event
+    delays = backoff_delays()
+    while not stop.is_set():
+        try:
+            with ingest.source_factory(box, stop) as source:
+                delays = backoff_delays()  # connected: start the backoff again from 1 s
+                while not stop.is_set():
+                    ingest.drain(source, box)
+                    ingest.retry_failed()
+                    if stop.is_set():
+                        break
+                    source.wait(DEFAULT_IDLE_RENEW if box.idle else box.poll_interval)
+        except SourceError as err:
+            if not getattr(err, "retryable", True):
+                log.error("%s: %s", box.name, err)
+            delay = next(delays)
+            log.warning("%s: %s; reconnecting in %.1fs", box.name, err.message, delay)
+            stop.wait(delay)
+        except Exception as err:  # keep the daemon alive; the stack trace is for the bug report
+            delay = next(delays)
+            log.exception(
+                "%s: unexpected error (%s); retrying in %.1fs", box.name, describe_error(err), delay
+            )
+            stop.wait(delay)
+    log.info("%s: stopped", box.name)
+
+
+def run_forever(ingest: Ingest) -> None:
+    """Serve every mailbox, one thread each, until a stop is requested."""
+    threads = [
+        threading.Thread(
+            target=serve_mailbox, args=(ingest, box), name=f"mailbox-{box.name}", daemon=True
+        )
+        for box in ingest.config.mailboxes
+    ]
+    for thread in threads:
+        thread.start()
+    log.info("mailbot running: %d mailbox(es); SIGTERM to stop", len(threads))
+    while any(t.is_alive() for t in threads):
+        for thread in threads:
+            thread.join(timeout=0.5)

@@ -1,0 +1,127 @@
+"""Config loading: valid files load, every mistake is one clear error naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailbot.cli import main
+from mailbot.config import load_config
+from mailbot.errors import ConfigError
+
+VALID = """
+[mailbox]
+name = "support"
+host = "imap.example.com"
+username = "support@example.com"
+password_env = "MB_TEST_PASSWORD"
+
+[mailbox.folders]
+processed = "Done"
+
+[database]
+url = "sqlite:///state/mailbot.sqlite3"
+
+[logging]
+level = "debug"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mailbot.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_valid_config_loads_with_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "s3cret")
+    config = load_config(write(tmp_path, VALID))
+    box = config.mailboxes[0]
+    assert (box.name, box.port, box.security, box.folders.processed) == (
+        "support",
+        993,
+        "tls",
+        "Done",
+    )
+    assert box.folders.failed == "mailbot/failed"
+    assert box.secret is not None and box.secret.reveal() == "s3cret"
+    assert config.log_level == "DEBUG"
+    # A relative SQLite path is relative to the config file.
+    assert config.database_url == f"sqlite:///{tmp_path}/state/mailbot.sqlite3"
+
+
+def test_config_found_through_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    monkeypatch.setenv("MAILBOT_CONFIG", str(write(tmp_path, VALID)))
+    assert load_config(None).mailboxes[0].host == "imap.example.com"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('host = "imap.example.com"', 'host = "imap.example.com"\nhots = 1'),
+            "unknown key 'mailbox.hots'",
+        ),
+        (('username = "support@example.com"', "username = 42"), "mailbox.username must be str"),
+        (("[logging]", "[logging]\ncolour = true"), "unknown key 'logging.colour'"),
+        (('level = "debug"', 'level = "loud"'), "logging.level 'loud' is unknown"),
+        (
+            ('host = "imap.example.com"', 'host = "imap.example.com"\nsecurity = "ssl"'),
+            "mailbox.security 'ssl' is not one of tls, starttls, none",
+        ),
+        (('password_env = "MB_TEST_PASSWORD"', ""), "set exactly one of password_env"),
+        (
+            ('host = "imap.example.com"', 'host = "imap.example.com"\nport = true'),
+            "mailbox.port must be int, not bool",
+        ),
+        (("[database]", "[databse]"), "unknown key 'databse'"),
+    ],
+)
+def test_mistakes_name_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: tuple[str, str], expected: str
+) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, VALID.replace(*change)))
+    assert expected in str(info.value)
+
+
+def test_missing_secret_is_reported_without_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MB_TEST_PASSWORD", raising=False)
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, VALID))
+    assert "MB_TEST_PASSWORD is not set" in str(info.value)
+    assert "what to do" in str(info.value)
+
+
+def test_bad_toml_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="line 3"):
+        load_config(write(tmp_path, "[mailbox]\nname = 'x'\nhost = \n"))
+
+
+def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no config file") as info:
+        load_config(tmp_path / "nope.toml")
+    assert "mailbot.example.toml" in str(info.value)
+
+
+def test_example_config_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILBOT_IMAP_PASSWORD", "x")
+    example = Path(__file__).resolve().parents[2] / "mailbot.example.toml"
+    config = load_config(example)
+    assert config.mailboxes[0].host
+
+
+def test_check_config_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "s3cret")
+    assert main(["--config", str(write(tmp_path, VALID)), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "valid" in out and "$MB_TEST_PASSWORD" in out and "s3cret" not in out
+    assert main(["--config", str(write(tmp_path, VALID + "\nbogus = 1\n")), "check-config"]) == 2
+    assert "unknown key 'logging.bogus'" in capsys.readouterr().err
