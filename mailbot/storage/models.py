@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -92,6 +92,7 @@ class Location(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    message: Mapped[StoredMessage] = relationship()
     account: Mapped[str] = mapped_column(String(200))
     folder: Mapped[str] = mapped_column(String(500))
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
@@ -123,6 +124,7 @@ class Event(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    message: Mapped[StoredMessage | None] = relationship()
     kind: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(200), default="mailbot")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
