@@ -19,13 +19,15 @@ from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
-from mailbot.errors import SourceError
+from mailbot.errors import ConfigError, SourceError
 from mailbot.sources.base import RawMail
 
 log = logging.getLogger("mailbot.sources.imap")
 
 PROCESSED_KEYWORD = "$MailbotProcessed"  # set with \Seen when processed mail stays in the inbox
 STOP_CHECK_INTERVAL = 0.5  # seconds; how quickly IDLE notices the stop event
+SECURITY_MODES = ("tls", "starttls", "none")
+AUTH_METHODS = ("password", "xoauth2")
 CONFIG_SEPARATOR = "/"  # folder names in the config use "/"; translated to the server's separator
 _DEAD_IDLE_CHECKS = 3  # empty IDLE reads in a row that return at once: the server hung up
 
@@ -49,6 +51,15 @@ class ImapSource:
     ) -> None:
         """`stop_event` ends `wait()` early (set it from a signal handler);
         `ignore_capabilities` pretends the server lacks some (e.g. "MOVE"), for tests."""
+        if config.security not in SECURITY_MODES:
+            raise ConfigError(
+                f"mailbox.security is {config.security!r}",
+                f"use one of {', '.join(SECURITY_MODES)}",
+            )
+        if config.auth not in AUTH_METHODS:
+            raise ConfigError(
+                f"mailbox.auth is {config.auth!r}", f"use one of {', '.join(AUTH_METHODS)}"
+            )
         self.config = config
         self.account = config.account
         self.folder = config.folders.inbox
@@ -109,6 +120,8 @@ class ImapSource:
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self.config.security == "none":
+            if self.config.host not in ("127.0.0.1", "::1", "localhost"):
+                log.warning("security = none: the password goes to %s unencrypted", self._where)
             return None
         ca_file = str(self.config.ca_file) if self.config.ca_file else None
         context = ssl.create_default_context(cafile=ca_file)
@@ -279,8 +292,8 @@ class ImapSource:
     def _idle_once(self, span: float) -> bool:
         """One IDLE command for at most *span* seconds; True when the server reports new mail."""
         end = time.monotonic() + span
-        new_mail = False
-        dead_checks = 0
+        new_mail = hung_up = False
+        quick_empty = 0
         with self._errors(f"waiting for mail (IDLE) on {self._where}"):
             self.client.idle()
             try:
@@ -292,15 +305,18 @@ class ImapSource:
                     piece = min(left, STOP_CHECK_INTERVAL)
                     started = time.monotonic()
                     responses = self.client.idle_check(timeout=piece)
-                    new_mail = _has_new_mail(responses)
-                    # idle_check returns [] at once when the socket hit EOF; a few in a row
-                    # means the server hung up (one can be a partly received line).
+                    bye = _bye_text(responses)
+                    # idle_check also returns [] at once on EOF; a few in a row means the
+                    # server hung up (a single one can be a partly received line).
                     quick = not responses and time.monotonic() - started < piece / 2
-                    dead_checks = dead_checks + 1 if quick else 0
-                    if dead_checks >= _DEAD_IDLE_CHECKS:
-                        raise ConnectionResetError("the server closed the connection during IDLE")
+                    quick_empty = quick_empty + 1 if quick else 0
+                    hung_up = bye is not None or quick_empty >= _DEAD_IDLE_CHECKS
+                    if hung_up:
+                        reason = f" ({bye})" if bye else ""
+                        raise ConnectionResetError(f"the server closed the connection{reason}")
+                    new_mail = _has_new_mail(responses)
             finally:
-                if self._client is not None and dead_checks < _DEAD_IDLE_CHECKS:
+                if not hung_up:  # DONE on a closed connection would only add a second error
                     _text, responses = self.client.idle_done()
                     new_mail = new_mail or _has_new_mail(responses)
         return new_mail
@@ -357,6 +373,16 @@ def _has_new_mail(responses: Iterable[object]) -> bool:
         if item[1] == b"EXISTS" or (item[1] == b"RECENT" and item[0] > 0):
             return True
     return False
+
+
+def _bye_text(responses: Iterable[object]) -> str | None:
+    """The text of an untagged BYE (the server is closing the connection), if any."""
+    for item in responses:
+        if isinstance(item, tuple) and item and item[0] == b"BYE":
+            return b" ".join(part for part in item[1:] if isinstance(part, bytes)).decode(
+                "utf-8", "replace"
+            )
+    return None
 
 
 def _describe(err: BaseException) -> str:

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from mailbot.config_types import Folders, MailboxConfig
-from mailbot.errors import SourceError
+from mailbot.errors import ConfigError, SourceError
 from mailbot.sources.base import RawMail, Source
 from mailbot.sources.imap import PROCESSED_KEYWORD, ImapSource, SourceAuthError
 from tests.servers import DovecotAccount, DovecotServer
@@ -84,6 +84,12 @@ def test_connection_refused_is_a_source_error(imap_config: MailboxConfig) -> Non
     with pytest.raises(SourceError, match="connection refused") as caught:
         ImapSource(replace(imap_config, port=closed_port)).connect()
     assert "mailbox.port" in caught.value.hint
+
+
+@pytest.mark.parametrize("field", ["security", "auth"])
+def test_unknown_security_or_auth_is_a_config_error(imap_config: MailboxConfig, field: str):
+    with pytest.raises(ConfigError, match=f"mailbox.{field}"):
+        ImapSource(replace(imap_config, **{field: "ssl"}))
 
 
 def test_missing_inbox_folder_is_a_source_error(imap_config: MailboxConfig) -> None:
@@ -274,6 +280,22 @@ def test_idle_wakes_up_on_new_mail(imap_account: DovecotAccount, imap_config) ->
         assert time.monotonic() - started < 5
         # The connection is usable again after IDLE.
         assert [m.data for m in fetch_all(source)] == [mail(1)]
+
+
+def test_idle_over_tls_wakes_up_on_new_mail(dovecot: DovecotServer, imap_account, imap_config):
+    with ImapSource(replace(imap_config, **dovecot.tls_overrides())) as source:
+        later(0.3, lambda: imap_account.append("INBOX", mail(1)))
+        assert source.wait(10) is True
+        assert len(fetch_all(source)) == 1
+
+
+def test_server_hanging_up_during_idle_is_a_source_error(imap_account, imap_config) -> None:
+    with ImapSource(imap_config) as source:
+        later(0.3, imap_account.kick)
+        started = time.monotonic()
+        with pytest.raises(SourceError, match=r"IDLE.*closed the connection \(Server shutting"):
+            source.wait(30)
+        assert time.monotonic() - started < 5
 
 
 def test_idle_times_out_without_mail(imap_config: MailboxConfig) -> None:

@@ -141,6 +141,10 @@ class DovecotAccount:
         with self.client() as client:
             return int(client.folder_status(folder, ["UIDVALIDITY"])[b"UIDVALIDITY"])
 
+    def kick(self) -> None:
+        """Disconnect all of this user's IMAP sessions, as a server restart would."""
+        self.server.doveadm("kick", self.user)
+
     def mailbox_config(self, **overrides: Any) -> MailboxConfig:
         """A MailboxConfig for this user on the plain port (security "none").
 
@@ -287,6 +291,19 @@ class DovecotServer:
     def tls_overrides(self) -> dict[str, Any]:
         """MailboxConfig overrides for the implicit-TLS port trusting the test certificate."""
         return {"port": self.imaps_port, "security": "tls", "ca_file": self.ca_file}
+
+    def doveadm(self, *args: str) -> str:
+        """Run `doveadm` against this server (e.g. "kick", user); returns its output."""
+        binary = _find_binary("doveadm")
+        if binary is None:
+            raise DovecotError("doveadm is not installed")
+        done = subprocess.run(
+            [binary, "-c", str(self._dir / "dovecot.conf"), *args],
+            capture_output=True, text=True, check=False, timeout=30,
+        )
+        if done.returncode != 0:
+            raise DovecotError(f"doveadm {' '.join(args)} failed: {done.stderr or done.stdout}")
+        return done.stdout
 
     def log(self) -> str:
         """Dovecot's log so far (for error messages)."""
