@@ -54,8 +54,8 @@ def serve_mailbox(ingest: Ingest, box: MailboxConfig) -> None:
             with ingest.source_factory(box, stop) as source:
                 delays = backoff_delays()  # connected: start the backoff again from 1 s
                 while not stop.is_set():
-                    ingest.drain(source, box)
                     ingest.retry_failed()
+                    ingest.drain(source, box)
                     if stop.is_set():
                         break
                     source.wait(DEFAULT_IDLE_RENEW if box.idle else box.poll_interval)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
@@ -96,14 +97,13 @@ class Ingest:
         self.source_factory = source_factory
 
     def run_once(self) -> RunStats:
-        """Drain every mailbox once, then retry failed messages; the `--once` path."""
-        total = RunStats()
+        """Retry failed messages, then drain every mailbox once; the `--once` path."""
+        total = self.retry_failed()  # first, so what fails now waits for the next run
         for box in self.config.mailboxes:
             if self.stop_event.is_set():
                 break
             with self.source_factory(box, self.stop_event) as source:
                 total.add(self.drain(source, box))
-        total.add(self.retry_failed())
         return total
 
     def drain(self, source: Source, box: MailboxConfig) -> RunStats:
@@ -198,15 +198,12 @@ class Ingest:
                 select(StoredMessage).where(StoredMessage.state == MessageState.FAILED)
             ).all()
             for row in rows:
-                if row.attempts >= limit:
+                if row.attempts < limit:
+                    self._retry(session, row, stats)
+                if row.state == MessageState.FAILED and row.attempts >= limit:
                     row.state = MessageState.SET_ASIDE
-                    session.add(
-                        Event(
-                            message=row,
-                            kind="set_aside",
-                            detail={"attempts": row.attempts, "error": row.error},
-                        )
-                    )
+                    detail = {"attempts": row.attempts, "error": row.error}
+                    session.add(Event(message=row, kind="set_aside", detail=detail))
                     log.error(
                         "message %s set aside after %d failed attempts: %s",
                         row.id,
@@ -214,27 +211,24 @@ class Ingest:
                         row.error,
                     )
                     stats.set_aside += 1
-                    continue
-                blob = session.get(Blob, row.sha256)
-                assert blob is not None  # a foreign key guarantees it
-                result = parse_mail(RawMail(0, str(row.id), blob.data))
-                stats.retried += 1
-                row.attempts += 1
-                if result.message is None:
-                    row.error = result.error
-                    session.add(
-                        Event(
-                            message=row,
-                            kind="retry_failed",
-                            detail={"attempt": row.attempts, "error": result.error},
-                        )
-                    )
-                    continue
-                for key, value in _message_row(result.message).items():
-                    setattr(row, key, value)
-                row.state, row.error = MessageState.PARSED, None
-                session.add(Event(message=row, kind="stored", detail={"attempt": row.attempts}))
         return stats
+
+    @staticmethod
+    def _retry(session: Session, row: StoredMessage, stats: RunStats) -> None:
+        blob = session.get(Blob, row.sha256)
+        assert blob is not None  # a foreign key guarantees it
+        result = parse_mail(RawMail(0, str(row.id), blob.data))
+        stats.retried += 1
+        row.attempts += 1
+        if result.message is None:
+            row.error = result.error
+            detail = {"attempt": row.attempts, "error": result.error}
+            session.add(Event(message=row, kind="retry_failed", detail=detail))
+            return
+        for key, value in _message_row(result.message).items():
+            setattr(row, key, value)
+        row.state, row.error = MessageState.PARSED, None
+        session.add(Event(message=row, kind="stored", detail={"attempt": row.attempts}))
 
 
 def describe_error(err: Exception) -> str:
