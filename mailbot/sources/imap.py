@@ -16,7 +16,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 
 from imapclient import IMAPClient
-from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+from imapclient.exceptions import (
+    CapabilityError,
+    IMAPClientAbortError,
+    IMAPClientError,
+    LoginError,
+)
 
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
 from mailbot.errors import ConfigError, SourceError
@@ -69,6 +74,7 @@ class ImapSource:
         self._client: IMAPClient | None = None
         self._capabilities: frozenset[str] = frozenset()
         self._separator = CONFIG_SEPARATOR
+        self._prefix = ""
         self._uidvalidity = 0
         self._permanent_flags: tuple[bytes, ...] = ()
 
@@ -97,7 +103,7 @@ class ImapSource:
             self._login()
             with self._errors(f"setting up the session on {self._where}"):
                 self._read_capabilities()
-                self._separator = self._server_separator()
+                self._read_namespace()
                 for name in (config.folders.processed, config.folders.failed):
                     if name is not None:
                         self._ensure_folder(name)
@@ -124,7 +130,13 @@ class ImapSource:
                 log.warning("security = none: the password goes to %s unencrypted", self._where)
             return None
         ca_file = str(self.config.ca_file) if self.config.ca_file else None
-        context = ssl.create_default_context(cafile=ca_file)
+        try:
+            context = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(
+                f"mailbox.ca_file: cannot load {ca_file}: {getattr(err, 'strerror', None) or err}",
+                "point mailbox.ca_file at a PEM file with the CA certificate",
+            ) from None
         if not self.config.tls_verify:
             log.warning("TLS certificate checks are off for %s (tls_verify = false)", self._where)
             context.check_hostname = False
@@ -159,18 +171,26 @@ class ImapSource:
         """True if the server advertised *capability* (and it is not ignored)."""
         return capability.upper() in self._capabilities
 
-    def _server_separator(self) -> str:
+    def _read_namespace(self) -> None:
+        """The separator and personal prefix (e.g. "INBOX." on Courier-style servers)."""
         if self.has("NAMESPACE"):
             personal = self.client.namespace().personal
             if personal and personal[0][1]:
-                return str(personal[0][1])
+                self._prefix, self._separator = str(personal[0][0]), str(personal[0][1])
+                return
         for _flags, separator, _name in self.client.list_folders("", ""):
             if separator:
-                return separator.decode() if isinstance(separator, bytes) else str(separator)
-        return CONFIG_SEPARATOR
+                sep = separator.decode() if isinstance(separator, bytes) else str(separator)
+                self._separator = sep
+                return
 
     def _server_name(self, name: str) -> str:
-        return name.replace(CONFIG_SEPARATOR, self._separator)
+        """A config folder name ("mailbot/processed") as the server spells it."""
+        server_name = name.replace(CONFIG_SEPARATOR, self._separator)
+        if server_name.upper() == "INBOX" or not self._prefix:
+            return server_name
+        # Folders outside the personal prefix cannot be created there; INBOX/x is already in.
+        return server_name if server_name.startswith(self._prefix) else self._prefix + server_name
 
     def _ensure_folder(self, name: str) -> None:
         server_name = self._server_name(name)
@@ -187,6 +207,8 @@ class ImapSource:
     def _select(self) -> None:
         try:
             info = self.client.select_folder(self._server_name(self.folder))
+        except IMAPClientAbortError:
+            raise  # the connection broke: reported by the caller's _errors, not as a folder issue
         except IMAPClientError as err:
             raise SourceError(
                 f"cannot open folder {self.folder!r} on {self._where}: {_describe(err)}",

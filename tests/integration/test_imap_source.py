@@ -128,6 +128,12 @@ def test_implicit_tls_refuses_an_untrusted_certificate(dovecot: DovecotServer, i
     assert "ca_file" in caught.value.hint
 
 
+def test_unreadable_ca_file_is_a_config_error(dovecot: DovecotServer, imap_config, tmp_path):
+    config = replace(imap_config, **{**dovecot.tls_overrides(), "ca_file": tmp_path / "no.pem"})
+    with pytest.raises(ConfigError, match=r"mailbox\.ca_file"):
+        ImapSource(config).connect()
+
+
 def test_tls_verify_off_accepts_the_self_signed_certificate(dovecot, imap_config) -> None:
     overrides = {**dovecot.tls_overrides(), "ca_file": None, "tls_verify": False}
     config = replace(imap_config, **overrides)
@@ -335,3 +341,20 @@ def test_polls_when_the_server_lacks_idle(imap_config: MailboxConfig) -> None:
         started = time.monotonic()
         assert source.wait(30) is False
         assert 0.2 <= time.monotonic() - started < 3
+
+
+def test_folder_names_follow_a_courier_style_namespace() -> None:
+    # Some servers keep every folder under "INBOX." with "." as separator: the config's
+    # "mailbot/processed" must become "INBOX.mailbot.processed" there.
+    with DovecotServer(separator=".", namespace_prefix="INBOX.") as server:
+        account = server.add_account()
+        account.append("INBOX", mail(1))
+        account.append("INBOX", mail(2))
+        with ImapSource(account.mailbox_config()) as source:
+            first, second = fetch_all(source)
+            source.mark_processed([first])
+            source.mark_failed([second])
+        assert {"INBOX.mailbot.processed", "INBOX.mailbot.failed"} <= set(account.folders())
+        assert list(account.messages("INBOX.mailbot.processed").values()) == [mail(1)]
+        assert list(account.messages("INBOX.mailbot.failed").values()) == [mail(2)]
+        assert account.messages("INBOX") == {}

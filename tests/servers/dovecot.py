@@ -188,8 +188,18 @@ class DovecotServer:
     also the CA to trust), `base_dir`, and a default account `user` / `password`.
     """
 
-    def __init__(self, *, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        users: dict[str, str] | None = None,
+        separator: str = "/",
+        namespace_prefix: str = "",
+    ) -> None:
+        """*separator* and *namespace_prefix* shape the folder namespace; e.g. "." and
+        "INBOX." imitate a Courier-style server where every folder lives under INBOX."""
         self.host = HOST
+        self.separator = separator
+        self.namespace_prefix = namespace_prefix
         self.imap_port = 0
         self.imaps_port = 0
         self.base_dir: Path | None = None
@@ -402,7 +412,8 @@ mail_location = maildir:~/Maildir
 mail_fsync = never
 namespace inbox {{
   inbox = yes
-  separator = /
+  separator = {self.separator}
+  prefix = {self.namespace_prefix}
 }}
 
 passdb {{
