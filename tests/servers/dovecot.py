@@ -282,7 +282,7 @@ class DovecotServer:
         return self._accounts[user or self.user]
 
     def add_account(self, user: str | None = None, password: str | None = None) -> DovecotAccount:
-        """Create a new user with an empty mailbox; Dovecot rereads the passwd file by itself."""
+        """Create a new user with an empty mailbox, usable at once (no restart needed)."""
         user = user or f"u{next(self._counter)}-{secrets.token_hex(3)}"
         password = password or secrets.token_urlsafe(12)
         self._users[user] = password
