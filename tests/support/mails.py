@@ -63,7 +63,7 @@ def make_mail(
             f"{Header('王芳' if zh else 'Maria Keller', 'utf-8').encode()} <user{i % 17}@{domain}>",
         ),
         ("To", "Project Team <team@agency.example>"),
-        ("Subject", Header(subject, "utf-8").encode()),
+        ("Subject", Header(subject, "utf-8").encode(linesep="\r\n")),
         ("Date", format_datetime(date)),
         ("Message-ID", f"<msg-{i}-{rng.randrange(10**9)}@{domain}>"),
         ("MIME-Version", "1.0"),

@@ -1,0 +1,177 @@
+"""The whole ingest loop against a real Dovecot: exactly once, whatever happens."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mailbot.config import Config
+from mailbot.config_types import Folders
+from mailbot.runner import Ingest
+from mailbot.storage.db import open_database
+from mailbot.storage.models import Blob, MessageState, StoredMessage
+from tests.servers import DovecotAccount
+from tests.support.configs import write_config
+from tests.support.mails import make_mails
+
+pytestmark = pytest.mark.integration
+
+NOT_A_MAIL = b"\x80\xff\xfe garbage \x80\x01" * 40  # no NUL: Dovecot would rewrite it
+PROCESSED, FAILED = "mailbot/processed", "mailbot/failed"
+
+
+def mailbot(*args: str, **kw: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mailbot", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )  # type: ignore[call-overload]
+
+
+def count(db_url: str) -> int:
+    db = open_database(db_url)
+    try:
+        with db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(StoredMessage)) or 0)
+    finally:
+        db.dispose()
+
+
+def message_ids(raw: dict[int, bytes]) -> list[str]:
+    return [str(message_from_bytes(data)["Message-ID"]) for data in raw.values()]
+
+
+def test_run_once_stores_moves_and_keeps_bad_mail(
+    imap_account: DovecotAccount, tmp_path: Path
+) -> None:
+    mails = make_mails(25)
+    imap_account.append_many("INBOX", [*mails[:12], NOT_A_MAIL, *mails[12:]])
+    box = imap_account.mailbox_config(batch_size=10)
+    config = Config(mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3")
+    db = open_database(config.database_url)
+    stats = Ingest(config, db).run_once()
+    assert (stats.fetched, stats.stored, stats.failed) == (26, 25, 1)
+    assert imap_account.messages("INBOX") == {}
+    assert sorted(imap_account.messages(PROCESSED).values()) == sorted(mails)
+    assert list(imap_account.messages(FAILED).values()) == [NOT_A_MAIL]
+    with db.session() as s:
+        failed = s.scalars(
+            select(StoredMessage).where(StoredMessage.state == MessageState.FAILED)
+        ).one()
+        assert s.get(Blob, failed.sha256).data == NOT_A_MAIL  # type: ignore[union-attr]
+    # New mail later: only it is fetched.
+    imap_account.append("INBOX", make_mails(1, start=100)[0])
+    again = Ingest(config, db).run_once()
+    assert (again.fetched, again.stored) == (1, 1)
+
+
+def test_uidvalidity_change_rescans_without_reimport(
+    imap_account: DovecotAccount, tmp_path: Path
+) -> None:
+    mails = make_mails(5)
+    imap_account.append_many("Support", mails)
+    box = imap_account.mailbox_config(folders=Folders(inbox="Support", processed=None))
+    config = Config(mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3")
+    db = open_database(config.database_url)
+    assert Ingest(config, db).run_once().stored == 5
+    old = imap_account.uidvalidity("Support")
+    with imap_account.client() as client:
+        client.delete_folder("Support")
+        client.create_folder("Support")
+    extra = make_mails(2, start=50)
+    imap_account.append_many("Support", [*mails, *extra])
+    assert imap_account.uidvalidity("Support") != old
+    stats = Ingest(config, db).run_once()
+    assert (stats.fetched, stats.stored, stats.duplicates) == (7, 2, 5)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(StoredMessage)) == 7
+
+
+def test_cli_run_once_and_messages_json(imap_account: DovecotAccount, tmp_path: Path) -> None:
+    imap_account.append_many("INBOX", make_mails(3))
+    cfg = write_config(
+        tmp_path / "mailbot.toml", imap_account.mailbox_config(), "sqlite:///mb.sqlite3"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mailbot", "--config", str(cfg), "run", "--once"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("outcome=stored") == 3  # one log line per message
+    listed = subprocess.run(
+        [sys.executable, "-m", "mailbot", "--config", str(cfg), "messages", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(rows) == 3 and all(r["state"] == "parsed" for r in rows)
+
+
+def test_daemon_idles_then_stops_on_sigterm(imap_account: DovecotAccount, tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path / "mailbot.toml", imap_account.mailbox_config(idle=True), "sqlite:///mb.sqlite3"
+    )
+    db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
+    proc = mailbot("--config", str(cfg), "run")
+    try:
+        time.sleep(2.0)  # connected and idling
+        imap_account.append_many("INBOX", make_mails(3))
+        deadline = time.monotonic() + 15
+        while count(db_url) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert count(db_url) == 3, "IDLE did not deliver the new mail"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert imap_account.messages("INBOX") == {}
+
+
+@pytest.mark.slow
+def test_exactly_once_under_sigkill(imap_account: DovecotAccount, tmp_path: Path) -> None:
+    total = 300
+    mails = make_mails(total)
+    imap_account.append_many("INBOX", mails)
+    box = replace(imap_account.mailbox_config(), batch_size=20)
+    cfg = write_config(tmp_path / "mailbot.toml", box, "sqlite:///mb.sqlite3")
+    db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
+    rng = random.Random(int(os.environ.get("MAILBOT_TEST_SEED", "7")))
+    kills = 0
+    for _attempt in range(60):
+        proc = mailbot("--config", str(cfg), "run", "--once")
+        try:
+            proc.wait(timeout=rng.uniform(0.8, 2.5))  # startup is ~0.7 s; kill mid-drain
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            continue
+        assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+        if not imap_account.messages("INBOX"):
+            break
+    assert kills >= 1, "no run was killed; the test proved nothing"
+    assert imap_account.messages("INBOX") == {}
+    processed = imap_account.messages(PROCESSED)
+    ids = message_ids(processed)
+    assert len(ids) == total and len(set(ids)) == total  # each exactly once
+    assert sorted(processed.values()) == sorted(mails)
+    assert count(db_url) == total
