@@ -1,0 +1,82 @@
+"""A trained triage model: a spaCy pipeline directory plus calibration.json.
+
+Loaded once; `scores()` runs the texts through `nlp.pipe` and returns raw class probabilities.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import spacy
+from spacy.language import Language
+
+import mailbot.triage.tokenizer  # noqa: F401  (registers mailbot.mixed_tokenizer.v1)
+from mailbot.errors import ModelError
+from mailbot.resources import triage_model_dir
+from mailbot.triage.calibration import Calibration
+from mailbot.triage.textprep import make_prep
+
+PIPE_BATCH = 256
+
+
+@dataclass
+class TriageModel:
+    nlp: Language
+    labels: tuple[str, ...]
+    calibration: Calibration
+    meta: dict[str, Any]
+    path: Path
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> TriageModel:
+        path = Path(directory) if directory is not None else triage_model_dir()
+        if not (path / "config.cfg").exists() or not (path / "meta.json").exists():
+            raise ModelError(
+                f"{path}: not a model directory (no config.cfg/meta.json)",
+                "train one with `mailbot model train` or use the bundled model",
+            )
+        try:
+            nlp = spacy.load(path)
+        except Exception as err:  # spaCy raises many kinds; the user needs the path and cause
+            raise ModelError(f"{path}: cannot load model: {err}", "retrain the model") from None
+        if "textcat" not in nlp.pipe_names:
+            raise ModelError(
+                f"{path}: the pipeline has no textcat", "train it with a textcat config"
+            )
+        labels = tuple(nlp.get_pipe("textcat").labels)
+        return cls(nlp, labels, Calibration.load(path), dict(nlp.meta), path)
+
+    @property
+    def version(self) -> str:
+        return f"{self.meta.get('name', 'model')}-{self.meta.get('version', '0')}"
+
+    @property
+    def prep_spec(self) -> dict[str, Any]:
+        return dict(self.meta.get("mailbot", {}).get("prep", {"name": "email"}))
+
+    def prep(self, subject: str, body: str) -> str:
+        return make_prep(self.prep_spec)(subject, body)
+
+    def scores(self, texts: Iterable[str]) -> np.ndarray:
+        """Raw probabilities, (n, len(labels)), columns in `labels` order."""
+        rows = [
+            [doc.cats.get(label, 0.0) for label in self.labels]
+            for doc in self.nlp.pipe(texts, batch_size=PIPE_BATCH)
+        ]
+        return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.labels))
+
+    def calibrated(self, probs: np.ndarray, votes: np.ndarray | None = None) -> np.ndarray:
+        return self.calibration.apply(probs, votes)
+
+
+def votes_matrix(votes: Sequence[dict[str, float]], labels: Sequence[str]) -> np.ndarray:
+    return np.asarray([[v.get(label, 0.0) for label in labels] for v in votes], dtype=np.float64)
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    return json.loads((Path(directory) / "meta.json").read_text())
