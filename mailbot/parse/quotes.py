@@ -8,22 +8,45 @@ from __future__ import annotations
 
 import re
 
-# "On <date>, <name> wrote:" and its translations. Checked on one line and on up to
-# three joined lines, because clients wrap long attributions.
-_ATTRIBUTION = re.compile(
-    r"""^\W{0,3}(?:
-        (?:on|am|le|el|il|op|den|em|w\sdniu|dne|el\sdía|pe)\b.{0,300}?
-          (?:wrote|schrieb|a\s[ée]crit|escribi[óo]|ha\sscritto|schreef|skrev|pisze|napisał\(a\)|
-             napisał|napisała|escreveu|kirjoitti|írta|yazdı|a\sscris|napsal)\s?:
-      | .{0,300}?(?:написал|написала|написал\(а\)|пишет)\s?:
-      | (?:在|於|于).{0,300}?(?:写道|寫道|寫到|写到)\s?[:：]?
-      | .{0,300}?(?:に書きました|さんは書きました|wrote)\s?[:：]
-    )\s*$""",
+# "On <date>, <name> wrote:" and its translations, checked on one line and on up to
+# three joined lines because clients wrap long attributions. The verb may sit in the
+# middle ("X schrieb am <date>:"), so the test is: short, has a reply verb, ends with a
+# colon (or "wrote ----"), and names a date or an address.
+_VERB = re.compile(
+    r"""(?:\b(?:wrote|writes|schrieb|[ée]crit|escribi[óo]|scritto|schreef|geschreven|skrev|
+        pisze|пише|napisał|napisała|escreveu|kirjoitti|írta|yazdı|scris|napsal|написал|написала|
+        пишет)\b|写道|寫道|寫到|写到|書きました)""",
     re.IGNORECASE | re.VERBOSE,
 )
-_ATTRIBUTION_START = re.compile(
-    r"^\W{0,3}(?:on|am|le|el|il|op|den|em|w\sdniu|dne|pe|在|於|于)\b", re.IGNORECASE
+_ATTRIBUTION_END = re.compile(r"(?:[:：]|\b(?:wrote|writes)\s*-{2,})\s*$", re.IGNORECASE)
+_ATTRIBUTION_HINT = re.compile(r"\d|@|^\W{0,5}(?:on|am|le|el|il|op|den|em|在|於|于)\b", re.I)
+_CJK_ATTRIBUTION = re.compile(r"^\W{0,3}(?:在|於|于).{0,200}(?:写道|寫道|寫到|写到)\s*[:：]?\s*$")
+# Old Gmail: "2013/7/20 Name <address>" with no verb at all.
+_DATED_ATTRIBUTION = re.compile(
+    r"^\W{0,3}\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b"
+    r"(?:.{0,200}@[^\s>]+>?\s*[:：]?|\s+\d{1,2}:\d{2}\s+GMT[+-]\d{1,2}:?\d{2}\s.{1,100})\s*$"
 )
+_ATTRIBUTION_START = re.compile(
+    r"^\W{0,5}(?:(?:on|am|le|el|il|op|den|em|w\s+dniu)\b|在|於|于|\d)", re.IGNORECASE
+)
+_TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
+_MAX_ATTRIBUTION = 400
+
+
+def _attribution(text: str) -> bool:
+    if len(text) > _MAX_ATTRIBUTION:
+        return False
+    if _CJK_ATTRIBUTION.match(text) or _DATED_ATTRIBUTION.match(text):
+        return True
+    if not _ATTRIBUTION_END.search(text):
+        return False
+    # Without a verb, a date with a time and an address still make an attribution
+    # (Yandex: '26.06.2014, 14:41, "Alex" <a@example.com>:').
+    return bool(
+        (_ATTRIBUTION_HINT.search(text) and _VERB.search(text))
+        or ("@" in text and _TIME.search(text))
+    )
+
 
 # "-----Original Message-----", QQ's "------------------ 原始邮件 ------------------",
 # Gmail's "---------- Forwarded message ---------" and their translations.
@@ -43,6 +66,9 @@ _FORWARD_INTRO = re.compile(
     r"^\s*(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht|"
     r"début\s+du\s+message\s+réexpédié|以下为转发的邮件|下面是被转发的邮件)\s*[:：]?\s*$",
     re.IGNORECASE,
+)
+_FORWARD = re.compile(
+    r"forward|weitergeleitet|transf[ée]r|réexpédié|转发|轉寄|轉發|転送|пересыла", re.I
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
 
@@ -65,109 +91,198 @@ _OTHER_KEY = re.compile(
     re.IGNORECASE,
 )
 
-# Phone and webmail footers. Anchored and short, so "Sent from my desk, is much …" stays.
+# Phone and webmail footers, short and anchored, so "Sent from my desk, is much …" stays.
+_LINK = r"(?:\s*(?:<[^>\s]*>|\([^)\s]*\)|\[[^\]]*\]\([^)\s]*\)))?"
 _MOBILE_FOOTER = re.compile(
-    r"""^\s*(?:
-        sent\s+from\s+my\s+[\w\s.'’-]{1,40}
-      | sent\s+from\s+(?:mail|outlook|yahoo\s+mail|gmail|my\s+mobile)\b[\w\s.'’-]{0,40}
-      | sent\s+(?:via|with)\s+(?:blackberry|superhuman|spark|airmail)\b[\w\s.'’-]{0,40}
-      | get\s+outlook\s+for\s+(?:ios|android)
-      | von\s+meinem\s+[\w\s-]{1,30}\s+gesendet
-      | envoyé\s+de\s+mon\s+[\w\s-]{1,30}
-      | enviado\s+desde\s+mi\s+[\w\s-]{1,30}
-      | (?:发自|寄自|發自|来自|來自)我的[\w\s\u4e00-\u9fff-]{1,20}
-      | 来自网易邮箱大师|來自網易郵箱大師|来自\s?[\w\u4e00-\u9fff]{1,12}邮箱
-      | 从我的[\w\s\u4e00-\u9fff-]{1,20}发送
-      | 发自\s?[\w\u4e00-\u9fff]{1,12}(?:邮箱|客户端|手机)
-    )\s*\.?\s*$""",
+    r"""^[\s(<*_]*(?:
+        (?:sent|envoyé|enviado|inviato|verzonden|sendt|skickat|wysłane|отправлено)\s+
+          (?:from|with|via|using|by|depuis|de|desde|do|da|met|vanaf|fra|från|z|с)\s+
+          (?:my\s+|mon\s+|ma\s+|mi\s+|meu\s+|mijn\s+|min\s+|mitt\s+|mojego\s+|моего\s+)?
+          [\w\-'’]+(?:\s+[\w\-'’.]+){0,6}"""
+    + _LINK
+    + r"""
+          (?:[.,!]?\s*(?:please\s+)?excuse.{0,40})?
+      | get\s+outlook\s+for\s+(?:ios|android)"""
+    + _LINK
+    + r"""
+      | (?:von|mit)\s+meinem\s+[\w\-\s]{1,40}\s+gesendet
+      | diese\s+nachricht\s+wurde\s+von\s+meinem\s+.{1,60}\s+gesendet
+      | from\s+my\s+(?:iphone|ipad|android|mobile|phone|blackberry)[\w\s]{0,12}
+      | (?:发自|寄自|發自|来自|來自)\s?我的\s?[\w\s\-]{1,20}
+      | (?:从|從)\s?我的\s?[\w\s\-]{1,20}(?:发送|傳送|發送)
+      | 来自网易邮箱大师|來自網易郵箱大師|来自\s?[\w]{1,12}邮箱(?:大师)?
+      | 获取\s?outlook\s?for\s?(?:ios|android)
+      | 发自\s?[\w]{1,12}(?:邮箱|客户端|手机|mail)
+    )[\s.)>*_]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 _SIGNATURE = re.compile(r"^(?:--|-- |—|__)\s*$")
 _INVISIBLE = re.compile(r"[\u1427\u200b\u200c\ufeff]")
-_QUOTED = re.compile(r"^\s{0,3}>")
+_QUOTED = re.compile(r"^\s{0,3}(?:[A-Za-z]{1,10})?>")  # also supercite "Name>" quotes
+_RULE = re.compile(r"^\s*([-_=*~#+])(?:\s*\1)+\s*$")
+_QUOTE_MARKS = re.compile(r"^(?:\s{0,3}(?:[A-Za-z]{1,10})?>)+")
+_SHORT_SIGNATURE = re.compile(r"^-[^\W\d][\w .]{0,40}$")  # "-Rick" under the text
+_STRONG_HINT = re.compile(r"@|\d{1,4}[/.:-]\d{1,2}|\b\d{4}\b|\d日|年")
 _LOOKAHEAD = 6  # header-block lines are close together
 
 
-def _is_attribution(lines: list[str], index: int) -> int:
-    """Number of lines (1-3) forming an attribution at index, or 0."""
-    line = lines[index]
-    if len(line) > 400:
+def _attribution_lines(lines: list[str], index: int) -> int:
+    """Number of lines (1-3) of an attribution ending at index, or 0.
+
+    Wrapped attributions are found from their last line backwards; earlier lines are
+    taken only while the text so far does not already start like an attribution and
+    the earlier line carries a date, an address or an opening word.
+    """
+    joined = lines[index].strip()
+    if len(joined) > _MAX_ATTRIBUTION or not (
+        _ATTRIBUTION_END.search(joined)
+        or _CJK_ATTRIBUTION.match(joined)
+        or _DATED_ATTRIBUTION.match(joined)
+        or "@" in joined
+    ):
         return 0
-    if _ATTRIBUTION.match(line):
-        return 1
-    if not _ATTRIBUTION_START.match(line):
-        return 0
-    joined = line
-    for extra in (1, 2):
-        if index + extra >= len(lines) or not lines[index + extra].strip():
-            return 0
-        joined = f"{joined} {lines[index + extra].strip()}"
-        if _ATTRIBUTION.match(joined):
-            return extra + 1
-    return 0
+    found = 1 if _attribution(joined) else 0
+    for back in (1, 2):
+        if index < back or _ATTRIBUTION_START.match(joined):
+            break
+        previous = lines[index - back].strip()
+        if not previous or _QUOTED.match(previous) or not _ATTRIBUTION_HINT.search(previous):
+            break
+        joined = f"{previous} {joined}"
+        if _attribution(joined):
+            found = back + 1
+    return found
 
 
 def _is_header_block(lines: list[str], index: int) -> bool:
-    """True when a From-like line is followed closely by other header-like lines."""
-    if not _FROM_KEY.match(lines[index]):
+    """True at the first line of a run of header lines that names a sender.
+
+    Outlook writes From/Sent/To/Subject, Hotmail Date/Subject/From/To: any order counts
+    as long as a From-like key and at least two other keys sit within a few lines.
+    """
+    if not (_FROM_KEY.match(lines[index]) or _OTHER_KEY.match(lines[index])):
         return False
-    seen = 0
-    for line in lines[index + 1 : index + 1 + _LOOKAHEAD]:
-        if _OTHER_KEY.match(line):
-            seen += 1
-            if seen >= 2:
-                return True
-    return False
+    has_from = others = 0
+    for line in lines[index : index + _LOOKAHEAD]:
+        if _FROM_KEY.match(line):
+            has_from = 1
+        elif _OTHER_KEY.match(line):
+            others += 1
+    return bool(has_from and others >= 2)
 
 
 def _cut_kind(lines: list[str], index: int) -> tuple[str, int]:
-    """What starts at this line: ("attribution", n), ("cut", 1) or ("", 0)."""
+    """What ends at this line: ("forward", 1), ("cut", 1), ("attribution", n) or ("", 0)."""
     line = lines[index]
     stripped = line.strip()
     if not stripped:
         return "", 0
+    if _FORWARD.search(stripped) and (_SEPARATOR.match(line) or _FORWARD_INTRO.match(line)):
+        return "forward", 1
     if (
         _SEPARATOR.match(line)
         or _FORWARD_INTRO.match(line)
         or _UNDERSCORES.match(line)
         or _SIGNATURE.match(line)
-        or (len(stripped) < 80 and _MOBILE_FOOTER.match(stripped))
+        or (len(stripped) < 100 and _MOBILE_FOOTER.match(stripped))
         or _is_header_block(lines, index)
     ):
         return "cut", 1
-    count = _is_attribution(lines, index)
+    count = _attribution_lines(lines, index)
     return ("attribution", count) if count else ("", 0)
 
 
 def _next_content(lines: list[str], index: int) -> str:
-    for line in lines[index:]:
+    for line in lines[index : index + 50]:
         if line.strip():
             return line
     return ""
 
 
+def _skip_forward_headers(lines: list[str], index: int) -> int:
+    """Index after a forwarded mail's header block (it ends at the first blank line)."""
+    seen_header = False
+    while index < len(lines):
+        line = lines[index]
+        if not line.strip():
+            if seen_header:
+                return index + 1
+        elif _FROM_KEY.match(line) or _OTHER_KEY.match(line):
+            seen_header = True
+        elif not seen_header:
+            return index
+        index += 1
+    return index
+
+
+def _trim_tail(kept: list[tuple[str, bool]]) -> list[str]:
+    """Drop what trails the new text: quote blocks, blanks, rules, a dangling attribution."""
+    end = len(kept)
+    while end:
+        line, quoted = kept[end - 1]
+        trailing = quoted or not line.strip() or _RULE.match(line)
+        if not trailing and not _dangling_attribution(line):
+            break
+        end -= 1
+    start = 0
+    while start < end and not kept[start][0].strip():
+        start += 1
+    lines = [line for line, _ in kept[start:end]]
+    if lines and _SHORT_SIGNATURE.match(lines[-1]):
+        lines.pop()
+    return lines
+
+
+def _dangling_attribution(line: str) -> bool:
+    # "Am 21.04.2016 schrieb X <x@example.org" whose ">:" ended up on a quoted line.
+    return bool(_ATTRIBUTION_START.match(line) and _VERB.search(line) and _STRONG_HINT.search(line))
+
+
 def new_text(body: str) -> str:
-    """The text the sender wrote now, without quoted history or signature."""
+    """The text the sender wrote now, without quoted history or signature.
+
+    Quote blocks followed by new text (inline replies) stay as context; quote blocks at
+    the end, attributions, reply headers and signatures go. A forward with nothing
+    written above it keeps the forwarded text, and a mail that is only a quote keeps it.
+    """
     if not body:
         return ""
     lines = _INVISIBLE.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
-    kept: list[str] = []
+    kept: list[tuple[str, bool]] = []  # (line, is quoted)
+    wrote = False  # whether the sender's own text has started
+    answered = False  # a leading quote introduced by an attribution: the mail answered
     index = 0
     while index < len(lines):
         line = lines[index]
         if _QUOTED.match(line):
+            if not wrote and _attribution(_QUOTE_MARKS.sub("", line).strip()):
+                answered = True
+            if wrote or not answered:
+                kept.append((line.rstrip(), True))
             index += 1
             continue
         kind, count = _cut_kind(lines, index)
-        if kind == "cut":
+        if kind == "forward" and not wrote:
+            index = _skip_forward_headers(lines, index + 1)
+            continue
+        if kind in ("cut", "forward") and (wrote or not _SIGNATURE.match(line)):
             break
         if kind == "attribution":
-            # Followed by a ">" block: drop both and go on, replies may be interleaved.
-            # Followed by plain text: the rest is the unprefixed history.
-            if not _QUOTED.match(_next_content(lines, index + count)):
+            del kept[len(kept) - (count - 1) :]  # its first lines were taken as text
+            wrote = any(text.strip() and not quoted for text, quoted in kept)
+            answered = not wrote
+            # Followed by plain text it starts unprefixed history, unless nothing new
+            # came before it (a list re-posting a reply under the original's header).
+            attribution = " ".join(lines[index - count + 1 : index + 1])
+            following = _next_content(lines, index + 1)
+            if wrote and not _QUOTED.match(following) and _STRONG_HINT.search(attribution):
                 break
-            index += count
+            index += 1
             continue
-        kept.append(line.rstrip())
+        if line.strip():
+            wrote = True
+        kept.append((line.rstrip(), False))
         index += 1
-    return "\n".join(kept).strip("\n")
+    if not wrote:  # nothing but a quote: the quote is all there is to read
+        return "\n".join(line for line, _ in kept).strip("\n")
+    return "\n".join(_trim_tail(kept))
