@@ -32,6 +32,7 @@ class Hit:
     weight: float
     category: str | None
     evidence: str  # what matched, for --explain
+    description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +41,7 @@ class Hit:
             "weight": self.weight,
             "category": self.category,
             "evidence": self.evidence,
+            "description": self.description,
         }
 
 
@@ -65,7 +67,9 @@ class Rule:
         raise NotImplementedError
 
     def hit(self, evidence: str) -> Hit:
-        return Hit(self.id, self.action, self.weight, self.category, evidence[:120])
+        return Hit(
+            self.id, self.action, self.weight, self.category, evidence[:120], self.description
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,111 @@
+"""`mailbot model train|evaluate`: train a triage model on labelled data, or measure one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+NAME = "model"
+HELP = "train or evaluate a triage model (JSONL, CSV, or the bundled corpus directory)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+
+    train = sub.add_parser("train", help="train a model directory from labelled data")
+    train.add_argument("--data", type=Path, required=True, help="JSONL, CSV, or a corpus directory")
+    train.add_argument("--out", type=Path, required=True, help="model directory to write")
+    train.add_argument(
+        "--labels", help="comma-separated labels to learn (default: all in the data)"
+    )
+    train.add_argument("--config", type=Path, help="spaCy training config (default: triage.cfg)")
+    train.add_argument(
+        "--prep", default="email", choices=("email", "github", "plain"), help="text preparation"
+    )
+    train.add_argument(
+        "--holdout",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the hash-selected test split out of training (default: on for a directory)",
+    )
+    train.add_argument("--version", default="1.0.0", help="model version written to meta.json")
+    train.add_argument(
+        "--no-rules", action="store_true", help="do not weigh the rules' votes into calibration"
+    )
+    train.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    evaluate = sub.add_parser("evaluate", help="per-class P/R/F1, macro-F1, confusion matrix")
+    evaluate.add_argument("--model", type=Path, help="model directory (default: bundled)")
+    evaluate.add_argument("--data", type=Path, required=True, help="JSONL, CSV or corpus directory")
+    evaluate.add_argument(
+        "--split",
+        choices=("auto", "all", "train", "dev", "test"),
+        default="auto",
+        help="records to use (auto: the held-out test split for a directory, else all)",
+    )
+    evaluate.add_argument("--no-rules", action="store_true", help="model scores only")
+    evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from mailbot.triage.data import read_records
+
+    records = read_records(args.data)
+    if args.model_command == "train":
+        return _train(args, records)
+    return _evaluate(args, records)
+
+
+def _train(args: argparse.Namespace, records: list) -> int:
+    from mailbot.triage.engine import RuleSet
+    from mailbot.triage.train import train
+
+    labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
+    holdout = args.data.is_dir() if args.holdout is None else args.holdout
+    rules = None if args.no_rules or args.prep != "email" else RuleSet.load()
+    result = train(
+        records,
+        args.out,
+        labels=labels,
+        config=args.config,
+        prep=args.prep,
+        holdout=holdout,
+        rules=rules,
+        version=args.version,
+        quiet=not args.verbose,
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "out": str(result.out_dir),
+                    "labels": list(result.labels),
+                    "sizes": result.sizes,
+                    "dev_macro_f1": result.dev_macro_f1,
+                    "temperature": result.calibration.temperature,
+                    "rule_weight": result.calibration.rule_scale,
+                    "dropped": result.dropped,
+                    "seconds": round(result.seconds, 2),
+                }
+            )
+        )
+    else:
+        print(result.summary())
+        if result.dropped:
+            print(f"skipped records with other labels: {result.dropped}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, records: list) -> int:
+    from mailbot.triage.evaluate import evaluate_path, format_report
+
+    split = args.split
+    if split == "auto":
+        split = "test" if args.data.is_dir() else "all"
+    result = evaluate_path(args.model, records, split=split, with_rules=not args.no_rules)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_report(result))
+    return 0

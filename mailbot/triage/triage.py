@@ -1,0 +1,85 @@
+"""`Triage`: rules and model loaded once; one Verdict per message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from mailbot.message import Message
+from mailbot.triage import language
+from mailbot.triage.engine import RuleReport, RuleSet
+from mailbot.triage.mail import Mail
+from mailbot.triage.model import TriageModel
+from mailbot.triage.textprep import join, new_text
+from mailbot.triage.verdict import DEFAULT_REVIEW_THRESHOLD, Verdict, combine, noise_verdict
+
+
+class Triage:
+    def __init__(
+        self,
+        rules: RuleSet,
+        model: TriageModel,
+        review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+    ) -> None:
+        if not 0.0 <= review_threshold <= 1.0:
+            raise ValueError("review_threshold must be between 0 and 1")
+        self.rules = rules
+        self.model = model
+        self.review_threshold = review_threshold
+
+    @classmethod
+    def load(
+        cls,
+        rules_dir: Path | None = None,
+        model_dir: Path | None = None,
+        review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+    ) -> Triage:
+        """Rules from rules_dir and the model from model_dir; None means the bundled ones."""
+        return cls(RuleSet.load(rules_dir), TriageModel.load(model_dir), review_threshold)
+
+    @property
+    def model_version(self) -> str:
+        return self.model.version
+
+    def classify(self, message: Message) -> Verdict:
+        return self.classify_mails([Mail.from_message(message)])[0]
+
+    def classify_text(self, subject: str, text: str) -> Verdict:
+        """Classify a subject and body without headers; quoted history is removed from the body."""
+        return self.classify_mails([Mail(subject=subject, text=new_text(text))])[0]
+
+    def classify_many(self, messages: Iterable[Message]) -> list[Verdict]:
+        return self.classify_mails([Mail.from_message(m) for m in messages])
+
+    def explain_rules(self, mail: Mail) -> RuleReport:
+        """Every rule run on the mail, noise or not (for --explain)."""
+        return self.rules.run(mail, stop_at_noise=False)
+
+    def _model_text(self, mail: Mail) -> str:
+        if self.model.prep_spec.get("name", "email") == "email":
+            return join(mail.subject, mail.text)  # mail.text is already the new text
+        return self.model.prep(mail.subject, mail.text)
+
+    def classify_mails(self, mails: Sequence[Mail]) -> list[Verdict]:
+        reports = [self.rules.run(mail) for mail in mails]
+        languages = [language.detect(mail.full_text) for mail in mails]
+        todo = [i for i, report in enumerate(reports) if not report.noise]
+        raw = self.model.scores(self._model_text(mails[i]) for i in todo)
+        scored = dict(zip(todo, raw, strict=True))
+        verdicts = []
+        for i, report in enumerate(reports):
+            if i not in scored:
+                verdicts.append(noise_verdict(report, languages[i], self.model_version))
+                continue
+            verdicts.append(
+                combine(
+                    report,
+                    scored[i],
+                    self.model.labels,
+                    self.model.calibration,
+                    language=languages[i],
+                    model_version=self.model_version,
+                    review_threshold=self.review_threshold,
+                )
+            )
+        return verdicts

@@ -1,0 +1,148 @@
+"""One verdict per mail, and how rules and model are combined into it.
+
+- a `noise` rule hit decides alone: category "none", the model is not consulted;
+- otherwise the model's probabilities and the rules' category votes are combined and calibrated
+  (calibration.py): z = log p_model + rule_weight * votes, confidence = softmax(z / T);
+- `needs_review` when the confidence is below the review threshold, when the rules strongly
+  favour another category than the verdict, or when a `review` rule fired;
+- `escalate` when an `escalate` rule fired, with the rules' reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mailbot.triage.calibration import Calibration
+from mailbot.triage.engine import RuleReport
+
+CATEGORIES = ("issue", "change_request", "feedback", "none")
+DEFAULT_REVIEW_THRESHOLD = 0.6
+# The rules "strongly disagree" when their favourite category has at least this much weight ...
+STRONG_RULE_VOTE = 1.0
+# ... and leads the runner-up by at least this much, yet the verdict is another category.
+STRONG_RULE_MARGIN = 0.5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    category: str
+    confidence: float
+    needs_review: bool
+    escalate: bool
+    escalate_reasons: tuple[str, ...]
+    language: str
+    explanation: dict[str, Any]
+    model_version: str
+    review_reasons: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "confidence": round(self.confidence, 4),
+            "needs_review": self.needs_review,
+            "review_reasons": list(self.review_reasons),
+            "escalate": self.escalate,
+            "escalate_reasons": list(self.escalate_reasons),
+            "language": self.language,
+            "model_version": self.model_version,
+            "explanation": self.explanation,
+        }
+
+
+def _reason(hit: Any) -> str:
+    return f"{hit.rule_id}: {hit.description} [{hit.evidence}]"
+
+
+def _rules_favourite(votes: dict[str, float]) -> tuple[str | None, float, float]:
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+    if not ranked:
+        return None, 0.0, 0.0
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    return ranked[0][0], ranked[0][1], second
+
+
+def noise_verdict(report: RuleReport, language: str, model_version: str) -> Verdict:
+    hits = report.by_action("noise")
+    return Verdict(
+        category="none",
+        confidence=1.0,
+        needs_review=False,
+        escalate=False,
+        escalate_reasons=(),
+        language=language,
+        explanation={
+            "decided_by": f"noise rule {hits[0].rule_id}",
+            "rules": [h.to_dict() for h in report.hits],
+            "rule_misses": list(report.misses),
+            "model": None,
+            "combination": "a noise rule fired: category none, the model was not run",
+        },
+        model_version=model_version,
+    )
+
+
+def combine(
+    report: RuleReport,
+    raw: np.ndarray,
+    labels: Sequence[str],
+    calibration: Calibration,
+    *,
+    language: str,
+    model_version: str,
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+) -> Verdict:
+    """The verdict for one mail from its rule report and the model's raw probabilities."""
+    if report.noise:
+        return noise_verdict(report, language, model_version)
+    votes = report.votes()
+    vote_row = np.asarray([[votes.get(label, 0.0) for label in labels]])
+    calibrated = calibration.apply(raw.reshape(1, -1), vote_row)[0]
+    best = int(np.argmax(calibrated))
+    category = labels[best]
+    confidence = float(calibrated[best])
+
+    review: list[str] = []
+    if confidence < review_threshold:
+        review.append(
+            f"confidence {confidence:.2f} below the review threshold {review_threshold:.2f}"
+        )
+    favourite, top, second = _rules_favourite(votes)
+    if (
+        favourite is not None
+        and favourite != category
+        and top >= STRONG_RULE_VOTE
+        and top - second >= STRONG_RULE_MARGIN
+    ):
+        review.append(f"rules favour {favourite} (weight {top:g}) but the verdict is {category}")
+    review.extend(_reason(h) for h in report.by_action("review"))
+    escalations = report.by_action("escalate")
+    return Verdict(
+        category=category,
+        confidence=confidence,
+        needs_review=bool(review),
+        escalate=bool(escalations),
+        escalate_reasons=tuple(_reason(h) for h in escalations),
+        language=language,
+        explanation={
+            "decided_by": "model and rules" if votes and calibration.rule_scale else "model",
+            "rules": [h.to_dict() for h in report.hits],
+            "rule_misses": list(report.misses),
+            "rule_votes": votes,
+            "model": {
+                "raw": {label: round(float(p), 4) for label, p in zip(labels, raw, strict=True)},
+                "calibrated": {
+                    label: round(float(p), 4) for label, p in zip(labels, calibrated, strict=True)
+                },
+            },
+            "combination": (
+                f"softmax((log p_model + {calibration.rule_scale:g} * rule votes)"
+                f" / T={calibration.temperature:g})"
+            ),
+        },
+        model_version=model_version,
+        review_reasons=tuple(review),
+    )
