@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.message import Message
@@ -82,6 +82,26 @@ def _message_row(message: Message) -> dict[str, Any]:
     }
 
 
+_EMPTY_FIELDS: dict[str, Any] = {
+    "message_id": None,
+    "message_id_synthetic": False,
+    "in_reply_to": None,
+    "references": [],
+    "from_email": None,
+    "from_name": None,
+    "recipients": {},
+    "subject": None,
+    "subject_normalized": None,
+    "sent_at": None,
+    "body_source": None,
+    "text": None,
+    "new_text": None,
+    "attachments": [],
+    "signals": {},
+    "defects": [],
+}
+
+
 def store_batch(
     session: Session, account: str, folder: str, uidvalidity: int, batch: Sequence[Parsed]
 ) -> list[Stored]:
@@ -89,19 +109,24 @@ def store_batch(
 
     A mail already stored (same location, or same bytes seen elsewhere) is a
     duplicate: it gets a location pointing at the existing message, nothing else.
-    The caller commits; only then may the server copies be moved.
+    The caller commits; only then may the server copies be moved. Rows go in
+    as bulk inserts: this is the hot path of a large drain.
     """
     if not batch:
         return []
-    hashes = {p.sha256 for p in batch}
-    known_msgs = {
-        row.sha256: row
-        for row in session.scalars(select(StoredMessage).where(StoredMessage.sha256.in_(hashes)))
+    # sha256 -> (message pk, server target) for messages stored before this batch
+    known: dict[str, tuple[int, str]] = {
+        sha: (pk, _target(state))
+        for sha, pk, state in session.execute(
+            select(StoredMessage.sha256, StoredMessage.id, StoredMessage.state).where(
+                StoredMessage.sha256.in_({p.sha256 for p in batch})
+            )
+        )
     }
-    known_locs = {
-        loc.uid: loc
-        for loc in session.scalars(
-            select(Location).where(
+    seen_locs: dict[int, tuple[int, int, str]] = {
+        uid: (loc_id, pk, target)
+        for loc_id, uid, pk, target in session.execute(
+            select(Location.id, Location.uid, Location.message_pk, Location.server_target).where(
                 Location.account == account,
                 Location.folder == folder,
                 Location.uidvalidity == uidvalidity,
@@ -109,87 +134,90 @@ def store_batch(
             )
         )
     }
-    results: list[Stored] = []
-    events: list[Event] = []
-    for item in batch:
-        loc = known_locs.get(item.mail.uid)
-        if loc is not None:
-            # Fetched again after a crash between commit and server move.
-            results.append(
-                Stored(
-                    item.mail,
-                    loc.id,
-                    loc.message_pk,
-                    "duplicate",
-                    loc.server_target,
-                    item.message,
-                    None,
-                )
-            )
-            continue
-        row = known_msgs.get(item.sha256)
-        outcome = "duplicate"
-        if row is None:
-            session.add(Blob(sha256=item.sha256, size=len(item.mail.data), data=item.mail.data))
-            fields = _message_row(item.message) if item.message else {}
-            failed = item.message is None
-            row = StoredMessage(
-                sha256=item.sha256,
-                account=account,
-                folder=folder,
-                state=MessageState.FAILED if failed else MessageState.PARSED,
-                error=item.error,
-                attempts=1 if failed else 0,
-                **fields,
-            )
-            session.add(row)
-            known_msgs[item.sha256] = row
-            outcome = "failed" if failed else "stored"
-        target = FAILED if row.state in (MessageState.FAILED, MessageState.SET_ASIDE) else PROCESSED
-        loc = Location(
-            message=row,
-            account=account,
-            folder=folder,
-            uidvalidity=uidvalidity,
-            uid=item.mail.uid,
-            key=item.mail.key[:500],
-            server_target=target,
+    fresh = [p for p in batch if p.mail.uid not in seen_locs]
+    new: dict[str, Parsed] = {}
+    for item in fresh:
+        if item.sha256 not in known and item.sha256 not in new:
+            new[item.sha256] = item
+    if new:
+        session.execute(
+            insert(Blob),
+            [
+                {"sha256": sha, "size": len(p.mail.data), "data": p.mail.data}
+                for sha, p in new.items()
+            ],
         )
-        session.add(loc)
-        known_locs[item.mail.uid] = loc
-        events.append(
-            Event(
-                message=row,
-                kind=outcome,
-                detail={
-                    "account": account,
-                    "folder": folder,
-                    "uid": item.mail.uid,
-                    **({"error": item.error} if item.error else {}),
-                },
-            )
+        rows = [
+            {
+                **(_message_row(p.message) if p.message else _EMPTY_FIELDS),
+                "sha256": sha,
+                "account": account,
+                "folder": folder,
+                "state": MessageState.PARSED if p.message else MessageState.FAILED,
+                "error": p.error,
+                "attempts": 0 if p.message else 1,
+            }
+            for sha, p in new.items()
+        ]
+        inserted = session.execute(
+            insert(StoredMessage).returning(
+                StoredMessage.id, StoredMessage.sha256, sort_by_parameter_order=True
+            ),
+            rows,
         )
-        results.append(Stored(item.mail, 0, 0, outcome, target, item.message, item.error))
-    session.add_all(events)
-    session.flush()
-    # Ids are known only after the flush.
-    results = [
-        r
-        if r.location_id
-        else Stored(
-            r.mail,
-            known_locs[r.mail.uid].id,
-            known_locs[r.mail.uid].message_pk,
-            r.outcome,
-            r.target,
-            r.message,
-            r.error,
+        for (pk, sha), row in zip(inserted, rows, strict=True):
+            known[sha] = (pk, _target(row["state"]))
+
+    outcomes: dict[int, str] = {}
+    loc_rows = []
+    for item in fresh:
+        if item.mail.uid in outcomes:
+            continue  # the same UID twice in one batch cannot happen; be safe anyway
+        pk, target = known[item.sha256]
+        first = new.get(item.sha256) is item
+        outcomes[item.mail.uid] = ("stored" if item.message else "failed") if first else "duplicate"
+        loc_rows.append(
+            {
+                "message_pk": pk,
+                "account": account,
+                "folder": folder,
+                "uidvalidity": uidvalidity,
+                "uid": item.mail.uid,
+                "key": item.mail.key[:500],
+                "server_target": target,
+            }
         )
-        for r in results
-    ]
+    if loc_rows:
+        inserted_locs = session.execute(
+            insert(Location).returning(Location.id, sort_by_parameter_order=True), loc_rows
+        )
+        for (loc_id,), row in zip(inserted_locs, loc_rows, strict=True):
+            seen_locs[row["uid"]] = (loc_id, row["message_pk"], row["server_target"])
+        session.execute(
+            insert(Event),
+            [
+                {
+                    "message_pk": row["message_pk"],
+                    "kind": outcomes[row["uid"]],
+                    "actor": "mailbot",
+                    "detail": {"account": account, "folder": folder, "uid": row["uid"]},
+                }
+                for row in loc_rows
+            ],
+        )
     if uidvalidity:
         advance_cursor(session, account, folder, uidvalidity, max(p.mail.uid for p in batch))
+
+    results = []
+    for item in batch:
+        loc_id, pk, target = seen_locs[item.mail.uid]
+        outcome = outcomes.get(item.mail.uid, "duplicate")  # not in outcomes: seen before
+        results.append(Stored(item.mail, loc_id, pk, outcome, target, item.message, item.error))
     return results
+
+
+def _target(state: str) -> str:
+    return FAILED if state in (MessageState.FAILED, MessageState.SET_ASIDE) else PROCESSED
 
 
 def get_cursor(session: Session, account: str, folder: str) -> Cursor | None:
