@@ -18,7 +18,7 @@ _VERB = re.compile(
         пишет)\b|写道|寫道|寫到|写到|書きました)""",
     re.IGNORECASE | re.VERBOSE,
 )
-_ATTRIBUTION_END = re.compile(r"(?:[:：]|\b(?:wrote|writes)\s*-{2,})\s*$", re.IGNORECASE)
+_WROTE_DASHES = re.compile(r"\b(?:wrote|writes)\s*-{2,}$", re.IGNORECASE)
 _ATTRIBUTION_HINT = re.compile(r"\d|@|^\W{0,5}(?:on|am|le|el|il|op|den|em|在|於|于)\b", re.I)
 _CJK_ATTRIBUTION = re.compile(r"^\W{0,3}(?:在|於|于).{0,200}(?:写道|寫道|寫到|写到)\s*[:：]?\s*$")
 # Old Gmail: "2013/7/20 Name <address>" with no verb at all.
@@ -33,12 +33,18 @@ _TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
 _MAX_ATTRIBUTION = 400
 
 
+def _ends_attribution(text: str) -> bool:
+    """Ends with a colon, or Zoho's "wrote ----" (string tests first: this runs per line)."""
+    text = text.rstrip()
+    return text.endswith((":", "：")) or (text.endswith("--") and bool(_WROTE_DASHES.search(text)))
+
+
 def _attribution(text: str) -> bool:
     if len(text) > _MAX_ATTRIBUTION:
         return False
     if _CJK_ATTRIBUTION.match(text) or _DATED_ATTRIBUTION.match(text):
         return True
-    if not _ATTRIBUTION_END.search(text):
+    if not _ends_attribution(text):
         return False
     # Without a verb, a date with a time and an address still make an attribution
     # (Yandex: '26.06.2014, 14:41, "Alex" <a@example.com>:').
@@ -86,7 +92,7 @@ _OTHER_KEY = re.compile(
         r"fecha|para|asunto|assunto|verzonden|aan|onderwerp|sendt|til|emne|skickat|till|ämne|"
         r"wysłane|do|temat|отправлено|кому|тема|data|inviato|oggetto|a|"
         r"发送时间|發送時間|发送日期|發送日期|时间|時間|日期|收件人|收件者|抄送|副本|主题|主題|"
-        r"寄件日期|送信日時|宛先|件名"
+        r"寄件日期|傳送時間|傳送日期|主旨|送信日時|宛先|件名"
     ),
     re.IGNORECASE,
 )
@@ -135,7 +141,7 @@ def _attribution_lines(lines: list[str], index: int) -> int:
     """
     joined = lines[index].strip()
     if len(joined) > _MAX_ATTRIBUTION or not (
-        _ATTRIBUTION_END.search(joined)
+        _ends_attribution(joined)
         or _CJK_ATTRIBUTION.match(joined)
         or _DATED_ATTRIBUTION.match(joined)
         or "@" in joined
@@ -250,6 +256,7 @@ def new_text(body: str) -> str:
     lines = _INVISIBLE.sub("", body.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
     kept: list[tuple[str, bool]] = []  # (line, is quoted)
     wrote = False  # whether the sender's own text has started
+    first_written = 0  # index in kept of the sender's first line, valid when wrote
     answered = False  # a leading quote introduced by an attribution: the mail answered
     index = 0
     while index < len(lines):
@@ -269,7 +276,7 @@ def new_text(body: str) -> str:
             break
         if kind == "attribution":
             del kept[len(kept) - (count - 1) :]  # its first lines were taken as text
-            wrote = any(text.strip() and not quoted for text, quoted in kept)
+            wrote = wrote and first_written < len(kept)
             answered = not wrote
             # Followed by plain text it starts unprefixed history, unless nothing new
             # came before it (a list re-posting a reply under the original's header).
@@ -279,8 +286,8 @@ def new_text(body: str) -> str:
                 break
             index += 1
             continue
-        if line.strip():
-            wrote = True
+        if line.strip() and not wrote:
+            wrote, first_written = True, len(kept)
         kept.append((line.rstrip(), False))
         index += 1
     if not wrote:  # nothing but a quote: the quote is all there is to read
