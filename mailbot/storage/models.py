@@ -70,6 +70,14 @@ class StoredMessage(Base):
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     signals: Mapped[dict[str, Any]] = mapped_column(default=dict)
     defects: Mapped[list[Any]] = mapped_column(default=list)
+    # The triage verdict (None until classified); `verdict` keeps the full explanation.
+    category: Mapped[str | None] = mapped_column(String(30), index=True)
+    confidence: Mapped[float | None]
+    needs_review: Mapped[bool | None]
+    escalate: Mapped[bool | None]
+    language: Mapped[str | None] = mapped_column(String(10))
+    verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    model_version: Mapped[str | None] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(20), default=MessageState.RECEIVED, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -128,3 +136,38 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(200), default="mailbot")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxState:
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # permanently refused by the server; a person must look
+    ALL = (PENDING, SENT, FAILED)
+
+
+class OutboxMail(Base):
+    """One email to send, composed in full when it was decided, sent at most once.
+
+    The row is written in the same transaction as the decision to send it;
+    the Message-ID is fixed then, so a retry after a crash is the same email.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # "ack", "status", "digest", "summary", ...
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    # What makes this email unique, e.g. "ack:<message pk>"; a second insert is refused.
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    mail_from: Mapped[str] = mapped_column(String(320))  # SMTP envelope sender
+    rcpt_to: Mapped[list[Any]] = mapped_column(default=list)  # envelope recipients
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)  # the exact bytes to send
+    state: Mapped[str] = mapped_column(String(20), default=OutboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

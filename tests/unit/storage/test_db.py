@@ -1,0 +1,44 @@
+"""The database layer: migrations match the models, SQLite is tuned, errors are plain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from mailbot.errors import StorageError
+from mailbot.storage.db import open_database
+from mailbot.storage.models import Base
+
+
+def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path}/m.sqlite3")
+    assert db.is_current()
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == [], "models changed without a migration: add one under storage/migrations"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path}/m.sqlite3")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_opening_twice_is_harmless(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/m.sqlite3"
+    open_database(url).dispose()
+    assert open_database(url).is_current()
+
+
+def test_bad_urls_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="not a database URL"):
+        open_database("not a url")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StorageError, match="cannot create the database folder"):
+        open_database(f"sqlite:///{blocker}/sub/m.sqlite3")
