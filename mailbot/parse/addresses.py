@@ -8,19 +8,26 @@ from mailbot.message import Address
 from mailbot.parse.headers import decode_value
 
 
+def _pairs(value: str) -> list[tuple[str, str]]:
+    try:
+        return getaddresses([value])
+    except Exception:  # the stdlib address parser has crashed on odd input before
+        return []
+
+
 def parse_addresses(values: list[str], defects: list[str], header: str) -> tuple[Address, ...]:
     """Parse all occurrences of one address header; bad entries become defects."""
     found: list[Address] = []
     for value in values:
         raw = str(value).replace("\r", " ").replace("\n", " ")
-        try:
-            pairs = getaddresses([raw])
-        except Exception:  # the stdlib address parser has crashed on odd input before
-            pairs = []
+        pairs = _pairs(raw)
         if not pairs or all(not addr for _, addr in pairs):
             if raw.strip() and "undisclosed" not in raw.lower() and ":;" not in raw:
                 defects.append(f"unreadable {header} header")
             continue
+        if any("=?" in addr for _, addr in pairs):
+            # A whole address inside an encoded word: decode first, then parse.
+            pairs = _pairs(decode_value(raw, defects)) or pairs
         for name, addr in pairs:
             if not addr:
                 continue

@@ -61,6 +61,19 @@ _ALIASES: dict[str, str] = {
     "iso-8859-1": "cp1252",  # mail clients mean Windows-1252 when they say Latin-1
 }
 
+# When a declared charset fails, the other encodings of the same language come first.
+_SIBLINGS: dict[str, tuple[str, ...]] = {
+    "iso2022_jp_ext": ("euc_jp", "cp932"),
+    "iso2022_jp": ("euc_jp", "cp932"),
+    "cp932": ("euc_jp", "iso2022_jp_ext"),
+    "euc_jp": ("cp932", "iso2022_jp_ext"),
+    "cp949": ("utf-8",),
+    "gb18030": ("big5hkscs",),
+    "big5hkscs": ("gb18030",),
+}
+
+_SINGLE_BYTE = frozenset({"cp1252", "iso8859-1", "iso8859-15", "ascii"})
+
 # Python codecs that are text codecs by name but never a real mail charset.
 _REFUSED = frozenset(
     {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined", "mbcs", "oem"}
@@ -169,6 +182,13 @@ def decode(data: bytes, declared: str | None) -> tuple[str, str | None]:
         text, used = guess(data)
         what = f"unknown charset {declared!r}" if declared else "undeclared charset"
         return text, f"{what}, detected {used}"
+    if codec in _SINGLE_BYTE and not data.isascii():
+        # Valid multibyte UTF-8 is almost never real Latin text: a mislabelled body.
+        try:
+            text = data.decode("utf-8")
+            return text, f"charset {declared!r} does not fit the bytes, detected utf-8"
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode(codec), None
     except UnicodeDecodeError:
@@ -181,6 +201,12 @@ def decode(data: bytes, declared: str | None) -> tuple[str, str | None]:
             return text, f"charset {declared!r} does not fit the bytes, detected utf-8"
         except UnicodeDecodeError:
             pass
+    for sibling in _SIBLINGS.get(codec, ()):
+        try:
+            text = data.decode(sibling)
+        except UnicodeDecodeError:
+            continue
+        return text, f"charset {declared!r} does not fit the bytes, decoded as {sibling}"
     found = _cjk_guess(data)
     if found and found[1] != codec:
         return found[0], f"charset {declared!r} does not fit the bytes, detected {found[1]}"

@@ -10,6 +10,10 @@ _BOM = b"\xef\xbb\xbf"
 _ENVELOPE = re.compile(rb"^(?:MAIL FROM|RCPT TO|HELO|EHLO|X-Sender|X-Receiver)\b[^\n]*\n", re.I)
 _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,100}[ \t]*:")
 _MAX_JUNK_LINES = 40
+_VALID_HEADER = re.compile(rb"^(?:From |[!-9;-~]+:|[ \t])")
+# A name with spaces or tabs before its colon, e.g. "X-Script/function/ !#: TEST".
+_BROKEN_NAME = re.compile(rb"^([!-~][^:\r\n]{0,200}):")
+_HEADER_SCAN = 512 * 1024
 
 
 def _binary(data: bytes) -> bool:
@@ -28,6 +32,35 @@ def _first_header_block(lines: list[bytes]) -> int:
         ):
             return index
     return -1
+
+
+def _repair_header_names(data: bytes, defects: list[str]) -> bytes:
+    """Make header names with spaces readable instead of letting them end the headers.
+
+    The stdlib takes such a line as the start of the body, which pushes every later
+    header, Content-Transfer-Encoding included, into the body.
+    """
+    end = data.find(b"\n\n", 0, _HEADER_SCAN)
+    crlf_end = data.find(b"\r\n\r\n", 0, _HEADER_SCAN)
+    if crlf_end != -1 and (end == -1 or crlf_end < end):
+        end = crlf_end
+    if end == -1:
+        return data
+    lines = data[:end].split(b"\n")
+    repaired = 0
+    for number, line in enumerate(lines):
+        if not line.strip(b"\r") or _VALID_HEADER.match(line):
+            continue
+        match = _BROKEN_NAME.match(line)
+        if not match:
+            return data  # body text without a blank line before it: leave it to the parser
+        name = re.sub(rb"[^!-9;-~]", b"_", match.group(1))
+        lines[number] = name + line[match.end(1) :]
+        repaired += 1
+    if not repaired:
+        return data
+    defects.append(f"{repaired} header name(s) with spaces repaired")
+    return b"\n".join(lines) + data[end:]
 
 
 def prepare(data: bytes) -> tuple[bytes, list[str]]:
@@ -60,4 +93,4 @@ def prepare(data: bytes) -> tuple[bytes, list[str]]:
             defects.append(f"{start} line(s) of text before the headers skipped")
         elif _binary(data):
             raise ParseError("The input is binary data without mail headers, not an email.")
-    return data, defects
+    return _repair_header_names(data, defects), defects
