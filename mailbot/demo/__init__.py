@@ -1,0 +1,64 @@
+"""A throw-away workspace that shows mailbot working, with no configuration needed."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailbot.config import load_config
+from mailbot.runner import Ingest, RunStats
+from mailbot.sources.maildir import ensure_maildir
+from mailbot.storage.db import open_database
+
+MAILS_DIR = Path(__file__).resolve().parent / "mails"
+
+CONFIG_TEMPLATE = """\
+# The demo's configuration: a local Maildir inbox and an SQLite database.
+[mailbox]
+name = "demo"
+kind = "maildir"
+path = "inbox"
+
+[database]
+url = "sqlite:///mailbot.sqlite3"
+
+[logging]
+level = "WARNING"
+"""
+
+
+@dataclass(frozen=True)
+class DemoWorkspace:
+    root: Path
+    config: Path
+    inbox: Path
+    database: Path
+
+
+def create_workspace(root: Path, *, fresh: bool = True) -> DemoWorkspace:
+    """Write the config and seed a Maildir inbox with the bundled example mails."""
+    if fresh and root.exists():
+        shutil.rmtree(root)
+    inbox = root / "inbox"
+    ensure_maildir(inbox)
+    config = root / "mailbot.toml"
+    config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    stamp = int(time.time())
+    for i, mail in enumerate(sorted(MAILS_DIR.glob("*.eml"))):
+        target = inbox / "new" / f"{stamp}.M{i:03d}P0.demo"
+        shutil.copyfile(mail, target)
+    return DemoWorkspace(root, config, inbox, root / "mailbot.sqlite3")
+
+
+def run_demo(root: Path) -> tuple[DemoWorkspace, RunStats]:
+    """Create the workspace and run the real pipeline over it once."""
+    workspace = create_workspace(root)
+    config = load_config(workspace.config)
+    db = open_database(config.database_url)
+    try:
+        stats = Ingest(config, db).run_once()
+    finally:
+        db.dispose()
+    return workspace, stats
