@@ -68,6 +68,48 @@ class Secret:
         )
 
 
+DEFAULT_ACKS_PER_SENDER_PER_HOUR = 5  # more than this from one sender looks like a loop
+DEFAULT_FIRST_RESPONSE_HOURS = 4  # promised in issue acknowledgements
+DEFAULT_DECISION_DAYS = 5  # change requests: a decision within this many working days
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectConfig:
+    """One client project: who writes about it and how to recognise its mail."""
+
+    key: str  # "ACME": prefix of item references such as ACME-42
+    name: str
+    client_domains: tuple[str, ...] = ()
+    client_addresses: tuple[str, ...] = ()  # people writing from gmail.com, qq.com, 163.com ...
+    alias: str | None = None  # plus-address such as projects+acme@agency.example
+    keywords: tuple[str, ...] = ()  # product names, English and Chinese
+    language: str = "en"  # the client's usual language: en, zh-Hans or zh-Hant
+    pm: str | None = None  # the PM's address
+    pm_name: str | None = None
+    templates_dir: Path | None = None  # project templates, before the site's and the built-in
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    """Who we are: our addresses are never answered, our name signs the acknowledgements."""
+
+    name: str = "Project Team"
+    address: str = "team@example.com"  # the shared inbox's address; acknowledgements come from it
+    own_addresses: tuple[str, ...] = ()  # other addresses of ours (aliases, the PMs)
+    domain: str = ""  # for Message-IDs; default: the address's domain
+    templates_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AckConfig:
+    enabled: bool = True
+    follow_ups: bool = False  # acknowledge follow-ups on an existing item too
+    unknown_senders: str = "triage"  # "triage": file without answering; "acknowledge"
+    max_per_sender_per_hour: int = DEFAULT_ACKS_PER_SENDER_PER_HOUR
+    first_response_hours: int = DEFAULT_FIRST_RESPONSE_HOURS
+    decision_days: int = DEFAULT_DECISION_DAYS
+
+
 @dataclass(frozen=True, slots=True)
 class Folders:
     inbox: str = "INBOX"
