@@ -7,21 +7,28 @@ logs or error messages.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mailbot.config_types import (
+    DEFAULT_ACKS_PER_SENDER_PER_HOUR,
     DEFAULT_BATCH_SIZE,
     DEFAULT_DATABASE_URL,
+    DEFAULT_DECISION_DAYS,
+    DEFAULT_FIRST_RESPONSE_HOURS,
     DEFAULT_IMAP_PORTS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TIMEOUT,
+    AckConfig,
     Folders,
     MailboxConfig,
+    ProjectConfig,
     Secret,
+    SiteConfig,
 )
 from mailbot.errors import ConfigError
 
@@ -46,7 +53,13 @@ class Config:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     log_level: str = "INFO"
     triage: TriageConfig = field(default_factory=TriageConfig)
+    site: SiteConfig = field(default_factory=SiteConfig)
+    projects: tuple[ProjectConfig, ...] = ()
+    acknowledgements: AckConfig = field(default_factory=AckConfig)
     path: Path | None = None
+
+    def project(self, key: str) -> ProjectConfig | None:
+        return next((p for p in self.projects if p.key == key), None)
 
 
 # Each section: key -> (accepted types, default). `...` marks a required key.
@@ -87,7 +100,46 @@ _TRIAGE_KEYS = {
     "rules_dir": ((str,), None),
     "model_dir": ((str,), None),
 }
-_SECTIONS = ("mailbox", "mailboxes", "database", "processing", "logging", "triage")
+_SITE_KEYS = {
+    "name": ((str,), "Project Team"),
+    "address": ((str,), "team@example.com"),
+    "own_addresses": ((list,), []),
+    "domain": ((str,), ""),
+    "templates_dir": ((str,), None),
+}
+_PROJECT_KEYS = {
+    "key": ((str,), None),
+    "name": ((str,), None),
+    "client_domains": ((list,), []),
+    "client_addresses": ((list,), []),
+    "alias": ((str,), None),
+    "keywords": ((list,), []),
+    "language": ((str,), "en"),
+    "pm": ((str,), None),
+    "pm_name": ((str,), None),
+    "templates_dir": ((str,), None),
+}
+_ACK_KEYS = {
+    "enabled": ((bool,), True),
+    "follow_ups": ((bool,), False),
+    "unknown_senders": ((str,), "triage"),
+    "max_per_sender_per_hour": ((int,), DEFAULT_ACKS_PER_SENDER_PER_HOUR),
+    "first_response_hours": ((int,), DEFAULT_FIRST_RESPONSE_HOURS),
+    "decision_days": ((int,), DEFAULT_DECISION_DAYS),
+}
+LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+_PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
+_SECTIONS = (
+    "mailbox",
+    "mailboxes",
+    "database",
+    "processing",
+    "logging",
+    "triage",
+    "site",
+    "projects",
+    "acknowledgements",
+)
 
 
 def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -149,7 +201,16 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     threshold = float(triage["review_threshold"])
     if not 0.0 <= threshold <= 1.0:
         raise ConfigError("triage.review_threshold must be between 0 and 1")
+    site = _site(_section(data, "site", _SITE_KEYS), base_dir)
+    projects = _projects(data.get("projects", []), base_dir)
+    acks = _section(data, "acknowledgements", _ACK_KEYS)
+    _choice("acknowledgements.unknown_senders", acks["unknown_senders"], ("triage", "acknowledge"))
+    if acks["max_per_sender_per_hour"] < 0:
+        raise ConfigError("acknowledgements.max_per_sender_per_hour must not be negative")
     return Config(
+        site=site,
+        projects=projects,
+        acknowledgements=AckConfig(**acks),
         mailboxes=mailboxes,
         database_url=_database_url(db["url"], base_dir),
         max_attempts=processing["max_attempts"],
@@ -281,3 +342,64 @@ def _mailbox(box: Any, key: str, base_dir: Path) -> MailboxConfig:
         ca_file=_path(opts["ca_file"], base_dir),
         **common,
     )
+
+
+def _strings(key: str, value: list[Any], *, lower: bool = False) -> tuple[str, ...]:
+    if not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{key} must be a list of non-empty strings")
+    return tuple(v.strip().lower() if lower else v.strip() for v in value)
+
+
+def _site(table: dict[str, Any], base_dir: Path) -> SiteConfig:
+    address = table["address"].strip().lower()
+    if "@" not in address:
+        raise ConfigError(f"site.address {address!r} is not an email address")
+    return SiteConfig(
+        name=table["name"],
+        address=address,
+        own_addresses=_strings("site.own_addresses", table["own_addresses"], lower=True),
+        domain=table["domain"] or address.rsplit("@", 1)[1],
+        templates_dir=_path(table["templates_dir"], base_dir),
+    )
+
+
+def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("projects must be written as [[projects]] tables")
+    projects = []
+    for i, table in enumerate(raw):
+        where = f"projects[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        _check_keys(f"{where}.", table, _PROJECT_KEYS)
+        opts = {k: table.get(k, default) for k, (_t, default) in _PROJECT_KEYS.items()}
+        for required in ("key", "name"):
+            if not opts[required]:
+                raise ConfigError(f"{where}.{required} is required")
+        if not _PROJECT_KEY.match(opts["key"]):
+            raise ConfigError(
+                f"{where}.key {opts['key']!r} must be 2-16 capital letters or digits",
+                "it prefixes item references such as ACME-42",
+            )
+        projects.append(
+            ProjectConfig(
+                key=opts["key"],
+                name=opts["name"],
+                client_domains=_strings(
+                    f"{where}.client_domains", opts["client_domains"], lower=True
+                ),
+                client_addresses=_strings(
+                    f"{where}.client_addresses", opts["client_addresses"], lower=True
+                ),
+                alias=opts["alias"].strip().lower() if opts["alias"] else None,
+                keywords=_strings(f"{where}.keywords", opts["keywords"]),
+                language=_choice(f"{where}.language", opts["language"], LANGUAGES),
+                pm=opts["pm"].strip().lower() if opts["pm"] else None,
+                pm_name=opts["pm_name"],
+                templates_dir=_path(opts["templates_dir"], base_dir),
+            )
+        )
+    keys = [p.key for p in projects]
+    if len(set(keys)) != len(keys):
+        raise ConfigError("two projects share a key", "give each project a distinct key")
+    return tuple(projects)

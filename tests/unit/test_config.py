@@ -125,3 +125,55 @@ def test_check_config_command(
     assert "valid" in out and "$MB_TEST_PASSWORD" in out and "s3cret" not in out
     assert main(["--config", str(write(tmp_path, VALID + "\nbogus = 1\n")), "check-config"]) == 2
     assert "unknown key 'logging.bogus'" in capsys.readouterr().err
+
+
+PROJECTS = """
+[site]
+address = "Team@Agency.example"
+
+[[projects]]
+key = "ACME"
+name = "ACME web shop"
+client_domains = ["ACME.example"]
+client_addresses = ["boss@gmail.com"]
+keywords = ["web shop", "网店"]
+language = "zh-Hans"
+"""
+
+
+def test_projects_and_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    config = load_config(write(tmp_path, VALID + PROJECTS))
+    assert config.site.address == "team@agency.example"
+    assert config.site.domain == "agency.example"
+    acme = config.project("ACME")
+    assert acme is not None and acme.client_domains == ("acme.example",)
+    assert acme.keywords == ("web shop", "网店") and acme.language == "zh-Hans"
+    assert config.acknowledgements.max_per_sender_per_hour == 5
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('key = "ACME"', 'key = "acme"'), "must be 2-16 capital letters"),
+        (('language = "zh-Hans"', 'language = "zh"'), "language 'zh' is not one of"),
+        (('name = "ACME web shop"', 'name = "x"\ncolour = 1'), "unknown key 'projects[0].colour'"),
+        (
+            ('client_domains = ["ACME.example"]', "client_domains = [1]"),
+            "list of non-empty strings",
+        ),
+    ],
+)
+def test_project_mistakes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: tuple[str, str], expected: str
+) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    with pytest.raises(ConfigError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+        load_config(write(tmp_path, VALID + PROJECTS.replace(*change)))
+
+
+def test_duplicate_project_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    twice = PROJECTS + PROJECTS.split("[site]")[1].split('"\n', 1)[1]
+    with pytest.raises(ConfigError, match="share a key"):
+        load_config(write(tmp_path, VALID + twice))
