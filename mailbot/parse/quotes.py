@@ -164,17 +164,20 @@ def _is_header_block(lines: list[str], index: int) -> bool:
     """True at the first line of a run of header lines that names a sender.
 
     Outlook writes From/Sent/To/Subject, Hotmail Date/Subject/From/To: any order counts
-    as long as a From-like key and at least two other keys sit within a few lines.
+    as long as a From-like key and two other keys (one if the sender has an address)
+    sit within a few lines.
     """
     if not (_FROM_KEY.match(lines[index]) or _OTHER_KEY.match(lines[index])):
         return False
-    has_from = others = 0
+    has_from = with_address = False
+    others = 0
     for line in lines[index : index + _LOOKAHEAD]:
         if _FROM_KEY.match(line):
-            has_from = 1
+            has_from, with_address = True, "@" in line
         elif _OTHER_KEY.match(line):
             others += 1
-    return bool(has_from and others >= 2)
+    # Two header lines are enough when the sender line names an address.
+    return has_from and (others >= 2 or (others >= 1 and with_address))
 
 
 def _cut_kind(lines: list[str], index: int) -> tuple[str, int]:

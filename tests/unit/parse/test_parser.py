@@ -1,0 +1,249 @@
+"""parse_bytes: fields, fallbacks, defects, and inputs built to break it."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mailbot.errors import ParseError
+from mailbot.parse import parse_bytes
+
+CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
+
+SIMPLE = (
+    b"Return-Path: <anna@example.org>\r\n"
+    b"From: =?UTF-8?B?5byg5Lyf?= <Zhang.Wei@Example.COM>\r\n"
+    b'To: Support <support@example.com>, "Li, Na" <lina@example.cn>\r\n'
+    b"Cc: boss@example.com\r\n"
+    b"Reply-To: <reply@example.com>\r\n"
+    b"Subject: =?UTF-8?B?5Zue5aSNOiBSZTog?= =?UTF-8?B?55m75b2V5aSx6LSl?=\r\n"
+    b"Date: Fri, 20 Nov 2026 10:15:00 +0800\r\n"
+    b"Message-ID: <abc.123@mail.example.com>\r\n"
+    b"In-Reply-To: <prev@mail.example.com>\r\n"
+    b"References: <root@mail.example.com>\r\n <prev@mail.example.com>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"Still failing.\r\n\r\n"
+    b"On Thu, Nov 19, 2026 at 9:00 AM Support <support@example.com> wrote:\r\n"
+    b"> Please retry.\r\n"
+)
+
+
+def test_fields_of_a_simple_reply() -> None:
+    message = parse_bytes(SIMPLE)
+    assert message.message_id == "abc.123@mail.example.com"
+    assert not message.message_id_synthetic
+    assert message.in_reply_to == "prev@mail.example.com"
+    assert message.references == ("root@mail.example.com", "prev@mail.example.com")
+    assert message.from_ is not None
+    assert (message.from_.name, message.from_.email) == ("张伟", "zhang.wei@example.com")
+    assert [a.email for a in message.to] == ["support@example.com", "lina@example.cn"]
+    assert message.to[1].name == "Li, Na"
+    assert [a.email for a in message.cc] == ["boss@example.com"]
+    assert [a.email for a in message.reply_to] == ["reply@example.com"]
+    assert message.subject == "回复: Re: 登录失败"
+    assert message.subject_normalized == "登录失败"
+    assert message.date == datetime(2026, 11, 20, 2, 15, tzinfo=UTC)
+    assert message.date.utcoffset() == timedelta(hours=8)
+    assert message.body_source == "text/plain"
+    assert message.new_text == "Still failing."
+    assert message.header("subject") == "回复: Re: 登录失败"
+    assert ("message-id", "<abc.123@mail.example.com>") in message.headers
+    assert message.raw_sha256 == hashlib.sha256(SIMPLE).hexdigest()
+    assert message.defects == ()
+    assert not message.signals.noise
+
+
+def test_missing_message_id_and_date() -> None:
+    data = b"From: a@example.com\nSubject: hi\n\nbody\n"
+    received = datetime(2026, 11, 20, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+    first = parse_bytes(data, received_at=received)
+    second = parse_bytes(data)
+    assert first.message_id_synthetic
+    assert first.message_id == second.message_id  # stable for the same bytes
+    assert first.message_id.startswith("synthetic.") and first.message_id.endswith(
+        "@mailbot.invalid"
+    )
+    assert first.date == received
+    assert second.date.tzinfo is not None
+    assert "no Date header" in first.defects
+
+
+def test_unreadable_date_falls_back_and_is_recorded() -> None:
+    data = b"From: a@example.com\nDate: someday soon\n\nbody\n"
+    received = datetime(2026, 1, 1, tzinfo=UTC)
+    message = parse_bytes(data, received_at=received)
+    assert message.date == received
+    assert any("Date header" in d for d in message.defects)
+
+
+def test_naive_received_at_becomes_utc() -> None:
+    message = parse_bytes(b"From: a@example.com\n\nx\n", received_at=datetime(2026, 1, 1))
+    assert message.date.tzinfo is not None
+
+
+def test_html_only_body_is_readable_text() -> None:
+    data = (
+        b"From: a@example.com\nContent-Type: text/html; charset=utf-8\n\n"
+        b"<html><head><style>p {color: red}</style><script>alert(1)</script></head>"
+        b"<body><p>Hello <b>there</b>, see <a href='https://example.com/x'>the report</a>.</p>"
+        b"<img src='cid:1'></body></html>"
+    )
+    message = parse_bytes(data)
+    assert message.body_source == "text/html"
+    assert "Hello there, see the report." in message.text
+    for leftover in ("<", "color", "alert", "https://"):
+        assert leftover not in message.text
+
+
+def test_plain_text_preferred_over_html() -> None:
+    data = (
+        b"From: a@example.com\nContent-Type: multipart/alternative; boundary=B\n\n"
+        b"--B\nContent-Type: text/html\n\n<p>HTML version</p>\n"
+        b"--B\nContent-Type: text/plain\n\nPlain version\n--B--\n"
+    )
+    message = parse_bytes(data)
+    assert message.body_source == "text/plain"
+    assert message.text.strip() == "Plain version"
+
+
+def test_attachments_rfc2231_and_encoded_words() -> None:
+    data = (
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=B\n\n"
+        b"--B\nContent-Type: text/plain\n\nSee attached.\n"
+        b"--B\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+        b"Content-Disposition: attachment;\n filename*0*=utf-8''%E6%8A%A5%E4%BB%B7;\n"
+        b" filename*1*=%E5%8D%95.pdf\n\nJVBERi0xLjQK\n"
+        b'--B\nContent-Type: image/png; name="=?gb2312?B?zbzGrA==?=.png"\n'
+        b"Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--B--\n"
+    )
+    message = parse_bytes(data)
+    assert [(a.filename, a.content_type, a.size) for a in message.attachments] == [
+        ("报价单.pdf", "application/pdf", 9),
+        ("图片.png", "image/png", 8),
+    ]
+    assert message.text.strip() == "See attached."
+
+
+def test_bad_8bit_attachment_filename() -> None:
+    message = parse_bytes(
+        (CORPUS / "jhillyerd-enmime/mail/mime-bad-8bit-filename.raw").read_bytes()
+    )
+    assert message.attachments
+    assert all(a.filename for a in message.attachments)
+
+
+def test_invalid_base64_is_a_defect() -> None:
+    path = CORPUS / "jhillyerd-enmime/low-quality/malformed-base64-attach.raw"
+    message = parse_bytes(path.read_bytes())
+    assert any(d.startswith("invalid base64 in part") for d in message.defects)
+
+
+@pytest.mark.parametrize(
+    ("name", "defect"),
+    [
+        ("demisto-parse-emails/utf_8_with_bom.eml", "byte order mark"),
+        ("demisto-parse-emails/smtp_envelope_headers.eml", "SMTP envelope"),
+        ("demisto-parse-emails/test_text_before_headers.eml", "before the headers skipped"),
+        ("sisimai-set-of-emails/maildir/mac/lhost-exim-01.eml", "CR-only"),
+    ],
+)
+def test_repaired_inputs(name: str, defect: str) -> None:
+    message = parse_bytes((CORPUS / name).read_bytes())
+    assert message.from_ is not None
+    assert message.subject
+    assert any(defect in d for d in message.defects)
+
+
+def test_utf7_and_misspelled_utf8_charsets() -> None:
+    outlook = parse_bytes(
+        (CORPUS / "sisimai-set-of-emails/maildir/bsd/rhost-outlook-01.eml").read_bytes()
+    )
+    assert "Delivery to the following recipients failed" in outlook.text
+    x3 = parse_bytes((CORPUS / "sisimai-set-of-emails/maildir/bsd/lhost-x3-01.eml").read_bytes())
+    assert "Delivery Status Notification" in x3.text
+
+
+@pytest.mark.parametrize("data", [b"", b"   \r\n\r\n  ", b"\x00\x01\x02\xff" * 100])
+def test_not_an_email(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_bytes(data)
+
+
+def test_binary_garbage_never_crashes() -> None:
+    import random
+
+    rng = random.Random(7)
+    for size in (1, 10, 1000, 100_000):
+        data = bytes(rng.randrange(256) for _ in range(size))
+        with contextlib.suppress(ParseError):
+            parse_bytes(data)
+
+
+def test_header_only() -> None:
+    message = parse_bytes(b"From: a@example.com\nSubject: only headers\n")
+    assert message.subject == "only headers"
+    assert message.body_source == "none" and message.text == "" and message.new_text == ""
+
+
+def test_body_without_headers_is_kept_with_a_defect() -> None:
+    message = parse_bytes(b"just a line of text\nand another\n")
+    assert "no mail headers" in message.defects
+    assert "just a line of text" in message.text
+
+
+def test_unterminated_multipart() -> None:
+    data = (
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=XYZ\n\n"
+        b"--XYZ\nContent-Type: text/plain\n\nHello, the end boundary never comes\n"
+    )
+    message = parse_bytes(data)
+    assert "Hello, the end boundary never comes" in message.text
+    assert "multipart end boundary missing" in message.defects
+
+
+def test_multipart_without_boundary() -> None:
+    message = parse_bytes((CORPUS / "jhillyerd-enmime/mail/multipart-wo-boundary.raw").read_bytes())
+    assert "multipart without a boundary" in message.defects
+    assert "multipart message without boundary" in message.text
+
+
+def test_twenty_megabyte_body() -> None:
+    line = b"This is a long body line that repeats for a while, " * 2 + b"\n"
+    data = b"From: a@example.com\nSubject: big\n\nHello at the top.\n\n" + line * (
+        20_000_000 // len(line)
+    )
+    start = time.perf_counter()
+    message = parse_bytes(data)
+    assert message.new_text.startswith("Hello at the top.")
+    assert time.perf_counter() - start < 20
+
+
+def test_ten_thousand_parts() -> None:
+    parts = b"".join(
+        b"--B\nContent-Type: application/octet-stream; name=f%d.bin\n\nxx\n" % i
+        for i in range(10_000)
+    )
+    data = (
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=B\n\n" + parts + b"--B--\n"
+    )
+    start = time.perf_counter()
+    message = parse_bytes(data)
+    assert len(message.attachments) == 10_000
+    assert time.perf_counter() - start < 20
+
+
+def test_deep_nesting() -> None:
+    depth = 2000
+    head = b"".join(
+        b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1) for i in range(depth)
+    )
+    data = b"From: a@example.com\nContent-Type: multipart/mixed; boundary=b0\n\n" + head + b"x\n"
+    message = parse_bytes(data)
+    assert message.from_ is not None
+    assert message.defects
