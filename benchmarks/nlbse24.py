@@ -1,0 +1,125 @@
+"""NLBSE'24 issue report classification (bug / feature / question), one model per repository.
+
+Each repository's model is trained on its 300 training issues and tested on its 300 test issues
+through the same code as `mailbot model train` (mailbot.triage.train.train) and
+`mailbot model evaluate` (mailbot.triage.evaluate.evaluate). The figure is the mean over the
+repositories of the macro-F1. Baselines (baseline-*.json): fastText 0.718, RoBERTa 0.792,
+SetFit 0.824.
+
+    python benchmarks/nlbse24.py [--data DIR] [--variant NAME ...] [--sweep] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mailbot.triage.data import Record
+from mailbot.triage.evaluate import evaluate
+from mailbot.triage.model import TriageModel
+from mailbot.triage.train import CONFIG_DIR, train
+
+DEFAULT_DATA = Path("/work/shared/benchmarks/nlbse24")
+BOW = CONFIG_DIR / "triage.cfg"
+ENSEMBLE = CONFIG_DIR / "ensemble.cfg"
+NGRAM = "components.textcat.model.ngram_size"
+ENS_NGRAM = "components.textcat.model.linear_model.ngram_size"
+AVG = "training.optimizer.use_averages"
+
+# name -> (config, overrides, text preparation)
+VARIANTS: dict[str, tuple[Path, dict, dict]] = {
+    "bow1-plain": (BOW, {NGRAM: 1}, {"name": "plain"}),
+    "bow2-plain": (BOW, {NGRAM: 2}, {"name": "plain"}),
+    "bow3-plain": (BOW, {NGRAM: 3}, {"name": "plain"}),
+    "bow2-clean": (BOW, {NGRAM: 2}, {"name": "github"}),
+    "bow2-clean-title2": (BOW, {NGRAM: 2}, {"name": "github", "title_repeat": 2}),
+    "bow2-clean-title3": (BOW, {NGRAM: 2}, {"name": "github", "title_repeat": 3}),
+    "bow3-clean-title2": (BOW, {NGRAM: 3}, {"name": "github", "title_repeat": 2}),
+    "bow2-clean-title2-cut2k": (
+        BOW,
+        {NGRAM: 2},
+        {"name": "github", "title_repeat": 2, "max_chars": 2000},
+    ),
+    "bow2-clean-title2-avg": (
+        BOW,
+        {NGRAM: 2, AVG: True},
+        {"name": "github", "title_repeat": 2},
+    ),
+    "bow3-clean-title2-avg": (
+        BOW,
+        {NGRAM: 3, AVG: True},
+        {"name": "github", "title_repeat": 2},
+    ),
+    "ens2-clean-title2": (ENSEMBLE, {ENS_NGRAM: 2}, {"name": "github", "title_repeat": 2}),
+}
+DEFAULT_VARIANT = "bow2-clean-title2"
+
+
+def read(path: Path) -> dict[str, list[Record]]:
+    csv.field_size_limit(sys.maxsize)
+    repos: dict[str, list[Record]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle), 2):
+            record = Record(
+                id=f"{row['repo']}#{number}",
+                label=row["label"],
+                subject=row["title"] or "",
+                body=row["body"] or "",
+                source=f"{path}:{number}",
+            )
+            repos.setdefault(row["repo"], []).append(record)
+    return repos
+
+
+def run_variant(name: str, data: Path) -> dict:
+    config, overrides, prep = VARIANTS[name]
+    train_sets, test_sets = read(data / "issues_train.csv"), read(data / "issues_test.csv")
+    per_repo = {}
+    started = time.perf_counter()
+    for repo in sorted(train_sets):
+        with tempfile.TemporaryDirectory(prefix="nlbse-") as tmp:
+            out = Path(tmp) / "model"
+            train(
+                train_sets[repo], out, config=config, prep=prep, holdout=False, overrides=overrides
+            )
+            result = evaluate(TriageModel.load(out), test_sets[repo])
+        per_repo[repo] = round(result["macro_f1"], 4)
+        print(f"  {name:26} {repo:24} macro-F1 {result['macro_f1']:.4f}", file=sys.stderr)
+    mean = sum(per_repo.values()) / len(per_repo)
+    return {
+        "variant": name,
+        "mean_macro_f1": round(mean, 4),
+        "per_repo": per_repo,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--variant", action="append", choices=sorted(VARIANTS))
+    parser.add_argument("--sweep", action="store_true", help="run every variant")
+    parser.add_argument("--json", action="store_true", help="one JSON line per variant")
+    args = parser.parse_args(argv)
+    names = sorted(VARIANTS) if args.sweep else (args.variant or [DEFAULT_VARIANT])
+    for name in names:
+        result = run_variant(name, args.data)
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            repos = "  ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in result["per_repo"].items())
+            print(
+                f"{name:26} mean macro-F1 {result['mean_macro_f1']:.4f}  ({repos})  "
+                f"{result['seconds']}s",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
