@@ -41,9 +41,10 @@ class Blob(Base):
 class MessageState:
     RECEIVED = "received"  # raw bytes stored, not yet parsed
     PARSED = "parsed"
+    FILED = "filed"  # routed and attached to an item (or recognised as noise); ack decided
     FAILED = "failed"  # a stage failed; retried until max_attempts
     SET_ASIDE = "set_aside"  # failed too often: waits for a person, never retried or deleted
-    ALL = (RECEIVED, PARSED, FAILED, SET_ASIDE)
+    ALL = (RECEIVED, PARSED, FILED, FAILED, SET_ASIDE)
 
 
 class StoredMessage(Base):
@@ -78,6 +79,8 @@ class StoredMessage(Base):
     language: Mapped[str | None] = mapped_column(String(10))
     verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model_version: Mapped[str | None] = mapped_column(String(100))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    route: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the routing decision and why
     state: Mapped[str] = mapped_column(String(20), default=MessageState.RECEIVED, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -133,6 +136,7 @@ class Event(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     message: Mapped[StoredMessage | None] = relationship()
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     kind: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(200), default="mailbot")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -171,3 +175,48 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Item(Base):
+    """One client thread filed against a project: an issue, a change request or feedback."""
+
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("project_key", "number", name="uq_item_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)  # ACME-42
+    project_key: Mapped[str] = mapped_column(String(16), index=True)  # TRIAGE when unassigned
+    number: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(30), index=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    client_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    client_name: Mapped[str | None] = mapped_column(String(500))
+    language: Mapped[str | None] = mapped_column(String(10))
+    confidence: Mapped[float | None]
+    needs_review: Mapped[bool] = mapped_column(default=False, index=True)
+    escalate: Mapped[bool] = mapped_column(default=False, index=True)
+    assignee: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class ProjectCounter(Base):
+    """The last item number per project; incremented under a row lock, so refs never repeat."""
+
+    __tablename__ = "project_counters"
+
+    project_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Breaker(Base):
+    """An address we stopped answering automatically (a loop, another robot)."""
+
+    __tablename__ = "breakers"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    tripped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
