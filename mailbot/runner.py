@@ -1,7 +1,9 @@
-"""The ingest loop: fetch -> parse -> store -> settle the server copy.
+"""The ingest loop: fetch -> parse -> classify -> store -> settle the server copy -> file.
 
-`drain_mailbox` is the one code path used by `mailbot run --once`, by the
-daemon and by the tests.
+`Ingest.drain` is the one code path used by `mailbot run --once`, by the
+daemon and by the tests. Parsing and classifying are pure; the store stage
+commits before the server copy moves; the file stage commits the item, the
+message's state and any acknowledgement together.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +20,8 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.errors import MailbotError, ParseError
+from mailbot.filing import Acknowledger, NoAcknowledgements, file_message
+from mailbot.message import Message
 from mailbot.parse import parse_bytes
 from mailbot.sources.base import RawMail, Source
 from mailbot.storage.db import Database
@@ -25,7 +30,7 @@ from mailbot.storage.store import (
     FAILED,
     Parsed,
     Stored,
-    _message_row,
+    message_fields,
     abandon_stale_locations,
     get_cursor,
     mark_server_done,
@@ -34,6 +39,9 @@ from mailbot.storage.store import (
     store_batch,
     touch_cursor,
 )
+
+if TYPE_CHECKING:
+    from mailbot.triage import Triage, Verdict
 
 log = logging.getLogger("mailbot.run")
 
@@ -44,12 +52,13 @@ class RunStats:
     stored: int = 0
     duplicates: int = 0
     failed: int = 0
+    filed: int = 0
     retried: int = 0
     set_aside: int = 0
     mailboxes: list[str] = field(default_factory=list)
 
     def add(self, other: RunStats) -> None:
-        for name in ("fetched", "stored", "duplicates", "failed", "retried", "set_aside"):
+        for name in ("fetched", "stored", "duplicates", "failed", "filed", "retried", "set_aside"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.mailboxes += other.mailboxes
 
@@ -68,6 +77,31 @@ def parse_mail(mail: RawMail) -> Parsed:
         )
 
 
+def verdict_fields(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "category": verdict.category,
+        "confidence": verdict.confidence,
+        "needs_review": verdict.needs_review,
+        "escalate": verdict.escalate,
+        "language": verdict.language,
+        "verdict": verdict.to_dict(),
+        "model_version": verdict.model_version,
+    }
+
+
+def load_triage(config: Config) -> Triage | None:
+    """The triage stage as configured, loaded once; None when triage is off."""
+    if not config.triage.enabled:
+        return None
+    from mailbot.triage import Triage
+
+    return Triage.load(
+        rules_dir=config.triage.rules_dir,
+        model_dir=config.triage.model_dir,
+        review_threshold=config.triage.review_threshold,
+    )
+
+
 def open_source(config: MailboxConfig, stop_event: threading.Event) -> Source:
     if config.kind == "maildir":
         from mailbot.sources.maildir import MaildirSource
@@ -82,7 +116,7 @@ SourceFactory = Callable[[MailboxConfig, threading.Event], Source]
 
 
 class Ingest:
-    """Drains mailboxes into the database, exactly once per message."""
+    """Drains mailboxes into the database and files what arrives, exactly once per message."""
 
     def __init__(
         self,
@@ -90,21 +124,35 @@ class Ingest:
         db: Database,
         stop_event: threading.Event | None = None,
         source_factory: SourceFactory = open_source,
+        triage: Triage | None = None,
+        acknowledger: Acknowledger | None = None,
+        after_filing: Callable[[], object] | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.stop_event = stop_event or threading.Event()
         self.source_factory = source_factory
+        self.triage = triage
+        self.acknowledger = acknowledger or NoAcknowledgements()
+        self.after_filing = after_filing  # e.g. drain the outbox right away
 
     def run_once(self) -> RunStats:
-        """Retry failed messages, then drain every mailbox once; the `--once` path."""
-        total = self.retry_failed()  # first, so what fails now waits for the next run
+        """Finish what earlier runs left, then drain every mailbox once; the `--once` path."""
+        total = self.advance_stored()  # first, so what fails now waits for the next run
         for box in self.config.mailboxes:
             if self.stop_event.is_set():
                 break
             with self.source_factory(box, self.stop_event) as source:
                 total.add(self.drain(source, box))
         return total
+
+    def classify(self, parsed: Sequence[Parsed]) -> dict[str, Verdict]:
+        """The classify stage for a batch: verdicts by content hash."""
+        if self.triage is None:
+            return {}
+        todo = [p for p in parsed if p.message is not None]
+        verdicts = self.triage.classify_many([p.message for p in todo])  # type: ignore[misc]
+        return {p.sha256: v for p, v in zip(todo, verdicts, strict=True)}
 
     def drain(self, source: Source, box: MailboxConfig) -> RunStats:
         stats = RunStats(mailboxes=[box.name])
@@ -141,12 +189,18 @@ class Ingest:
 
         for batch in source.fetch(after, box.batch_size):
             parsed = [parse_mail(mail) for mail in batch]
+            verdicts = self.classify(parsed)
+            extra = {sha: verdict_fields(v) for sha, v in verdicts.items()}
             with self.db.session() as session:
-                stored = store_batch(session, account, folder, uidvalidity, parsed)
+                stored = store_batch(session, account, folder, uidvalidity, parsed, extra)
             # Committed: only now may the server copies move.
             self._settle(source, [(s.location_id, s.target, s.mail) for s in stored])
+            fresh = [s for s in stored if s.outcome == "stored"]
+            stats.filed += self._file(
+                [(s.message_pk, s.message, verdicts.get(sha_of(s))) for s in fresh]
+            )
             for item in stored:
-                self._log(box.name, item)
+                self._log(box.name, item, verdicts.get(sha_of(item)))
                 stats.fetched += 1
                 if item.outcome == "stored":
                     stats.stored += 1
@@ -161,6 +215,26 @@ class Ingest:
             touch_cursor(session, account, folder, uidvalidity)
         return stats
 
+    def _file(self, todo: Sequence[tuple[int, Message | None, Verdict | None]]) -> int:
+        """The file stage for stored messages, one savepoint each so one failure stays alone."""
+        filed = 0
+        if not todo:
+            return filed
+        with self.db.session() as session:
+            for message_pk, message, verdict in todo:
+                row = session.get(StoredMessage, message_pk)
+                assert row is not None and message is not None
+                try:
+                    with session.begin_nested():
+                        file_message(session, self.config, row, message, verdict, self.acknowledger)
+                    filed += 1
+                except Exception as err:  # a bug in one message's filing must not stop the rest
+                    log.exception("filing message %s failed", message_pk)
+                    _record_failure(session, row, f"filing: {describe_error(err)}")
+        if filed and self.after_filing is not None:
+            self.after_filing()
+        return filed
+
     def _settle(self, source: Source, items: Sequence[tuple[int, str, RawMail]]) -> None:
         failed = [mail for _id, target, mail in items if target == FAILED]
         done = [mail for _id, target, mail in items if target != FAILED]
@@ -172,63 +246,111 @@ class Ingest:
             mark_server_done(session, [loc_id for loc_id, _t, _m in items])
 
     @staticmethod
-    def _log(mailbox: str, item: Stored) -> None:
+    def _log(mailbox: str, item: Stored, verdict: Verdict | None) -> None:
         msg = item.message
         if msg is None:
             log.warning(
                 "%s uid=%s outcome=%s error=%s", mailbox, item.mail.uid, item.outcome, item.error
             )
             return
+        triage = (
+            f" category={verdict.category} confidence={verdict.confidence:.2f}" if verdict else ""
+        )
         log.info(
-            "%s uid=%s id=<%s> from=%s subject=%r outcome=%s",
+            "%s uid=%s id=<%s> from=%s subject=%r outcome=%s%s",
             mailbox,
             item.mail.uid,
             msg.message_id,
             msg.from_.email if msg.from_ else "-",
             msg.subject[:80],
             item.outcome,
+            triage,
         )
 
-    def retry_failed(self) -> RunStats:
-        """Parse again what failed before; after max_attempts, set it aside for a person."""
+    def advance_stored(self) -> RunStats:
+        """Take stored messages that are not filed yet (a crash, a failure) one stage further.
+
+        Each attempt parses the stored original again, classifies and files it;
+        after max_attempts failures the message is set aside for a person.
+        """
         stats = RunStats()
         limit = self.config.max_attempts
         with self.db.session() as session:
             rows = session.scalars(
-                select(StoredMessage).where(StoredMessage.state == MessageState.FAILED)
+                select(StoredMessage)
+                .where(StoredMessage.state.in_((MessageState.FAILED, MessageState.PARSED)))
+                .order_by(StoredMessage.id)
             ).all()
-            for row in rows:
-                if row.attempts < limit:
-                    self._retry(session, row, stats)
+        for row_id in [r.id for r in rows]:
+            with self.db.session() as session:
+                row = session.get(StoredMessage, row_id)
+                assert row is not None
                 if row.state == MessageState.FAILED and row.attempts >= limit:
-                    row.state = MessageState.SET_ASIDE
-                    detail = {"attempts": row.attempts, "error": row.error}
-                    session.add(Event(message=row, kind="set_aside", detail=detail))
-                    log.error(
-                        "message %s set aside after %d failed attempts: %s",
-                        row.id,
-                        row.attempts,
-                        row.error,
-                    )
-                    stats.set_aside += 1
+                    self._set_aside(session, row, stats)
+                    continue
+                retry = row.state == MessageState.FAILED
+                if retry:
+                    stats.retried += 1
+                blob = session.get(Blob, row.sha256)
+                assert blob is not None  # a foreign key guarantees it
+                result = parse_mail(RawMail(0, str(row.id), blob.data))
+                if result.message is None:
+                    _record_failure(session, row, result.error or "unparseable")
+                else:
+                    for key, value in message_fields(result.message).items():
+                        setattr(row, key, value)
+                    verdicts = self.classify([result])
+                    verdict = verdicts.get(result.sha256)
+                    if verdict is not None:
+                        for key, value in verdict_fields(verdict).items():
+                            setattr(row, key, value)
+                    row.state, row.error = MessageState.PARSED, None
+                    try:
+                        with session.begin_nested():
+                            file_message(
+                                session,
+                                self.config,
+                                row,
+                                result.message,
+                                verdict,
+                                self.acknowledger,
+                            )
+                        stats.filed += 1
+                    except Exception as err:
+                        log.exception("filing message %s failed", row.id)
+                        _record_failure(session, row, f"filing: {describe_error(err)}")
+                if retry and row.state == MessageState.FAILED and row.attempts >= limit:
+                    self._set_aside(session, row, stats)
+        if stats.filed and self.after_filing is not None:
+            self.after_filing()
         return stats
 
     @staticmethod
-    def _retry(session: Session, row: StoredMessage, stats: RunStats) -> None:
-        blob = session.get(Blob, row.sha256)
-        assert blob is not None  # a foreign key guarantees it
-        result = parse_mail(RawMail(0, str(row.id), blob.data))
-        stats.retried += 1
-        row.attempts += 1
-        if result.message is None:
-            row.error = result.error
-            detail = {"attempt": row.attempts, "error": result.error}
-            session.add(Event(message=row, kind="retry_failed", detail=detail))
-            return
-        for key, value in _message_row(result.message).items():
-            setattr(row, key, value)
-        row.state, row.error = MessageState.PARSED, None
-        session.add(Event(message=row, kind="stored", detail={"attempt": row.attempts}))
+    def _set_aside(session: Session, row: StoredMessage, stats: RunStats) -> None:
+        row.state = MessageState.SET_ASIDE
+        detail = {"attempts": row.attempts, "error": row.error}
+        session.add(Event(message_pk=row.id, kind="set_aside", detail=detail))
+        log.error(
+            "message %s set aside after %d failed attempts: %s", row.id, row.attempts, row.error
+        )
+        stats.set_aside += 1
+
+
+def sha_of(stored: Stored) -> str:
+    return sha256_of(stored.mail.data)
+
+
+def _record_failure(session: Session, row: StoredMessage, error: str) -> None:
+    row.state = MessageState.FAILED
+    row.attempts += 1
+    row.error = error
+    session.add(
+        Event(
+            message_pk=row.id,
+            kind="retry_failed" if row.attempts > 1 else "failed",
+            detail={"attempt": row.attempts, "error": error},
+        )
+    )
 
 
 def describe_error(err: Exception) -> str:

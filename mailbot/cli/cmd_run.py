@@ -8,7 +8,7 @@ import threading
 
 from mailbot.cli.common import database, load
 from mailbot.daemon import StopSignals, run_forever
-from mailbot.runner import Ingest
+from mailbot.runner import Ingest, load_triage
 
 NAME = "run"
 HELP = "fetch, parse and store new mail; forever, or with --once drain and exit"
@@ -25,18 +25,19 @@ def run(args: argparse.Namespace) -> int:
     db = database(config)
     stop = threading.Event()
     StopSignals(stop).install()
-    ingest = Ingest(config, db, stop_event=stop)
+    ingest = Ingest(config, db, stop_event=stop, triage=load_triage(config))
     try:
         if args.once:
             stats = ingest.run_once()
             log.info(
                 "drained %d mailbox(es): %d fetched, %d stored, %d duplicates, %d failed, "
-                "%d retried, %d set aside",
+                "%d filed, %d retried, %d set aside",
                 len(stats.mailboxes),
                 stats.fetched,
                 stats.stored,
                 stats.duplicates,
                 stats.failed,
+                stats.filed,
                 stats.retried,
                 stats.set_aside,
             )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailbot.config import load_config
-from mailbot.runner import Ingest, RunStats
+from mailbot.runner import Ingest, RunStats, load_triage
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 
@@ -58,7 +58,7 @@ def run_demo(root: Path) -> tuple[DemoWorkspace, RunStats]:
     config = load_config(workspace.config)
     db = open_database(config.database_url)
     try:
-        stats = Ingest(config, db).run_once()
+        stats = Ingest(config, db, triage=load_triage(config)).run_once()
     finally:
         db.dispose()
     return workspace, stats

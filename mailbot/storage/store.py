@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +46,7 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _message_row(message: Message) -> dict[str, Any]:
+def message_fields(message: Message) -> dict[str, Any]:
     def addrs(items: Sequence[Any]) -> list[dict[str, str]]:
         return [{"name": a.name, "email": a.email} for a in items]
 
@@ -103,15 +103,22 @@ _EMPTY_FIELDS: dict[str, Any] = {
 
 
 def store_batch(
-    session: Session, account: str, folder: str, uidvalidity: int, batch: Sequence[Parsed]
+    session: Session,
+    account: str,
+    folder: str,
+    uidvalidity: int,
+    batch: Sequence[Parsed],
+    extra: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[Stored]:
     """Add blobs, messages, locations and events for one batch; advance the cursor.
 
     A mail already stored (same location, or same bytes seen elsewhere) is a
     duplicate: it gets a location pointing at the existing message, nothing else.
     The caller commits; only then may the server copies be moved. Rows go in
-    as bulk inserts: this is the hot path of a large drain.
+    as bulk inserts: this is the hot path of a large drain. `extra` adds
+    columns (the triage verdict) by content hash.
     """
+    extra = extra or {}
     if not batch:
         return []
     # sha256 -> (message pk, server target) for messages stored before this batch
@@ -149,7 +156,8 @@ def store_batch(
         )
         rows = [
             {
-                **(_message_row(p.message) if p.message else _EMPTY_FIELDS),
+                **(message_fields(p.message) if p.message else _EMPTY_FIELDS),
+                **extra.get(sha, {}),
                 "sha256": sha,
                 "account": account,
                 "folder": folder,

@@ -119,7 +119,7 @@ def test_cli_run_once_and_messages_json(imap_account: DovecotAccount, tmp_path: 
         timeout=60,
     )
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
-    assert len(rows) == 3 and all(r["state"] == "parsed" for r in rows)
+    assert len(rows) == 3 and all(r["state"] == "filed" for r in rows)
 
 
 def test_daemon_idles_then_stops_on_sigterm(imap_account: DovecotAccount, tmp_path: Path) -> None:

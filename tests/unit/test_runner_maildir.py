@@ -82,7 +82,7 @@ def test_bad_input_is_kept_and_set_aside_after_max_attempts(tmp_path: Path, mail
     assert (first.stored, first.failed) == (1, 1)
     assert [p.read_bytes() for p in files(maildir, "mailbot/failed")] == [NOT_A_MAIL]
     with db.session() as s:
-        bad = s.scalars(select(StoredMessage).where(StoredMessage.state != "parsed")).one()
+        bad = s.scalars(select(StoredMessage).where(StoredMessage.state == "failed")).one()
         assert bad.state == MessageState.FAILED and "not an email" in (bad.error or "").lower()
         # The original bytes stay retrievable, byte for byte.
         assert s.get(Blob, bad.sha256).data == NOT_A_MAIL  # type: ignore[union-attr]
@@ -148,7 +148,7 @@ def test_run_once_and_messages_commands(
     capsys.readouterr()
     assert main(["--config", str(cfg), "messages", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 3 and {r["state"] for r in rows} == {"parsed"}
+    assert len(rows) == 3 and {r["state"] for r in rows} == {"filed"}
     assert {"message_id", "from", "subject", "new_text", "signals", "defects"} <= set(rows[0])
     capsysbinary = rows[0]["id"]
     assert main(["--config", str(cfg), "messages", "--raw", str(capsysbinary)]) == 0

@@ -1,0 +1,168 @@
+"""The file stage: route a stored message, attach it to an item, decide the acknowledgement.
+
+Everything here happens in the caller's transaction, so the item, the message's
+state and the outbox row of its acknowledgement are committed together.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.items.lifecycle import CLOSED_ISSUE_STATES, change_status, initial_status
+from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, next_number
+from mailbot.message import Message
+from mailbot.route import Route, route_to_project
+from mailbot.storage.models import Event, Item, MessageState, StoredMessage
+
+if TYPE_CHECKING:
+    from mailbot.triage import Verdict
+
+log = logging.getLogger("mailbot.filing")
+
+FALLBACK_CATEGORY = "feedback"  # when triage is off: filed for a person to classify
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    message_pk: int
+    outcome: str  # "new_item", "follow_up" or "noise"
+    item_ref: str | None
+    project: str | None
+    route: Route | None
+    ack: str  # what was decided about the acknowledgement, and why
+
+
+class Acknowledger(Protocol):
+    def acknowledge(
+        self,
+        session: Session,
+        *,
+        row: StoredMessage,
+        message: Message,
+        verdict: Verdict | None,
+        item: Item,
+        route: Route,
+        new_item: bool,
+    ) -> str:
+        """Queue an acknowledgement if one is due; return the decision in words."""
+        ...
+
+
+class NoAcknowledgements:
+    def acknowledge(self, session: Session, **_: object) -> str:
+        return "not sent: acknowledgements are not configured"
+
+
+def file_message(
+    session: Session,
+    config: Config,
+    row: StoredMessage,
+    message: Message,
+    verdict: Verdict | None,
+    acknowledger: Acknowledger,
+) -> Filed:
+    category = verdict.category if verdict else None
+    if category == "none" or (verdict is None and message.signals.noise):
+        row.state = MessageState.FILED
+        reasons = verdict.explanation.get("decided_by") if verdict else None
+        detail = {"reason": reasons or ", ".join(message.signals.reasons) or "noise"}
+        session.add(Event(message_pk=row.id, kind="noise", detail=detail))
+        return Filed(row.id, "noise", None, None, None, "not sent: noise is never answered")
+
+    route = route_to_project(message, config.projects, DbItemLookup(session))
+    row.route = route.to_dict()
+    if route.item is not None:
+        item = session.get(Item, route.item.item_id)
+        assert item is not None
+        new_item = False
+        _follow_up(session, item, row, category)
+    else:
+        item = _new_item(session, route, message, verdict)
+        new_item = True
+    row.item_id = item.id
+    row.state = MessageState.FILED
+    decision = acknowledger.acknowledge(
+        session,
+        row=row,
+        message=message,
+        verdict=verdict,
+        item=item,
+        route=route,
+        new_item=new_item,
+    )
+    session.add(
+        Event(
+            message_pk=row.id,
+            item_id=item.id,
+            kind="filed",
+            detail={"item": item.ref, "new_item": new_item, "route": route.step, "ack": decision},
+        )
+    )
+    return Filed(
+        row.id,
+        "new_item" if new_item else "follow_up",
+        item.ref,
+        None if item.project_key == UNASSIGNED_KEY else item.project_key,
+        route,
+        decision,
+    )
+
+
+def _new_item(session: Session, route: Route, message: Message, verdict: Verdict | None) -> Item:
+    key = route.project or UNASSIGNED_KEY
+    number = next_number(session, key)
+    category = verdict.category if verdict else FALLBACK_CATEGORY
+    item = Item(
+        ref=f"{key}-{number}",
+        project_key=key,
+        number=number,
+        category=category,
+        status=initial_status(category),
+        title=(message.subject_normalized or "(no subject)")[:2000],
+        client_email=message.from_.email if message.from_ else None,
+        client_name=message.from_.name if message.from_ else None,
+        language=verdict.language if verdict else None,
+        confidence=verdict.confidence if verdict else None,
+        needs_review=verdict.needs_review if verdict else True,
+        escalate=verdict.escalate if verdict else False,
+    )
+    session.add(item)
+    session.flush()
+    session.add(
+        Event(
+            item_id=item.id,
+            kind="created",
+            detail={"ref": item.ref, "category": category, "route": route.to_dict()},
+        )
+    )
+    return item
+
+
+def _follow_up(session: Session, item: Item, row: StoredMessage, category: str | None) -> None:
+    """A later message in an item's thread: may reopen an issue; never a new item."""
+    if item.category == "issue" and item.status in CLOSED_ISSUE_STATES and category == "issue":
+        # "Still broken" after we said it was fixed.
+        session.add(
+            change_status(
+                item,
+                "reopened",
+                actor="mailbot",
+                reason=f"client reported the problem again (message {row.id})",
+            )
+        )
+        item.escalate = True
+        log.info("%s reopened by a follow-up from %s", item.ref, row.from_email)
+    elif category == "feedback" and item.category != "feedback":
+        session.add(
+            Event(
+                item_id=item.id,
+                message_pk=row.id,
+                kind="feedback",
+                detail={"note": "client feedback on this item"},
+            )
+        )

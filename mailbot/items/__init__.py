@@ -1,0 +1,1 @@
+"""Items: client threads filed against projects, with their status lifecycles."""

@@ -1,0 +1,65 @@
+"""Items in the database: references, lookups for routing, creation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailbot.route import ItemRef
+from mailbot.storage.models import Item, ProjectCounter, StoredMessage
+
+UNASSIGNED_KEY = "TRIAGE"  # items not yet assigned to a project are numbered TRIAGE-1, -2 ...
+
+
+class DbItemLookup:
+    """`ItemLookup` over the database, inside the caller's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def item_for_message_ids(self, message_ids: Sequence[str]) -> ItemRef | None:
+        if not message_ids:
+            return None
+        rows = self.session.execute(
+            select(StoredMessage.message_id, Item.id, Item.ref, Item.project_key)
+            .join(Item, StoredMessage.item_id == Item.id)
+            .where(StoredMessage.message_id.in_(list(message_ids)))
+        ).all()
+        by_id = {mid: ItemRef(item_id, ref, _project(key)) for mid, item_id, ref, key in rows}
+        # The nearest ancestor wins: callers pass In-Reply-To first.
+        return next((by_id[i] for i in message_ids if i in by_id), None)
+
+    def item_for_ref(self, ref: str) -> ItemRef | None:
+        item = self.session.scalars(select(Item).where(Item.ref == ref)).first()
+        return ItemRef(item.id, item.ref, _project(item.project_key)) if item else None
+
+
+def _project(key: str) -> str | None:
+    return None if key == UNASSIGNED_KEY else key
+
+
+def next_number(session: Session, project_key: str) -> int:
+    """The next item number of a project; unique and monotonic across processes.
+
+    The UPDATE takes a row lock (PostgreSQL) or the database write lock (SQLite),
+    so two daemons filing at once get different numbers.
+    """
+    result = session.execute(
+        update(ProjectCounter)
+        .where(ProjectCounter.project_key == project_key)
+        .values(last_number=ProjectCounter.last_number + 1)
+        .returning(ProjectCounter.last_number)
+    ).scalar()
+    if result is not None:
+        return int(result)
+    # First item of this project: create the counter. If another process created it
+    # meanwhile, the insert fails harmlessly and the UPDATE above wins on the retry.
+    try:
+        with session.begin_nested():
+            session.add(ProjectCounter(project_key=project_key, last_number=0))
+    except IntegrityError:
+        pass
+    return next_number(session, project_key)

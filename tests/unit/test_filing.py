@@ -1,0 +1,163 @@
+"""The file stage through the runner: items, threads, reopening, refs, noise, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mailbot.config import Config
+from mailbot.config_types import Folders, MailboxConfig, ProjectConfig
+from mailbot.runner import Ingest
+from mailbot.sources.maildir import ensure_maildir
+from mailbot.storage.db import Database, open_database
+from mailbot.storage.models import Event, Item, MessageState, StoredMessage
+from tests.support.fake_triage import SubjectTriage
+
+ACME = ProjectConfig(key="ACME", name="ACME", client_domains=("acme.example",))
+
+
+def mail(
+    n: int,
+    subject: str,
+    sender: str = "anna@acme.example",
+    reply_to: int | None = None,
+    extra: str = "",
+) -> bytes:
+    thread = (
+        f"In-Reply-To: <m{reply_to}@acme.example>\r\nReferences: <m{reply_to}@acme.example>\r\n"
+        if reply_to
+        else ""
+    )
+    return (
+        f"From: Anna <{sender}>\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
+        f"Message-ID: <m{n}@acme.example>\r\n{thread}{extra}"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nSome text.\r\n"
+    ).encode()
+
+
+class Inbox:
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "Maildir"
+        ensure_maildir(self.root)
+        box = MailboxConfig(name="local", kind="maildir", path=self.root, folders=Folders())
+        self.config = Config(
+            mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3", projects=(ACME,)
+        )
+        self.db: Database = open_database(self.config.database_url)
+        self.n = 0
+
+    def deliver(self, data: bytes) -> None:
+        self.n += 1
+        (self.root / "new" / f"{self.n}.M{self.n}.host").write_bytes(data)
+
+    def run(self) -> Ingest:
+        ingest = Ingest(self.config, self.db, triage=SubjectTriage())  # type: ignore[arg-type]
+        ingest.run_once()
+        return ingest
+
+    def items(self) -> list[Item]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Item).order_by(Item.id)))
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Inbox:
+    return Inbox(tmp_path)
+
+
+def test_a_thread_is_one_item_with_all_its_messages(inbox: Inbox) -> None:
+    inbox.deliver(mail(1, "Login broken"))
+    inbox.deliver(mail(2, "Re: Login broken", reply_to=1))
+    inbox.run()
+    inbox.deliver(mail(3, "Re: Login broken", reply_to=2))
+    inbox.run()
+    [item] = inbox.items()
+    assert (item.ref, item.category, item.status, item.project_key) == (
+        "ACME-1",
+        "issue",
+        "new",
+        "ACME",
+    )
+    with inbox.db.session() as s:
+        rows = s.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
+        assert [r.item_id for r in rows] == [item.id] * 3
+        assert {r.state for r in rows} == {MessageState.FILED}
+        assert [r.route["step"] for r in rows] == ["domain", "thread", "thread"]  # type: ignore[index]
+
+
+def test_refs_are_per_project_and_monotonic(inbox: Inbox) -> None:
+    for n, subject in enumerate(["Bug one", "Please change the logo", "Thanks!"], start=1):
+        inbox.deliver(mail(n, subject))
+    inbox.deliver(mail(4, "Hello", sender="stranger@elsewhere.example"))
+    inbox.run()
+    got = [(i.ref, i.category, i.status) for i in inbox.items()]
+    assert got == [
+        ("ACME-1", "issue", "new"),
+        ("ACME-2", "change_request", "submitted"),
+        ("ACME-3", "feedback", "received"),
+        ("TRIAGE-1", "issue", "new"),
+    ]
+
+
+def test_still_broken_reopens_a_resolved_issue_and_thanks_does_not(inbox: Inbox) -> None:
+    inbox.deliver(mail(1, "Export fails"))
+    inbox.run()
+    with inbox.db.session() as s:
+        s.scalars(select(Item)).one().status = "resolved"
+    inbox.deliver(mail(2, "Re: Export fails, thanks", reply_to=1))
+    inbox.run()
+    assert inbox.items()[0].status == "resolved"  # feedback on the item, no new item
+    inbox.deliver(mail(3, "Re: Export fails again", reply_to=1))
+    inbox.run()
+    [item] = inbox.items()
+    assert item.status == "reopened" and item.escalate
+    with inbox.db.session() as s:
+        status = s.scalars(select(Event).where(Event.kind == "status")).one()
+        assert status.detail["from"] == "resolved" and status.detail["to"] == "reopened"
+
+
+def test_noise_is_stored_but_not_filed_as_an_item(inbox: Inbox) -> None:
+    inbox.deliver(mail(1, "Automatic reply: away", extra="Auto-Submitted: auto-replied\r\n"))
+    inbox.run()
+    assert inbox.items() == []
+    with inbox.db.session() as s:
+        row = s.scalars(select(StoredMessage)).one()
+        assert (row.state, row.category) == (MessageState.FILED, "none")
+
+
+def test_a_filing_failure_is_retried_then_set_aside(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mailbot.runner
+
+    def broken(*args: object, **kw: object) -> None:
+        raise RuntimeError("bug in filing")
+
+    monkeypatch.setattr(mailbot.runner, "file_message", broken)
+    inbox.deliver(mail(1, "Bug"))
+    inbox.deliver(mail(2, "Another bug"))
+    for _ in range(3):
+        inbox.run()
+    with inbox.db.session() as s:
+        states = s.scalars(select(StoredMessage.state)).all()
+        assert states == [MessageState.SET_ASIDE] * 2
+        assert (
+            s.scalar(select(func.count()).select_from(Event).where(Event.kind == "set_aside")) == 2
+        )
+    monkeypatch.undo()
+    inbox.run()  # set aside means set aside: not retried any more
+    assert inbox.items() == []
+
+
+def test_a_crash_between_store_and_filing_is_finished_next_run(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox.deliver(mail(1, "Bug"))
+    monkeypatch.setattr(Ingest, "_file", lambda self, todo: 0)  # as if killed before filing
+    inbox.run()
+    assert inbox.items() == []
+    monkeypatch.undo()
+    inbox.run()
+    assert [i.ref for i in inbox.items()] == ["ACME-1"]
