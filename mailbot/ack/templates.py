@@ -1,0 +1,237 @@
+"""Acknowledgement and status templates: files keyed by kind, category and language.
+
+A template is `<dir>/<kind>/<category>.<language>.<txt|html>.j2`, for example
+`ack/issue.zh-Hant.txt.j2`. Directories are searched project → site → built-in and the
+first file found wins, so a project can override one template and inherit the rest.
+Languages are tried requested → project default → English. Adding a language is adding
+files; no Python changes (see templates/README.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from mailbot.errors import MailbotError
+from mailbot.resources import templates_dir
+
+FALLBACK_LANGUAGE = "en"
+FORMATS = ("txt", "html")
+# Tags mail clients and detectors use for Chinese, mapped to the script we keep files for.
+LANGUAGE_ALIASES = {
+    "zh": "zh-Hans",
+    "zh-cn": "zh-Hans",
+    "zh-sg": "zh-Hans",
+    "zh-my": "zh-Hans",
+    "zh-tw": "zh-Hant",
+    "zh-hk": "zh-Hant",
+    "zh-mo": "zh-Hant",
+}
+# Variables a template may use but a caller may leave out: they render as nothing.
+OPTIONAL_CONTEXT: dict[str, Any] = {"portal_url": None, "note": None}
+# Kinds, categories and languages become parts of a file path: no dots, slashes or spaces.
+_NAME_PART = re.compile(r"^[A-Za-z0-9_-]+$")
+_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)
+_ZH_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+
+class TemplateNotFound(MailbotError):
+    """No template exists for a kind and category in any fallback language."""
+
+    code = "MB700"
+
+
+class TemplateRenderError(MailbotError):
+    """A template exists but cannot be rendered (syntax error, missing variable)."""
+
+    code = "MB701"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    language_used: str
+    text: str
+    html: str | None  # None when there is no HTML template in `language_used`
+    template_names: tuple[str, ...]  # e.g. ("ack/issue.en.txt.j2", "ack/issue.en.html.j2")
+
+
+def template_name(kind: str, category: str, language: str, fmt: str) -> str:
+    """The relative file name of one template, e.g. `ack/issue.en.txt.j2`."""
+    for part in (kind, category, language, fmt):
+        if not _NAME_PART.match(part):
+            raise ValueError(f"not usable in a template name: {part!r}")
+    return f"{kind}/{category}.{language}.{fmt}.j2"
+
+
+def canonical_language(tag: str) -> str:
+    """`ZH-hant-tw` -> `zh-Hant-TW`; Chinese region tags become a script: `zh-TW` -> `zh-Hant`."""
+    tag = tag.strip().replace("_", "-")
+    if not tag:
+        return ""
+    alias = LANGUAGE_ALIASES.get(tag.lower())
+    if alias:
+        return alias
+    parts = tag.split("-")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 4 and part.isalpha():
+            out.append(part.title())  # script, e.g. Hant
+        elif len(part) in (2, 3):
+            out.append(part.upper())  # region, e.g. TW or 419
+        else:
+            out.append(part.lower())
+    return "-".join(out)
+
+
+def _language_chain(tag: str) -> list[str]:
+    """One requested tag and its shorter forms: `zh-Hant-TW` -> [zh-Hant-TW, zh-Hant]."""
+    tag = canonical_language(tag)
+    if not tag or not _NAME_PART.match(tag):
+        return []
+    parts = tag.split("-")
+    chain = [tag]
+    # Drop the region but never the script: Traditional readers must not silently get
+    # Simplified text (or the reverse); the project default decides that instead.
+    keep = 2 if len(parts) >= 2 and len(parts[1]) == 4 else 1
+    if len(parts) > keep:
+        chain.extend(_language_chain("-".join(parts[:keep])))
+    return chain
+
+
+def language_order(language: str, default_language: str = FALLBACK_LANGUAGE) -> list[str]:
+    """Languages to try, best first: requested → project default → English."""
+    order: list[str] = []
+    for tag in (*_language_chain(language), *_language_chain(default_language), FALLBACK_LANGUAGE):
+        if tag not in order:
+            order.append(tag)
+    return order
+
+
+@jinja2.pass_context
+def _longdate(ctx: jinja2.runtime.Context, value: Any) -> str:
+    """A date written out for the template's language; strings pass through unchanged."""
+    value = _local(ctx, value)
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        return str(value)
+    language = str(ctx.get("language", FALLBACK_LANGUAGE))
+    if language.startswith("zh"):
+        return f"{value.year}年{value.month}月{value.day}日（{_ZH_WEEKDAYS[value.weekday()]}）"
+    if language.startswith("en"):
+        weekday, month = _EN_WEEKDAYS[value.weekday()], _EN_MONTHS[value.month - 1]
+        return f"{weekday}, {value.day} {month} {value.year}"
+    return value.isoformat()  # unambiguous in any language we have no words for yet
+
+
+@jinja2.pass_context
+def _local(ctx: jinja2.runtime.Context, value: Any) -> Any:
+    """Pick the template's language from a {language: text} mapping (else English)."""
+    if not isinstance(value, Mapping):
+        return value
+    for tag in language_order(str(ctx.get("language", FALLBACK_LANGUAGE))):
+        if tag in value:
+            return value[tag]
+    return next(iter(value.values()), "")
+
+
+def _autoescape(name: str | None) -> bool:
+    # Only HTML is escaped: in plain text "<b>" or "&" from a client must stay as written.
+    return bool(name) and name.endswith(".html.j2")  # type: ignore[union-attr]
+
+
+class TemplateLibrary:
+    """Finds and renders templates; one instance per set of directories, reused."""
+
+    def __init__(self, dirs: Sequence[Path] = (), *, builtin: bool = True) -> None:
+        """`dirs` in priority order (project, then site); the built-in set is searched last."""
+        search = [Path(d) for d in dirs]
+        if builtin:
+            search.append(templates_dir())
+        self.dirs: tuple[Path, ...] = tuple(search)
+        # Sandboxed: templates are edited per project by people who are not developers,
+        # and a template must never reach Python internals through a context value.
+        self._env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader([str(d) for d in self.dirs]),
+            undefined=jinja2.StrictUndefined,
+            autoescape=_autoescape,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._env.filters["longdate"] = _longdate
+        self._env.filters["local"] = _local
+
+    def find(self, kind: str, category: str, language: str, fmt: str = "txt") -> Path | None:
+        """The file that would be used for exactly this language, or None."""
+        name = template_name(kind, category, language, fmt)
+        for folder in self.dirs:
+            if (folder / name).is_file():
+                return folder / name
+        return None
+
+    def language_for(
+        self, kind: str, category: str, language: str, default_language: str = FALLBACK_LANGUAGE
+    ) -> str:
+        """The language `render` will use, so callers can localise context values first."""
+        tried = []
+        for lang in language_order(language, default_language):
+            tried.append(template_name(kind, category, lang, "txt"))
+            if self.find(kind, category, lang) is not None:
+                return lang
+        raise TemplateNotFound(
+            f"no {kind} template for {category!r}: looked for {', '.join(tried)} in "
+            f"{', '.join(str(d) for d in self.dirs)}",
+            f"add {tried[-1]} to one of these folders (see templates/README.md)",
+        )
+
+    def render(
+        self,
+        kind: str,
+        category: str,
+        language: str,
+        context: Mapping[str, Any],
+        default_language: str = FALLBACK_LANGUAGE,
+    ) -> Rendered:
+        """Render the text template (and the HTML one, if present) in the best language."""
+        lang = self.language_for(kind, category, language, default_language)
+        values = {**OPTIONAL_CONTEXT, "category": category, **context, "language": lang}
+        text_name = template_name(kind, category, lang, "txt")
+        text = self._render_one(text_name, values)
+        html_name = template_name(kind, category, lang, "html")
+        if self.find(kind, category, lang, "html") is None:
+            return Rendered(lang, text, None, (text_name,))
+        html = self._render_one(html_name, values)
+        return Rendered(lang, text, html, (text_name, html_name))
+
+    def _render_one(self, name: str, values: Mapping[str, Any]) -> str:
+        try:
+            return self._env.get_template(name).render(values)
+        except jinja2.TemplateSyntaxError as err:
+            raise TemplateRenderError(
+                f"{err.filename or name}, line {err.lineno}: {err.message}",
+                "fix the template; run the ack template tests to check every template",
+            ) from None
+        except jinja2.UndefinedError as err:
+            raise TemplateRenderError(
+                f"{name}: {err.message}",
+                "pass the variable in the context or remove it from the template "
+                "(templates/README.md lists the variables every template receives)",
+            ) from None
+        except jinja2.TemplateNotFound as err:  # an {% extends %} or {% include %} target
+            raise TemplateNotFound(
+                f"{name} needs {err.name}, which is in none of "
+                f"{', '.join(str(d) for d in self.dirs)}",
+                "add the missing file or fix the name in the template",
+            ) from None
