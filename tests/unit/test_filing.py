@@ -161,3 +161,34 @@ def test_a_crash_between_store_and_filing_is_finished_next_run(
     monkeypatch.undo()
     inbox.run()
     assert [i.ref for i in inbox.items()] == ["ACME-1"]
+
+
+def test_items_and_route_commands(
+    inbox: Inbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from mailbot.cli import main
+
+    cfg = tmp_path / "mailbot.toml"
+    cfg.write_text(
+        f'[mailbox]\nname = "local"\nkind = "maildir"\npath = "{inbox.root}"\n'
+        f'[database]\nurl = "sqlite:///mb.sqlite3"\n[triage]\nenabled = false\n'
+        '[[projects]]\nkey = "ACME"\nname = "ACME"\nclient_domains = ["acme.example"]\n'
+    )
+    inbox.deliver(mail(1, "Login broken"))
+    inbox.deliver(mail(2, "Re: Login broken", reply_to=1))
+    assert main(["--config", str(cfg), "run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "items", "--json"]) == 0
+    [item] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert item["ref"] == "ACME-1" and item["message_ids"] == ["m1@acme.example", "m2@acme.example"]
+    assert item["needs_review"] is True  # triage off: a person classifies it
+    follow_up = tmp_path / "follow.eml"
+    follow_up.write_bytes(mail(3, "Re: Login broken", reply_to=2))
+    stranger = tmp_path / "stranger.eml"
+    stranger.write_bytes(mail(4, "Hi", sender="x@elsewhere.example"))
+    assert main(["--config", str(cfg), "route", "--json", str(follow_up), str(stranger)]) == 0
+    routes = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (routes[0]["item"], routes[0]["step"]) == ("ACME-1", "thread")
+    assert (routes[1]["project"], routes[1]["step"]) == (None, "unassigned")

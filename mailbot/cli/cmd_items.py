@@ -1,0 +1,59 @@
+"""`mailbot items`: the filed items, for people and scripts."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy import select
+
+from mailbot.cli.common import database, load, print_json
+from mailbot.storage.models import Item, StoredMessage
+
+NAME = "items"
+HELP = "list filed items (--json for scripts)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--project", help="only this project's items (TRIAGE: unassigned)")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load(args)
+    db = database(config)
+    with db.session() as session:
+        query = select(Item).order_by(Item.id)
+        if args.project:
+            query = query.where(Item.project_key == args.project)
+        items = list(session.scalars(query))
+        members: dict[int, list[str]] = {}
+        for item_id, message_id in session.execute(
+            select(StoredMessage.item_id, StoredMessage.message_id)
+            .where(StoredMessage.item_id.in_([i.id for i in items]))
+            .order_by(StoredMessage.id)
+        ):
+            members.setdefault(item_id, []).append(message_id)
+        for item in items:
+            record = {
+                "ref": item.ref,
+                "project": item.project_key,
+                "category": item.category,
+                "status": item.status,
+                "title": item.title,
+                "client": item.client_email,
+                "language": item.language,
+                "confidence": item.confidence,
+                "needs_review": item.needs_review,
+                "escalate": item.escalate,
+                "message_ids": members.get(item.id, []),
+                "created_at": item.created_at.isoformat(),
+            }
+            if args.json:
+                print_json(record)
+            else:
+                flags = ("!" if item.escalate else " ") + ("?" if item.needs_review else " ")
+                print(
+                    f"{item.ref:<12} {flags} {item.category:<15} {item.status:<13} "
+                    f"{(item.client_email or '-')[:28]:<28} {item.title[:50]}"
+                )
+    return 0
