@@ -1,0 +1,189 @@
+"""Compose the reply email for a rendered template: threading, loop safety, safe headers.
+
+Threading: Gmail, Outlook, Apple Mail and QQ Mail put a reply in the client's
+conversation by `In-Reply-To` / `References` and, when those are missing or stripped by
+a gateway, by the subject without its `Re:` prefix. So both are set: the headers point
+at the client's mail and the subject is `Re: <their subject> [REF]`, with no nested
+prefixes and the reference only once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from mailbot.ack.templates import Rendered
+from mailbot.errors import MailbotError
+from mailbot.message import Address, Message
+from mailbot.parse.subject import normalize_subject
+
+# policy.SMTP (CRLF line ends) limited to 7-bit output: non-ASCII text goes out as base64
+# or quoted-printable and headers as RFC 2047 words, so no server needs 8BITMIME/SMTPUTF8.
+MAIL_POLICY = policy.SMTP.clone(cte_type="7bit")
+MAX_REFERENCES = 20  # keep the thread root and the newest ids; long chains get truncated
+MAX_SUBJECT_CHARS = 200  # of the client's subject; the "Re: " and "[REF]" come on top
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+# Bidi overrides can make a subject display as something else than it says.
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_SPACES = re.compile(r"\s+")
+_MSGID_BAD = re.compile(r"[\s<>()\[\],;:\\\"]")
+
+
+class ComposeError(MailbotError):
+    """A reply cannot be built, e.g. the client's address is unusable."""
+
+    code = "MB710"
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    message_id: str  # without angle brackets
+    subject: str
+    mail_from: str  # SMTP envelope sender
+    rcpt_to: tuple[str, ...]  # SMTP envelope recipients
+    raw: bytes  # the exact bytes to send, CRLF line ends
+    dedupe_key: str  # what makes this email unique; the outbox refuses a second one
+
+
+def clean_header_text(value: str) -> str:
+    """One line of text safe for a header: control characters and line breaks become
+    spaces, runs of whitespace one space.
+
+    This is what keeps a client's "Hello\\r\\nBcc: evil@x.com" a harmless subject
+    instead of a new header.
+    """
+    out = []
+    for char in value:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS:
+            out.append(" ")
+        else:
+            out.append(char)
+    return _SPACES.sub(" ", "".join(out)).strip()
+
+
+def reply_subject(original_subject: str, ref: str) -> str:
+    """`Re: <subject> [REF]`: one `Re:`, prefixes such as `回复：` dropped, `[REF]` once."""
+    subject = normalize_subject(clean_header_text(original_subject))
+    if len(subject) > MAX_SUBJECT_CHARS:
+        subject = subject[: MAX_SUBJECT_CHARS - 1].rstrip() + "…"
+    tag = f"[{ref}]"
+    if tag.lower() not in subject.lower():
+        subject = f"{subject} {tag}" if subject else tag
+    return f"Re: {subject}"
+
+
+def stable_message_id(dedupe_key: str, domain: str) -> str:
+    """A Message-ID (no brackets) that depends only on the key: a retry is the same email."""
+    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
+    return f"mailbot.{digest}@{domain}"
+
+
+def _msgid(value: str | None) -> str | None:
+    """A client's Message-ID made safe to echo in our headers, or None if unusable."""
+    if not value:
+        return None
+    value = value.strip().strip("<>").strip()
+    if not value or _MSGID_BAD.search(value) or any(ord(c) < 33 or ord(c) > 126 for c in value):
+        return None
+    return value
+
+
+def thread_references(original: Message) -> list[str]:
+    """The References of our reply: theirs plus their Message-ID, root and newest kept."""
+    ids: list[str] = []
+    own = None if original.message_id_synthetic else original.message_id
+    for value in (*original.references, own):
+        clean = _msgid(value)
+        if clean and clean not in ids:
+            ids.append(clean)
+    if len(ids) > MAX_REFERENCES:
+        # RFC 5322 3.6.4: the first id is the thread root, the last ones the parents.
+        ids = [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
+    return ids
+
+
+def _header_address(addr: Address, what: str) -> HeaderAddress:
+    email = addr.email.strip()
+    if not email or any(ord(c) < 33 or ord(c) > 126 for c in email) or email.count("@") != 1:
+        raise ComposeError(
+            f"cannot send to the {what} address {email!r}",
+            "the address must be a plain ASCII user@domain; answer this mail by hand",
+        )
+    try:
+        return HeaderAddress(display_name=clean_header_text(addr.name), addr_spec=email)
+    except (ValueError, IndexError) as err:
+        raise ComposeError(
+            f"cannot use the {what} address {email!r}: {err}",
+            "answer this mail by hand",
+        ) from None
+
+
+def compose_reply(
+    original: Message,
+    rendered: Rendered,
+    *,
+    ref: str,
+    from_addr: Address,
+    to: Address,
+    domain: str,
+    dedupe_key: str,
+    reply_to: Address | None = None,
+    envelope_from: str | None = None,
+    date: datetime | None = None,
+) -> Composed:
+    """Build the acknowledgement of `original` as bytes ready for SMTP."""
+    if not _REF.match(ref):
+        raise ValueError(f"not a usable item reference: {ref!r}")
+    if not _DOMAIN.match(domain):
+        raise ValueError(f"not a usable Message-ID domain: {domain!r}")
+    message_id = stable_message_id(dedupe_key, domain)
+    subject = reply_subject(original.subject_normalized or original.subject, ref)
+
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["From"] = _header_address(from_addr, "From")
+    msg["To"] = _header_address(to, "client")
+    if reply_to is not None:
+        msg["Reply-To"] = _header_address(reply_to, "Reply-To")
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Message-ID"] = f"<{message_id}>"
+    parent = None if original.message_id_synthetic else _msgid(original.message_id)
+    if parent:
+        msg["In-Reply-To"] = f"<{parent}>"
+    references = thread_references(original)
+    if references:
+        msg["References"] = " ".join(f"<{ref_id}>" for ref_id in references)
+    # RFC 3834: the standard mark of an automatic reply. Vacation responders and other
+    # bots that honour it do not answer us, which stops mail loops with a client's
+    # out-of-office.
+    msg["Auto-Submitted"] = "auto-replied"
+    # Exchange and Outlook ignore Auto-Submitted but honour this: no out-of-office,
+    # auto-reply or read receipts back to the shared inbox.
+    msg["X-Auto-Response-Suppress"] = "All"
+    # No "Precedence": it is not standard (RFC 3834 advises against relying on it), and
+    # "bulk"/"list" make Gmail and others file a personal reply as a newsletter or spam.
+    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
+    if rendered.html is not None:
+        msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+        for part in msg.iter_parts():
+            del part["MIME-Version"]  # add_alternative copies it into the parts; once is enough
+    # After the body: set_content() drops every Content-* header set before it.
+    msg["Content-Language"] = rendered.language_used
+
+    return Composed(
+        message_id=message_id,
+        subject=subject,
+        mail_from=(envelope_from or from_addr.email).strip(),
+        rcpt_to=(to.email.strip(),),
+        raw=msg.as_bytes(policy=MAIL_POLICY),
+        dedupe_key=dedupe_key,
+    )
