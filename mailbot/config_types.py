@@ -139,3 +139,34 @@ class MailboxConfig:
     @property
     def account(self) -> str:
         return self.name
+
+
+DEFAULT_SMTP_PORTS = {"tls": 465, "starttls": 587, "none": 25}
+DEFAULT_SMTP_TIMEOUT = 30.0  # seconds per SMTP command; a stuck server must not stall the daemon
+DEFAULT_SMTP_MAX_ATTEMPTS = 8  # temporary failures before an outbox mail is marked failed
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """Where acknowledgements are sent from. Empty `envelope_from` and `domain` are
+    filled from `from_address`."""
+
+    host: str
+    from_address: str  # the From: header address, e.g. team@agency.example
+    port: int = 587
+    security: str = "starttls"  # "tls" | "starttls" | "none"
+    username: str | None = None  # None: no AUTH
+    secret: Secret | None = None  # the password, when username is set
+    timeout: float = DEFAULT_SMTP_TIMEOUT
+    from_name: str = ""
+    envelope_from: str = ""  # SMTP MAIL FROM (where bounces go); default from_address
+    tls_verify: bool = True
+    ca_file: Path | None = None
+    max_attempts: int = DEFAULT_SMTP_MAX_ATTEMPTS
+    domain: str = ""  # right-hand side of our Message-IDs; default the from_address domain
+
+    def __post_init__(self) -> None:
+        if not self.envelope_from:
+            object.__setattr__(self, "envelope_from", self.from_address)
+        if not self.domain:
+            object.__setattr__(self, "domain", self.from_address.rpartition("@")[2])
