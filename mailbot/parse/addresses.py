@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from email.utils import getaddresses
 
 from mailbot.message import Address
 from mailbot.parse.headers import decode_value
 
+# One "Name <addr>" or a bare addr: most headers, parsed without the slow general parser.
+_SIMPLE = re.compile(
+    r'^\s*(?:"([^"\\<>]*)"|([^",;:<>()@\\]*?))\s*<([^<>\s,;:"()]+@[^<>\s,;:"()]+)>\s*$'
+)
+_BARE = re.compile(r'^\s*<?([^<>\s,;:"()]+@[^<>\s,;:"()]+)>?\s*$')
+
 
 def _pairs(value: str) -> list[tuple[str, str]]:
+    match = _BARE.match(value)
+    if match:
+        return [("", match.group(1))]
+    match = _SIMPLE.match(value)
+    if match:
+        return [((match.group(1) or match.group(2) or "").strip(), match.group(3))]
     try:
         return getaddresses([value])
     except Exception:  # the stdlib address parser has crashed on odd input before

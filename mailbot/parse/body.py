@@ -59,6 +59,8 @@ class Walk:
 
 
 def _filename(part: MimePart, defects: list[str]) -> str | None:
+    if "name" not in f"{part.get('content-disposition', '')}{part.get('content-type', '')}".lower():
+        return None  # get_filename() parses every parameter; most parts have no name at all
     try:
         raw = part.get_filename()  # handles RFC 2231 continuations and charsets
     except Exception:  # malformed parameters can break the stdlib here
@@ -88,10 +90,17 @@ def _payload(part: MimePart, index: int, defects: list[str]) -> bytes:
 
 
 def _size(part: MimePart) -> int:
-    try:
-        return len(part.as_bytes())
-    except Exception:  # a size is a hint; a broken enclosed message must not stop the parse
-        return 0
+    """Approximate size of an enclosed message: its headers and encoded payloads.
+
+    Re-serialising it with as_bytes() would be exact but costs more than the parse.
+    """
+    total = 0
+    for sub in part.walk():
+        total += sum(len(name) + len(str(value)) + 4 for name, value in sub.raw_items())
+        payload = sub.get_payload()
+        if isinstance(payload, str):
+            total += len(payload)
+    return total
 
 
 def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int = 0) -> None:

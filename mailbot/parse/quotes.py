@@ -186,11 +186,11 @@ def _cut_kind(lines: list[str], index: int) -> tuple[str, int]:
     stripped = line.strip()
     if not stripped:
         return "", 0
-    if _FORWARD.search(stripped) and (_SEPARATOR.match(line) or _FORWARD_INTRO.match(line)):
+    separator = _SEPARATOR.match(line) or _FORWARD_INTRO.match(line)
+    if separator and _FORWARD.search(stripped):
         return "forward", 1
     if (
-        _SEPARATOR.match(line)
-        or _FORWARD_INTRO.match(line)
+        separator
         or _UNDERSCORES.match(line)
         or _SIGNATURE.match(line)
         or (len(stripped) < 100 and _MOBILE_FOOTER.match(stripped))
