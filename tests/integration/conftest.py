@@ -48,3 +48,17 @@ def imap_account(dovecot: DovecotServer) -> DovecotAccount:
 def imap_config(imap_account: DovecotAccount) -> MailboxConfig:
     """MailboxConfig for `imap_account` (plain port, password from a file, poll_interval 1 s)."""
     return imap_account.mailbox_config()
+
+
+from tests.servers.smtp import SmtpSink  # noqa: E402
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A running `tests.servers.smtp.SmtpSink` (plain SMTP, no AUTH) for this test only.
+
+    It starts in milliseconds, so every test gets its own and never sees others' mail;
+    `smtp_sink.smtp_config()` is an SmtpConfig pointing at it.
+    """
+    with SmtpSink() as sink:
+        yield sink

@@ -1,0 +1,336 @@
+"""Drain the outbox over SMTP: each mail sent at most once, retried with backoff, never lost.
+
+A row is marked sent in its own commit right after the server accepted it. A crash
+before that commit means the mail is sent again on restart (the same bytes and the same
+Message-ID, so most mail programs show it once); a crash after it means nothing is sent
+twice. Temporary problems (4xx, refused or dropped connections, timeouts) are retried
+later; a permanent refusal (5xx for the recipient or the content) or too many attempts
+marks the row failed for a person to look at. SMTP problems never raise out of
+`drain_outbox`: the daemon keeps running.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mailbot.ack.compose import Composed
+from mailbot.config_types import SmtpConfig
+from mailbot.errors import ConfigError
+from mailbot.storage.db import Database
+from mailbot.storage.models import OutboxMail, OutboxState, utcnow
+
+log = logging.getLogger("mailbot.smtp")
+
+DEFAULT_DRAIN_LIMIT = 100  # mails per drain; the rest wait for the next one
+RETRY_BASE = 60.0  # seconds before the first retry
+RETRY_CAP = 3600.0  # no retry waits longer than an hour
+MAX_ERROR_CHARS = 2000  # of last_error kept in the row
+
+
+@dataclass(slots=True)
+class SendStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class _Failure(Exception):
+    """One send went wrong; `permanent` says whether retrying can help."""
+
+    def __init__(self, text: str, *, permanent: bool = False, lost: bool = False) -> None:
+        super().__init__(text)
+        self.text = text
+        self.permanent = permanent
+        self.lost = lost  # the connection is gone: stop this drain
+
+
+def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failure: 1, 2, 4, … minutes, capped at 1 h.
+
+    Up to 20 % jitter spreads mails that failed together; unlike full jitter
+    (`sources.backoff`) it never retries a refused mail seconds later.
+    """
+    ceiling = min(RETRY_CAP, RETRY_BASE * 2 ** max(0, attempts - 1))
+    return ceiling * (1 - 0.2 * (rng or random).random())
+
+
+def _ssl_context(config: SmtpConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+    if not config.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _connect(config: SmtpConfig) -> smtplib.SMTP:
+    """A ready connection: TLS as configured, logged in if a username is set."""
+    if config.security not in ("tls", "starttls", "none"):
+        raise ConfigError(
+            f"smtp.security is {config.security!r}", 'use "tls", "starttls" or "none"'
+        )
+    # EHLO with our mail domain: socket.getfqdn() can block on DNS for seconds and often
+    # says "localhost"; submission servers do not judge the name.
+    helo = config.domain or None
+    smtp: smtplib.SMTP
+    if config.security == "tls":
+        smtp = smtplib.SMTP_SSL(
+            config.host, config.port, local_hostname=helo, timeout=config.timeout,
+            context=_ssl_context(config),
+        )
+    else:
+        smtp = smtplib.SMTP(config.host, config.port, local_hostname=helo, timeout=config.timeout)
+    try:
+        if config.security == "starttls":
+            smtp.ehlo()
+            if not smtp.has_extn("starttls"):
+                raise ConfigError(
+                    f"the SMTP server {config.host}:{config.port} does not offer STARTTLS",
+                    'use security = "tls" on the implicit-TLS port (465), or "none" only on a '
+                    "trusted local relay",
+                )
+            smtp.starttls(context=_ssl_context(config))
+            smtp.ehlo()
+        if config.username:
+            if config.secret is None:
+                raise ConfigError(
+                    "smtp.username is set but there is no password",
+                    "set smtp.password_env or smtp.password_file",
+                )
+            smtp.login(config.username, config.secret.reveal())
+    except BaseException:
+        _close(smtp)
+        raise
+    return smtp
+
+
+def _close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _connect_failure(err: BaseException, config: SmtpConfig) -> str:
+    """Log why the server cannot be used (once per drain) and return the row error."""
+    where = f"{config.host}:{config.port}"
+    if isinstance(err, ConfigError):
+        log.error("SMTP configuration problem: %s", err)
+        return err.message
+    if isinstance(err, socket.gaierror):
+        text, hint = f"cannot resolve the SMTP host {config.host!r}", "check smtp.host"
+    elif isinstance(err, smtplib.SMTPAuthenticationError):
+        text = f"the SMTP server {where} refused the login for {config.username!r}"
+        hint = "check smtp.username and the password"
+    elif isinstance(err, ssl.SSLCertVerificationError):
+        text = f"the TLS certificate of {where} is not trusted: {err.verify_message}"
+        hint = "fix the server certificate, or set smtp.ca_file to the CA that signed it"
+    elif isinstance(err, ssl.SSLError):
+        text = f"TLS with {where} failed: {err}"
+        hint = 'check smtp.security: "tls" is for port 465, "starttls" for 587'
+    elif isinstance(err, smtplib.SMTPResponseException):
+        code, msg = err.smtp_code, _decode(err.smtp_error)
+        text, hint = f"the SMTP server {where} answered {code} {msg}", "mails are retried later"
+    else:
+        text = f"cannot talk to the SMTP server {where}: {err.__class__.__name__}: {err}"
+        hint = "check smtp.host, smtp.port and that the server runs; mails are retried later"
+    # A refused or timed-out connection is usually an outage; the rest needs a person.
+    outage = isinstance(err, (ConnectionError, TimeoutError, smtplib.SMTPResponseException))
+    log.log(logging.WARNING if outage else logging.ERROR, "%s (what to do: %s)", text, hint)
+    return text
+
+
+def _decode(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
+    """Hand one mail to the server; returns recipients refused while others were accepted."""
+    if not row.rcpt_to:
+        raise _Failure("the outbox row has no recipients", permanent=True)
+    try:
+        return smtp.sendmail(row.mail_from, list(row.rcpt_to), row.raw)
+    except smtplib.SMTPRecipientsRefused as err:
+        answers = {rcpt: (code, _decode(msg)) for rcpt, (code, msg) in err.recipients.items()}
+        text = "; ".join(f"{rcpt}: {code} {msg}" for rcpt, (code, msg) in answers.items())
+        permanent = all(code >= 500 for code, _ in answers.values())
+        raise _Failure(f"recipient refused: {text}", permanent=permanent) from None
+    except smtplib.SMTPSenderRefused as err:
+        # Not this mail's fault: the account may not send as mail_from. Retried, so the
+        # mails go out once a person fixes smtp.envelope_from or the account.
+        log.error(
+            "the SMTP server refused the sender %s: %s %s (what to do: check "
+            "smtp.envelope_from and that the SMTP account may send as that address)",
+            row.mail_from, err.smtp_code, _decode(err.smtp_error),
+        )
+        raise _Failure(f"sender refused: {err.smtp_code} {_decode(err.smtp_error)}") from None
+    except smtplib.SMTPServerDisconnected as err:
+        raise _Failure(f"connection lost: {err}", lost=True) from None
+    except smtplib.SMTPResponseException as err:  # SMTPDataError and the like
+        code, msg = err.smtp_code, _decode(err.smtp_error)
+        raise _Failure(
+            f"server answered {code} {msg}", permanent=code >= 500, lost=code == 421
+        ) from None
+    except (OSError, smtplib.SMTPException) as err:  # timeouts, resets, protocol errors
+        raise _Failure(f"{err.__class__.__name__}: {err}", lost=True) from None
+
+
+def _next_due(session: Session, now: datetime) -> OutboxMail | None:
+    stmt = (
+        select(OutboxMail)
+        .where(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at <= now)
+        .order_by(OutboxMail.id)  # oldest first
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # The row stays locked until its outcome is committed; another daemon skips it
+        # instead of sending it too. (SQLite: run one sender per database.)
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.scalars(stmt).first()
+
+
+def _update(session: Session, row: OutboxMail, **values: Any) -> None:
+    # Only a pending row changes: if another sender got there first, say so loudly.
+    done = session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.id == row.id, OutboxMail.state == OutboxState.PENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        log.warning("outbox mail %d was changed by another sender meanwhile", row.id)
+
+
+def _failed(
+    session: Session, row: OutboxMail, error: str, now: datetime, config: SmtpConfig,
+    stats: SendStats, *, permanent: bool,
+) -> None:
+    attempts = row.attempts + 1
+    error = error[:MAX_ERROR_CHARS]
+    if permanent or attempts >= config.max_attempts:
+        _update(session, row, state=OutboxState.FAILED, attempts=attempts, last_error=error)
+        stats.failed += 1
+        reason = "refused for good" if permanent else f"still failing after {attempts} attempts"
+        log.error(
+            "outbox mail %d (%s, %s to %s) %s: %s (what to do: check the address and the "
+            "error; to try again set its state back to 'pending')",
+            row.id, row.kind, row.message_id, ", ".join(row.rcpt_to), reason, error,
+        )
+        return
+    delay = retry_delay(attempts)
+    _update(
+        session, row, attempts=attempts, last_error=error,
+        next_attempt_at=now + timedelta(seconds=delay),
+    )
+    stats.retried += 1
+    log.warning(
+        "outbox mail %d to %s not sent (attempt %d of %d), retry in %.0f s: %s",
+        row.id, ", ".join(row.rcpt_to), attempts, config.max_attempts, delay, error,
+    )
+
+
+def drain_outbox(
+    db: Database, config: SmtpConfig, *, now: datetime | None = None,
+    limit: int = DEFAULT_DRAIN_LIMIT,
+) -> SendStats:
+    """Send up to `limit` due outbox mails over one SMTP connection."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)  # SQLite compares the stored UTC text
+    stats = SendStats()
+    smtp: smtplib.SMTP | None = None
+    down: str | None = None  # why the server cannot be used in this drain
+    try:
+        for _ in range(limit):
+            with db.session() as session:
+                row = _next_due(session, now)
+                if row is None:
+                    break
+                if smtp is None and down is None:
+                    try:  # connect only when there is something to send
+                        smtp = _connect(config)
+                    except Exception as err:  # every cause is logged and retried later
+                        down = _connect_failure(err, config)
+                if smtp is None:
+                    # Every due mail waits for the next try; the backoff keeps an
+                    # outage from being hammered on every loop.
+                    _failed(session, row, down or "no connection", now, config, stats,
+                            permanent=False)
+                    continue
+                try:
+                    refused = _send(smtp, row)
+                except _Failure as failure:
+                    _failed(session, row, failure.text, now, config, stats,
+                            permanent=failure.permanent)
+                    if failure.lost:
+                        # The rest keep their turn (no attempt counted) for the next drain.
+                        _close(smtp)
+                        smtp = None
+                        down = failure.text
+                        break
+                    continue
+                _update(session, row, state=OutboxState.SENT, sent_at=utcnow(),
+                        attempts=row.attempts + 1, last_error=None)
+                stats.sent += 1
+                if refused:
+                    log.warning("outbox mail %d: some recipients refused: %s", row.id, refused)
+                log.info("sent outbox mail %d (%s) to %s", row.id, row.kind,
+                         ", ".join(row.rcpt_to))
+    finally:
+        if smtp is not None:
+            _close(smtp)
+    return stats
+
+
+def enqueue(
+    session: Session, composed: Composed, *, kind: str, message_pk: int | None
+) -> OutboxMail | None:
+    """Add one mail to the outbox in the caller's transaction; None if its dedupe_key exists.
+
+    A duplicate never spoils the caller's transaction: SQLite and PostgreSQL use
+    INSERT … ON CONFLICT DO NOTHING, other databases a SAVEPOINT.
+    """
+    now = utcnow()
+    values = {
+        "kind": kind,
+        "message_pk": message_pk,
+        "dedupe_key": composed.dedupe_key,
+        "message_id": composed.message_id,
+        "mail_from": composed.mail_from,
+        "rcpt_to": list(composed.rcpt_to),
+        "subject": composed.subject,
+        "raw": composed.raw,
+        "state": OutboxState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        stmt = insert(OutboxMail).values(**values).on_conflict_do_nothing()
+        new_id = session.execute(stmt.returning(OutboxMail.id)).scalar_one_or_none()
+        return None if new_id is None else session.get(OutboxMail, new_id)
+    exists = session.scalar(
+        select(OutboxMail.id).where(OutboxMail.dedupe_key == composed.dedupe_key)
+    )
+    if exists is not None:
+        return None
+    row = OutboxMail(**values)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another process inserted the same key meanwhile
+        return None
+    return row
