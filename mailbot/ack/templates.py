@@ -210,7 +210,11 @@ class TemplateLibrary:
         text_name = template_name(kind, category, lang, "txt")
         text = self._render_one(text_name, values)
         html_name = template_name(kind, category, lang, "html")
-        if self.find(kind, category, lang, "html") is None:
+        text_file = self.find(kind, category, lang, "txt")
+        html_file = self.find(kind, category, lang, "html")
+        # Both parts from the same folder: a project that rewrote the text but has no HTML
+        # sends text only, rather than an HTML part with the built-in wording.
+        if html_file is None or text_file is None or html_file.parent != text_file.parent:
             return Rendered(lang, text, None, (text_name,))
         html = self._render_one(html_name, values)
         return Rendered(lang, text, html, (text_name, html_name))
@@ -234,4 +238,8 @@ class TemplateLibrary:
                 f"{name} needs {err.name}, which is in none of "
                 f"{', '.join(str(d) for d in self.dirs)}",
                 "add the missing file or fix the name in the template",
+            ) from None
+        except jinja2.TemplateError as err:  # e.g. the sandbox refused an attribute
+            raise TemplateRenderError(
+                f"{name}: {err}", "fix the template; it may only use the context values"
             ) from None

@@ -15,13 +15,29 @@ _SIMPLE = re.compile(
 _BARE = re.compile(r'^\s*<?([^<>\s,;:"()]+@[^<>\s,;:"()]+)>?\s*$')
 
 
-def _pairs(value: str) -> list[tuple[str, str]]:
+def _simple_pair(value: str) -> tuple[str, str] | None:
     match = _BARE.match(value)
     if match:
-        return [("", match.group(1))]
+        return "", match.group(1)
     match = _SIMPLE.match(value)
     if match:
-        return [((match.group(1) or match.group(2) or "").strip(), match.group(3))]
+        return (match.group(1) or match.group(2) or "").strip(), match.group(3)
+    return None
+
+
+def _pairs(value: str) -> list[tuple[str, str]]:
+    # Without quotes or comments a comma always separates addresses.
+    chunks = value.split(",") if not any(c in value for c in '"()\\') else [value]
+    simple: list[tuple[str, str]] = []
+    for chunk in chunks:
+        pair = _simple_pair(chunk) if chunk.strip() else ("", "")
+        if pair is None:
+            break
+        if pair[1]:
+            simple.append(pair)
+    else:
+        if simple:
+            return simple
     try:
         return getaddresses([value])
     except Exception:  # the stdlib address parser has crashed on odd input before

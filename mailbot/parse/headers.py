@@ -46,11 +46,14 @@ def decode_value(value: str | None, defects: list[str] | None = None) -> str:
     if not value:
         return ""
     sink: list[str] = [] if defects is None else defects
-    value = _FOLD.sub("", str(value))
+    value = str(value)
+    multiline = "\n" in value or "\r" in value
+    if multiline:
+        value = _FOLD.sub("", value)
     if "=?" not in value:
-        if value.isascii():
-            return _NEWLINES.sub(" ", value).strip()
-        return _NEWLINES.sub(" ", _decode_literal(to_bytes(value), sink)).strip()
+        if not value.isascii():
+            value = _decode_literal(to_bytes(value), sink)
+        return (_NEWLINES.sub(" ", value) if multiline else value).strip()
     out: list[str] = []
     pending = b""
     pending_charset: str | None = None
