@@ -54,7 +54,7 @@ def serve_mailbox(ingest: Ingest, box: MailboxConfig) -> None:
             with ingest.source_factory(box, stop) as source:
                 delays = backoff_delays()  # connected: start the backoff again from 1 s
                 while not stop.is_set():
-                    ingest.retry_failed()
+                    ingest.advance_stored()
                     ingest.drain(source, box)
                     if stop.is_set():
                         break

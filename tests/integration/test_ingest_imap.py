@@ -29,6 +29,7 @@ pytestmark = pytest.mark.integration
 
 NOT_A_MAIL = b"\x80\xff\xfe garbage \x80\x01" * 40  # no NUL: Dovecot would rewrite it
 PROCESSED, FAILED = "mailbot/processed", "mailbot/failed"
+NO_TRIAGE = {"enabled": False}  # these tests are about ingest; triage has its own
 
 
 def mailbot(*args: str, **kw: object) -> subprocess.Popen[bytes]:
@@ -102,7 +103,10 @@ def test_uidvalidity_change_rescans_without_reimport(
 def test_cli_run_once_and_messages_json(imap_account: DovecotAccount, tmp_path: Path) -> None:
     imap_account.append_many("INBOX", make_mails(3))
     cfg = write_config(
-        tmp_path / "mailbot.toml", imap_account.mailbox_config(), "sqlite:///mb.sqlite3"
+        tmp_path / "mailbot.toml",
+        imap_account.mailbox_config(),
+        "sqlite:///mb.sqlite3",
+        triage=NO_TRIAGE,
     )
     done = subprocess.run(
         [sys.executable, "-m", "mailbot", "--config", str(cfg), "run", "--once"],
@@ -124,7 +128,10 @@ def test_cli_run_once_and_messages_json(imap_account: DovecotAccount, tmp_path: 
 
 def test_daemon_idles_then_stops_on_sigterm(imap_account: DovecotAccount, tmp_path: Path) -> None:
     cfg = write_config(
-        tmp_path / "mailbot.toml", imap_account.mailbox_config(idle=True), "sqlite:///mb.sqlite3"
+        tmp_path / "mailbot.toml",
+        imap_account.mailbox_config(idle=True),
+        "sqlite:///mb.sqlite3",
+        triage=NO_TRIAGE,
     )
     db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
     proc = mailbot("--config", str(cfg), "run")
@@ -144,6 +151,8 @@ def test_daemon_idles_then_stops_on_sigterm(imap_account: DovecotAccount, tmp_pa
             proc.kill()
             proc.wait()
     assert imap_account.messages("INBOX") == {}
+    log = proc.stderr.read().decode() if proc.stderr else ""
+    assert "Traceback" not in log, log
 
 
 @pytest.mark.slow
@@ -152,7 +161,7 @@ def test_exactly_once_under_sigkill(imap_account: DovecotAccount, tmp_path: Path
     mails = make_mails(total)
     imap_account.append_many("INBOX", mails)
     box = replace(imap_account.mailbox_config(), batch_size=20)
-    cfg = write_config(tmp_path / "mailbot.toml", box, "sqlite:///mb.sqlite3")
+    cfg = write_config(tmp_path / "mailbot.toml", box, "sqlite:///mb.sqlite3", triage=NO_TRIAGE)
     db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
     rng = random.Random(int(os.environ.get("MAILBOT_TEST_SEED", "7")))
     kills = 0
@@ -175,3 +184,31 @@ def test_exactly_once_under_sigkill(imap_account: DovecotAccount, tmp_path: Path
     assert len(ids) == total and len(set(ids)) == total  # each exactly once
     assert sorted(processed.values()) == sorted(mails)
     assert count(db_url) == total
+
+
+def test_daemon_survives_a_dropped_connection(imap_account: DovecotAccount, tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path / "mailbot.toml",
+        imap_account.mailbox_config(idle=True),
+        "sqlite:///mb.sqlite3",
+        triage=NO_TRIAGE,
+    )
+    db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
+    proc = mailbot("--config", str(cfg), "run")
+    try:
+        time.sleep(2.0)
+        imap_account.kick()  # the server drops every connection of this user
+        time.sleep(0.5)
+        imap_account.append_many("INBOX", make_mails(2))
+        deadline = time.monotonic() + 20
+        while count(db_url) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert count(db_url) == 2, "mail after a dropped connection was not fetched"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = proc.stderr.read().decode() if proc.stderr else ""
+    assert "reconnecting in" in log and "Traceback" not in log

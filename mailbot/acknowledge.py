@@ -1,0 +1,241 @@
+"""The acknowledge stage: decide whether a client gets an acknowledgement, then queue it.
+
+The decision is a chain of small checks, each with its reason, in the order a
+careful person would ask them: should this mail be answered at all, by us,
+now? The acknowledgement itself is rendered from templates and written to the
+outbox in the filing transaction; the SMTP sender delivers it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.ack.compose import compose_reply
+from mailbot.ack.templates import TemplateLibrary
+from mailbot.config import Config
+from mailbot.config_types import ProjectConfig
+from mailbot.items.lifecycle import change_status
+from mailbot.message import Address, Message
+from mailbot.route import Route
+from mailbot.storage.models import Breaker, Item, OutboxMail, StoredMessage
+
+if TYPE_CHECKING:
+    from mailbot.triage import Verdict
+
+log = logging.getLogger("mailbot.ack")
+
+ROBOT_LOCAL_PART = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?|"
+    r"notifications?|auto[-_.]?reply)([+\-_.].*)?$",
+    re.IGNORECASE,
+)
+ROBOT_REPLY_WINDOW = timedelta(minutes=2)  # a "reply" to our ack this fast is a machine
+RATE_WINDOW = timedelta(hours=1)
+ACK_KIND = "ack"
+
+
+@dataclass(frozen=True, slots=True)
+class AckDecision:
+    send: bool
+    reason: str
+
+
+def decide(
+    session: Session,
+    config: Config,
+    message: Message,
+    verdict: Verdict | None,
+    route: Route,
+    new_item: bool,
+    now: datetime,
+) -> AckDecision:
+    """Whether to acknowledge this message; may trip a breaker as a side effect it reports."""
+    acks = config.acknowledgements
+    if not acks.enabled:
+        return AckDecision(False, "acknowledgements are off")
+    sender = message.from_.email if message.from_ else ""
+    if not sender or "@" not in sender:
+        return AckDecision(False, "no usable sender address")
+    if (verdict is not None and verdict.category == "none") or message.signals.noise:
+        return AckDecision(False, "noise (auto-reply, bounce or bulk mail) is never answered")
+    if ROBOT_LOCAL_PART.match(sender.split("@", 1)[0]):
+        return AckDecision(False, f"{sender} is a robot address")
+    if sender in own_addresses(config) or sender.rsplit("@", 1)[1] == config.site.domain:
+        return AckDecision(False, f"{sender} is one of our own addresses")
+    breaker = session.get(Breaker, sender)
+    if breaker is not None:
+        return AckDecision(False, f"answers to {sender} are stopped: {breaker.reason}")
+    ours = _our_mail_replied_to(session, message)
+    if ours is not None:
+        if ours.sent_at is not None and now - _aware(ours.sent_at) < ROBOT_REPLY_WINDOW:
+            trip(
+                session,
+                sender,
+                f"answered our automatic mail {ours.message_id} within "
+                f"{ROBOT_REPLY_WINDOW.seconds // 60} minutes: looks like another robot",
+            )
+            return AckDecision(False, f"{sender} looks like a robot: breaker tripped")
+        return AckDecision(False, "replies to our own acknowledgement are not acknowledged")
+    if not new_item and not acks.follow_ups:
+        return AckDecision(False, "a follow-up on an existing item gets no second acknowledgement")
+    if route.project is None and acks.unknown_senders == "triage":
+        return AckDecision(False, "sender unknown to every project: filed for triage, not answered")
+    recent = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMail)
+            .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
+            .where(
+                OutboxMail.kind == ACK_KIND,
+                StoredMessage.from_email == sender,
+                OutboxMail.created_at >= now - RATE_WINDOW,
+            )
+        )
+        or 0
+    )
+    if recent >= acks.max_per_sender_per_hour:
+        trip(
+            session,
+            sender,
+            f"more than {acks.max_per_sender_per_hour} acknowledgements "
+            "in an hour: a loop or a flood",
+        )
+        return AckDecision(False, f"rate limit reached for {sender}: breaker tripped")
+    return AckDecision(True, "new client item")
+
+
+def own_addresses(config: Config) -> set[str]:
+    found = {config.site.address, *config.site.own_addresses}
+    for project in config.projects:
+        found.update(a for a in (project.alias, project.pm) if a)
+    return found
+
+
+def trip(session: Session, address: str, reason: str) -> None:
+    if session.get(Breaker, address) is None:
+        session.add(Breaker(address=address, reason=reason))
+        log.warning("stopped answering %s: %s", address, reason)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
+
+
+def _our_mail_replied_to(session: Session, message: Message) -> OutboxMail | None:
+    ids = [i for i in (message.in_reply_to, *message.references) if i]
+    if not ids:
+        return None
+    return session.scalars(select(OutboxMail).where(OutboxMail.message_id.in_(ids))).first()
+
+
+def add_working_days(start: date, days: int) -> date:
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def first_response_text(hours: int) -> dict[str, str]:
+    return {
+        "en": f"within {hours} business hours",
+        "zh-Hans": f"{hours} 个工作小时内",
+        "zh-Hant": f"{hours} 個工作小時內",
+    }
+
+
+class TemplateAcknowledger:
+    """Decides, renders, composes and queues acknowledgements (the filing stage calls it)."""
+
+    def __init__(self, config: Config, *, clock: type[datetime] = datetime) -> None:
+        self.config = config
+        self.clock = clock
+
+    @cache  # noqa: B019 - one library per project for the life of the process
+    def _library(self, project_dir: Path | None) -> TemplateLibrary:
+        dirs = [d for d in (project_dir, self.config.site.templates_dir) if d is not None]
+        return TemplateLibrary(dirs)
+
+    def acknowledge(
+        self,
+        session: Session,
+        *,
+        row: StoredMessage,
+        message: Message,
+        verdict: Verdict | None,
+        item: Item,
+        route: Route,
+        new_item: bool,
+    ) -> str:
+        now = self.clock.now(UTC)
+        decision = decide(session, self.config, message, verdict, route, new_item, now)
+        if not decision.send:
+            return f"not sent: {decision.reason}"
+        project = self.config.project(item.project_key)
+        outbox = self._queue(session, row, message, verdict, item, project, now)
+        if outbox is None:
+            return "not sent: already queued earlier"
+        if item.category == "issue" and item.status == "new":
+            session.add(
+                change_status(
+                    item,
+                    "acknowledged",
+                    actor="mailbot",
+                    reason=f"acknowledgement {outbox.message_id} queued",
+                )
+            )
+        return f"queued {outbox.message_id} ({decision.reason})"
+
+    def _queue(
+        self,
+        session: Session,
+        row: StoredMessage,
+        message: Message,
+        verdict: Verdict | None,
+        item: Item,
+        project: ProjectConfig | None,
+        now: datetime,
+    ) -> OutboxMail | None:
+        from mailbot.smtp.outbox import enqueue
+
+        site = self.config.site
+        default_language = project.language if project else "en"
+        language = verdict.language if verdict else default_language
+        if language == "mixed":
+            language = default_language
+        acks = self.config.acknowledgements
+        context = {
+            "ref": item.ref,
+            "project": {"name": project.name if project else site.name, "key": item.project_key},
+            "client_name": message.from_.name if message.from_ else "",
+            "subject": message.subject_normalized,
+            "first_response": first_response_text(acks.first_response_hours),
+            "decision_by": add_working_days(now.date(), acks.decision_days),
+            "pm_name": (project.pm_name if project and project.pm_name else site.name),
+            "team_signature": site.name,
+        }
+        library = self._library(project.templates_dir if project else None)
+        rendered = library.render(
+            ACK_KIND, item.category, language, context, default_language=default_language
+        )
+        assert message.from_ is not None  # decide() refused mail without a sender
+        composed = compose_reply(
+            message,
+            rendered,
+            ref=item.ref,
+            from_addr=Address(site.name, site.address),
+            to=message.reply_to[0] if message.reply_to else message.from_,
+            domain=site.domain,
+            dedupe_key=f"{ACK_KIND}:{row.sha256}",
+        )
+        return enqueue(session, composed, kind=ACK_KIND, message_pk=row.id)
