@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email
 import logging
+import re
 from dataclasses import dataclass, field
 from email.message import Message as MimePart
 
@@ -103,6 +105,39 @@ def _size(part: MimePart) -> int:
     return total
 
 
+_BOUNDARY_LINE = re.compile(r"^--([^\s-][^\r\n]{0,200}?|-[^\r\n]{1,200}?)\r?$")
+_PART_HEADER = re.compile(r"^content-[a-z-]+\s*:", re.IGNORECASE)
+_BOUNDARY_SCAN = 200
+
+
+def _recover_multipart(part: MimePart) -> MimePart | None:
+    """Re-split a multipart whose declared boundary is wrong or missing.
+
+    The boundary actually used is the first "--token" line followed by a Content-*
+    header; without this the whole MIME source would be shown as the body.
+    """
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return None
+    lines = payload.split("\n", _BOUNDARY_SCAN)[:_BOUNDARY_SCAN]
+    for number, line in enumerate(lines[:-1]):
+        match = _BOUNDARY_LINE.match(line)
+        if match and _PART_HEADER.match(lines[number + 1]):
+            boundary = match.group(1).rstrip("\r")
+            break
+    else:
+        return None
+    if '"' in boundary or boundary == part.get_boundary():
+        return None
+    try:
+        rebuilt = email.message_from_string(
+            f'Content-Type: multipart/mixed; boundary="{boundary}"\n\n{payload}'
+        )
+    except Exception:  # a repair attempt; the caller falls back to showing text
+        return None
+    return rebuilt if rebuilt.is_multipart() else None
+
+
 def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int = 0) -> None:
     """Visit one part and, recursively, its children."""
     index = result.parts
@@ -129,6 +164,14 @@ def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int =
             if isinstance(child, MimePart):
                 walk(child, result, inner, depth + 1)
         return
+    if ctype.startswith("multipart/"):
+        recovered = _recover_multipart(part)
+        if recovered is not None:
+            result.defects.append(f"multipart boundary repaired in part {index}")
+            for child in recovered.get_payload():
+                if isinstance(child, MimePart):
+                    walk(child, result, in_attachment, depth + 1)
+            return
     filename = _filename(part, result.defects)
     data = _payload(part, index, result.defects)
     maintype = ctype.split("/", 1)[0]

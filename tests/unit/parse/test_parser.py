@@ -247,3 +247,14 @@ def test_deep_nesting() -> None:
     message = parse_bytes(data)
     assert message.from_ is not None
     assert message.defects
+
+
+def test_wrong_boundary_is_repaired() -> None:
+    data = (
+        b'From: a@example.com\nContent-Type: multipart/alternative; boundary="declared"\n\n'
+        b"--actual\nContent-Type: text/plain; charset=utf-8\n\nThe real text\n"
+        b"--actual\nContent-Type: text/html\n\n<p>The real text</p>\n--actual--\n"
+    )
+    message = parse_bytes(data)
+    assert message.text.strip() == "The real text"
+    assert "multipart boundary repaired in part 0" in message.defects
