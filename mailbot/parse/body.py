@@ -60,6 +60,23 @@ class Walk:
         return "", "none"
 
 
+def unflow(text: str, delsp: bool) -> str:
+    """Join the soft line breaks of format=flowed text (RFC 3676)."""
+    out: list[str] = []
+    pending = ""
+    for line in text.split("\n"):
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffing
+        if line.endswith(" ") and line != "-- " and not line.startswith(">"):
+            pending += line[:-1] if delsp else line
+            continue
+        out.append(pending + line)
+        pending = ""
+    if pending:
+        out.append(pending)
+    return "\n".join(out)
+
+
 def _filename(part: MimePart, defects: list[str]) -> str | None:
     if "name" not in f"{part.get('content-disposition', '')}{part.get('content-type', '')}".lower():
         return None  # get_filename() parses every parameter; most parts have no name at all
@@ -184,6 +201,8 @@ def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int =
         if defect:
             result.defects.append(f"{defect} in part {index}" if index else defect)
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+        if ctype == "text/plain" and str(part.get_param("format", "")).lower() == "flowed":
+            text = unflow(text, str(part.get_param("delsp", "")).lower() == "yes")
         (result.html if ctype == "text/html" else result.plain).append(text)
         return
     result.attachments.append(Attachment(filename, ctype, len(data)))

@@ -258,3 +258,13 @@ def test_wrong_boundary_is_repaired() -> None:
     message = parse_bytes(data)
     assert message.text.strip() == "The real text"
     assert "multipart boundary repaired in part 0" in message.defects
+
+
+def test_format_flowed_is_unwrapped() -> None:
+    data = (
+        b"From: a@example.com\nContent-Type: text/plain; charset=utf-8; format=flowed\n\n"
+        b"This long sentence was wrapped \nby the client.\n\n-- \nAnna\n"
+    )
+    message = parse_bytes(data)
+    assert message.text.startswith("This long sentence was wrapped by the client.\n")
+    assert message.new_text == "This long sentence was wrapped by the client."
