@@ -146,7 +146,9 @@ def _connect_failure(err: BaseException, config: SmtpConfig) -> str:
         text = f"cannot talk to the SMTP server {where}: {err.__class__.__name__}: {err}"
         hint = "check smtp.host, smtp.port and that the server runs; mails are retried later"
     # A refused or timed-out connection is usually an outage; the rest needs a person.
-    outage = isinstance(err, (ConnectionError, TimeoutError, smtplib.SMTPResponseException))
+    outage = isinstance(
+        err, (ConnectionError, TimeoutError, smtplib.SMTPResponseException)
+    ) and not isinstance(err, smtplib.SMTPAuthenticationError)
     log.log(logging.WARNING if outage else logging.ERROR, "%s (what to do: %s)", text, hint)
     return text
 
