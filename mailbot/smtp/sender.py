@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ DEFAULT_DRAIN_LIMIT = 100  # mails per drain; the rest wait for the next one
 RETRY_BASE = 60.0  # seconds before the first retry
 RETRY_CAP = 3600.0  # no retry waits longer than an hour
 MAX_ERROR_CHARS = 2000  # of last_error kept in the row
+UPSERT_DIALECTS = ("sqlite", "postgresql")  # INSERT … ON CONFLICT DO NOTHING
 
 
 @dataclass(slots=True)
@@ -190,18 +191,23 @@ def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
         raise _Failure(f"{err.__class__.__name__}: {err}", lost=True) from None
 
 
-def _next_due(session: Session, now: datetime) -> OutboxMail | None:
+def due_query(now: datetime, dialect: str) -> Select[tuple[OutboxMail]]:
+    """The oldest pending mail whose time has come (locked on PostgreSQL)."""
     stmt = (
         select(OutboxMail)
         .where(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at <= now)
         .order_by(OutboxMail.id)  # oldest first
         .limit(1)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         # The row stays locked until its outcome is committed; another daemon skips it
-        # instead of sending it too. (SQLite: run one sender per database.)
+        # instead of sending it too. (SQLite has no row locks: one sender per database.)
         stmt = stmt.with_for_update(skip_locked=True)
-    return session.scalars(stmt).first()
+    return stmt
+
+
+def _next_due(session: Session, now: datetime) -> OutboxMail | None:
+    return session.scalars(due_query(now, session.get_bind().dialect.name)).first()
 
 
 def _update(session: Session, row: OutboxMail, **values: Any) -> None:
@@ -319,7 +325,7 @@ def enqueue(
         "created_at": now,
     }
     dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
+    if dialect in UPSERT_DIALECTS:
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
         stmt = insert(OutboxMail).values(**values).on_conflict_do_nothing()
         new_id = session.execute(stmt.returning(OutboxMail.id)).scalar_one_or_none()

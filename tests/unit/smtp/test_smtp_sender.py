@@ -1,0 +1,101 @@
+"""Sender pieces without a server: retry delays, the due query, enqueue, SmtpConfig defaults."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mailbot.ack.compose import Composed
+from mailbot.config_types import SmtpConfig
+from mailbot.smtp import sender
+from mailbot.smtp.sender import RETRY_CAP, due_query, enqueue, retry_delay
+from mailbot.storage.db import Database, open_database
+from mailbot.storage.models import Event, OutboxMail, OutboxState
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(f"sqlite:///{tmp_path}/m.sqlite3")
+    yield database
+    database.dispose()
+
+
+def composed(key: str = "ack:1") -> Composed:
+    return Composed(
+        message_id=f"mailbot.{key.replace(':', '-')}@agency.example",
+        subject="Re: Export times out [ACME-42]",
+        mail_from="team@agency.example",
+        rcpt_to=("maria@client.example",),
+        raw=b"Subject: x\r\n\r\nbody\r\n",
+        dedupe_key=key,
+    )
+
+
+def test_retry_delays_grow_from_a_minute_to_an_hour() -> None:
+    rng = random.Random(1)
+    delays = [retry_delay(n, rng) for n in range(1, 10)]
+    assert 48 <= delays[0] <= 60
+    assert 96 <= delays[1] <= 120
+    assert all(0.8 * RETRY_CAP <= d <= RETRY_CAP for d in delays[6:])
+    ceilings = [min(RETRY_CAP, 60 * 2 ** (n - 1)) for n in range(1, 10)]
+    assert all(0.8 * c <= d <= c for c, d in zip(ceilings, delays, strict=True))
+
+
+def test_postgres_skips_rows_another_daemon_holds() -> None:
+    pg = str(due_query(NOW, "postgresql").compile(dialect=postgresql.dialect()))
+    assert "FOR UPDATE SKIP LOCKED" in pg
+    lite = str(due_query(NOW, "sqlite").compile(dialect=sqlite.dialect()))
+    assert "FOR UPDATE" not in lite and "ORDER BY outbox.id" in lite
+
+
+def test_enqueue_refuses_a_second_mail_with_the_same_key(db: Database) -> None:
+    with db.session() as session:
+        row = enqueue(session, composed(), kind="ack", message_pk=None)
+        assert row is not None and row.id is not None
+        assert (row.state, row.attempts, row.rcpt_to) == (
+            OutboxState.PENDING, 0, ["maria@client.example"],
+        )
+        assert enqueue(session, composed(), kind="ack", message_pk=None) is None
+        # The caller's transaction is intact: it can go on writing and commit.
+        session.add(Event(kind="ack_queued", detail={"key": "ack:1"}))
+    with db.session() as session:
+        assert enqueue(session, composed(), kind="ack", message_pk=None) is None
+        assert enqueue(session, composed("ack:2"), kind="ack", message_pk=None) is not None
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMail)) == 2
+        assert session.scalar(select(func.count()).select_from(Event)) == 1
+
+
+def test_enqueue_on_other_databases_uses_a_check_and_a_savepoint(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender, "UPSERT_DIALECTS", ())
+    with db.session() as session:
+        session.add(Event(kind="before"))  # the caller's transaction has begun
+        session.flush()
+        assert enqueue(session, composed(), kind="ack", message_pk=None) is not None
+        assert enqueue(session, composed(), kind="ack", message_pk=None) is None
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMail)) == 1
+
+
+def test_smtp_config_defaults_come_from_the_from_address() -> None:
+    config = SmtpConfig(host="smtp.agency.example", from_address="team@agency.example")
+    assert config.envelope_from == "team@agency.example"
+    assert config.domain == "agency.example"
+    assert (config.port, config.security, config.max_attempts) == (587, "starttls", 8)
+    explicit = SmtpConfig(
+        host="h", from_address="team@agency.example", envelope_from="bounces@agency.example",
+        domain="mail.agency.example",
+    )
+    assert (explicit.envelope_from, explicit.domain) == (
+        "bounces@agency.example", "mail.agency.example",
+    )
