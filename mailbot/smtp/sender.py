@@ -154,6 +154,14 @@ def _connect_failure(err: BaseException, config: SmtpConfig) -> str:
     return text
 
 
+def _reset(smtp: smtplib.SMTP) -> bool:
+    """RSET after a failed mail so the next starts clean; False if the connection is gone."""
+    try:
+        return smtp.rset()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
 def _decode(value: Any) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -180,6 +188,10 @@ def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
             row.mail_from, err.smtp_code, _decode(err.smtp_error),
         )
         raise _Failure(f"sender refused: {err.smtp_code} {_decode(err.smtp_error)}") from None
+    except smtplib.SMTPNotSupportedError as err:  # e.g. a non-ASCII address, no SMTPUTF8
+        raise _Failure(f"the server cannot take this mail: {err}", permanent=True) from None
+    except (UnicodeError, ValueError) as err:  # an address smtplib cannot put on the wire
+        raise _Failure(f"unusable address: {err}", permanent=True) from None
     except smtplib.SMTPServerDisconnected as err:
         raise _Failure(f"connection lost: {err}", lost=True) from None
     except smtplib.SMTPResponseException as err:  # SMTPDataError and the like
@@ -281,7 +293,7 @@ def drain_outbox(
                 except _Failure as failure:
                     _failed(session, row, failure.text, now, config, stats,
                             permanent=failure.permanent)
-                    if failure.lost:
+                    if failure.lost or not _reset(smtp):
                         # The rest keep their turn (no attempt counted) for the next drain.
                         _close(smtp)
                         smtp = None

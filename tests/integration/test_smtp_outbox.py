@@ -147,6 +147,17 @@ def test_one_refused_mail_does_not_hold_up_the_others(db: Database, smtp_sink: S
     assert [r.state for r in rows(db)] == [OutboxState.FAILED, OutboxState.SENT, OutboxState.SENT]
 
 
+def test_an_address_smtp_cannot_carry_fails_alone(db: Database, smtp_sink: SmtpSink) -> None:
+    bad, _ = add_pending(db, 2)
+    with db.session() as session:
+        row = session.get(OutboxMail, bad)
+        assert row is not None
+        row.rcpt_to = ["王芳@client.example"]  # no SMTPUTF8 on the sink
+    assert drain_outbox(db, smtp_sink.smtp_config(), now=T0) == SendStats(sent=1, failed=1)
+    assert [r.state for r in rows(db)] == [OutboxState.FAILED, OutboxState.SENT]
+    assert len(smtp_sink.messages) == 1
+
+
 def test_too_many_temporary_failures_end_as_failed(db: Database, smtp_sink: SmtpSink) -> None:
     add_pending(db)
     config = smtp_sink.smtp_config(max_attempts=2)
