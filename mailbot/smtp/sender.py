@@ -1,12 +1,13 @@
-"""Drain the outbox over SMTP: each mail sent at most once, retried with backoff, never lost.
+"""Drain the outbox over SMTP: every mail sent once, retried with backoff, never lost.
 
-A row is marked sent in its own commit right after the server accepted it. A crash
-before that commit means the mail is sent again on restart (the same bytes and the same
-Message-ID, so most mail programs show it once); a crash after it means nothing is sent
-twice. Temporary problems (4xx, refused or dropped connections, timeouts) are retried
-later; a permanent refusal (5xx for the recipient or the content) or too many attempts
-marks the row failed for a person to look at. SMTP problems never raise out of
-`drain_outbox`: the daemon keeps running.
+Each mail is first claimed in a short transaction (so a second drain skips it), then
+handed to the server, then marked sent in its own commit right after the server
+accepted it. A crash before that commit means the mail goes out again after restart
+(the same bytes and Message-ID, so most mail programs show it once); once marked,
+nothing is sent twice. Temporary problems (4xx, refused or dropped connections,
+timeouts) are retried later; a permanent refusal (5xx for the recipient or the
+content) or too many attempts marks the row failed for a person to look at. SMTP
+problems never raise out of `drain_outbox`: the daemon keeps running.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ DEFAULT_DRAIN_LIMIT = 100  # mails per drain; the rest wait for the next one
 RETRY_BASE = 60.0  # seconds before the first retry
 RETRY_CAP = 3600.0  # no retry waits longer than an hour
 MAX_ERROR_CHARS = 2000  # of last_error kept in the row
+CLAIM_LEASE_MIN = 300.0  # seconds a claimed mail is hidden from other senders, at least
 UPSERT_DIALECTS = ("sqlite", "postgresql")  # INSERT … ON CONFLICT DO NOTHING
 
 
@@ -212,8 +214,7 @@ def due_query(now: datetime, dialect: str) -> Select[tuple[OutboxMail]]:
         .limit(1)
     )
     if dialect == "postgresql":
-        # The row stays locked until its outcome is committed; another daemon skips it
-        # instead of sending it too. (SQLite has no row locks: one sender per database.)
+        # A row another daemon is claiming right now is skipped instead of waited for.
         stmt = stmt.with_for_update(skip_locked=True)
     return stmt
 
@@ -262,51 +263,91 @@ def _failed(
     )
 
 
+def claim_lease(config: SmtpConfig) -> timedelta:
+    """How long a claimed mail stays hidden from other senders: longer than one send."""
+    # MAIL, RCPT, DATA and the end of data may each take up to `timeout`, plus connecting.
+    return timedelta(seconds=max(CLAIM_LEASE_MIN, 6 * config.timeout))
+
+
+def _claim(db: Database, now: datetime, lease: timedelta) -> OutboxMail | None:
+    """Take the oldest due mail for this sender, in a short transaction of its own.
+
+    Claiming moves `next_attempt_at` past the lease, so another drain (a second daemon,
+    or `run --once` from cron next to the daemon) skips the mail, on SQLite as well as on
+    PostgreSQL, and no lock is held while the SMTP server is talked to. A crash after
+    the claim only delays the mail: it is due again when the lease ends.
+    """
+    while True:
+        with db.session() as session:
+            row = _next_due(session, now)
+            if row is None:
+                return None
+            taken = session.execute(
+                update(OutboxMail)
+                .where(
+                    OutboxMail.id == row.id,
+                    OutboxMail.state == OutboxState.PENDING,
+                    OutboxMail.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                return row
+        # Another sender claimed it between our SELECT and UPDATE: take the next one.
+
+
 def drain_outbox(
     db: Database, config: SmtpConfig, *, now: datetime | None = None,
     limit: int = DEFAULT_DRAIN_LIMIT,
 ) -> SendStats:
     """Send up to `limit` due outbox mails over one SMTP connection."""
     now = (now or datetime.now(UTC)).astimezone(UTC)  # SQLite compares the stored UTC text
+    lease = claim_lease(config)
     stats = SendStats()
     smtp: smtplib.SMTP | None = None
     down: str | None = None  # why the server cannot be used in this drain
     try:
         for _ in range(limit):
-            with db.session() as session:
-                row = _next_due(session, now)
-                if row is None:
-                    break
-                if smtp is None and down is None:
-                    try:  # connect only when there is something to send
-                        smtp = _connect(config)
-                    except Exception as err:  # every cause is logged and retried later
-                        down = _connect_failure(err, config)
-                if smtp is None:
-                    # Every due mail waits for the next try; the backoff keeps an
-                    # outage from being hammered on every loop.
-                    _failed(session, row, down or "no connection", now, config, stats,
-                            permanent=False)
-                    continue
+            row = _claim(db, now, lease)
+            if row is None:
+                break
+            if smtp is None and down is None:
+                try:  # connect only when there is something to send
+                    smtp = _connect(config)
+                except Exception as err:  # every cause is logged and retried later
+                    down = _connect_failure(err, config)
+            failure: _Failure | None = None
+            refused: dict[str, Any] = {}
+            if smtp is None:
+                # Every due mail waits for the next try; the backoff keeps an outage
+                # from being hammered on every loop.
+                failure = _Failure(down or "no connection")
+            else:
                 try:
                     refused = _send(smtp, row)
-                except _Failure as failure:
+                except _Failure as err:
+                    failure = err
+            # The outcome in its own commit, right after the server answered.
+            with db.session() as session:
+                if failure is None:
+                    _update(session, row, state=OutboxState.SENT, sent_at=utcnow(),
+                            attempts=row.attempts + 1, last_error=None)
+                else:
                     _failed(session, row, failure.text, now, config, stats,
                             permanent=failure.permanent)
-                    if failure.lost or not _reset(smtp):
-                        # The rest keep their turn (no attempt counted) for the next drain.
-                        _close(smtp)
-                        smtp = None
-                        down = failure.text
-                        break
-                    continue
-                _update(session, row, state=OutboxState.SENT, sent_at=utcnow(),
-                        attempts=row.attempts + 1, last_error=None)
+            if failure is None:
                 stats.sent += 1
                 if refused:
                     log.warning("outbox mail %d: some recipients refused: %s", row.id, refused)
                 log.info("sent outbox mail %d (%s) to %s", row.id, row.kind,
                          ", ".join(row.rcpt_to))
+            elif smtp is not None and (failure.lost or not _reset(smtp)):
+                # The rest keep their turn (no attempt counted) for the next drain.
+                _close(smtp)
+                smtp = None
+                down = failure.text
+                break
     finally:
         if smtp is not None:
             _close(smtp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from mailbot.ack.templates import TemplateLibrary
 from mailbot.config_types import Secret, SmtpConfig
 from mailbot.message import Address
 from mailbot.parse.parser import parse_bytes
-from mailbot.smtp.sender import SendStats, drain_outbox, enqueue
+from mailbot.smtp.sender import SendStats, _claim, claim_lease, drain_outbox, enqueue
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import OutboxMail, OutboxState
 from tests.servers.smtp import SmtpSink
@@ -220,6 +221,50 @@ def test_two_daemons_on_one_database_do_not_send_twice(
         other.dispose()
     assert (first, second) == (SendStats(sent=2), SendStats())
     assert len(smtp_sink.messages) == 2
+
+
+def test_concurrent_drains_on_sqlite_send_each_mail_once(
+    db: Database, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    add_pending(db, 12)
+    config = smtp_sink.smtp_config()
+    others = [open_database(f"sqlite:///{tmp_path}/mailbot.sqlite3") for _ in range(3)]
+    start = threading.Barrier(len(others))
+    results: list[SendStats] = []
+
+    def drain(database: Database) -> None:
+        start.wait()
+        results.append(drain_outbox(database, config, now=T0))
+
+    threads = [threading.Thread(target=drain, args=(d,)) for d in others]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        for database in others:
+            database.dispose()
+    assert sum(r.sent for r in results) == 12
+    assert sum(r.retried + r.failed for r in results) == 0
+    ids = [parse_message_id(m.content) for m in smtp_sink.messages]
+    assert len(ids) == len(set(ids)) == 12
+    assert all(r.state == OutboxState.SENT for r in rows(db))
+
+
+def test_a_crash_after_claiming_only_delays_the_mail(db: Database, smtp_sink: SmtpSink) -> None:
+    add_pending(db)
+    config = smtp_sink.smtp_config()
+    # A drain claimed the mail and died before sending: nothing was sent, nothing marked.
+    assert _claim(db, T0, claim_lease(config)) is not None
+    assert drain_outbox(db, config, now=T0) == SendStats()
+    after_lease = T0 + claim_lease(config) + timedelta(seconds=1)
+    assert drain_outbox(db, config, now=after_lease) == SendStats(sent=1)
+    assert len(smtp_sink.messages) == 1
+
+
+def parse_message_id(raw: bytes) -> str:
+    return str(email.message_from_bytes(raw, policy=policy.default)["Message-ID"])
 
 
 def test_starttls_with_login(db: Database) -> None:
