@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
-import socket
-import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +26,13 @@ from sqlalchemy.orm import Session
 
 from mailbot.ack.compose import Composed
 from mailbot.config_types import SmtpConfig
-from mailbot.errors import ConfigError
+from mailbot.smtp.connection import (
+    close,
+    connect,
+    decode_reply,
+    explain_connect_failure,
+    reset,
+)
 from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState, utcnow
 
@@ -69,107 +73,6 @@ def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
     return ceiling * (1 - 0.2 * (rng or random).random())
 
 
-def _ssl_context(config: SmtpConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
-    if not config.tls_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _connect(config: SmtpConfig) -> smtplib.SMTP:
-    """A ready connection: TLS as configured, logged in if a username is set."""
-    if config.security not in ("tls", "starttls", "none"):
-        raise ConfigError(
-            f"smtp.security is {config.security!r}", 'use "tls", "starttls" or "none"'
-        )
-    # EHLO with our mail domain: socket.getfqdn() can block on DNS for seconds and often
-    # says "localhost"; submission servers do not judge the name.
-    helo = config.domain or None
-    smtp: smtplib.SMTP
-    if config.security == "tls":
-        smtp = smtplib.SMTP_SSL(
-            config.host, config.port, local_hostname=helo, timeout=config.timeout,
-            context=_ssl_context(config),
-        )
-    else:
-        smtp = smtplib.SMTP(config.host, config.port, local_hostname=helo, timeout=config.timeout)
-    try:
-        if config.security == "starttls":
-            smtp.ehlo()
-            if not smtp.has_extn("starttls"):
-                raise ConfigError(
-                    f"the SMTP server {config.host}:{config.port} does not offer STARTTLS",
-                    'use security = "tls" on the implicit-TLS port (465), or "none" only on a '
-                    "trusted local relay",
-                )
-            smtp.starttls(context=_ssl_context(config))
-            smtp.ehlo()
-        if config.username:
-            if config.secret is None:
-                raise ConfigError(
-                    "smtp.username is set but there is no password",
-                    "set smtp.password_env or smtp.password_file",
-                )
-            smtp.login(config.username, config.secret.reveal())
-    except BaseException:
-        _close(smtp)
-        raise
-    return smtp
-
-
-def _close(smtp: smtplib.SMTP) -> None:
-    try:
-        smtp.quit()
-    except (smtplib.SMTPException, OSError):
-        smtp.close()
-
-
-def _connect_failure(err: BaseException, config: SmtpConfig) -> str:
-    """Log why the server cannot be used (once per drain) and return the row error."""
-    where = f"{config.host}:{config.port}"
-    if isinstance(err, ConfigError):
-        log.error("SMTP configuration problem: %s", err)
-        return err.message
-    if isinstance(err, socket.gaierror):
-        text, hint = f"cannot resolve the SMTP host {config.host!r}", "check smtp.host"
-    elif isinstance(err, smtplib.SMTPAuthenticationError):
-        text = f"the SMTP server {where} refused the login for {config.username!r}"
-        hint = "check smtp.username and the password"
-    elif isinstance(err, ssl.SSLCertVerificationError):
-        text = f"the TLS certificate of {where} is not trusted: {err.verify_message}"
-        hint = "fix the server certificate, or set smtp.ca_file to the CA that signed it"
-    elif isinstance(err, ssl.SSLError):
-        text = f"TLS with {where} failed: {err}"
-        hint = 'check smtp.security: "tls" is for port 465, "starttls" for 587'
-    elif isinstance(err, smtplib.SMTPResponseException):
-        code, msg = err.smtp_code, _decode(err.smtp_error)
-        text, hint = f"the SMTP server {where} answered {code} {msg}", "mails are retried later"
-    else:
-        text = f"cannot talk to the SMTP server {where}: {err.__class__.__name__}: {err}"
-        hint = "check smtp.host, smtp.port and that the server runs; mails are retried later"
-    # A refused or timed-out connection is usually an outage; the rest needs a person.
-    outage = isinstance(
-        err, (ConnectionError, TimeoutError, smtplib.SMTPResponseException)
-    ) and not isinstance(err, smtplib.SMTPAuthenticationError)
-    log.log(logging.WARNING if outage else logging.ERROR, "%s (what to do: %s)", text, hint)
-    return text
-
-
-def _reset(smtp: smtplib.SMTP) -> bool:
-    """RSET after a failed mail so the next starts clean; False if the connection is gone."""
-    try:
-        return smtp.rset()[0] == 250
-    except (smtplib.SMTPException, OSError):
-        return False
-
-
-def _decode(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
 def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
     """Hand one mail to the server; returns recipients refused while others were accepted."""
     if not row.rcpt_to:
@@ -177,7 +80,7 @@ def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
     try:
         return smtp.sendmail(row.mail_from, list(row.rcpt_to), row.raw)
     except smtplib.SMTPRecipientsRefused as err:
-        answers = {rcpt: (code, _decode(msg)) for rcpt, (code, msg) in err.recipients.items()}
+        answers = {rcpt: (code, decode_reply(msg)) for rcpt, (code, msg) in err.recipients.items()}
         text = "; ".join(f"{rcpt}: {code} {msg}" for rcpt, (code, msg) in answers.items())
         permanent = all(code >= 500 for code, _ in answers.values())
         raise _Failure(f"recipient refused: {text}", permanent=permanent) from None
@@ -187,9 +90,9 @@ def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
         log.error(
             "the SMTP server refused the sender %s: %s %s (what to do: check "
             "smtp.envelope_from and that the SMTP account may send as that address)",
-            row.mail_from, err.smtp_code, _decode(err.smtp_error),
+            row.mail_from, err.smtp_code, decode_reply(err.smtp_error),
         )
-        raise _Failure(f"sender refused: {err.smtp_code} {_decode(err.smtp_error)}") from None
+        raise _Failure(f"sender refused: {err.smtp_code} {decode_reply(err.smtp_error)}") from None
     except smtplib.SMTPNotSupportedError as err:  # e.g. a non-ASCII address, no SMTPUTF8
         raise _Failure(f"the server cannot take this mail: {err}", permanent=True) from None
     except (UnicodeError, ValueError) as err:  # an address smtplib cannot put on the wire
@@ -197,7 +100,7 @@ def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
     except smtplib.SMTPServerDisconnected as err:
         raise _Failure(f"connection lost: {err}", lost=True) from None
     except smtplib.SMTPResponseException as err:  # SMTPDataError and the like
-        code, msg = err.smtp_code, _decode(err.smtp_error)
+        code, msg = err.smtp_code, decode_reply(err.smtp_error)
         raise _Failure(
             f"server answered {code} {msg}", permanent=code >= 500, lost=code == 421
         ) from None
@@ -269,7 +172,7 @@ def claim_lease(config: SmtpConfig) -> timedelta:
     return timedelta(seconds=max(CLAIM_LEASE_MIN, 6 * config.timeout))
 
 
-def _claim(db: Database, now: datetime, lease: timedelta) -> OutboxMail | None:
+def claim_next(db: Database, now: datetime, lease: timedelta) -> OutboxMail | None:
     """Take the oldest due mail for this sender, in a short transaction of its own.
 
     Claiming moves `next_attempt_at` past the lease, so another drain (a second daemon,
@@ -309,14 +212,14 @@ def drain_outbox(
     down: str | None = None  # why the server cannot be used in this drain
     try:
         for _ in range(limit):
-            row = _claim(db, now, lease)
+            row = claim_next(db, now, lease)
             if row is None:
                 break
             if smtp is None and down is None:
                 try:  # connect only when there is something to send
-                    smtp = _connect(config)
+                    smtp = connect(config)
                 except Exception as err:  # every cause is logged and retried later
-                    down = _connect_failure(err, config)
+                    down = explain_connect_failure(err, config)
             failure: _Failure | None = None
             refused: dict[str, Any] = {}
             if smtp is None:
@@ -342,15 +245,15 @@ def drain_outbox(
                     log.warning("outbox mail %d: some recipients refused: %s", row.id, refused)
                 log.info("sent outbox mail %d (%s) to %s", row.id, row.kind,
                          ", ".join(row.rcpt_to))
-            elif smtp is not None and (failure.lost or not _reset(smtp)):
+            elif smtp is not None and (failure.lost or not reset(smtp)):
                 # The rest keep their turn (no attempt counted) for the next drain.
-                _close(smtp)
+                close(smtp)
                 smtp = None
                 down = failure.text
                 break
     finally:
         if smtp is not None:
-            _close(smtp)
+            close(smtp)
     return stats
 
 

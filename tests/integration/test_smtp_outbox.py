@@ -19,7 +19,7 @@ from mailbot.ack.templates import TemplateLibrary
 from mailbot.config_types import Secret, SmtpConfig
 from mailbot.message import Address
 from mailbot.parse.parser import parse_bytes
-from mailbot.smtp.sender import SendStats, _claim, claim_lease, drain_outbox, enqueue
+from mailbot.smtp.sender import SendStats, claim_lease, claim_next, drain_outbox, enqueue
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import OutboxMail, OutboxState
 from tests.servers.smtp import SmtpSink
@@ -252,11 +252,11 @@ def test_concurrent_drains_on_sqlite_send_each_mail_once(
     assert all(r.state == OutboxState.SENT for r in rows(db))
 
 
-def test_a_crash_after_claiming_only_delays_the_mail(db: Database, smtp_sink: SmtpSink) -> None:
+def test_a_crash_afterclaim_nexting_only_delays_the_mail(db: Database, smtp_sink: SmtpSink) -> None:
     add_pending(db)
     config = smtp_sink.smtp_config()
     # A drain claimed the mail and died before sending: nothing was sent, nothing marked.
-    assert _claim(db, T0, claim_lease(config)) is not None
+    assert claim_next(db, T0, claim_lease(config)) is not None
     assert drain_outbox(db, config, now=T0) == SendStats()
     after_lease = T0 + claim_lease(config) + timedelta(seconds=1)
     assert drain_outbox(db, config, now=after_lease) == SendStats(sent=1)
@@ -273,6 +273,13 @@ def test_starttls_with_login(db: Database) -> None:
         assert drain_outbox(db, sink.smtp_config(), now=T0) == SendStats(sent=1)
         [got] = sink.messages
         assert got.login == "mailbot"
+
+
+def test_tls_verify_off_accepts_a_self_signed_server(db: Database) -> None:
+    add_pending(db)
+    with SmtpSink(security="starttls") as sink:
+        config = sink.smtp_config(ca_file=None, tls_verify=False)
+        assert drain_outbox(db, config, now=T0) == SendStats(sent=1)
 
 
 def test_implicit_tls(db: Database) -> None:
