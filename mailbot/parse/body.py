@@ -10,7 +10,7 @@ from email.message import Message as MimePart
 
 from mailbot.message import Attachment
 from mailbot.parse import charsets
-from mailbot.parse.headers import decode_value
+from mailbot.parse.headers import decode_value, to_bytes
 from mailbot.parse.html import html_to_text
 
 log = logging.getLogger("mailbot.parse")
@@ -160,6 +160,8 @@ def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int =
     index = result.parts
     result.parts += 1
     ctype = part.get_content_type()
+    if not ctype.isascii():  # 8-bit junk in a Content-Type header
+        ctype = to_bytes(ctype).decode("ascii", "replace")
     if not in_attachment:
         result.content_types.append(ctype)
     for defect in part.defects:

@@ -173,6 +173,18 @@ def guess(data: bytes) -> tuple[str, str]:
 
 def decode(data: bytes, declared: str | None) -> tuple[str, str | None]:
     """Decode a body part; return (text, defect or None). Never raises."""
+    text, defect = _decode(data, declared)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Some codecs (utf-7, utf-16 on bad input) yield lone surrogates, which no
+        # UTF-8 sink (JSON, the database, a terminal) accepts.
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        defect = defect or f"invalid {declared} sequences replaced"
+    return text, defect
+
+
+def _decode(data: bytes, declared: str | None) -> tuple[str, str | None]:
     if not data:
         return "", None
     codec = codec_for(declared)

@@ -27,7 +27,7 @@ def _decode_literal(raw: bytes, defects: list[str]) -> str:
 
 
 def _payload_bytes(encoding: str, text: str, defects: list[str]) -> bytes:
-    data = text.encode("ascii", "surrogateescape")
+    data = to_bytes(text)  # may hold real characters when a caller already decoded it
     if encoding in "bB":
         data = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
         data += b"=" * (-len(data) % 4)

@@ -14,11 +14,11 @@ import mailparser
 from mailparser.exceptions import MailParserRecursionError
 
 from mailbot.errors import ParseError
-from mailbot.message import Message
+from mailbot.message import Address, Message
 from mailbot.parse import raw, signals
 from mailbot.parse.addresses import parse_addresses
 from mailbot.parse.body import Walk, walk
-from mailbot.parse.headers import decode_value, id_list, message_id
+from mailbot.parse.headers import decode_value, id_list, message_id, to_bytes
 from mailbot.parse.quotes import new_text
 from mailbot.parse.subject import normalize_subject
 
@@ -65,6 +65,12 @@ def _date(
     return datetime.now(UTC)
 
 
+def _name(name: str) -> str:
+    """A header name as text: 8-bit bytes in names exist in spam and fuzzed mail."""
+    name = str(name).strip().lower()
+    return name if name.isascii() else to_bytes(name).decode("utf-8", "replace")
+
+
 def _headerless_body(mime: MimePart) -> bool:
     payload = mime.get_payload()
     return bool(mime.is_multipart() or (isinstance(payload, str) and payload.strip()))
@@ -79,8 +85,7 @@ def parse_bytes(data: bytes, received_at: datetime | None = None) -> Message:
 
     header_defects: list[str] = []
     headers = tuple(
-        (str(name).strip().lower(), decode_value(value, header_defects))
-        for name, value in mime.raw_items()
+        (_name(name), decode_value(value, header_defects)) for name, value in mime.raw_items()
     )
     if not headers:
         if not _headerless_body(mime):
@@ -88,13 +93,13 @@ def parse_bytes(data: bytes, received_at: datetime | None = None) -> Message:
         defects.append("no mail headers")
     raw_values: dict[str, list[str]] = {}
     for name, value in mime.raw_items():
-        raw_values.setdefault(str(name).strip().lower(), []).append(str(value))
+        raw_values.setdefault(_name(name), []).append(str(value))
     first = {name: values[0] for name, values in raw_values.items()}
     decoded: dict[str, str] = {}
     for name, value in headers:
         decoded.setdefault(name, value)
 
-    def addresses(name: str) -> tuple:
+    def addresses(name: str) -> tuple[Address, ...]:
         return parse_addresses(raw_values.get(name, []), header_defects, name)
 
     from_list = addresses("from")
@@ -109,7 +114,11 @@ def parse_bytes(data: bytes, received_at: datetime | None = None) -> Message:
     subject = decoded.get("subject", "")
 
     found = Walk()
-    walk(mime, found)
+    try:
+        walk(mime, found)
+    except Exception as err:  # last line of defence: keep the headers, report the body
+        log.debug("MIME walk failed", exc_info=True)
+        found.defects.append(f"MIME structure could not be read ({type(err).__name__})")
     text, source = found.body()
     defects.extend(found.defects)
     defects.extend(dict.fromkeys(header_defects))
