@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import email
 import logging
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -12,7 +18,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from mailbot.ack.compose import Composed, compose_reply
 from mailbot.ack.templates import TemplateLibrary
@@ -318,3 +324,87 @@ def test_configuration_problems_are_logged_and_retried(
     assert expected in caplog.text
     [row] = rows(db)
     assert row.state == OutboxState.PENDING and expected in (row.last_error or "")
+
+
+# --- PostgreSQL: several daemons on one database ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL cluster on 127.0.0.1 (trust auth) for this module."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.skip("PostgreSQL is not installed (initdb, pg_ctl)")
+    # Straight under /tmp: pytest's folders are private to root, the server user must enter.
+    folder = Path(tempfile.mkdtemp(prefix="mbpg", dir="/tmp"))
+    data = folder / "data"
+    prefix: list[str] = []
+    started = False
+    try:
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            user = next((u for u in ("postgres", "nobody") if _has_user(u)), None)
+            if user is None:
+                pytest.skip("running as root without a user to run PostgreSQL as")
+            shutil.chown(folder, user)
+            prefix = ["runuser", "-u", user, "--"]
+        subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "mailbot"],
+                       check=True, capture_output=True, timeout=120)
+        port = _free_port()
+        options = f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off"
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l",
+                        str(folder / "log"), "start"], check=True, capture_output=True, timeout=60)
+        started = True
+        yield f"postgresql+psycopg://mailbot@127.0.0.1:{port}/postgres"
+    finally:
+        if started:
+            subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                           capture_output=True, timeout=60, check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_concurrent_drains_on_postgres_send_each_mail_once(
+    postgres_url: str, smtp_sink: SmtpSink
+) -> None:
+    pg = open_database(postgres_url)
+    with pg.session() as session:
+        session.execute(delete(OutboxMail))
+    add_pending(pg, 12)
+    # Enqueue refuses a duplicate on PostgreSQL too, without spoiling the transaction.
+    with pg.session() as session:
+        assert enqueue(session, composed_ack(1), kind="ack", message_pk=None) is None
+    config = smtp_sink.smtp_config()
+    daemons = [open_database(postgres_url, migrate=False) for _ in range(3)]
+    start = threading.Barrier(len(daemons))
+    results: list[SendStats] = []
+
+    def drain(database: Database) -> None:
+        start.wait()
+        results.append(drain_outbox(database, config, now=T0))
+
+    threads = [threading.Thread(target=drain, args=(d,)) for d in daemons]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sum(r.sent for r in results) == 12
+        ids = [parse_message_id(m.content) for m in smtp_sink.messages]
+        assert len(ids) == len(set(ids)) == 12
+        assert all(r.state == OutboxState.SENT for r in rows(pg))
+    finally:
+        for database in (*daemons, pg):
+            database.dispose()
