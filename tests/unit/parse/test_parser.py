@@ -268,3 +268,40 @@ def test_format_flowed_is_unwrapped() -> None:
     message = parse_bytes(data)
     assert message.text.startswith("This long sentence was wrapped by the client.\n")
     assert message.new_text == "This long sentence was wrapped by the client."
+
+
+def test_mutated_fixtures_never_crash() -> None:
+    """A small, seeded fuzz run: random edits to real mails, incl. MIME and encoding tokens."""
+    import json
+    import random
+
+    from mailbot.cli.cmd_parse import message_dict
+
+    rng = random.Random(20261127)
+    seeds = [
+        (CORPUS / name).read_bytes()
+        for name in (
+            "mnako-letters/test_chinese_multipart_mixed_gbk_over_base64.txt",
+            "webklex-php-imap/attachment_encoded_filename.eml",
+            "sisimai-set-of-emails/maildir/bsd/lhost-postfix-01.eml",
+            "apache-spamassassin/nice/cjk/gb2312.1",
+        )
+    ]
+    tokens = [b"\n", b"\r", b"=?", b"?=", b"--", b'"', b"=?utf-8?B?", b"\xff\xfe", b"\x00"]
+    tokens += [b"boundary=", b"charset=", b"*0*=utf-8''%E4", b"Content-Type: multipart/mixed;"]
+    for _ in range(400):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 12)):
+            at = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.4:
+                data[at] = rng.randrange(256)
+            elif choice < 0.7:
+                data[at:at] = rng.choice(tokens)
+            else:
+                del data[at : at + rng.randint(1, 40)]
+        try:
+            message = parse_bytes(bytes(data))
+        except ParseError:
+            continue
+        json.dumps(message_dict("fuzz", message), ensure_ascii=False).encode("utf-8")
