@@ -1,5 +1,6 @@
-"""Sending: the outbox drained over SMTP, each mail at most once."""
+"""Sending: mails queued in the outbox, then drained over SMTP, each at most once."""
 
-from mailbot.smtp.sender import SendStats, drain_outbox, enqueue
+from mailbot.smtp.outbox import enqueue
+from mailbot.smtp.sender import SendStats, drain_outbox
 
 __all__ = ["SendStats", "drain_outbox", "enqueue"]

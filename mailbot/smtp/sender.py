@@ -20,11 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import Composed
 from mailbot.config_types import SmtpConfig
 from mailbot.smtp.connection import (
     close,
@@ -43,7 +40,6 @@ RETRY_BASE = 60.0  # seconds before the first retry
 RETRY_CAP = 3600.0  # no retry waits longer than an hour
 MAX_ERROR_CHARS = 2000  # of last_error kept in the row
 CLAIM_LEASE_MIN = 300.0  # seconds a claimed mail is hidden from other senders, at least
-UPSERT_DIALECTS = ("sqlite", "postgresql")  # INSERT … ON CONFLICT DO NOTHING
 
 
 @dataclass(slots=True)
@@ -255,46 +251,3 @@ def drain_outbox(
         if smtp is not None:
             close(smtp)
     return stats
-
-
-def enqueue(
-    session: Session, composed: Composed, *, kind: str, message_pk: int | None
-) -> OutboxMail | None:
-    """Add one mail to the outbox in the caller's transaction; None if its dedupe_key exists.
-
-    A duplicate never spoils the caller's transaction: SQLite and PostgreSQL use
-    INSERT … ON CONFLICT DO NOTHING, other databases a SAVEPOINT.
-    """
-    now = utcnow()
-    values = {
-        "kind": kind,
-        "message_pk": message_pk,
-        "dedupe_key": composed.dedupe_key,
-        "message_id": composed.message_id,
-        "mail_from": composed.mail_from,
-        "rcpt_to": list(composed.rcpt_to),
-        "subject": composed.subject,
-        "raw": composed.raw,
-        "state": OutboxState.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    if dialect in UPSERT_DIALECTS:
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        stmt = insert(OutboxMail).values(**values).on_conflict_do_nothing()
-        new_id = session.execute(stmt.returning(OutboxMail.id)).scalar_one_or_none()
-        return None if new_id is None else session.get(OutboxMail, new_id)
-    exists = session.scalar(
-        select(OutboxMail.id).where(OutboxMail.dedupe_key == composed.dedupe_key)
-    )
-    if exists is not None:
-        return None
-    row = OutboxMail(**values)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # another process inserted the same key meanwhile
-        return None
-    return row

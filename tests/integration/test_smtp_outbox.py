@@ -25,7 +25,8 @@ from mailbot.ack.templates import TemplateLibrary
 from mailbot.config_types import Secret, SmtpConfig
 from mailbot.message import Address
 from mailbot.parse.parser import parse_bytes
-from mailbot.smtp.sender import SendStats, claim_lease, claim_next, drain_outbox, enqueue
+from mailbot.smtp.outbox import enqueue
+from mailbot.smtp.sender import SendStats, claim_lease, claim_next, drain_outbox
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import OutboxMail, OutboxState
 from tests.servers.smtp import SmtpSink

@@ -13,8 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mailbot.ack.compose import Composed
 from mailbot.config_types import SmtpConfig
-from mailbot.smtp import sender
-from mailbot.smtp.sender import RETRY_CAP, due_query, enqueue, retry_delay
+from mailbot.smtp import outbox
+from mailbot.smtp.outbox import enqueue
+from mailbot.smtp.sender import RETRY_CAP, due_query, retry_delay
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, OutboxMail, OutboxState
 
@@ -77,7 +78,7 @@ def test_enqueue_refuses_a_second_mail_with_the_same_key(db: Database) -> None:
 def test_enqueue_on_other_databases_uses_a_check_and_a_savepoint(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sender, "UPSERT_DIALECTS", ())
+    monkeypatch.setattr(outbox, "UPSERT_DIALECTS", ())
     with db.session() as session:
         session.add(Event(kind="before"))  # the caller's transaction has begun
         session.flush()
