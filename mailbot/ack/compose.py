@@ -40,7 +40,7 @@ _MSGID_BAD = re.compile(r"[\s<>()\[\],;:\\\"]")
 class ComposeError(MailbotError):
     """A reply cannot be built, e.g. the client's address is unusable."""
 
-    code = "MB710"
+    code = "MB810"
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,13 +49,13 @@ _ZH_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五",
 class TemplateNotFound(MailbotError):
     """No template exists for a kind and category in any fallback language."""
 
-    code = "MB700"
+    code = "MB800"
 
 
 class TemplateRenderError(MailbotError):
     """A template exists but cannot be rendered (syntax error, missing variable)."""
 
-    code = "MB701"
+    code = "MB801"
 
 
 @dataclass(frozen=True, slots=True)
