@@ -27,7 +27,9 @@ TEMPLATES = [
     ("ack", "issue"),
     ("ack", "change_request"),
     ("ack", "feedback"),
+    ("status", "in_progress"),
     ("status", "resolved"),
+    ("status", "done"),
 ]
 FIRST_RESPONSE = {
     "en": "within 4 business hours",
@@ -58,6 +60,12 @@ FACTS: dict[tuple[str, str], list[str]] = {
     ("ack", "feedback", "en"): ["ACME-42", "Thank you for your feedback"],
     ("ack", "feedback", "zh-Hans"): ["ACME-42", "谢谢您", "反馈"],
     ("ack", "feedback", "zh-Hant"): ["ACME-42", "謝謝您", "寶貴意見"],
+    ("status", "in_progress", "en"): ["ACME-42", "working on it", "raised the export timeout"],
+    ("status", "in_progress", "zh-Hans"): ["ACME-42", "开始处理", "raised the export timeout"],
+    ("status", "in_progress", "zh-Hant"): ["ACME-42", "開始處理", "raised the export timeout"],
+    ("status", "done", "en"): ["ACME-42", "is now complete", "raised the export timeout"],
+    ("status", "done", "zh-Hans"): ["ACME-42", "已经完成", "批准", "raised the export timeout"],
+    ("status", "done", "zh-Hant"): ["ACME-42", "已經完成", "核准", "raised the export timeout"],
     ("status", "resolved", "en"): ["ACME-42", "now resolved", "raised the export timeout"],
     ("status", "resolved", "zh-Hans"): ["ACME-42", "处理完毕", "raised the export timeout"],
     ("status", "resolved", "zh-Hant"): ["ACME-42", "處理完成", "raised the export timeout"],
