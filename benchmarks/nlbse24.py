@@ -31,8 +31,8 @@ NGRAM = "components.textcat.model.ngram_size"
 ENS_NGRAM = "components.textcat.model.linear_model.ngram_size"
 AVG = "training.optimizer.use_averages"
 
-# name -> (config, overrides, text preparation)
-VARIANTS: dict[str, tuple[Path, dict, dict]] = {
+# name -> (config, overrides, text preparation[, "best" or "last" model])
+VARIANTS: dict[str, tuple] = {
     "bow1-plain": (BOW, {NGRAM: 1}, {"name": "plain"}),
     "bow2-plain": (BOW, {NGRAM: 2}, {"name": "plain"}),
     "bow3-plain": (BOW, {NGRAM: 3}, {"name": "plain"}),
@@ -54,6 +54,27 @@ VARIANTS: dict[str, tuple[Path, dict, dict]] = {
         BOW,
         {NGRAM: 3, AVG: True},
         {"name": "github", "title_repeat": 2},
+    ),
+    "bow2-clean-title2-avg-lower": (
+        BOW,
+        {NGRAM: 2, AVG: True},
+        {"name": "github", "title_repeat": 2, "lower": True},
+    ),
+    "bow2-clean-title2-avg-lower-cut3k": (
+        BOW,
+        {NGRAM: 2, AVG: True},
+        {"name": "github", "title_repeat": 2, "lower": True, "max_chars": 3000},
+    ),
+    "bow2-clean-title2-avg-lower-last": (
+        BOW,
+        {NGRAM: 2, AVG: True},
+        {"name": "github", "title_repeat": 2, "lower": True},
+        "last",
+    ),
+    "ens2-clean-title2-lower": (
+        ENSEMBLE,
+        {ENS_NGRAM: 2, AVG: True},
+        {"name": "github", "title_repeat": 2, "lower": True},
     ),
     "ens2-clean-title2": (ENSEMBLE, {ENS_NGRAM: 2}, {"name": "github", "title_repeat": 2}),
 }
@@ -77,7 +98,8 @@ def read(path: Path) -> dict[str, list[Record]]:
 
 
 def run_variant(name: str, data: Path) -> dict:
-    config, overrides, prep = VARIANTS[name]
+    config, overrides, prep, *rest = VARIANTS[name]
+    pick = rest[0] if rest else "best"
     train_sets, test_sets = read(data / "issues_train.csv"), read(data / "issues_test.csv")
     per_repo = {}
     started = time.perf_counter()
@@ -85,7 +107,13 @@ def run_variant(name: str, data: Path) -> dict:
         with tempfile.TemporaryDirectory(prefix="nlbse-") as tmp:
             out = Path(tmp) / "model"
             train(
-                train_sets[repo], out, config=config, prep=prep, holdout=False, overrides=overrides
+                train_sets[repo],
+                out,
+                config=config,
+                prep=prep,
+                holdout=False,
+                overrides=overrides,
+                pick=pick,
             )
             result = evaluate(TriageModel.load(out), test_sets[repo])
         per_repo[repo] = round(result["macro_f1"], 4)

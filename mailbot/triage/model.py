@@ -60,7 +60,16 @@ class TriageModel:
         return dict(self.meta.get("mailbot", {}).get("prep", {"name": "email"}))
 
     def prep(self, subject: str, body: str) -> str:
-        return make_prep(self.prep_spec)(subject, body)
+        """The model's text for a record (subject and whole body)."""
+        return self._prep(subject, body)
+
+    def prep_new_text(self, subject: str, new_text: str) -> str:
+        """The model's text for a mail whose quoted history was already removed by the parser."""
+        return self._prep_new(subject, new_text)
+
+    def __post_init__(self) -> None:
+        self._prep = make_prep(self.prep_spec)
+        self._prep_new = make_prep(self.prep_spec, body_is_new_text=True)
 
     def scores(self, texts: Iterable[str]) -> np.ndarray:
         """Raw probabilities, (n, len(labels)), columns in `labels` order."""

@@ -7,6 +7,7 @@ evaluation and classification prepare text the same way.
 - "github": title repeated `title_repeat` times + the body with GitHub issue-template boilerplate
             removed (HTML comments, template headings, check-boxes, code fences, URLs)
 - "plain":  subject + newline + body, untouched
+Any of them with "lower": true lower-cases the result.
 """
 
 from __future__ import annotations
@@ -64,11 +65,23 @@ def clean_github(body: str, *, keep_code: bool = False, keep_headings: bool = Tr
     return _BLANKS.sub("\n\n", text).strip()
 
 
-def make_prep(spec: Mapping[str, Any] | str) -> Callable[[str, str], str]:
+def make_prep(
+    spec: Mapping[str, Any] | str, *, body_is_new_text: bool = False
+) -> Callable[[str, str], str]:
+    """The preparation named by `spec`; with `lower`, the text is lower-cased (spaCy's
+    bag-of-n-grams model hashes the exact token text, so case splits features on small data).
+    `body_is_new_text`: for "email", the body has already had its quoted history removed."""
     spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+    base = _base_prep(spec, body_is_new_text)
+    if spec.get("lower"):
+        return lambda subject, body: base(subject, body).lower()
+    return base
+
+
+def _base_prep(spec: dict[str, Any], body_is_new_text: bool) -> Callable[[str, str], str]:
     name = spec.get("name", "email")
     if name == "email":
-        return prep_email
+        return prep_plain if body_is_new_text else prep_email
     if name == "plain":
         return prep_plain
     if name == "github":

@@ -95,13 +95,19 @@ def _docbin(
     return bin_
 
 
-def _prepare_out_dir(out_dir: Path) -> None:
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse to replace a non-empty directory that is not a model (before any work is done)."""
     if out_dir.exists():
         is_model = (out_dir / "meta.json").exists() or (out_dir / "config.cfg").exists()
-        if any(out_dir.iterdir()) and not is_model:
+        if not out_dir.is_dir() or (any(out_dir.iterdir()) and not is_model):
             raise ModelError(
                 f"{out_dir}: exists and is not a model directory", "choose an empty or new --out"
             )
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    _check_out_dir(out_dir)
+    if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
 
@@ -118,11 +124,13 @@ def train(
     rules: Any = None,
     version: str = "1.0.0",
     seed: int = 0,
+    pick: str = "best",
     quiet: bool = True,
 ) -> TrainResult:
     """Train on `records`; `rules` (a RuleSet) lets calibration weigh the rules' category votes."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    _check_out_dir(out_dir)
     config = Path(config) if config is not None else DEFAULT_CONFIG
     if not config.exists():
         raise ModelError(f"{config}: no such config", "pass --config with a spaCy training config")
@@ -164,7 +172,9 @@ def train(
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
             spacy_train(config, tmp / "out", use_gpu=-1, overrides=all_overrides)
-        best = tmp / "out" / "model-best"
+        if pick not in ("best", "last"):
+            raise ValueError("pick must be 'best' (dev score) or 'last'")
+        best = tmp / "out" / f"model-{pick}"
 
         nlp = spacy.load(best)
         nlp.meta.update(
@@ -196,6 +206,7 @@ def train(
         "sizes": sizes,
         "dev_macro_f1": round(dev_f1, 4),
         "config": config.name,
+        "picked": pick,
         "overrides": {k: v for k, v in all_overrides.items() if not k.startswith("paths.")},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "split": "sha1(id) % 5 == 0 held out; (sha1(id) // 5) % 6 == 0 dev"

@@ -10,7 +10,7 @@ from mailbot.triage import language
 from mailbot.triage.engine import RuleReport, RuleSet
 from mailbot.triage.mail import Mail
 from mailbot.triage.model import TriageModel
-from mailbot.triage.textprep import join, new_text
+from mailbot.triage.textprep import new_text
 from mailbot.triage.verdict import DEFAULT_REVIEW_THRESHOLD, Verdict, combine, noise_verdict
 
 
@@ -56,9 +56,7 @@ class Triage:
         return self.rules.run(mail, stop_at_noise=False)
 
     def _model_text(self, mail: Mail) -> str:
-        if self.model.prep_spec.get("name", "email") == "email":
-            return join(mail.subject, mail.text)  # mail.text is already the new text
-        return self.model.prep(mail.subject, mail.text)
+        return self.model.prep_new_text(mail.subject, mail.text)  # mail.text is the new text
 
     def classify_mails(self, mails: Sequence[Mail]) -> list[Verdict]:
         reports = [self.rules.run(mail) for mail in mails]
