@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import compose_reply
-from mailbot.ack.templates import TemplateLibrary
+from mailbot.ack.compose import ComposeError, compose_reply
+from mailbot.ack.templates import TemplateLibrary, TemplateNotFound, TemplateRenderError
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Address, Message
 from mailbot.route import Route
-from mailbot.storage.models import Breaker, Item, OutboxMail, StoredMessage
+from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
 
 if TYPE_CHECKING:
     from mailbot.triage import Verdict
@@ -182,7 +182,20 @@ class TemplateAcknowledger:
         if not decision.send:
             return f"not sent: {decision.reason}"
         project = self.config.project(item.project_key)
-        outbox = self._queue(session, row, message, verdict, item, project, now)
+        try:
+            outbox = self._queue(session, row, message, verdict, item, project, now)
+        except (ComposeError, TemplateNotFound, TemplateRenderError) as err:
+            # The item stays filed; a person answers this one by hand.
+            log.error("acknowledgement for %s not queued: %s", item.ref, err)
+            session.add(
+                Event(
+                    message_pk=row.id,
+                    item_id=item.id,
+                    kind="ack_failed",
+                    detail={"error": str(err)},
+                )
+            )
+            return f"not sent: {err.message}"
         if outbox is None:
             return "not sent: already queued earlier"
         if item.category == "issue" and item.status == "new":
@@ -234,6 +247,7 @@ class TemplateAcknowledger:
             rendered,
             ref=item.ref,
             from_addr=Address(site.name, site.address),
+            envelope_from=self.config.smtp.envelope_from if self.config.smtp else None,
             to=message.reply_to[0] if message.reply_to else message.from_,
             domain=site.domain,
             dedupe_key=f"{ACK_KIND}:{row.sha256}",

@@ -22,6 +22,9 @@ from mailbot.config_types import (
     DEFAULT_IMAP_PORTS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_SMTP_MAX_ATTEMPTS,
+    DEFAULT_SMTP_PORTS,
+    DEFAULT_SMTP_TIMEOUT,
     DEFAULT_TIMEOUT,
     AckConfig,
     Folders,
@@ -29,6 +32,7 @@ from mailbot.config_types import (
     ProjectConfig,
     Secret,
     SiteConfig,
+    SmtpConfig,
 )
 from mailbot.errors import ConfigError
 
@@ -56,6 +60,8 @@ class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
     projects: tuple[ProjectConfig, ...] = ()
     acknowledgements: AckConfig = field(default_factory=AckConfig)
+    smtp: SmtpConfig | None = None  # None: nothing is sent over SMTP
+    outbox_dir: Path | None = None  # write outgoing mail here as .eml instead (demo, dry runs)
     path: Path | None = None
 
     def project(self, key: str) -> ProjectConfig | None:
@@ -127,6 +133,21 @@ _ACK_KEYS = {
     "first_response_hours": ((int,), DEFAULT_FIRST_RESPONSE_HOURS),
     "decision_days": ((int,), DEFAULT_DECISION_DAYS),
 }
+_SMTP_KEYS = {
+    "host": ((str,), None),
+    "port": ((int,), None),
+    "security": ((str,), "starttls"),
+    "username": ((str,), None),
+    "password_env": ((str,), None),
+    "password_file": ((str,), None),
+    "password_command": ((str,), None),
+    "timeout": ((int, float), DEFAULT_SMTP_TIMEOUT),
+    "tls_verify": ((bool,), True),
+    "ca_file": ((str,), None),
+    "max_attempts": ((int,), DEFAULT_SMTP_MAX_ATTEMPTS),
+    "envelope_from": ((str,), ""),
+}
+_OUTBOX_KEYS = {"directory": ((str,), None)}
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 _SECTIONS = (
@@ -139,6 +160,8 @@ _SECTIONS = (
     "site",
     "projects",
     "acknowledgements",
+    "smtp",
+    "outbox",
 )
 
 
@@ -207,7 +230,11 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     _choice("acknowledgements.unknown_senders", acks["unknown_senders"], ("triage", "acknowledge"))
     if acks["max_per_sender_per_hour"] < 0:
         raise ConfigError("acknowledgements.max_per_sender_per_hour must not be negative")
+    smtp = _smtp(data["smtp"], site, base_dir) if "smtp" in data else None
+    outbox = _section(data, "outbox", _OUTBOX_KEYS)
     return Config(
+        smtp=smtp,
+        outbox_dir=_path(outbox["directory"], base_dir),
         site=site,
         projects=projects,
         acknowledgements=AckConfig(**acks),
@@ -403,3 +430,34 @@ def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
     if len(set(keys)) != len(keys):
         raise ConfigError("two projects share a key", "give each project a distinct key")
     return tuple(projects)
+
+
+def _smtp(table: Any, site: SiteConfig, base_dir: Path) -> SmtpConfig:
+    if not isinstance(table, dict):
+        raise ConfigError("[smtp] must be a table")
+    _check_keys("smtp.", table, _SMTP_KEYS)
+    opts = {k: table.get(k, default) for k, (_t, default) in _SMTP_KEYS.items()}
+    if not opts["host"]:
+        raise ConfigError("smtp.host is required", "or remove [smtp] to send nothing")
+    security = _choice("smtp.security", opts["security"], ("tls", "starttls", "none"))
+    secret = _secret(table, "smtp", "password") if opts["username"] else None
+    if not opts["username"] and any(table.get(f"password_{k}") for k in ("env", "file", "command")):
+        raise ConfigError("smtp: a password is set but no username", "set smtp.username")
+    if opts["max_attempts"] < 1 or opts["timeout"] <= 0:
+        raise ConfigError("smtp.max_attempts and smtp.timeout must be positive")
+    # The From: of everything we send is the shared inbox itself, so replies come back to it.
+    return SmtpConfig(
+        host=opts["host"],
+        port=opts["port"] or DEFAULT_SMTP_PORTS[security],
+        security=security,
+        username=opts["username"],
+        secret=secret,
+        timeout=float(opts["timeout"]),
+        from_address=site.address,
+        from_name=site.name,
+        envelope_from=opts["envelope_from"],
+        tls_verify=opts["tls_verify"],
+        ca_file=_path(opts["ca_file"], base_dir),
+        max_attempts=opts["max_attempts"],
+        domain=site.domain,
+    )

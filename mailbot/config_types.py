@@ -49,8 +49,12 @@ class Secret:
         if self.command is not None:
             try:
                 done = subprocess.run(
-                    self.command, shell=True, capture_output=True, text=True,
-                    timeout=SECRET_COMMAND_TIMEOUT, check=False,
+                    self.command,
+                    shell=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=SECRET_COMMAND_TIMEOUT,
+                    check=False,
                 )
             except subprocess.TimeoutExpired:
                 raise ConfigError(

@@ -20,6 +20,7 @@ from mailbot.sources.backoff import backoff_delays
 log = logging.getLogger("mailbot.daemon")
 
 EXIT_NOW_CODE = 1
+OUTBOX_CHECK_INTERVAL = 60.0  # seconds; how often an idle daemon looks for due retries
 
 
 class StopSignals:
@@ -56,9 +57,10 @@ def serve_mailbox(ingest: Ingest, box: MailboxConfig) -> None:
                 while not stop.is_set():
                     ingest.advance_stored()
                     ingest.drain(source, box)
+                    ingest.send()
                     if stop.is_set():
                         break
-                    source.wait(DEFAULT_IDLE_RENEW if box.idle else box.poll_interval)
+                    source.wait(_wait_time(ingest, box))
         except SourceError as err:
             if not getattr(err, "retryable", True):
                 log.error("%s: %s", box.name, err)
@@ -72,6 +74,13 @@ def serve_mailbox(ingest: Ingest, box: MailboxConfig) -> None:
             )
             stop.wait(delay)
     log.info("%s: stopped", box.name)
+
+
+def _wait_time(ingest: Ingest, box: MailboxConfig) -> float:
+    wait = DEFAULT_IDLE_RENEW if box.idle else box.poll_interval
+    if ingest.deliver is not None:
+        wait = min(wait, OUTBOX_CHECK_INTERVAL)  # outbox retries fall due while we idle
+    return wait
 
 
 def run_forever(ingest: Ingest) -> None:

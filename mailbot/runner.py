@@ -30,10 +30,10 @@ from mailbot.storage.store import (
     FAILED,
     Parsed,
     Stored,
-    message_fields,
     abandon_stale_locations,
     get_cursor,
     mark_server_done,
+    message_fields,
     pending_locations,
     sha256_of,
     store_batch,
@@ -126,7 +126,7 @@ class Ingest:
         source_factory: SourceFactory = open_source,
         triage: Triage | None = None,
         acknowledger: Acknowledger | None = None,
-        after_filing: Callable[[], object] | None = None,
+        deliver: Callable[[], object] | None = None,
     ) -> None:
         self.config = config
         self.db = db
@@ -134,7 +134,7 @@ class Ingest:
         self.source_factory = source_factory
         self.triage = triage
         self.acknowledger = acknowledger or NoAcknowledgements()
-        self.after_filing = after_filing  # e.g. drain the outbox right away
+        self.deliver = deliver  # sends the outbox; called right after filing and each cycle
 
     def run_once(self) -> RunStats:
         """Finish what earlier runs left, then drain every mailbox once; the `--once` path."""
@@ -144,6 +144,7 @@ class Ingest:
                 break
             with self.source_factory(box, self.stop_event) as source:
                 total.add(self.drain(source, box))
+        self.send()  # retries that became due, even when nothing new arrived
         return total
 
     def classify(self, parsed: Sequence[Parsed]) -> dict[str, Verdict]:
@@ -231,8 +232,8 @@ class Ingest:
                 except Exception as err:  # a bug in one message's filing must not stop the rest
                     log.exception("filing message %s failed", message_pk)
                     _record_failure(session, row, f"filing: {describe_error(err)}")
-        if filed and self.after_filing is not None:
-            self.after_filing()
+        if filed:
+            self.send()
         return filed
 
     def _settle(self, source: Source, items: Sequence[tuple[int, str, RawMail]]) -> None:
@@ -321,9 +322,14 @@ class Ingest:
                         _record_failure(session, row, f"filing: {describe_error(err)}")
                 if retry and row.state == MessageState.FAILED and row.attempts >= limit:
                     self._set_aside(session, row, stats)
-        if stats.filed and self.after_filing is not None:
-            self.after_filing()
+        if stats.filed:
+            self.send()
         return stats
+
+    def send(self) -> None:
+        """Deliver what is due in the outbox (acknowledgements, retries)."""
+        if self.deliver is not None:
+            self.deliver()
 
     @staticmethod
     def _set_aside(session: Session, row: StoredMessage, stats: RunStats) -> None:

@@ -6,9 +6,9 @@ import argparse
 import logging
 import threading
 
+from mailbot.app import build_ingest
 from mailbot.cli.common import database, load
 from mailbot.daemon import StopSignals, run_forever
-from mailbot.runner import Ingest, load_triage
 
 NAME = "run"
 HELP = "fetch, parse and store new mail; forever, or with --once drain and exit"
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     db = database(config)
     stop = threading.Event()
     StopSignals(stop).install()
-    ingest = Ingest(config, db, stop_event=stop, triage=load_triage(config))
+    ingest = build_ingest(config, db, stop)
     try:
         if args.once:
             stats = ingest.run_once()

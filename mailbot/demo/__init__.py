@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailbot.app import build_ingest
 from mailbot.config import load_config
-from mailbot.runner import Ingest, RunStats, load_triage
+from mailbot.runner import RunStats
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 
@@ -58,7 +59,7 @@ def run_demo(root: Path) -> tuple[DemoWorkspace, RunStats]:
     config = load_config(workspace.config)
     db = open_database(config.database_url)
     try:
-        stats = Ingest(config, db, triage=load_triage(config)).run_once()
+        stats = build_ingest(config, db).run_once()
     finally:
         db.dispose()
     return workspace, stats

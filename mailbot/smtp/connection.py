@@ -35,7 +35,10 @@ def connect(config: SmtpConfig) -> smtplib.SMTP:
     smtp: smtplib.SMTP
     if config.security == "tls":
         smtp = smtplib.SMTP_SSL(
-            config.host, config.port, local_hostname=helo, timeout=config.timeout,
+            config.host,
+            config.port,
+            local_hostname=helo,
+            timeout=config.timeout,
             context=ssl_context(config),
         )
     else:

@@ -86,7 +86,9 @@ def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
         log.error(
             "the SMTP server refused the sender %s: %s %s (what to do: check "
             "smtp.envelope_from and that the SMTP account may send as that address)",
-            row.mail_from, err.smtp_code, decode_reply(err.smtp_error),
+            row.mail_from,
+            err.smtp_code,
+            decode_reply(err.smtp_error),
         )
         raise _Failure(f"sender refused: {err.smtp_code} {decode_reply(err.smtp_error)}") from None
     except smtplib.SMTPNotSupportedError as err:  # e.g. a non-ASCII address, no SMTPUTF8
@@ -135,8 +137,14 @@ def _update(session: Session, row: OutboxMail, **values: Any) -> None:
 
 
 def _failed(
-    session: Session, row: OutboxMail, error: str, now: datetime, config: SmtpConfig,
-    stats: SendStats, *, permanent: bool,
+    session: Session,
+    row: OutboxMail,
+    error: str,
+    now: datetime,
+    config: SmtpConfig,
+    stats: SendStats,
+    *,
+    permanent: bool,
 ) -> None:
     attempts = row.attempts + 1
     error = error[:MAX_ERROR_CHARS]
@@ -147,18 +155,31 @@ def _failed(
         log.error(
             "outbox mail %d (%s, %s to %s) %s: %s (what to do: check the address and the "
             "error; to try again set its state back to 'pending')",
-            row.id, row.kind, row.message_id, ", ".join(row.rcpt_to), reason, error,
+            row.id,
+            row.kind,
+            row.message_id,
+            ", ".join(row.rcpt_to),
+            reason,
+            error,
         )
         return
     delay = retry_delay(attempts)
     _update(
-        session, row, attempts=attempts, last_error=error,
+        session,
+        row,
+        attempts=attempts,
+        last_error=error,
         next_attempt_at=now + timedelta(seconds=delay),
     )
     stats.retried += 1
     log.warning(
         "outbox mail %d to %s not sent (attempt %d of %d), retry in %.0f s: %s",
-        row.id, ", ".join(row.rcpt_to), attempts, config.max_attempts, delay, error,
+        row.id,
+        ", ".join(row.rcpt_to),
+        attempts,
+        config.max_attempts,
+        delay,
+        error,
     )
 
 
@@ -197,7 +218,10 @@ def claim_next(db: Database, now: datetime, lease: timedelta) -> OutboxMail | No
 
 
 def drain_outbox(
-    db: Database, config: SmtpConfig, *, now: datetime | None = None,
+    db: Database,
+    config: SmtpConfig,
+    *,
+    now: datetime | None = None,
     limit: int = DEFAULT_DRAIN_LIMIT,
 ) -> SendStats:
     """Send up to `limit` due outbox mails over one SMTP connection."""
@@ -230,17 +254,23 @@ def drain_outbox(
             # The outcome in its own commit, right after the server answered.
             with db.session() as session:
                 if failure is None:
-                    _update(session, row, state=OutboxState.SENT, sent_at=utcnow(),
-                            attempts=row.attempts + 1, last_error=None)
+                    _update(
+                        session,
+                        row,
+                        state=OutboxState.SENT,
+                        sent_at=utcnow(),
+                        attempts=row.attempts + 1,
+                        last_error=None,
+                    )
                 else:
-                    _failed(session, row, failure.text, now, config, stats,
-                            permanent=failure.permanent)
+                    _failed(
+                        session, row, failure.text, now, config, stats, permanent=failure.permanent
+                    )
             if failure is None:
                 stats.sent += 1
                 if refused:
                     log.warning("outbox mail %d: some recipients refused: %s", row.id, refused)
-                log.info("sent outbox mail %d (%s) to %s", row.id, row.kind,
-                         ", ".join(row.rcpt_to))
+                log.info("sent outbox mail %d (%s) to %s", row.id, row.kind, ", ".join(row.rcpt_to))
             elif smtp is not None and (failure.lost or not reset(smtp)):
                 # The rest keep their turn (no attempt counted) for the next drain.
                 close(smtp)

@@ -93,8 +93,11 @@ class ImapSource:
         context = self._ssl_context()
         with self._errors(f"connecting to {self._where}"):
             self._client = IMAPClient(
-                config.host, config.port, ssl=config.security == "tls",
-                ssl_context=context, timeout=config.timeout,
+                config.host,
+                config.port,
+                ssl=config.security == "tls",
+                ssl_context=context,
+                timeout=config.timeout,
             )
         try:
             if config.security == "starttls":
@@ -157,14 +160,16 @@ class ImapSource:
         self._capabilities = frozenset(names - self._ignored)
         log.info(
             "connected to %s as %s: MOVE %s, UIDPLUS %s, IDLE %s%s",
-            self._where, self.config.username,
+            self._where,
+            self.config.username,
             *("yes" if self.has(cap) else "no" for cap in ("MOVE", "UIDPLUS", "IDLE")),
             "" if self.config.idle else " (idle disabled in the config)",
         )
         if not self.has("MOVE") and not self.has("UIDPLUS"):
             log.warning(
                 "%s has neither MOVE nor UIDPLUS: moved mail stays behind flagged \\Deleted "
-                "(we never EXPUNGE other people's deleted mail)", self._where,
+                "(we never EXPUNGE other people's deleted mail)",
+                self._where,
             )
 
     def has(self, capability: str) -> bool:
@@ -241,7 +246,7 @@ class ImapSource:
         # "N:*" always matches the highest UID, even when it is <= after_uid: filter.
         uids = sorted(uid for uid in found if uid > after_uid)
         for start in range(0, len(uids), batch_size):
-            chunk = uids[start:start + batch_size]
+            chunk = uids[start : start + batch_size]
             with self._errors(f"fetching from {self.folder} on {self._where}"):
                 # BODY.PEEK leaves \Seen alone, so people reading the inbox see what is new.
                 response = self.client.fetch(chunk, ["BODY.PEEK[]"])
@@ -358,7 +363,7 @@ class ImapSource:
         except CapabilityError as err:
             raise SourceError(
                 f"{action} failed: the server lacks a needed capability ({_describe(err)})",
-                "check mailbox.security: use \"tls\" or \"none\" if STARTTLS is not offered",
+                'check mailbox.security: use "tls" or "none" if STARTTLS is not offered',
             ) from None
         except ssl.SSLCertVerificationError as err:
             raise SourceError(

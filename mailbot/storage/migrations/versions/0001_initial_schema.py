@@ -116,7 +116,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("locations", schema=None) as batch_op:
         batch_op.drop_index("ix_locations_pending")

@@ -1,0 +1,50 @@
+"""Delivering the outbox: over SMTP, or as .eml files in a folder (the demo, dry runs)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+
+from mailbot.config import Config
+from mailbot.smtp import SendStats, drain_outbox
+from mailbot.smtp.sender import claim_next
+from mailbot.storage.db import Database
+from mailbot.storage.models import OutboxMail, OutboxState
+
+log = logging.getLogger("mailbot.delivery")
+
+DIRECTORY_LEASE = timedelta(minutes=5)
+
+
+def deliver_outbox(db: Database, config: Config, *, now: datetime | None = None) -> SendStats:
+    """Send what is due by whatever transport is configured; never raises for transport trouble."""
+    if config.smtp is not None:
+        return drain_outbox(db, config.smtp, now=now)
+    if config.outbox_dir is not None:
+        return write_outbox(db, config.outbox_dir, now=now)
+    return SendStats()
+
+
+def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) -> SendStats:
+    """Write each due mail to `directory` as <id>-<kind>.eml, exactly once, then mark it sent."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    directory.mkdir(parents=True, exist_ok=True)
+    stats = SendStats()
+    while (row := claim_next(db, now, DIRECTORY_LEASE)) is not None:
+        target = directory / f"{row.id:06d}-{row.kind}.eml"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(row.raw)
+        os.replace(tmp, target)  # a crash leaves either nothing or the whole file
+        with db.session() as session:
+            session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == row.id)
+                .values(state=OutboxState.SENT, sent_at=now, attempts=OutboxMail.attempts + 1)
+            )
+        log.info("wrote %s (%s to %s)", target, row.kind, ", ".join(row.rcpt_to))
+        stats.sent += 1
+    return stats
