@@ -12,6 +12,7 @@ _INVISIBLE = re.compile(
 )
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _TRAILING = re.compile(r"[ \t]+\n")
+_HEADING = re.compile(r"^#{1,6} ", re.MULTILINE)  # html2text writes <h1> as Markdown
 MAX_HTML_CHARS = 2_000_000  # beyond this a mail is not read by a person anyway
 
 
@@ -29,5 +30,5 @@ def html_to_text(html: str) -> str:
         text = converter.handle(html)
     except Exception:  # html2text trips on some broken markup; fall back to stripping tags
         text = re.sub(r"<[^>]+>", " ", html)
-    text = _TRAILING.sub("\n", text.replace("\xa0", " "))
+    text = _HEADING.sub("", _TRAILING.sub("\n", text.replace("\xa0", " ")))
     return _BLANK_LINES.sub("\n\n", text).strip()

@@ -73,9 +73,6 @@ _FORWARD_INTRO = re.compile(
     r"début\s+du\s+message\s+réexpédié|以下为转发的邮件|下面是被转发的邮件)\s*[:：]?\s*$",
     re.IGNORECASE,
 )
-_FORWARD = re.compile(
-    r"forward|weitergeleitet|transf[ée]r|réexpédié|转发|轉寄|轉發|転送|пересыла", re.I
-)
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
 
 # Outlook-style header blocks: "From: … Sent: … To: … Subject: …" in several languages.
@@ -129,6 +126,10 @@ _RULE = re.compile(r"^\s*([-_=*~#+])(?:\s*\1)+\s*$")
 _QUOTE_MARKS = re.compile(r"^(?:\s{0,3}(?:[A-Za-z]{1,10})?>)+")
 _SHORT_SIGNATURE = re.compile(r"^-[^\W\d][\w .]{0,40}$")  # "-Rick" under the text
 _STRONG_HINT = re.compile(r"@|\d{1,4}[/.:-]\d{1,2}|\b\d{4}\b|\d日|年")
+_HEADER_LINE = re.compile(
+    rf"{_FROM_KEY.pattern}|{_OTHER_KEY.pattern}|\s*[*>]?\s*[A-Z][\w-]{{1,20}}\s*\*?\s*:\s",
+    re.IGNORECASE,
+)
 _LOOKAHEAD = 6  # header-block lines are close together
 
 
@@ -181,22 +182,24 @@ def _is_header_block(lines: list[str], index: int) -> bool:
 
 
 def _cut_kind(lines: list[str], index: int) -> tuple[str, int]:
-    """What ends at this line: ("forward", 1), ("cut", 1), ("attribution", n) or ("", 0)."""
+    """What starts or ends at this line.
+
+    ("history", 1): a separator or header block, history follows; ("footer", 1): a
+    signature or phone footer; ("attribution", n): the last of n attribution lines.
+    """
     line = lines[index]
     stripped = line.strip()
     if not stripped:
         return "", 0
-    separator = _SEPARATOR.match(line) or _FORWARD_INTRO.match(line)
-    if separator and _FORWARD.search(stripped):
-        return "forward", 1
+    if _SIGNATURE.match(line) or (len(stripped) < 100 and _MOBILE_FOOTER.match(stripped)):
+        return "footer", 1
     if (
-        separator
+        _SEPARATOR.match(line)
+        or _FORWARD_INTRO.match(line)
         or _UNDERSCORES.match(line)
-        or _SIGNATURE.match(line)
-        or (len(stripped) < 100 and _MOBILE_FOOTER.match(stripped))
         or _is_header_block(lines, index)
     ):
-        return "cut", 1
+        return "history", 1
     count = _attribution_lines(lines, index)
     return ("attribution", count) if count else ("", 0)
 
@@ -216,7 +219,7 @@ def _skip_forward_headers(lines: list[str], index: int) -> int:
         if not line.strip():
             if seen_header:
                 return index + 1
-        elif _FROM_KEY.match(line) or _OTHER_KEY.match(line):
+        elif _HEADER_LINE.match(line):
             seen_header = True
         elif not seen_header:
             return index
@@ -272,10 +275,12 @@ def new_text(body: str) -> str:
             index += 1
             continue
         kind, count = _cut_kind(lines, index)
-        if kind == "forward" and not wrote:
-            index = _skip_forward_headers(lines, index + 1)
+        if kind == "history" and not wrote:
+            # Nothing written above a forwarded or re-sent mail: its text is what to read.
+            start = index if _HEADER_LINE.match(line) else index + 1
+            index = _skip_forward_headers(lines, start)
             continue
-        if kind in ("cut", "forward") and (wrote or not _SIGNATURE.match(line)):
+        if kind == "history" or (kind == "footer" and (wrote or not _SIGNATURE.match(line))):
             break
         if kind == "attribution":
             del kept[len(kept) - (count - 1) :]  # its first lines were taken as text

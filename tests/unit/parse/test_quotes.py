@@ -212,3 +212,12 @@ def test_large_synthetic_quote_is_linear() -> None:
     assert new_text(body) == "Answer"
     assert new_text("On " * 200_000 + "\n" + "-" * 200_000).startswith("On On")
     assert time.perf_counter() - start < 1.5
+
+
+def test_outlook_forward_without_comment_keeps_the_forwarded_text() -> None:
+    body = (
+        "\n________________________________\nFrom: Client <c@example.com>\n"
+        "Sent: Friday, November 20, 2026 10:15 AM\nTo: Support <s@example.com>\n"
+        "Subject: Broken login\n\nThe login page shows error 500.\n"
+    )
+    assert new_text(body) == "The login page shows error 500."
