@@ -149,8 +149,8 @@ def add_working_days(start: date, days: int) -> date:
 def first_response_text(hours: int) -> dict[str, str]:
     return {
         "en": f"within {hours} business hours",
-        "zh-Hans": f"{hours} 个工作小时内",
-        "zh-Hant": f"{hours} 個工作小時內",
+        "zh-Hans": f"{hours}个工作小时内",
+        "zh-Hant": f"{hours}個工作小時內",
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from email import message_from_bytes, policy
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,38 +23,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _text_part(raw: bytes) -> tuple[str, str, str]:
+    mail = message_from_bytes(raw, policy=policy.default)
+    body = mail.get_body(("plain",))
+    return str(mail["To"]), str(mail["Subject"]), body.get_content() if body else ""
+
+
 def run(args: argparse.Namespace) -> int:
     from mailbot.demo import run_demo
     from mailbot.storage.db import open_database
-    from mailbot.storage.models import StoredMessage
+    from mailbot.storage.models import Item, StoredMessage
 
     setup_logging("DEBUG" if args.verbose else "WARNING")
     workspace, stats = run_demo(args.dir)
     print(
-        f"mailbot demo: {stats.fetched} mails read from {workspace.inbox}, "
-        f"{stats.stored} stored, {stats.failed} failed\n"
+        f"mailbot demo: {stats.fetched} client mails read from {workspace.inbox}: "
+        f"{stats.stored} stored, {stats.filed} filed, {stats.failed} failed\n"
     )
     db = open_database(f"sqlite:///{workspace.database}")
     with db.session() as session:
-        rows = session.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
-        print(f"{'id':>3}  {'state':<8} {'category':<15} {'from':<36} subject")
-        for row in rows:
-            signals = row.signals or {}
-            noise = [k for k in ("auto_reply", "bounce", "bulk") if signals.get(k)]
-            category = row.category or ("noise: " + ",".join(noise) if noise else "-")
+        print("The triaged queue (! escalated, ? needs review):")
+        print(
+            f"  {'ref':<8} {'':2} {'category':<15} {'status':<13} {'conf':>4}  {'client':<34} title"
+        )
+        for item in session.scalars(select(Item).order_by(Item.id)):
+            flags = ("!" if item.escalate else " ") + ("?" if item.needs_review else " ")
+            conf = f"{item.confidence:.2f}" if item.confidence is not None else "  - "
             print(
-                f"{row.id:>3}  {row.state:<8} {category:<15} {(row.from_email or '-')[:36]:<36} "
-                f"{(row.subject or '')[:50]}"
+                f"  {item.ref:<8} {flags} {item.category:<15} {item.status:<13} {conf:>4}  "
+                f"{(item.client_email or '-')[:34]:<34} {item.title[:44]}"
+            )
+        noise = session.scalars(select(StoredMessage).where(StoredMessage.category == "none"))
+        for row in noise:
+            print(
+                f"  {'-':<8}    {'noise':<15} {'not answered':<13} {'':>4}  "
+                f"{(row.from_email or '-')[:34]:<34} {(row.subject or '')[:44]}"
             )
     db.dispose()
+
+    acks = sorted(workspace.outbox.glob("*.eml"))
+    print(
+        f"\n{len(acks)} acknowledgements written to {workspace.outbox}/ (one per new client item)."
+    )
+    shown: set[str] = set()
+    for path in acks:
+        to, subject, text = _text_part(path.read_bytes())
+        language = "Chinese" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "English"
+        if language in shown:
+            continue
+        shown.add(language)
+        print(f"\n--- {path.name} ({language}) ---\nTo: {to}\nSubject: {subject}\n\n{text.strip()}")
     print(f"""
 Files:
   config     {workspace.config}
-  inbox      {workspace.inbox}  (processed mail moved to .mailbot.processed/)
+  inbox      {workspace.inbox}  (processed mail is moved to .mailbot.processed/)
+  outbox     {workspace.outbox}
   database   {workspace.database}
 
 Try next:
+  mailbot --config {workspace.config} items
   mailbot --config {workspace.config} messages --json
-  mailbot parse {workspace.inbox}/.mailbot.processed/cur/*   # what mailbot sees in each mail
+  mailbot classify --explain {workspace.inbox}/.mailbot.processed/cur/*   # why each verdict
   cp mailbot.example.toml mailbot.toml   # point it at your IMAP server, then: mailbot run""")
     return 0

@@ -25,6 +25,39 @@ path = "inbox"
 [database]
 url = "sqlite:///mailbot.sqlite3"
 
+[outbox]
+directory = "outbox"    # acknowledgements are written here instead of being sent
+
+[site]
+name = "Northwind Digital project team"
+address = "team@agency.example"
+
+[[projects]]
+key = "ACME"
+name = "ACME Retail web shop"
+client_domains = ["acme-retail.example"]
+keywords = ["web shop", "checkout"]
+language = "en"
+pm = "lena@agency.example"
+pm_name = "Lena Wu"
+
+[[projects]]
+key = "HX"
+name = "华信物流运输管理系统"
+client_domains = ["huaxin-logistics.example"]
+keywords = ["运输", "报表"]
+language = "zh-Hans"
+pm = "zhou@agency.example"
+pm_name = "周明"
+
+[[projects]]
+key = "FH"
+name = "福爾摩沙診所預約系統"
+client_domains = ["formosa-health.example"]
+language = "zh-Hant"
+pm = "lin@agency.example"
+pm_name = "林佳蓉"
+
 [logging]
 level = "WARNING"
 """
@@ -36,6 +69,7 @@ class DemoWorkspace:
     config: Path
     inbox: Path
     database: Path
+    outbox: Path
 
 
 def create_workspace(root: Path, *, fresh: bool = True) -> DemoWorkspace:
@@ -50,7 +84,7 @@ def create_workspace(root: Path, *, fresh: bool = True) -> DemoWorkspace:
     for i, mail in enumerate(sorted(MAILS_DIR.glob("*.eml"))):
         target = inbox / "new" / f"{stamp}.M{i:03d}P0.demo"
         shutil.copyfile(mail, target)
-    return DemoWorkspace(root, config, inbox, root / "mailbot.sqlite3")
+    return DemoWorkspace(root, config, inbox, root / "mailbot.sqlite3", root / "outbox")
 
 
 def run_demo(root: Path) -> tuple[DemoWorkspace, RunStats]:

@@ -15,10 +15,18 @@ def test_demo_runs_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["demo", "--dir", str(workdir)]) == 0
     out = capsys.readouterr().out
     bundled = len(list(MAILS_DIR.glob("*.eml")))
-    assert bundled >= 9
-    assert f"{bundled} mails read" in out and f"{bundled} stored, 0 failed" in out
-    assert "紧急：后台登录不了" in out and "noise: auto_reply" in out
+    assert f"{bundled} client mails read" in out and f"{bundled} stored, {bundled} filed" in out
+    # The queue: items per project, noise not answered.
+    for ref in ("ACME-1", "ACME-2", "ACME-3", "HX-1", "HX-2", "HX-3", "FH-1"):
+        assert ref in out
+    assert out.count("not answered") == 2
+    # One acknowledgement per new item, shown in both languages.
+    acks = sorted((workdir / "outbox").glob("*.eml"))
+    assert len(acks) == 7
+    assert "Subject: Re: Checkout fails with error 500 since this morning [ACME-1]" in out
+    assert "Subject: Re: 紧急：后台登录不了 [HX-1]" in out and "4个工作小时内" in out
     assert not any((workdir / "inbox" / "new").iterdir())
     # Running it again starts afresh.
     assert main(["demo", "--dir", str(workdir)]) == 0
     assert f"{bundled} stored" in capsys.readouterr().out
+    assert len(list((workdir / "outbox").glob("*.eml"))) == 7
