@@ -121,9 +121,10 @@ _MOBILE_FOOTER = re.compile(
 )
 _SIGNATURE = re.compile(r"^(?:--|-- |—|__)\s*$")
 _INVISIBLE = re.compile(r"[\u1427\u200b\u200c\ufeff]")
-_QUOTED = re.compile(r"^\s{0,3}(?:[A-Za-z]{1,10})?>")  # also supercite "Name>" quotes
+# ">" quotes, and supercite "Name>" quotes when a space or the line end follows.
+_QUOTED = re.compile(r"^\s{0,3}(?:>|[A-Za-z]{1,10}>(?=\s|$))")
 _RULE = re.compile(r"^\s*([-_=*~#+])(?:\s*\1)+\s*$")
-_QUOTE_MARKS = re.compile(r"^(?:\s{0,3}(?:[A-Za-z]{1,10})?>)+")
+_QUOTE_MARKS = re.compile(r"^(?:\s{0,3}(?:>|[A-Za-z]{1,10}>(?=\s|$)))+")
 _SHORT_SIGNATURE = re.compile(r"^-[^\W\d][\w .]{0,40}$")  # "-Rick" under the text
 _STRONG_HINT = re.compile(r"@|\d{1,4}[/.:-]\d{1,2}|\b\d{4}\b|\d日|年")
 _HEADER_LINE = re.compile(

@@ -221,3 +221,7 @@ def test_outlook_forward_without_comment_keeps_the_forwarded_text() -> None:
         "Subject: Broken login\n\nThe login page shows error 500.\n"
     )
     assert new_text(body) == "The login page shows error 500."
+
+
+def test_comparison_is_not_a_supercite_quote() -> None:
+    assert new_text("Check that x>0 holds.\nb>a too") == "Check that x>0 holds.\nb>a too"
