@@ -30,6 +30,8 @@ ENSEMBLE = CONFIG_DIR / "ensemble.cfg"
 NGRAM = "components.textcat.model.ngram_size"
 ENS_NGRAM = "components.textcat.model.linear_model.ngram_size"
 AVG = "training.optimizer.use_averages"
+LR = "training.optimizer.learn_rate"
+EPOCHS = "training.max_epochs"
 
 # name -> (config, overrides, text preparation[, "best" or "last" model])
 VARIANTS: dict[str, tuple] = {
@@ -68,6 +70,42 @@ VARIANTS: dict[str, tuple] = {
     "bow2-clean-title2-avg-lower-last": (
         BOW,
         {NGRAM: 2, AVG: True},
+        {"name": "github", "title_repeat": 2, "lower": True},
+        "last",
+    ),
+    "bow2-clean-title2-avg-last": (
+        BOW,
+        {NGRAM: 2, AVG: True},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "bow3-clean-title2-avg-last": (
+        BOW,
+        {NGRAM: 3, AVG: True},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "bow3-clean-title2-avg-lower-last": (
+        BOW,
+        {NGRAM: 3, AVG: True},
+        {"name": "github", "title_repeat": 2, "lower": True},
+        "last",
+    ),
+    "bow2-clean-title2-avg-lower-last-lr3": (
+        BOW,
+        {NGRAM: 2, AVG: True, LR: 0.003},
+        {"name": "github", "title_repeat": 2, "lower": True},
+        "last",
+    ),
+    "bow2-clean-title2-avg-lower-last-ep80": (
+        BOW,
+        {NGRAM: 2, AVG: True, EPOCHS: 80},
+        {"name": "github", "title_repeat": 2, "lower": True},
+        "last",
+    ),
+    "ens2-clean-title2-lower-last": (
+        ENSEMBLE,
+        {ENS_NGRAM: 2, AVG: True},
         {"name": "github", "title_repeat": 2, "lower": True},
         "last",
     ),

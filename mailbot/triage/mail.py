@@ -11,13 +11,18 @@ from mailbot.message import Message, Signals
 
 @dataclass(frozen=True, slots=True)
 class Mail:
-    subject: str
+    subject: str  # as written (the model was trained on subjects as written)
     text: str  # what the sender wrote now (no quoted history, no signature)
     headers: tuple[tuple[str, str], ...] = ()  # names lower-case
     signals: Signals = field(default_factory=Signals)
     content_type: str = ""  # top-level Content-Type, lower-case, without parameters
     attachment_types: tuple[str, ...] = ()
     body_source: str = "text/plain"
+    subject_normalized: str = ""  # Re:/Fwd:/回复: removed; subject rules match this
+
+    @property
+    def rule_subject(self) -> str:
+        return self.subject_normalized or self.subject
 
     @property
     def full_text(self) -> str:
@@ -35,7 +40,8 @@ class Mail:
     def from_message(cls, message: Message) -> Mail:
         content_type = (message.header("content-type") or "").split(";", 1)[0].strip().lower()
         return cls(
-            subject=message.subject_normalized or message.subject,
+            subject=message.subject,
+            subject_normalized=message.subject_normalized,
             text=message.new_text,
             headers=message.headers,
             signals=message.signals,

@@ -114,7 +114,7 @@ class SubjectRule(Rule):
 
     def check(self, message: Mail, context: Context) -> Hit | None:
         for pattern in self.patterns:
-            found = pattern.search(message.subject)
+            found = pattern.search(message.rule_subject)
             if found:
                 return self.hit(f"subject {found.group()!r}")
         return None
