@@ -13,13 +13,28 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _table(header: str, values: dict[str, Any]) -> list[str]:
+    return [header] + [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+
+
 def write_config(
-    path: Path, box: MailboxConfig, database_url: str, **sections: dict[str, Any]
+    path: Path,
+    box: MailboxConfig,
+    database_url: str,
+    *,
+    projects: list[dict[str, Any]] | None = None,
+    smtp_port: int | None = None,
+    **sections: dict[str, Any],
 ) -> Path:
-    """A mailbot.toml for one IMAP mailbox whose password is in a file."""
+    """A mailbot.toml for one IMAP mailbox whose password is in a file.
+
+    `smtp_port` adds an [smtp] section for a plain test SMTP server on 127.0.0.1.
+    """
     assert box.secret is not None and box.secret.file is not None
     mailbox = {
         "name": box.name,
@@ -34,15 +49,23 @@ def write_config(
         "batch_size": box.batch_size,
         "timeout": box.timeout,
     }
-    lines = ["[mailbox]"] + [f"{k} = {_toml_value(v)}" for k, v in mailbox.items()]
-    lines += [
+    lines = _table("[mailbox]", mailbox)
+    lines += _table(
         "[mailbox.folders]",
-        f"inbox = {_toml_value(box.folders.inbox)}",
-        f"processed = {_toml_value(box.folders.processed or False)}",
-        f"failed = {_toml_value(box.folders.failed)}",
-    ]
-    lines += ["[database]", f"url = {_toml_value(database_url)}"]
+        {
+            "inbox": box.folders.inbox,
+            "processed": box.folders.processed or False,
+            "failed": box.folders.failed,
+        },
+    )
+    lines += _table("[database]", {"url": database_url})
+    if smtp_port is not None:
+        lines += _table(
+            "[smtp]", {"host": "127.0.0.1", "port": smtp_port, "security": "none", "timeout": 10}
+        )
     for name, table in sections.items():
-        lines += [f"[{name}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        lines += _table(f"[{name}]", table)
+    for project in projects or []:
+        lines += _table("[[projects]]", project)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
