@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import logging
 import re
 from dataclasses import dataclass, field
 from email.message import Message as MimePart
@@ -12,8 +11,6 @@ from mailbot.message import Attachment
 from mailbot.parse import charsets
 from mailbot.parse.headers import decode_value, to_bytes
 from mailbot.parse.html import html_to_text
-
-log = logging.getLogger("mailbot.parse")
 
 MAX_DEPTH = 40  # deeper nesting is an attack or a loop, not a mail someone wrote
 
