@@ -14,15 +14,22 @@ _PREFIX = re.compile(
     )\s*[:：]""",
     re.IGNORECASE | re.VERBOSE,
 )
-# Mailing-list tags like "[project-x]" often sit before the prefix; keep them but look past.
+# A mailing-list tag like "[project-x]" sits before or between the prefixes.
+_TAG = re.compile(r"^\s*(\[[^\[\]]{1,40}\])\s*")
 _SPACE = re.compile(r"\s+")
 
 
 def normalize_subject(subject: str) -> str:
-    """`Re: RE：回复: Fwd: Hello` -> `Hello`."""
+    """`Re: RE：回复: Fwd: Hello` -> `Hello`; `Re: [list] Re: Hi` -> `[list] Hi`."""
     text = _SPACE.sub(" ", subject).strip()
+    tag = ""
     while True:
         match = _PREFIX.match(text)
-        if not match:
-            return text
-        text = text[match.end() :].lstrip()
+        if match:
+            text = text[match.end() :].lstrip()
+            continue
+        tagged = _TAG.match(text)
+        if tagged and not tag and _PREFIX.match(text[tagged.end() :]):
+            tag, text = tagged.group(1), text[tagged.end() :]
+            continue
+        return f"{tag} {text}" if tag else text

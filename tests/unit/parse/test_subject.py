@@ -22,6 +22,9 @@ from mailbot.parse.subject import normalize_subject
         ("Reply needed: invoice", "Reply needed: invoice"),
         ("Regarding: invoice", "Regarding: invoice"),
         ("Re:", ""),
+        ("[proj-x] Re: RE: crash on start", "[proj-x] crash on start"),
+        ("Re: [proj-x] Re: crash", "[proj-x] crash"),
+        ("[proj-x] crash", "[proj-x] crash"),
         ("", ""),
     ],
 )
