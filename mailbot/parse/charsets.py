@@ -222,7 +222,21 @@ def _decode(data: bytes, declared: str | None) -> tuple[str, str | None]:
     found = _cjk_guess(data)
     if found and found[1] != codec:
         return found[0], f"charset {declared!r} does not fit the bytes, detected {found[1]}"
-    return data.decode(codec, "replace"), f"invalid {declared} bytes replaced"
+    loose = data.decode(codec, "replace")
+    if codec in ("utf-8", "ascii") and not _has_real_non_ascii(loose):
+        # Not one valid UTF-8 sequence: a legacy 8-bit body (often Windows-1252) under
+        # a UTF-8 or ASCII label. Ask the detector rather than show replacement marks.
+        detected = (_detect(data) if len(data) >= _DETECT_MIN else None) or "cp1252"
+        try:
+            text = data.decode(detected)
+            return text, f"charset {declared!r} does not fit the bytes, detected {detected}"
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return loose, f"invalid {declared} bytes replaced"
+
+
+def _has_real_non_ascii(text: str) -> bool:
+    return any(ord(ch) > 127 and ch != "\ufffd" for ch in text)
 
 
 def decode_header_bytes(data: bytes) -> tuple[str, str | None]:

@@ -118,3 +118,15 @@ def test_undecodable_bytes_are_replaced_not_raised() -> None:
 )
 def test_raw_8bit_header(raw: bytes, expected: str) -> None:
     assert decode_header_bytes(raw)[0] == expected
+
+
+def test_latin_body_under_utf8_label() -> None:
+    text, defect = decode("Café crème, déjà vu".encode("cp1252"), "utf-8")
+    assert text == "Café crème, déjà vu"
+    assert defect and "does not fit" in defect
+
+
+def test_mostly_utf8_with_one_bad_byte_keeps_utf8() -> None:
+    text, defect = decode("你好 café".encode() + b" \xff end", "utf-8")
+    assert text.startswith("你好 café") and text.endswith("end")
+    assert defect == "invalid utf-8 bytes replaced"
