@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailbot.route import ItemRef
-from mailbot.storage.models import Item, ProjectCounter, StoredMessage
+from mailbot.storage.models import Item, OutboxMail, ProjectCounter, StoredMessage
 
 UNASSIGNED_KEY = "TRIAGE"  # items not yet assigned to a project are numbered TRIAGE-1, -2 ...
 
@@ -27,6 +27,13 @@ class DbItemLookup:
             select(StoredMessage.message_id, Item.id, Item.ref, Item.project_key)
             .join(Item, StoredMessage.item_id == Item.id)
             .where(StoredMessage.message_id.in_(list(message_ids)))
+        ).all()
+        # Replies to our own acknowledgements thread too: their ids are in the outbox.
+        rows += self.session.execute(
+            select(OutboxMail.message_id, Item.id, Item.ref, Item.project_key)
+            .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
+            .join(Item, StoredMessage.item_id == Item.id)
+            .where(OutboxMail.message_id.in_(list(message_ids)))
         ).all()
         by_id = {mid: ItemRef(item_id, ref, _project(key)) for mid, item_id, ref, key in rows}
         # The nearest ancestor wins: callers pass In-Reply-To first.
