@@ -26,12 +26,15 @@ from mailbot.config_types import (
     DEFAULT_SMTP_PORTS,
     DEFAULT_SMTP_TIMEOUT,
     DEFAULT_TIMEOUT,
+    WEEKDAYS,
     AckConfig,
     Folders,
     MailboxConfig,
     ProjectConfig,
+    ScheduleConfig,
     Secret,
     SiteConfig,
+    SlaConfig,
     SmtpConfig,
 )
 from mailbot.errors import ConfigError
@@ -62,6 +65,8 @@ class Config:
     acknowledgements: AckConfig = field(default_factory=AckConfig)
     smtp: SmtpConfig | None = None  # None: nothing is sent over SMTP
     outbox_dir: Path | None = None  # write outgoing mail here as .eml instead (demo, dry runs)
+    schedules: ScheduleConfig = field(default_factory=ScheduleConfig)
+    sla: SlaConfig = field(default_factory=SlaConfig)
     path: Path | None = None
 
     def project(self, key: str) -> ProjectConfig | None:
@@ -124,6 +129,7 @@ _PROJECT_KEYS = {
     "pm": ((str,), None),
     "pm_name": ((str,), None),
     "templates_dir": ((str,), None),
+    "vip_addresses": ((list,), []),
 }
 _ACK_KEYS = {
     "enabled": ((bool,), True),
@@ -148,6 +154,22 @@ _SMTP_KEYS = {
     "envelope_from": ((str,), ""),
 }
 _OUTBOX_KEYS = {"directory": ((str,), None)}
+_SCHEDULE_KEYS = {
+    "enabled": ((bool,), True),
+    "timezone": ((str,), "UTC"),
+    "digest_days": ((str,), "weekdays"),
+    "digest_time": ((str,), "08:30"),
+    "digest_to": ((list,), []),
+    "summary_day": ((str,), "monday"),
+    "summary_time": ((str,), "09:00"),
+    "summary_hold": ((bool,), False),
+}
+_SLA_KEYS = {
+    "issue_hours": ((int, float), 4.0),
+    "change_request_hours": ((int, float), 24.0),
+    "feedback_hours": ((int, float), 48.0),
+}
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 _SECTIONS = (
@@ -162,6 +184,8 @@ _SECTIONS = (
     "acknowledgements",
     "smtp",
     "outbox",
+    "schedules",
+    "sla",
 )
 
 
@@ -232,7 +256,12 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         raise ConfigError("acknowledgements.max_per_sender_per_hour must not be negative")
     smtp = _smtp(data["smtp"], site, base_dir) if "smtp" in data else None
     outbox = _section(data, "outbox", _OUTBOX_KEYS)
+    sla = _section(data, "sla", _SLA_KEYS)
+    if any(v <= 0 for v in sla.values()):
+        raise ConfigError("every sla.*_hours must be positive")
     return Config(
+        schedules=_schedules(_section(data, "schedules", _SCHEDULE_KEYS)),
+        sla=SlaConfig(**{k: float(v) for k, v in sla.items()}),
         smtp=smtp,
         outbox_dir=_path(outbox["directory"], base_dir),
         site=site,
@@ -424,6 +453,7 @@ def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
                 pm=opts["pm"].strip().lower() if opts["pm"] else None,
                 pm_name=opts["pm_name"],
                 templates_dir=_path(opts["templates_dir"], base_dir),
+                vip_addresses=_strings(f"{where}.vip_addresses", opts["vip_addresses"], lower=True),
             )
         )
     keys = [p.key for p in projects]
@@ -460,4 +490,31 @@ def _smtp(table: Any, site: SiteConfig, base_dir: Path) -> SmtpConfig:
         ca_file=_path(opts["ca_file"], base_dir),
         max_attempts=opts["max_attempts"],
         domain=site.domain,
+    )
+
+
+def _schedules(table: dict[str, Any]) -> ScheduleConfig:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(table["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"schedules.timezone {table['timezone']!r} is not a known time zone",
+            "use an IANA name such as Europe/Berlin or Asia/Shanghai",
+        ) from None
+    for key in ("digest_time", "summary_time"):
+        if not _HHMM.match(table[key]):
+            raise ConfigError(f"schedules.{key} {table[key]!r} must be HH:MM (24-hour)")
+    _choice("schedules.digest_days", table["digest_days"], ("daily", "weekdays"))
+    _choice("schedules.summary_day", table["summary_day"].lower(), WEEKDAYS)
+    return ScheduleConfig(
+        enabled=table["enabled"],
+        timezone=table["timezone"],
+        digest_days=table["digest_days"],
+        digest_time=table["digest_time"],
+        digest_to=_strings("schedules.digest_to", table["digest_to"], lower=True),
+        summary_day=table["summary_day"].lower(),
+        summary_time=table["summary_time"],
+        summary_hold=table["summary_hold"],
     )

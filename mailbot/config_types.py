@@ -91,6 +91,7 @@ class ProjectConfig:
     pm: str | None = None  # the PM's address
     pm_name: str | None = None
     templates_dir: Path | None = None  # project templates, before the site's and the built-in
+    vip_addresses: tuple[str, ...] = ()  # mail from these people is escalated to the PM at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,35 @@ class AckConfig:
     max_per_sender_per_hour: int = DEFAULT_ACKS_PER_SENDER_PER_HOUR
     first_response_hours: int = DEFAULT_FIRST_RESPONSE_HOURS
     decision_days: int = DEFAULT_DECISION_DAYS
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    """When the daemon sends PM digests and client progress summaries (local times)."""
+
+    enabled: bool = True
+    timezone: str = "UTC"  # an IANA name such as "Asia/Shanghai"
+    digest_days: str = "weekdays"  # "daily" or "weekdays"
+    digest_time: str = "08:30"
+    digest_to: tuple[str, ...] = ()  # default: every project's PM
+    summary_day: str = "monday"  # client progress summaries, weekly
+    summary_time: str = "09:00"
+    summary_hold: bool = False  # true: each summary waits for the PM to release it
+
+
+@dataclass(frozen=True, slots=True)
+class SlaConfig:
+    """Hours until a person must first answer a new item, per category."""
+
+    issue_hours: float = 4.0
+    change_request_hours: float = 24.0
+    feedback_hours: float = 48.0
+
+    def hours_for(self, category: str) -> float | None:
+        return getattr(self, f"{category}_hours", None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,10 +197,58 @@ class Item(Base):
     needs_review: Mapped[bool] = mapped_column(default=False, index=True)
     escalate: Mapped[bool] = mapped_column(default=False, index=True)
     assignee: Mapped[str | None] = mapped_column(String(320))
+    # SLA: when a person (not mailbot) first answered the client; None while waiting.
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Change control: the PM's impact assessment (effort, schedule, cost, notes).
+    impact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    approval_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class Correction(Base):
+    """A person's correction of mailbot's decision: a labelled example for retraining."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    field: Mapped[str] = mapped_column(String(30))  # "category" or "project"
+    old_value: Mapped[str | None] = mapped_column(String(100))
+    new_value: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)  # subject + new text, as the model saw it
+    language: Mapped[str | None] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Report(Base):
+    """A scheduled mail (PM digest, client summary) for one period: made once, sent once."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("kind", "scope", "period", name="uq_report_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))  # "digest" or "summary"
+    scope: Mapped[str] = mapped_column(String(50))  # a project key, or "*" for all
+    period: Mapped[str] = mapped_column(String(50))  # e.g. "2026-11-27" or "2026-W48"
+    state: Mapped[str] = mapped_column(String(20))  # "held" (waits for the PM) or "queued"
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Heartbeat(Base):
+    """What each running daemon last did, for `mailbot doctor` and monitoring."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)  # host:pid:mailbox
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ProjectCounter(Base):

@@ -177,3 +177,17 @@ def test_duplicate_project_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     twice = PROJECTS + PROJECTS.split("[site]")[1].split('"\n', 1)[1]
     with pytest.raises(ConfigError, match="share a key"):
         load_config(write(tmp_path, VALID + twice))
+
+
+def test_schedules_and_sla(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    extra = '\n[schedules]\ntimezone = "Asia/Shanghai"\nsummary_day = "Friday"\n[sla]\nissue_hours = 2\n'
+    config = load_config(write(tmp_path, VALID + extra))
+    assert config.schedules.timezone == "Asia/Shanghai" and config.schedules.summary_day == "friday"
+    assert config.sla.hours_for("issue") == 2.0 and config.sla.hours_for("feedback") == 48.0
+    for bad, message in (
+        ('timezone = "Mars/Base"', "not a known time zone"),
+        ('digest_time = "8:30"', "must be HH:MM"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_config(write(tmp_path, VALID + "\n[schedules]\n" + bad + "\n"))
