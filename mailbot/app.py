@@ -8,6 +8,7 @@ import threading
 from mailbot.acknowledge import TemplateAcknowledger
 from mailbot.config import Config
 from mailbot.delivery import deliver_outbox
+from mailbot.policies import default_hooks
 from mailbot.runner import Ingest, load_triage
 from mailbot.storage.db import Database
 
@@ -28,4 +29,5 @@ def build_ingest(config: Config, db: Database, stop_event: threading.Event | Non
         triage=load_triage(config),
         acknowledger=TemplateAcknowledger(config),
         deliver=lambda: deliver_outbox(db, config),
+        hooks=default_hooks(config),
     )

@@ -7,6 +7,7 @@ state and the outbox row of its acknowledgement are committed together.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -53,6 +54,29 @@ class Acknowledger(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class FilingContext:
+    """What a filing hook sees: the message as filed, in the filing transaction."""
+
+    config: Config
+    row: StoredMessage
+    message: Message
+    verdict: Verdict | None
+    item: Item
+    route: Route
+    new_item: bool
+
+
+class FilingHook(Protocol):
+    """A small policy that runs after a message is filed (escalation, change control, SLA).
+
+    It may change the item and queue mail in the same transaction; it returns a
+    note for the audit trail, or None when it had nothing to do.
+    """
+
+    def __call__(self, session: Session, ctx: FilingContext) -> str | None: ...
+
+
 class NoAcknowledgements:
     def acknowledge(self, session: Session, **_: object) -> str:
         return "not sent: acknowledgements are not configured"
@@ -65,6 +89,7 @@ def file_message(
     message: Message,
     verdict: Verdict | None,
     acknowledger: Acknowledger,
+    hooks: Sequence[FilingHook] = (),
 ) -> Filed:
     category = verdict.category if verdict else None
     if category == "none" or (verdict is None and message.signals.noise):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.errors import MailbotError, ParseError
-from mailbot.filing import Acknowledger, NoAcknowledgements, file_message
+from mailbot.filing import Acknowledger, FilingHook, NoAcknowledgements, file_message
 from mailbot.message import Message
 from mailbot.parse import parse_bytes
 from mailbot.sources.base import RawMail, Source
@@ -127,6 +127,7 @@ class Ingest:
         triage: Triage | None = None,
         acknowledger: Acknowledger | None = None,
         deliver: Callable[[], object] | None = None,
+        hooks: Sequence[FilingHook] = (),
     ) -> None:
         self.config = config
         self.db = db
@@ -134,6 +135,7 @@ class Ingest:
         self.source_factory = source_factory
         self.triage = triage
         self.acknowledger = acknowledger or NoAcknowledgements()
+        self.hooks = tuple(hooks)  # policies run after filing: escalation, change control, SLA
         self.deliver = deliver  # sends the outbox; called right after filing and each cycle
 
     def run_once(self) -> RunStats:
@@ -225,16 +227,25 @@ class Ingest:
             for message_pk, message, verdict in todo:
                 row = session.get(StoredMessage, message_pk)
                 assert row is not None and message is not None
-                try:
-                    with session.begin_nested():
-                        file_message(session, self.config, row, message, verdict, self.acknowledger)
-                    filed += 1
-                except Exception as err:  # a bug in one message's filing must not stop the rest
-                    log.exception("filing message %s failed", message_pk)
-                    _record_failure(session, row, f"filing: {describe_error(err)}")
+                filed += self._file_one(session, row, message, verdict)
         if filed:
             self.send()
         return filed
+
+    def _file_one(
+        self, session: Session, row: StoredMessage, message: Message, verdict: Verdict | None
+    ) -> int:
+        """File one message in a savepoint; a failure marks it failed and leaves the rest."""
+        try:
+            with session.begin_nested():
+                file_message(
+                    session, self.config, row, message, verdict, self.acknowledger, self.hooks
+                )
+            return 1
+        except Exception as err:  # a bug in one message's filing must not stop the others
+            log.exception("filing message %s failed", row.id)
+            _record_failure(session, row, f"filing: {describe_error(err)}")
+            return 0
 
     def _settle(self, source: Source, items: Sequence[tuple[int, str, RawMail]]) -> None:
         failed = [mail for _id, target, mail in items if target == FAILED]
@@ -306,20 +317,7 @@ class Ingest:
                         for key, value in verdict_fields(verdict).items():
                             setattr(row, key, value)
                     row.state, row.error = MessageState.PARSED, None
-                    try:
-                        with session.begin_nested():
-                            file_message(
-                                session,
-                                self.config,
-                                row,
-                                result.message,
-                                verdict,
-                                self.acknowledger,
-                            )
-                        stats.filed += 1
-                    except Exception as err:
-                        log.exception("filing message %s failed", row.id)
-                        _record_failure(session, row, f"filing: {describe_error(err)}")
+                    stats.filed += self._file_one(session, row, result.message, verdict)
                 if retry and row.state == MessageState.FAILED and row.attempts >= limit:
                     self._set_aside(session, row, stats)
         if stats.filed:

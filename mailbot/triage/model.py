@@ -15,6 +15,7 @@ import numpy as np
 import spacy
 from spacy.language import Language
 
+import mailbot.triage.architectures
 import mailbot.triage.tokenizer  # noqa: F401  (registers mailbot.mixed_tokenizer.v1)
 from mailbot.errors import ModelError
 from mailbot.resources import triage_model_dir

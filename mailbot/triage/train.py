@@ -31,6 +31,7 @@ import spacy
 from spacy.tokens import DocBin
 from spacy.util import load_config, load_model_from_config
 
+import mailbot.triage.architectures
 import mailbot.triage.tokenizer  # noqa: F401  (registers mailbot.mixed_tokenizer.v1)
 from mailbot.errors import ModelError
 from mailbot.triage import calibration
