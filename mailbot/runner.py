@@ -158,6 +158,13 @@ class Ingest:
         return {p.sha256: v for p, v in zip(todo, verdicts, strict=True)}
 
     def drain(self, source: Source, box: MailboxConfig) -> RunStats:
+        with self.db.mailbox_lock(source.account, source.folder) as mine:
+            if not mine:
+                log.debug("%s: another mailbot process is draining it; skipping", box.name)
+                return RunStats(mailboxes=[box.name])
+            return self._drain(source, box)
+
+    def _drain(self, source: Source, box: MailboxConfig) -> RunStats:
         stats = RunStats(mailboxes=[box.name])
         account, folder = source.account, source.folder
         uidvalidity = source.uidvalidity()
@@ -225,8 +232,16 @@ class Ingest:
             return filed
         with self.db.session() as session:
             for message_pk, message, verdict in todo:
-                row = session.get(StoredMessage, message_pk)
-                assert row is not None and message is not None
+                # Locked and re-checked: another daemon's recovery pass may have filed it.
+                row = session.scalars(
+                    select(StoredMessage)
+                    .where(
+                        StoredMessage.id == message_pk, StoredMessage.state == MessageState.PARSED
+                    )
+                    .with_for_update()
+                ).first()
+                if row is None or message is None:
+                    continue
                 filed += self._file_one(session, row, message, verdict)
         if filed:
             self.send()
@@ -295,8 +310,17 @@ class Ingest:
             ).all()
         for row_id in [r.id for r in rows]:
             with self.db.session() as session:
-                row = session.get(StoredMessage, row_id)
-                assert row is not None
+                # Another daemon may be advancing the same row: skip it rather than wait.
+                row = session.scalars(
+                    select(StoredMessage)
+                    .where(
+                        StoredMessage.id == row_id,
+                        StoredMessage.state.in_((MessageState.FAILED, MessageState.PARSED)),
+                    )
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if row is None:
+                    continue
                 if row.state == MessageState.FAILED and row.attempts >= limit:
                     self._set_aside(session, row, stats)
                     continue

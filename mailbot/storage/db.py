@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,6 +69,28 @@ class Database:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
+    @contextmanager
+    def mailbox_lock(self, account: str, folder: str) -> Iterator[bool]:
+        """Hold the right to drain one mailbox folder; yields False if another process has it.
+
+        On PostgreSQL this is a session advisory lock, so two daemons sharing a
+        database never drain the same folder at once. SQLite serves one machine;
+        there the unique keys alone keep re-processing harmless.
+        """
+        if self.dialect != "postgresql":
+            yield True
+            return
+        key = int.from_bytes(hashlib.sha256(f"{account}\0{folder}".encode()).digest()[:8],
+                             "big", signed=True)
+        with self.engine.connect() as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
     def is_current(self) -> bool:
         head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
         with self.engine.connect() as conn:
@@ -77,8 +100,15 @@ class Database:
         self.engine.dispose()
 
 
+# Tests that run the whole suite on PostgreSQL install a function here that maps
+# each test's SQLite URL to a database of its own on the server.
+url_rewriter: Callable[[str], str] | None = None
+
+
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """Connect to `url` (SQLAlchemy form) and, by default, migrate it."""
+    if url_rewriter is not None:
+        url = url_rewriter(url)
     try:
         parsed = make_url(url)
     except ArgumentError:

@@ -18,6 +18,17 @@ def _toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _routed(url: str, base: Path) -> str:
+    """The URL the test really uses: on a PostgreSQL run, the server database for it."""
+    from mailbot.storage import db
+
+    if db.url_rewriter is None or not url.startswith("sqlite:///"):
+        return url
+    relative = url[len("sqlite:///") :]
+    absolute = relative if relative.startswith("/") else str(base / relative)
+    return db.url_rewriter("sqlite:///" + absolute)
+
+
 def _table(header: str, values: dict[str, Any]) -> list[str]:
     return [header] + [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
 
@@ -58,7 +69,7 @@ def write_config(
             "failed": box.folders.failed,
         },
     )
-    lines += _table("[database]", {"url": database_url})
+    lines += _table("[database]", {"url": _routed(database_url, path.parent)})
     if smtp_port is not None:
         lines += _table(
             "[smtp]", {"host": "127.0.0.1", "port": smtp_port, "security": "none", "timeout": 10}
