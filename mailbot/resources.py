@@ -32,3 +32,8 @@ def triage_model_dir() -> Path:
 
 def data_dir() -> Path:
     return _bundled("data")
+
+
+def example_config() -> Path:
+    """The documented example configuration (`mailbot.example.toml`)."""
+    return _bundled("mailbot.example.toml")
