@@ -1,0 +1,88 @@
+"""Two daemons, one PostgreSQL database, one inbox: each message and each acknowledgement once."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from email import message_from_bytes
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mailbot.storage.db import open_database
+from mailbot.storage.models import Item, OutboxMail, OutboxState, StoredMessage
+from tests.servers import DovecotAccount
+from tests.servers.smtp import SmtpSink
+from tests.support.configs import write_config
+from tests.support.mails import make_mails
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TOTAL = 500
+
+
+def test_two_daemons_never_process_or_answer_twice(
+    imap_account: DovecotAccount, smtp_sink: SmtpSink, tmp_path: Path, database_backend: str
+) -> None:
+    if database_backend != "postgresql":
+        pytest.skip("several daemons share a PostgreSQL database; set MAILBOT_TEST_DATABASE_URL")
+    mails = make_mails(TOTAL)
+    imap_account.append_many("INBOX", mails)
+    box = imap_account.mailbox_config(idle=True, batch_size=25)
+    configs = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        configs.append(
+            write_config(
+                folder / "mailbot.toml",
+                box,
+                f"sqlite:///{tmp_path}/shared.sqlite3",
+                projects=[
+                    {"key": "CLIENT", "name": "Client", "client_domains": ["client.example"]}
+                ],
+                smtp_port=smtp_sink.port,
+                site={"name": "Team", "address": "team@agency.example"},
+                acknowledgements={"max_per_sender_per_hour": 100_000},
+                logging={"level": "WARNING"},
+            )
+        )
+    db = open_database(f"sqlite:///{tmp_path}/shared.sqlite3")  # the same server database
+    daemons = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mailbot", "--config", str(c), "run"], stderr=subprocess.PIPE
+        )
+        for c in configs
+    ]
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            with db.session() as s:
+                sent = s.scalar(
+                    select(func.count())
+                    .select_from(OutboxMail)
+                    .where(OutboxMail.state == OutboxState.SENT)
+                )
+            if sent == TOTAL:
+                break
+            assert all(d.poll() is None for d in daemons), "a daemon died"
+            time.sleep(0.5)
+    finally:
+        for d in daemons:
+            d.send_signal(signal.SIGTERM)
+        logs = [d.communicate(timeout=30)[1].decode() for d in daemons]
+    assert all(d.returncode == 0 for d in daemons), logs
+    assert all("Traceback" not in log for log in logs), logs
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(StoredMessage)) == TOTAL
+        assert s.scalar(select(func.count()).select_from(Item)) == TOTAL
+        refs = s.scalars(select(Item.ref)).all()
+        assert len(set(refs)) == TOTAL  # refs unique across both daemons
+    assert imap_account.messages("INBOX") == {}
+    processed = imap_account.messages("mailbot/processed")
+    assert len(processed) == TOTAL
+    answered = [str(message_from_bytes(r.content)["In-Reply-To"]) for r in smtp_sink.messages]
+    assert len(answered) == TOTAL and len(set(answered)) == TOTAL  # one acknowledgement each
