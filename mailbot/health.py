@@ -3,7 +3,8 @@
 A running daemon calls `beat()` once per cycle of each mailbox loop; the row
 named `host:pid:mailbox` is overwritten each time, so the table stays small.
 `read_heartbeats()` and `last_fetches()` are what doctor (or a monitoring
-probe) reads back. Nothing here raises on a database that lacks rows.
+probe) reads back; `check_fetches()` and `check_outbox()` are doctor's checks
+built on them. Nothing here raises on a database that lacks rows.
 """
 
 from __future__ import annotations
@@ -11,15 +12,21 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mailbot import __version__
 from mailbot.config import Config
+from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
+from mailbot.doctor import FAIL, PASS, WARN, Check, ago
 from mailbot.storage.db import Database
-from mailbot.storage.models import Cursor, Heartbeat
+from mailbot.storage.models import Cursor, Heartbeat, OutboxMail, OutboxState
+
+STALL_FACTOR = 3  # a fetch older than this many wait intervals ...
+STALL_GRACE = timedelta(minutes=10)  # ... plus this while a daemon beats means a stalled fetcher
+OUTBOX_PENDING_WARN = timedelta(hours=1)  # an unsent mail older than this is worth a look
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +120,105 @@ def last_fetches(db: Database, config: Config) -> list[FetchInfo]:
             at = cursor.last_fetch_at if cursor is not None else None
             result.append(FetchInfo(box.name, box.folders.inbox, aware(at) if at else None))
     return result
+
+
+# --- doctor's checks on these facts -------------------------------------------------
+
+
+def stall_limit(box: MailboxConfig) -> timedelta:
+    """How old the last fetch may be before a running daemon counts as stalled."""
+    interval = DEFAULT_IDLE_RENEW if box.idle else box.poll_interval
+    return timedelta(seconds=STALL_FACTOR * interval) + STALL_GRACE
+
+
+def check_fetches(config: Config, db: Database, now: datetime | None = None) -> list[Check]:
+    """The last successful fetch of each mailbox, judged against the daemon's heartbeat."""
+    now = now or datetime.now(UTC)
+    beats = read_heartbeats(db)
+    checks = []
+    for fetch in last_fetches(db, config):
+        box = next(b for b in config.mailboxes if b.name == fetch.mailbox)
+        limit = stall_limit(box)
+        mine = [b for b in beats if b.mailbox == box.name]
+        alive = [b for b in mine if now - b.at <= limit]
+        if fetch.last_fetch_at is None:
+            checks.append(
+                Check(
+                    "last fetch",
+                    box.name,
+                    WARN,
+                    "never fetched",
+                    "start mailbot (mailbot run, or systemctl start mailbot)",
+                )
+            )
+            continue
+        age = now - fetch.last_fetch_at
+        detail = f"{fetch.last_fetch_at:%Y-%m-%d %H:%M:%S} UTC ({ago(age)})"
+        if age <= limit:
+            checks.append(Check("last fetch", box.name, PASS, detail))
+        elif alive:
+            checks.append(
+                Check(
+                    "last fetch",
+                    box.name,
+                    FAIL,
+                    f"{detail}, yet the daemon {alive[0].name} beat {ago(now - alive[0].at)}: "
+                    "its fetcher is stalled",
+                    "look at the log (journalctl -u mailbot), then restart the daemon",
+                )
+            )
+        else:
+            why = f"last heartbeat {ago(now - mine[0].at)}" if mine else "no heartbeat recorded"
+            checks.append(
+                Check(
+                    "last fetch",
+                    box.name,
+                    WARN,
+                    f"{detail}; no daemon seems to run ({why})",
+                    "start mailbot (systemctl start mailbot) if it should be running",
+                )
+            )
+    return checks
+
+
+def check_outbox(db: Database, now: datetime | None = None) -> list[Check]:
+    """Unsent mail: pending for long, or refused for good."""
+    now = now or datetime.now(UTC)
+    with db.session() as session:
+        failed = session.scalar(select(func.count()).where(OutboxMail.state == OutboxState.FAILED))
+        oldest = session.scalar(
+            select(func.min(OutboxMail.created_at)).where(OutboxMail.state == OutboxState.PENDING)
+        )
+        late = session.scalar(
+            select(func.count()).where(
+                OutboxMail.state == OutboxState.PENDING,
+                OutboxMail.created_at < now - OUTBOX_PENDING_WARN,
+            )
+        )
+    checks = []
+    if late:
+        assert oldest is not None
+        checks.append(
+            Check(
+                "outbox pending",
+                "outbox",
+                WARN,
+                f"{late} mail(s) unsent for over an hour (oldest {ago(now - aware(oldest))})",
+                "check the SMTP check above and the daemon's log; they are retried by themselves",
+            )
+        )
+    else:
+        checks.append(Check("outbox pending", "outbox", PASS, "nothing waits longer than an hour"))
+    if failed:
+        checks.append(
+            Check(
+                "outbox failed",
+                "outbox",
+                WARN,
+                f"{failed} mail(s) were refused for good and will not be retried",
+                "read last_error in the outbox table; fix the cause and answer those clients",
+            )
+        )
+    else:
+        checks.append(Check("outbox failed", "outbox", PASS, "no refused mail"))
+    return checks
