@@ -1,0 +1,45 @@
+"""`mailbot queue ACTION`: the PM's work queue (list, show and correct items).
+
+Sub-commands are the `mailbot/queue/cmd_*.py` modules, found when the parser is
+built; each gets `--json` and `--actor` unless it defines its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+
+from mailbot.queue import subcommands
+
+NAME = "queue"
+HELP = "the PM's work queue: list, show, reclassify, move, status, assign, note, merge, split"
+
+
+def default_actor() -> str:
+    """Who is acting: $USER, else the login name."""
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. in a container
+        return "unknown"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
+    for module in subcommands():
+        # "resolve": a module may redefine --json or --actor without an argparse conflict.
+        cmd = sub.add_parser(
+            module.NAME, help=module.HELP, description=module.HELP, conflict_handler="resolve"
+        )
+        cmd.add_argument("--json", action="store_true", help="print the result as JSON")
+        cmd.add_argument(
+            "--actor",
+            default=default_actor(),
+            help="who is acting, for the audit trail (default: $USER)",
+        )
+        module.add_arguments(cmd)
+        cmd.set_defaults(queue_handler=module.run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return int(args.queue_handler(args) or 0)

@@ -1,0 +1,368 @@
+"""What a PM does to items: reclassify, move, change status, assign, note, merge, split.
+
+Every function works in the caller's transaction, records an audit `Event` with
+the actor and the reason, and raises `QueueError` (or the lifecycle's
+`StatusError`) with what to do when the change is not possible. Nothing is
+committed here: a failure anywhere leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.items.lifecycle import LIFECYCLES, change_status, initial_status
+from mailbot.items.store import UNASSIGNED_KEY, next_number
+from mailbot.policies.sla import is_ours
+from mailbot.queue import QueueError
+from mailbot.sla import MERGED_STATUS, record_first_response
+from mailbot.storage.models import Correction, Event, Item, OutboxMail, StoredMessage
+
+LIST_HINT = "find the reference with `mailbot queue list --all`; references look like ACME-42"
+
+
+def find_item(session: Session, ref: str) -> Item:
+    """The item with this reference, or the one it was moved to; QueueError if none."""
+    key = ref.strip().upper()
+    item = session.scalars(select(Item).where(Item.ref == key)).first()
+    if item is not None:
+        return item
+    # A moved item keeps its old references in its "moved" events.
+    for event in session.scalars(
+        select(Event).where(Event.kind == "moved").order_by(Event.id.desc())
+    ):
+        if event.detail.get("from") == key and event.item_id is not None:
+            moved = session.get(Item, event.item_id)
+            if moved is not None:
+                return moved
+    raise QueueError(f"no item {ref!r}", LIST_HINT)
+
+
+def old_refs(session: Session, item: Item) -> list[str]:
+    """References the item had before it was moved, oldest first."""
+    events = session.scalars(
+        select(Event).where(Event.kind == "moved", Event.item_id == item.id).order_by(Event.id)
+    )
+    return [str(e.detail.get("from")) for e in events]
+
+
+def item_messages(session: Session, item: Item) -> list[StoredMessage]:
+    """The item's messages in the order they arrived."""
+    return list(
+        session.scalars(
+            select(StoredMessage).where(StoredMessage.item_id == item.id).order_by(StoredMessage.id)
+        )
+    )
+
+
+def client_messages(session: Session, config: Config, item: Item) -> list[StoredMessage]:
+    """The item's messages written by the client, not by our side."""
+    return [
+        row
+        for row in item_messages(session, item)
+        if row.from_email and not is_ours(row.from_email, config)
+    ]
+
+
+def model_text(row: StoredMessage) -> str:
+    """What the classifier read: the subject as written, a newline, the new text."""
+    subject, text = (row.subject or "").strip(), (row.new_text or "").strip()
+    return f"{subject}\n{text}" if subject else text
+
+
+def _open_for_change(item: Item) -> None:
+    if item.merged_into_id is not None:
+        raise QueueError(
+            f"{item.ref} was merged into another item",
+            "act on the item it was merged into (see `mailbot queue show`)",
+        )
+
+
+def reclassify(
+    session: Session, config: Config, ref: str, category: str, *, actor: str, reason: str = ""
+) -> Item:
+    """Change the item's category; its status restarts at the new lifecycle's first status.
+
+    Each client message of the item becomes a category correction: a labelled example
+    for retraining the model (`mailbot.queue.corrections`).
+    """
+    if category not in LIFECYCLES:
+        raise QueueError(f"unknown category {category!r}", f"use one of: {', '.join(LIFECYCLES)}")
+    item = find_item(session, ref)
+    _open_for_change(item)
+    if item.category == category:
+        raise QueueError(f"{item.ref} is already {category}", "nothing to change")
+    old_category, old_status = item.category, item.status
+    item.category = category
+    item.status = initial_status(category)
+    item.needs_review = False  # a person has decided
+    rows = client_messages(session, config, item)
+    for row in rows:
+        session.add(
+            Correction(
+                message_pk=row.id,
+                item_id=item.id,
+                field="category",
+                old_value=row.category or old_category,
+                new_value=category,
+                text=model_text(row),
+                language=row.language,
+                actor=actor,
+            )
+        )
+    session.add(
+        Event(
+            item_id=item.id,
+            kind="reclassified",
+            actor=actor,
+            detail={
+                "from": old_category,
+                "to": category,
+                "status_from": old_status,
+                "status_to": item.status,
+                "corrections": len(rows),
+                "reason": reason,
+            },
+        )
+    )
+    return item
+
+
+def move(
+    session: Session, config: Config, ref: str, project: str, *, actor: str, reason: str = ""
+) -> Item:
+    """Renumber the item into another project; its old reference still finds it."""
+    key = project.strip().upper()
+    known = [p.key for p in config.projects]
+    if key != UNASSIGNED_KEY and key not in known:
+        raise QueueError(
+            f"no project {project!r} in the configuration",
+            f"use one of: {', '.join([*known, UNASSIGNED_KEY])}",
+        )
+    item = find_item(session, ref)
+    _open_for_change(item)
+    if item.project_key == key:
+        raise QueueError(f"{item.ref} is already in {key}", "nothing to change")
+    old_ref, old_key = item.ref, item.project_key
+    number = next_number(session, key)
+    item.ref, item.project_key, item.number = f"{key}-{number}", key, number
+    rows = client_messages(session, config, item)
+    for row in rows:
+        session.add(
+            Correction(
+                message_pk=row.id,
+                item_id=item.id,
+                field="project",
+                old_value=old_key,
+                new_value=key,
+                text=model_text(row),
+                language=row.language,
+                actor=actor,
+            )
+        )
+    session.add(
+        Event(
+            item_id=item.id,
+            kind="moved",
+            actor=actor,
+            detail={
+                "from": old_ref,
+                "to": item.ref,
+                "from_project": old_key,
+                "to_project": key,
+                "reason": reason,
+            },
+        )
+    )
+    return item
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    item: Item
+    event: Event
+    outbox: OutboxMail | None  # the client's status mail, when --notify queued one
+    notified: bool
+
+
+def set_status(
+    session: Session,
+    config: Config,
+    ref: str,
+    status: str,
+    *,
+    actor: str,
+    note: str | None = None,
+    notify: bool = False,
+    now: datetime | None = None,
+) -> StatusChange:
+    """Move the item to `status`; with `notify`, queue a status mail to the client.
+
+    A status mail is a person answering the client, so it meets the first-response SLA.
+    """
+    item = find_item(session, ref)
+    _open_for_change(item)
+    event = change_status(item, status, actor=actor, reason=note or "changed by hand")
+    session.add(event)
+    session.flush()  # the event id makes the status mail's dedupe key
+    outbox = None
+    if notify:
+        from mailbot.queue.notify import notify_status
+
+        now = now or datetime.now(UTC)
+        outbox = notify_status(session, config, item, status, event_id=event.id, note=note, now=now)
+        event.detail = {**event.detail, "notified": outbox.message_id if outbox else None}
+        record_first_response(
+            session, item, now, by=actor, how=f"status update '{status}' mailed to the client"
+        )
+    return StatusChange(item, event, outbox, notify)
+
+
+def assign(session: Session, ref: str, who: str, *, actor: str, reason: str = "") -> Item:
+    """Give the item to a person; "-" or "" takes it back to nobody."""
+    item = find_item(session, ref)
+    new = who.strip() or None
+    if new == "-":
+        new = None
+    if item.assignee == new:
+        raise QueueError(f"{item.ref} is already assigned to {new or 'nobody'}", "nothing to do")
+    session.add(
+        Event(
+            item_id=item.id,
+            kind="assigned",
+            actor=actor,
+            detail={"from": item.assignee, "to": new, "reason": reason},
+        )
+    )
+    item.assignee = new
+    return item
+
+
+def add_note(session: Session, ref: str, text: str, *, actor: str) -> Event:
+    """An internal note on the item: the audit trail only, never mailed to the client."""
+    if not text.strip():
+        raise QueueError("the note is empty", "write the note text after the reference")
+    item = find_item(session, ref)
+    event = Event(item_id=item.id, kind="note", actor=actor, detail={"text": text.strip()})
+    session.add(event)
+    return event
+
+
+def merge(session: Session, ref: str, into_ref: str, *, actor: str, reason: str = "") -> Item:
+    """Move every message of `ref` to `into_ref`, mark `ref` merged; returns the target."""
+    source, target = find_item(session, ref), find_item(session, into_ref)
+    if source.id == target.id:
+        raise QueueError(f"{source.ref} cannot be merged into itself", "name two different items")
+    _open_for_change(source)
+    if target.merged_into_id is not None:
+        final = session.get(Item, target.merged_into_id)
+        raise QueueError(
+            f"{target.ref} was itself merged into {final.ref if final else 'another item'}",
+            "merge into that item instead",
+        )
+    rows = item_messages(session, source)
+    for row in rows:
+        row.item_id = target.id
+    old_status = source.status
+    source.merged_into_id = target.id
+    source.status = MERGED_STATUS
+    target.escalate = target.escalate or source.escalate
+    if target.first_response_at is None and source.first_response_at is not None:
+        target.first_response_at = source.first_response_at  # the client was answered already
+    ids = [row.id for row in rows]
+    session.add(
+        Event(
+            item_id=source.id,
+            kind="merged",
+            actor=actor,
+            detail={
+                "into": target.ref,
+                "messages": ids,
+                "status_from": old_status,
+                "reason": reason,
+            },
+        )
+    )
+    session.add(
+        Event(
+            item_id=target.id,
+            kind="merged_from",
+            actor=actor,
+            detail={"from": source.ref, "messages": ids, "reason": reason},
+        )
+    )
+    return target
+
+
+def find_message(session: Session, message: str | int) -> StoredMessage:
+    """A stored message by its number (as `queue show` lists it) or by its Message-ID."""
+    text = str(message).strip()
+    row = None
+    if text.isdigit():
+        row = session.get(StoredMessage, int(text))
+    else:
+        row = session.scalars(
+            select(StoredMessage).where(StoredMessage.message_id == text.strip("<>"))
+        ).first()
+    if row is None:
+        raise QueueError(
+            f"no stored message {text!r}",
+            "use a message number from `mailbot queue show REF` or its Message-ID",
+        )
+    return row
+
+
+def split(session: Session, message: str | int, *, actor: str, reason: str = "") -> Item:
+    """Make one message of an item a new item of the same project; returns the new item."""
+    row = find_message(session, message)
+    source = session.get(Item, row.item_id) if row.item_id is not None else None
+    if source is None:
+        raise QueueError(f"message {row.id} is not filed to any item", "nothing to split")
+    _open_for_change(source)
+    if len(item_messages(session, source)) < 2:
+        raise QueueError(
+            f"message {row.id} is the only message of {source.ref}",
+            "use `mailbot queue reclassify` or `move` to change the item itself",
+        )
+    category = row.category if row.category in LIFECYCLES else source.category
+    number = next_number(session, source.project_key)
+    new = Item(
+        ref=f"{source.project_key}-{number}",
+        project_key=source.project_key,
+        number=number,
+        category=category,
+        status=initial_status(category),
+        title=(row.subject_normalized or row.subject or "(no subject)")[:2000],
+        client_email=row.from_email,
+        client_name=row.from_name,
+        language=row.language,
+        confidence=row.confidence,
+        needs_review=False,
+        escalate=bool(row.escalate),
+    )
+    session.add(new)
+    session.flush()
+    row.item_id = new.id
+    session.add(
+        Event(
+            item_id=new.id,
+            message_pk=row.id,
+            kind="created",
+            actor=actor,
+            detail={"ref": new.ref, "category": category, "split_from": source.ref},
+        )
+    )
+    session.add(
+        Event(
+            item_id=source.id,
+            message_pk=row.id,
+            kind="split",
+            actor=actor,
+            detail={"message": row.id, "to": new.ref, "reason": reason},
+        )
+    )
+    return new
