@@ -48,13 +48,52 @@ fi
 
 say "lint (ruff)"
 .venv/bin/ruff check .
-say "tests (pytest)"
-set +e
-.venv/bin/python -m pytest "${@:2}"
-status=$?
-set -e
-if [ $status -eq 5 ]; then
-  echo "pytest collected no tests: that is a failure, not a pass" >&2
-  exit 1
+
+run_pytest() {
+  set +e
+  .venv/bin/python -m pytest "$@"
+  local status=$?
+  set -e
+  if [ $status -eq 5 ]; then
+    echo "pytest collected no tests: that is a failure, not a pass" >&2
+    return 1
+  fi
+  return $status
+}
+
+# PostgreSQL for the second pass: $MAILBOT_TEST_DATABASE_URL, else a local server that answers;
+# in CI (CI=true) install and start Debian's postgresql when none answers.
+pg_answers() {
+  .venv/bin/python - "$1" <<'PY' >/dev/null 2>&1
+import sys
+import sqlalchemy
+engine = sqlalchemy.create_engine(sys.argv[1], connect_args={"connect_timeout": 3})
+with engine.connect() as conn:
+    conn.execute(sqlalchemy.text("SELECT 1"))
+PY
+}
+pg_url="${MAILBOT_TEST_DATABASE_URL:-}"
+if [ -z "$pg_url" ]; then
+  for candidate in "postgresql+psycopg://postgres@127.0.0.1:5432/postgres" \
+                   "postgresql+psycopg://root@/postgres?host=/var/run/postgresql"; do
+    if pg_answers "$candidate"; then pg_url="$candidate"; break; fi
+  done
 fi
-exit $status
+if [ -z "$pg_url" ] && [ "${CI:-}" = true ]; then
+  say "installing PostgreSQL for the second test pass"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  version=$(ls /etc/postgresql | sort -n | tail -1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  as_root su postgres -c "createuser -s $(id -un)" 2>/dev/null || true
+  pg_url="postgresql+psycopg://$(id -un)@/postgres?host=/var/run/postgresql"
+  pg_answers "$pg_url" || { echo "PostgreSQL did not start" >&2; exit 1; }
+fi
+
+say "tests (pytest) on SQLite"
+run_pytest "${@:2}"
+if [ -n "$pg_url" ]; then
+  say "tests (pytest) on PostgreSQL"
+  MAILBOT_TEST_DATABASE_URL="$pg_url" run_pytest "${@:2}"
+else
+  say "no PostgreSQL server answered: the PostgreSQL pass is skipped (set MAILBOT_TEST_DATABASE_URL)"
+fi
