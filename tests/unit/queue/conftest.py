@@ -1,0 +1,33 @@
+"""Fixtures: a `Bot` (see queue_bot.py) and the same bot with three items filed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.unit.queue.queue_bot import Bot
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Iterator[Bot]:
+    b = Bot(tmp_path)
+    try:
+        yield b
+    finally:
+        b.db.dispose()
+
+
+@pytest.fixture
+def filed(bot: Bot) -> Bot:
+    """ACME-1 an issue (two client messages), ACME-2 a change request, HX-1 a Chinese issue."""
+    first = bot.deliver("Anna <anna@acme.example>", "Checkout fails", "Error 500 when we pay.")
+    bot.deliver("Anna <anna@acme.example>", "New banner change", "Please add a banner.")
+    bot.deliver("王芳 <wangfang@huaxin.example>", "后台登录不了", "你好，后台一直登录不了。")
+    bot.run()
+    bot.deliver(
+        "Anna <anna@acme.example>", "Re: Checkout fails", "Also with PayPal.", reply_to=first
+    )
+    bot.run()
+    return bot
