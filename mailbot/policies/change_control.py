@@ -1,0 +1,129 @@
+"""Change control: apply the client's emailed answer to an approval request.
+
+Runs on follow-ups in a change request's thread once approval was requested and while
+the decision is open. A clear "Approved" / "同意" approves, a clear "Rejected" / "不同意"
+rejects, each recorded with the client's words; anything else leaves the status alone,
+marks the item for review and tells the PM. mailbot never guesses a decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from mailbot.change_control import AWAITING_DECISION, Phrases, interpret_reply, load_phrases
+from mailbot.config import Config
+from mailbot.filing import FilingContext, FilingHook
+from mailbot.items.lifecycle import change_status
+from mailbot.policies.escalation import NOTICE_ERRORS, client_text, queue_pm_notice
+from mailbot.storage.models import Event
+
+log = logging.getLogger("mailbot.change_control")
+
+PM_NOTICE_KIND = "pm_notice"
+CLOCK_SKEW = timedelta(minutes=15)  # a client's clock may run this much behind ours
+NEW_STATUS = {"approve": "approved", "reject": "rejected"}
+
+
+def from_the_client(config: Config, ctx: FilingContext) -> bool:
+    """The item's client, or another person of the client's (their boss may answer)."""
+    sender = ctx.message.from_.email if ctx.message.from_ else ""
+    if not sender:
+        return False
+    if sender == (ctx.item.client_email or "").lower():
+        return True
+    project = config.project(ctx.item.project_key)
+    if project is None:
+        return False
+    domain = sender.rpartition("@")[2]
+    return sender in project.client_addresses or domain in project.client_domains
+
+
+class ChangeControlHook:
+    """The filing hook; phrases are loaded at start-up so a broken file stops the daemon early."""
+
+    def __init__(
+        self, config: Config, phrases: Phrases, *, clock: type[datetime] = datetime
+    ) -> None:
+        self.config = config
+        self.phrases = phrases
+        self.clock = clock
+
+    def __call__(self, session: Session, ctx: FilingContext) -> str | None:
+        item = ctx.item
+        if ctx.new_item or item.category != "change_request" or item.approval_requested_at is None:
+            return None
+        if item.status not in AWAITING_DECISION:
+            return None  # decided already; later mail is ordinary correspondence
+        if ctx.message.signals.noise or not from_the_client(self.config, ctx):
+            return None  # an out-of-office or our own PM in the thread is no answer
+        asked = item.approval_requested_at
+        asked = asked if asked.tzinfo else asked.replace(tzinfo=UTC)  # SQLite drops the zone
+        if ctx.message.date < asked - CLOCK_SKEW:
+            # Written before we asked (delivered late, or an old mail re-sent): not an answer.
+            return "not read as an answer: written before the approval request"
+        decision = interpret_reply(ctx.message.new_text, self.phrases)
+        actor = ctx.message.from_.email if ctx.message.from_ else "client"
+        if decision.kind in NEW_STATUS:
+            event = change_status(
+                item,
+                NEW_STATUS[decision.kind],
+                actor=actor,
+                reason=f"the client answered by email: {decision.evidence}",
+            )
+            event.message_pk = ctx.row.id
+            event.detail = {**event.detail, "evidence": decision.evidence}
+            session.add(event)
+            item.needs_review = False
+            return f"change request {NEW_STATUS[decision.kind]} by {actor}: {decision.evidence}"
+        return self._ambiguous(session, ctx, decision.evidence)
+
+    def _ambiguous(self, session: Session, ctx: FilingContext, evidence: str) -> str:
+        item = ctx.item
+        item.needs_review = True
+        try:
+            queued = queue_pm_notice(
+                session,
+                self.config,
+                item,
+                kind=PM_NOTICE_KIND,
+                template=("approval", "ambiguous"),
+                subject=f"[Decision needed] {item.ref}: unclear answer to the approval request",
+                context={
+                    "client": str(ctx.message.from_),
+                    "subject": item.title,
+                    "evidence": evidence,
+                    "new_text": client_text(ctx) or "(nothing written)",
+                },
+                dedupe_key=f"{PM_NOTICE_KIND}:approval:{ctx.row.sha256}",
+                message_pk=ctx.row.id,
+                now=self.clock.now(UTC),
+            )
+        except NOTICE_ERRORS as err:
+            log.error("PM notice for %s not queued: %s", item.ref, err)
+            queued = f"{err.message} ({err.code})"
+        if isinstance(queued, str):
+            notified = f"PM not notified: {queued}"
+        elif queued is None:
+            notified = "PM notice already queued"
+        else:
+            notified = f"PM notified ({queued.rcpt_to[0]})"
+        session.add(
+            Event(
+                message_pk=ctx.row.id,
+                item_id=item.id,
+                kind="approval_ambiguous",
+                detail={
+                    "note": "ambiguous answer, PM to decide",
+                    "evidence": evidence,
+                    "notified": notified,
+                },
+            )
+        )
+        return f"ambiguous answer, PM to decide: {evidence}; {notified}"
+
+
+def make_hook(config: Config) -> FilingHook | None:
+    return ChangeControlHook(config, load_phrases())
