@@ -1,0 +1,82 @@
+"""`mailbot summary`: preview, send or release a project's weekly client progress summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mailbot.cli.common import database, load, print_json
+
+NAME = "summary"
+HELP = "preview, send or release a project's client progress summary"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--project", metavar="KEY", help="the project, e.g. ACME")
+    target.add_argument(
+        "--release", metavar="KEY", help="send the summary held for this project (summary_hold)"
+    )
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument(
+        "--preview", action="store_true", help="print it; send and record nothing (the default)"
+    )
+    action.add_argument(
+        "--send", action="store_true", help="queue it now and record it for the period"
+    )
+    parser.add_argument("--period", metavar="YYYY-Www", help="the ISO week (default: this week)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from mailbot.delivery import deliver_outbox
+    from mailbot.reports import summary
+
+    config = load(args)
+    db = database(config)
+    now = datetime.now(UTC)
+    project = summary.project_or_fail(config, args.release or args.project)
+    if args.release or args.send:
+        if args.release:
+            outcome = summary.release_summary(db, config, project, now, period=args.period)
+        else:
+            outcome = summary.make_summary(db, config, project, now, period=args.period)
+        if outcome.outbox_id is not None and outcome.result in ("queued", "released"):
+            deliver_outbox(db, config)  # a person asked for it now; the daemon would retry
+        if args.json:
+            print_json(outcome.as_dict())
+        else:
+            print(_describe(outcome))
+        if outcome.result == "skipped" and "no client contacts" in outcome.detail:
+            return 1
+        return 0
+    found = summary.preview_summary(db, config, project, now, period=args.period)
+    if args.json:
+        subject, rendered = summary.render_summary(config, found)
+        print_json({**found.as_dict(), "subject": subject, "text": rendered.text})
+        return 0
+    if found.empty:
+        print(f"nothing to report for {project.key} in {found.period}: no mail would be sent")
+        return 0
+    subject, rendered = summary.render_summary(config, found)
+    sys.stdout.write(
+        f"To: {', '.join(found.recipients) or '(no client contacts)'}\n"
+        f"Subject: {subject}\nLanguage: {rendered.language_used}\n\n{rendered.text}"
+    )
+    return 0
+
+
+def _describe(outcome: object) -> str:
+    from mailbot.reports.mail import Outcome
+
+    assert isinstance(outcome, Outcome)
+    where = f"summary {outcome.period} for {outcome.scope}"
+    if outcome.result == "exists":
+        return f"the {where} was already sent ({outcome.detail}); nothing to do"
+    if outcome.result == "skipped":
+        return f"the {where} was not sent: {outcome.detail}"
+    if outcome.result == "held":
+        return f"the {where} is held for release: mailbot summary --release {outcome.scope}"
+    return f"the {where} was {outcome.result} to {outcome.detail}"

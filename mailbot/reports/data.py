@@ -1,0 +1,128 @@
+"""Queries shared by the digest and the summary: items as plain lines, open and done states."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.reports.mail import aware
+from mailbot.storage.models import Event, Item
+
+# States in which nothing more is expected of the team.
+FINISHED = {
+    "issue": ("resolved", "closed"),
+    "change_request": ("done", "rejected"),
+    "feedback": ("noted",),
+}
+DELIVERED = ("resolved", "closed", "done")  # what a client reads as "done for you"
+CLIENT_CATEGORIES = ("issue", "change_request", "feedback")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One item as a report shows it; plain values so templates stay simple."""
+
+    ref: str
+    title: str
+    category: str
+    status: str
+    client: str  # the client's name, else address
+    opened: date  # local date
+    waiting_hours: int  # since it was opened
+    escalate: bool
+    needs_review: bool
+    awaiting_approval: bool  # a change request whose estimate waits for the client
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def is_open(item: Item) -> bool:
+    return item.status not in FINISHED.get(item.category, ())
+
+
+def line(item: Item, tz: ZoneInfo, now: datetime) -> Line:
+    created = aware(item.created_at)
+    return Line(
+        ref=item.ref,
+        title=item.title,
+        category=item.category,
+        status=item.status,
+        client=item.client_name or item.client_email or "",
+        opened=created.astimezone(tz).date(),
+        waiting_hours=max(0, int((now - created).total_seconds() // 3600)),
+        escalate=bool(item.escalate),
+        needs_review=bool(item.needs_review),
+        awaiting_approval=item.approval_requested_at is not None
+        and item.status in ("submitted", "under_review"),
+    )
+
+
+def project_items(session: Session, keys: Sequence[str]) -> list[Item]:
+    """Every live (not merged) item of these projects, oldest first."""
+    if not keys:
+        return []
+    return list(
+        session.scalars(
+            select(Item)
+            .where(Item.project_key.in_(list(keys)), Item.merged_into_id.is_(None))
+            .order_by(Item.id)
+        )
+    )
+
+
+def in_window(moment: datetime, since: datetime, until: datetime) -> bool:
+    return since <= aware(moment) < until
+
+
+def delivered_in(
+    session: Session, items: Sequence[Item], since: datetime, until: datetime
+) -> list[Item]:
+    """Items whose status moved to resolved, closed or done within the window."""
+    by_id = {i.id: i for i in items}
+    if not by_id:
+        return []
+    events = session.scalars(
+        select(Event).where(
+            Event.kind == "status",
+            Event.item_id.in_(list(by_id)),
+            Event.at >= since,
+            Event.at < until,
+        )
+    )
+    done = {e.item_id for e in events if (e.detail or {}).get("to") in DELIVERED}
+    return [by_id[i] for i in sorted(done) if i is not None and by_id[i].status in DELIVERED]
+
+
+def overdue(session: Session, config: Config, now: datetime) -> list[Item]:
+    """Open items no person has answered within their category's SLA.
+
+    Uses `mailbot.sla.overdue` when it exists, so the digest and the SLA checks agree.
+    """
+    try:
+        from mailbot.sla import overdue as sla_overdue
+    except ImportError:
+        return _overdue_fallback(session, config, now)
+    return list(sla_overdue(session, config, now))
+
+
+def _overdue_fallback(session: Session, config: Config, now: datetime) -> list[Item]:
+    # Stand-in until mailbot.sla lands; same rule: no first human response past the SLA.
+    rows = session.scalars(
+        select(Item).where(Item.first_response_at.is_(None), Item.merged_into_id.is_(None))
+    )
+    late = []
+    for item in rows:
+        hours = config.sla.hours_for(item.category)
+        if hours is None or not is_open(item):
+            continue
+        if aware(item.created_at) + timedelta(hours=hours) < now:
+            late.append(item)
+    return late

@@ -1,0 +1,346 @@
+"""The client progress summary: one warm, plain weekly update per project, in its language.
+
+It lists what the client raised and what we finished since the last summary, every
+open issue and change request with its status, and what happens next. Only the
+project's own client items are shown: never noise, never unassigned (TRIAGE) mail,
+never items merged into others.
+
+Recipients: the project's `client_addresses`, plus every distinct address within the
+project's `client_domains` that wrote mail filed to the project's items during the
+period. Robots (noreply@, mailer-daemon@ ...), our own addresses, addresses whose
+automatic answers we stopped, and people at free-mail domains who are not listed in
+`client_addresses` are never added. All of them are on one mail, so the client team
+sees who received the update.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mailbot.ack.templates import Rendered, TemplateLibrary
+from mailbot.acknowledge import ROBOT_LOCAL_PART, own_addresses
+from mailbot.config import Config
+from mailbot.config_types import ProjectConfig
+from mailbot.errors import MailbotError
+from mailbot.message import Address
+from mailbot.reports import data
+from mailbot.reports.data import Line
+from mailbot.reports.mail import (
+    HELD,
+    QUEUED,
+    Outcome,
+    aware,
+    claim_period,
+    compose_report,
+    find_report,
+    previous_report_time,
+    queue,
+)
+from mailbot.reports.periods import local_date, week_period, week_start
+from mailbot.storage.db import Database
+from mailbot.storage.models import Breaker, Item, Report, StoredMessage
+
+log = logging.getLogger("mailbot.reports")
+
+KIND = "summary"
+TEMPLATE = "weekly"
+DEFAULT_WINDOW = timedelta(days=7)  # the first summary looks back one week
+
+
+class ReportError(MailbotError):
+    """A report cannot be made or released as asked."""
+
+    code = "MB901"
+
+
+@dataclass(slots=True)
+class Summary:
+    project: ProjectConfig
+    period: str
+    since: datetime
+    until: datetime
+    opened: list[Line]  # issues and change requests raised in the window
+    feedback_received: int  # feedback items in the window (thanked, not listed)
+    delivered: list[Line]  # resolved, closed or done in the window
+    open_issues: list[Line]
+    open_changes: list[Line]
+    recipients: list[str]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing happened and nothing is open: no mail is worth sending."""
+        return not (
+            self.opened
+            or self.delivered
+            or self.open_issues
+            or self.open_changes
+            or self.feedback_received
+        )
+
+    def context(self, config: Config) -> dict[str, Any]:
+        tz = ZoneInfo(config.schedules.timezone)
+        year, week = self.period.split("-W")
+        return {
+            "ref": f"{self.project.key} {self.period}",  # the HTML layout's <title>
+            "project": {"name": self.project.name, "key": self.project.key},
+            "period": self.period,
+            "week": {"year": int(year), "number": int(week)},
+            "since": self.since.astimezone(tz).date(),
+            "until": self.until.astimezone(tz).date(),
+            "opened": self.opened,
+            "feedback_received": self.feedback_received,
+            "delivered": self.delivered,
+            "open_issues": self.open_issues,
+            "open_changes": self.open_changes,
+            "awaiting_approval": [x for x in self.open_changes if x.awaiting_approval],
+            "pm_name": self.project.pm_name or config.site.name,
+            "team_signature": config.site.name,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project.key,
+            "period": self.period,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "recipients": self.recipients,
+            "opened": [x.as_dict() for x in self.opened],
+            "feedback_received": self.feedback_received,
+            "delivered": [x.as_dict() for x in self.delivered],
+            "open_issues": [x.as_dict() for x in self.open_issues],
+            "open_changes": [x.as_dict() for x in self.open_changes],
+        }
+
+
+def summary_recipients(
+    session: Session, config: Config, project: ProjectConfig, since: datetime, until: datetime
+) -> list[str]:
+    """The client contacts of a project for this period (see the module docstring)."""
+    found = list(project.client_addresses)
+    writers = session.scalars(
+        select(StoredMessage.from_email)
+        .join(Item, StoredMessage.item_id == Item.id)
+        .where(
+            Item.project_key == project.key,
+            StoredMessage.received_at >= since,
+            StoredMessage.received_at < until,
+            StoredMessage.category.is_distinct_from("none"),
+        )
+        .distinct()
+    )
+    ours = own_addresses(config)
+    for address in sorted(a.strip().lower() for a in writers if a):
+        local, _, domain = address.rpartition("@")
+        if domain not in project.client_domains or address in found or address in ours:
+            continue
+        if ROBOT_LOCAL_PART.match(local) or session.get(Breaker, address) is not None:
+            continue
+        found.append(address)
+    return found
+
+
+def collect_summary(
+    session: Session,
+    config: Config,
+    project: ProjectConfig,
+    *,
+    period: str,
+    since: datetime,
+    until: datetime,
+) -> Summary:
+    """Everything one project's summary shows, read in the caller's transaction."""
+    tz = ZoneInfo(config.schedules.timezone)
+    ours = own_addresses(config)
+    items = [i for i in data.project_items(session, [project.key]) if _client_visible(i, ours)]
+
+    new = [i for i in items if data.in_window(i.created_at, since, until)]
+    open_ = [i for i in items if data.is_open(i)]
+    return Summary(
+        project=project,
+        period=period,
+        since=since,
+        until=until,
+        opened=[data.line(i, tz, until) for i in new if i.category != "feedback"],
+        feedback_received=sum(1 for i in new if i.category == "feedback"),
+        delivered=[
+            data.line(i, tz, until) for i in data.delivered_in(session, items, since, until)
+        ],
+        open_issues=[data.line(i, tz, until) for i in open_ if i.category == "issue"],
+        open_changes=[data.line(i, tz, until) for i in open_ if i.category == "change_request"],
+        recipients=summary_recipients(session, config, project, since, until),
+    )
+
+
+def _client_visible(item: Item, ours: set[str]) -> bool:
+    """An item a client may read about: theirs, not a robot's or one of our own."""
+    if item.category not in data.CLIENT_CATEGORIES:
+        return False
+    sender = (item.client_email or "").lower()
+    if not sender or sender in ours:
+        return False
+    return not ROBOT_LOCAL_PART.match(sender.rpartition("@")[0])
+
+
+def render_summary(config: Config, summary: Summary) -> tuple[str, Rendered]:
+    """The subject line and the body, in the project's client language."""
+    project = summary.project
+    dirs = [d for d in (project.templates_dir, config.site.templates_dir) if d is not None]
+    lib = TemplateLibrary(dirs)
+    context = summary.context(config)
+    language = project.language
+    subject = lib.render(KIND, "subject", language, context, default_language=language)
+    body = lib.render(KIND, TEMPLATE, language, context, default_language=language)
+    return subject.text.strip(), body
+
+
+def current_period(config: Config, now: datetime) -> str:
+    return week_period(local_date(config.schedules, now))
+
+
+def project_or_fail(config: Config, key: str) -> ProjectConfig:
+    project = config.project(key)
+    if project is None:
+        known = ", ".join(p.key for p in config.projects) or "none configured"
+        raise ReportError(f"no project {key!r}", f"use one of the project keys: {known}")
+    return project
+
+
+def preview_summary(
+    db: Database, config: Config, project: ProjectConfig, now: datetime, period: str | None = None
+) -> Summary:
+    """The summary as it would be made now; nothing is recorded or sent."""
+    now = now.astimezone(UTC)
+    period = period or current_period(config, now)
+    week_start(period)  # a readable error for a malformed key
+    with db.session() as session:
+        held = find_report(session, KIND, project.key, period)
+        until = aware(held.created_at) if held is not None else now
+        return collect_summary(
+            session,
+            config,
+            project,
+            period=period,
+            since=_since(session, project, period, until),
+            until=until,
+        )
+
+
+def make_summary(
+    db: Database,
+    config: Config,
+    project: ProjectConfig,
+    now: datetime,
+    *,
+    period: str | None = None,
+    hold: bool = False,
+) -> Outcome:
+    """Make this period's summary once: queue it, or hold it for the PM to release."""
+    now = now.astimezone(UTC)
+    period = period or current_period(config, now)
+    week_start(period)
+    with db.session() as session:
+        if find_report(session, KIND, project.key, period) is not None:
+            return Outcome(KIND, project.key, period, "exists", "made earlier")
+        since = _since(session, project, period, now)
+        summary = collect_summary(session, config, project, period=period, since=since, until=now)
+        if summary.empty:
+            return Outcome(KIND, project.key, period, "skipped", "nothing to report")
+        if not summary.recipients:
+            return Outcome(
+                KIND,
+                project.key,
+                period,
+                "skipped",
+                f"no client contacts: add client_addresses to project {project.key}",
+            )
+        state = HELD if hold else QUEUED
+        report = claim_period(
+            session, kind=KIND, scope=project.key, period=period, state=state, now=now
+        )
+        if report is None:
+            return Outcome(KIND, project.key, period, "exists", "made meanwhile by another process")
+        if hold:
+            log.info("summary %s for %s held for release by the PM", period, project.key)
+            return Outcome(KIND, project.key, period, "held", ", ".join(summary.recipients))
+        outbox_id = _queue(session, config, report, summary, now)
+        return Outcome(
+            KIND, project.key, period, "queued", ", ".join(summary.recipients), outbox_id
+        )
+
+
+def release_summary(
+    db: Database,
+    config: Config,
+    project: ProjectConfig,
+    now: datetime,
+    *,
+    period: str | None = None,
+) -> Outcome:
+    """Send a held summary: rendered now, for the window it was held for."""
+    now = now.astimezone(UTC)
+    with db.session() as session:
+        query = select(Report).where(Report.kind == KIND, Report.scope == project.key)
+        if period:
+            week_start(period)
+            query = query.where(Report.period == period)
+        else:
+            query = query.where(Report.state == HELD)
+        report = session.scalars(query.order_by(Report.period.desc())).first()
+        if report is None:
+            what = f"for {period}" if period else "waiting"
+            raise ReportError(
+                f"no held summary {what} for {project.key}",
+                "run `mailbot summary --project KEY --send` to send one now instead",
+            )
+        if report.state != HELD:
+            return Outcome(
+                KIND, project.key, report.period, "exists", "already sent", report.outbox_id
+            )
+        # Only one release wins, even when two people press the button together.
+        claimed = session.execute(
+            update(Report).where(Report.id == report.id, Report.state == HELD).values(state=QUEUED)
+        ).rowcount
+        if not claimed:
+            return Outcome(KIND, project.key, report.period, "exists", "released meanwhile")
+        session.refresh(report)
+        until = aware(report.created_at)
+        since = _since(session, project, report.period, until)
+        summary = collect_summary(
+            session, config, project, period=report.period, since=since, until=until
+        )
+        if not summary.recipients:
+            raise ReportError(
+                f"the held summary {report.period} for {project.key} has no client contacts",
+                f"add client_addresses to project {project.key} and release it again",
+            )
+        outbox_id = _queue(session, config, report, summary, now)
+        return Outcome(
+            KIND, project.key, report.period, "released", ", ".join(summary.recipients), outbox_id
+        )
+
+
+def _queue(
+    session: Session, config: Config, report: Report, summary: Summary, now: datetime
+) -> int | None:
+    subject, rendered = render_summary(config, summary)
+    composed = compose_report(
+        config,
+        dedupe_key=f"{KIND}:{summary.project.key}:{summary.period}",
+        to=[Address("", a) for a in summary.recipients],
+        subject=subject,
+        rendered=rendered,
+        now=now,
+    )
+    return queue(session, report, composed, KIND)
+
+
+def _since(session: Session, project: ProjectConfig, period: str, until: datetime) -> datetime:
+    last = previous_report_time(session, KIND, project.key, period, until)
+    return last or until - DEFAULT_WINDOW
