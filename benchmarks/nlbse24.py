@@ -27,6 +27,9 @@ from mailbot.triage.train import CONFIG_DIR, train
 DEFAULT_DATA = Path("/work/shared/benchmarks/nlbse24")
 BOW = CONFIG_DIR / "triage.cfg"
 ENSEMBLE = CONFIG_DIR / "ensemble.cfg"
+NORM = CONFIG_DIR / "bownorm.cfg"
+SCALE = "components.textcat.model.scale"
+WEIGHTING = "components.textcat.model.weighting"
 NGRAM = "components.textcat.model.ngram_size"
 ENS_NGRAM = "components.textcat.model.linear_model.ngram_size"
 AVG = "training.optimizer.use_averages"
@@ -101,6 +104,78 @@ VARIANTS: dict[str, tuple] = {
         BOW,
         {NGRAM: 2, AVG: True, EPOCHS: 80},
         {"name": "github", "title_repeat": 2, "lower": True},
+        "last",
+    ),
+    "norm2-clean-title2-last": (
+        NORM,
+        {NGRAM: 2, AVG: True},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm2-clean-title2-last-s4": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 4.0},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm2-clean-title2-last-s4-lr3": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 4.0, LR: 0.003},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm2-clean-title2-last-s16": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 16.0},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm3-clean-title2-last-s4": (
+        NORM,
+        {NGRAM: 3, AVG: True, SCALE: 4.0},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm2-clean-title2-last-s32": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 32.0},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm2-clean-title2-last-s64": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 64.0},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm3-clean-title2-last-s16": (
+        NORM,
+        {NGRAM: 3, AVG: True, SCALE: 16.0},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm2-clean-title2-last-s16-binary": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 16.0, WEIGHTING: "binary"},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm2-clean-title2-last-s16-count": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 16.0, WEIGHTING: "count"},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm2-clean-title1-last-s16": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 16.0},
+        {"name": "github"},
+        "last",
+    ),
+    "norm2-plain-last-s16": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 16.0},
+        {"name": "plain"},
         "last",
     ),
     "ens2-clean-title2-lower-last": (
