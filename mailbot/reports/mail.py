@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from mailbot.ack.compose import (
 from mailbot.ack.templates import Rendered
 from mailbot.config import Config
 from mailbot.message import Address
-from mailbot.smtp.outbox import enqueue
+from mailbot.smtp.outbox import UPSERT_DIALECTS, enqueue
 from mailbot.storage.models import Report
 
 log = logging.getLogger("mailbot.reports")
@@ -155,12 +156,21 @@ def claim_period(
 ) -> Report | None:
     """Insert this period's report row; None if it exists (made earlier or by another daemon).
 
-    The SAVEPOINT keeps the caller's transaction usable when the unique constraint
-    refuses the insert.
+    SQLite and PostgreSQL use INSERT … ON CONFLICT DO NOTHING: it waits for a concurrent
+    insert of the same period and then does nothing, and (unlike a SAVEPOINT opened
+    first, which pysqlite would commit on its own) keeps the row in the caller's
+    transaction with the outbox row. Other databases use a SAVEPOINT.
     """
     if find_report(session, kind, scope, period) is not None:
         return None
-    report = Report(kind=kind, scope=scope, period=period, state=state, created_at=now)
+    values = {"kind": kind, "scope": scope, "period": period, "state": state, "created_at": now}
+    dialect = session.get_bind().dialect.name
+    if dialect in UPSERT_DIALECTS:
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        stmt = insert(Report).values(**values).on_conflict_do_nothing().returning(Report.id)
+        new_id = session.execute(stmt).scalar_one_or_none()
+        return None if new_id is None else session.get(Report, new_id)
+    report = Report(**values)
     try:
         with session.begin_nested():
             session.add(report)

@@ -1,0 +1,201 @@
+"""A Maildir mailbot with three client projects (en, zh-Hans, zh-Hant) for report tests.
+
+Mail goes through the real pipeline (with `SubjectTriage`); then the tests pin the
+items' times, so reports made at the injected `NOW` are the same on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from mailbot.acknowledge import TemplateAcknowledger
+from mailbot.config import Config
+from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, ScheduleConfig, SiteConfig
+from mailbot.delivery import deliver_outbox
+from mailbot.items.lifecycle import change_status
+from mailbot.runner import Ingest
+from mailbot.sources.maildir import ensure_maildir
+from mailbot.storage.db import Database, open_database
+from mailbot.storage.models import Event, Item, StoredMessage
+from tests.support.fake_triage import SubjectTriage
+
+# Monday 30 November 2026, 09:00 in Shanghai: the weekly summaries are due.
+NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+ACME = ProjectConfig(
+    key="ACME",
+    name="ACME web shop",
+    client_domains=("acme.example",),
+    client_addresses=("acme.boss@qq.com",),
+    language="en",
+    pm="lena@agency.example",
+    pm_name="Lena Wu",
+)
+HX = ProjectConfig(
+    key="HX",
+    name="华信物流",
+    client_domains=("huaxin.example",),
+    language="zh-Hans",
+    pm="wang@agency.example",
+    pm_name="王磊",
+)
+TW = ProjectConfig(
+    key="TW",
+    name="福爾摩沙書店",
+    client_domains=("formosa.example",),
+    language="zh-Hant",
+    pm="lena@agency.example",
+    pm_name="林怡君",
+)
+SCHEDULES = ScheduleConfig(
+    timezone="Asia/Shanghai",
+    digest_days="weekdays",
+    digest_time="08:30",
+    summary_day="monday",
+    summary_time="09:00",
+)
+
+
+class Bot:
+    """The real pipeline over a Maildir; reports are delivered as .eml files."""
+
+    def __init__(self, root: Path, schedules: ScheduleConfig = SCHEDULES) -> None:
+        self.root = root
+        self.maildir = root / "Maildir"
+        ensure_maildir(self.maildir)
+        box = MailboxConfig(name="local", kind="maildir", path=self.maildir, folders=Folders())
+        self.config = Config(
+            mailboxes=(box,),
+            database_url=f"sqlite:///{root}/mb.sqlite3",
+            projects=(ACME, HX, TW),
+            site=SiteConfig(
+                name="Northwind Digital", address="team@agency.example", domain="agency.example"
+            ),
+            outbox_dir=root / "outbox",
+            schedules=schedules,
+        )
+        self.db: Database = open_database(self.config.database_url)
+        self.n = 0
+
+    def mail(self, sender: str, subject: str, *, extra: str = "", body: str = "Text.") -> None:
+        self.n += 1
+        raw = (
+            f"From: {sender}\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
+            f"Message-ID: <m{self.n}@client>\r\n{extra}"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        ).encode()
+        (self.maildir / "new" / f"{self.n}.M{self.n}.host").write_bytes(raw)
+
+    def ingest(self) -> None:
+        Ingest(
+            self.config,
+            self.db,
+            triage=SubjectTriage(),  # type: ignore[arg-type]
+            acknowledger=TemplateAcknowledger(self.config),
+            deliver=lambda: None,  # acknowledgements stay queued; tests read reports only
+        ).run_once()
+
+    def sent(self, kind: str) -> list[bytes]:
+        """Deliver the outbox to the folder; the files of one kind written so far."""
+        deliver_outbox(self.db, self.config, now=NOW + timedelta(days=30))
+        folder = self.config.outbox_dir or Path()
+        return [p.read_bytes() for p in sorted(folder.glob(f"*-{kind}.eml"))]
+
+    def pin(self, ref: str, created: datetime) -> None:
+        """Give an item (and its mail) a fixed creation time."""
+        with self.db.session() as s:
+            item = s.scalars(select(Item).where(Item.ref == ref)).one()
+            item.created_at = created
+            s.execute(
+                update(StoredMessage)
+                .where(StoredMessage.item_id == item.id)
+                .values(received_at=created)
+            )
+
+    def move(self, ref: str, *statuses: str, at: datetime) -> None:
+        with self.db.session() as s:
+            item = s.scalars(select(Item).where(Item.ref == ref)).one()
+            for status in statuses:
+                event = change_status(item, status, actor="lena", reason="test")
+                event.at = at
+                s.add(event)
+
+    def set(self, ref: str, **values: object) -> None:
+        with self.db.session() as s:
+            s.execute(update(Item).where(Item.ref == ref).values(**values))
+
+    def events(self, kind: str) -> list[Event]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Event).where(Event.kind == kind)))
+
+
+def at(day: int, hour: int) -> datetime:
+    """A time in November 2026, Shanghai wall clock, as UTC."""
+    return datetime(2026, 11, day, hour, tzinfo=UTC) - timedelta(hours=8)
+
+
+def populate(bot: Bot) -> None:
+    """A realistic week for three clients: issues, change requests, feedback, noise, strays."""
+    mails = [
+        ("Anna Keller <anna@acme.example>", "Checkout fails with error 500", 24, 10),
+        ("Tom Berg <tom@acme.example>", "Please change the logo on the invoice", 24, 15),
+        ("Anna Keller <anna@acme.example>", "Search returns nothing for umlauts", 25, 9),
+        ("Acme Boss <acme.boss@qq.com>", "Thanks for the quick release", 26, 11),
+        ("Anna Keller <anna@acme.example>", "URGENT: payment page down", 29, 22),
+        ("张伟 <zhang.wei@huaxin.example>", "运单查询页面打不开", 24, 14),
+        ("李娜 <li.na@huaxin.example>", "希望变更报表导出格式", 25, 16),
+        ("张伟 <zhang.wei@huaxin.example>", "新版本很好用，谢谢", 27, 10),
+        ("陳美玲 <mei@formosa.example>", "會員登入後購物車是空的", 26, 9),
+        ("Stranger <someone@elsewhere.example>", "Question about your services", 28, 12),
+    ]
+    for sender, subject, _day, _hour in mails:
+        bot.mail(sender, subject)
+    bot.mail(
+        "Anna Keller <anna@acme.example>",
+        "Out of office",
+        extra="Auto-Submitted: auto-replied\r\n",
+    )
+    bot.mail("noreply@acme.example", "Your invoice is ready")
+    bot.ingest()
+    refs = [
+        "ACME-1",
+        "ACME-2",
+        "ACME-3",
+        "ACME-4",
+        "ACME-5",
+        "HX-1",
+        "HX-2",
+        "HX-3",
+        "TW-1",
+        "TRIAGE-1",
+    ]
+    for ref, (_s, _subj, day, hour) in zip(refs, mails, strict=True):
+        bot.pin(ref, at(day, hour))
+    bot.pin("ACME-6", at(29, 23))  # the robot's mail, filed as an issue nobody will see
+    # The team's week: one fix delivered, one in progress, an estimate awaiting approval.
+    bot.move("ACME-1", "in_progress", "resolved", at=at(26, 17))
+    bot.move("ACME-3", "in_progress", at=at(27, 10))
+    bot.move("ACME-2", "under_review", at=at(25, 10))
+    bot.set("ACME-2", approval_requested_at=at(27, 12), first_response_at=at(25, 10))
+    bot.set("ACME-3", first_response_at=at(25, 11), needs_review=True)
+    bot.move("HX-1", "in_progress", at=at(25, 9))
+    bot.set("HX-1", first_response_at=at(24, 15))
+    bot.move("HX-2", "under_review", "approved", "scheduled", at=at(27, 15))
+    bot.set("HX-2", first_response_at=at(25, 17))
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Iterator[Bot]:
+    b = Bot(tmp_path)
+    yield b
+    b.db.dispose()
+
+
+@pytest.fixture
+def busy_bot(bot: Bot) -> Bot:
+    populate(bot)
+    return bot

@@ -1,0 +1,113 @@
+"""What clients and PMs read: summaries in three languages and the digest, from a real week.
+
+The snapshot files under snapshots/ are for reviewing tone and layout; rewrite them with
+MAILBOT_UPDATE_SNAPSHOTS=1 after a deliberate change and read the difference.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mailbot.config_types import ProjectConfig
+from mailbot.reports.digest import preview_digests, render_digest
+from mailbot.reports.summary import preview_summary, render_summary
+from tests.unit.reports.conftest import ACME, HX, NOW, TW, Bot
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+UPDATE = os.environ.get("MAILBOT_UPDATE_SNAPSHOTS") == "1"
+
+
+def check_snapshot(name: str, actual: str) -> None:
+    """Compare with the reviewed file; MAILBOT_UPDATE_SNAPSHOTS=1 rewrites it."""
+    path = SNAPSHOTS / name
+    if UPDATE or not path.exists():
+        if not UPDATE and os.environ.get("CI"):
+            pytest.fail(f"snapshot {name} is missing; create it with MAILBOT_UPDATE_SNAPSHOTS=1")
+        path.write_text(actual, encoding="utf-8")
+        return
+    assert actual == path.read_text(encoding="utf-8"), (
+        f"{name} changed; review the difference and rerun with MAILBOT_UPDATE_SNAPSHOTS=1"
+    )
+
+
+# What each summary must say, in its language.
+FACTS = {
+    "ACME": [
+        "ACME-1  Checkout fails with error 500",  # delivered
+        "Completed since our last update",
+        "Status: being fixed.",  # ACME-3
+        "waiting for your approval of our estimate",  # ACME-2
+        "your go-ahead on the estimate for ACME-2",
+        "Thank you, too, for your feedback (1 message)",
+        "Lena Wu",
+    ],
+    "HX": ["华信物流 项目", "HX-2", "状态：已排期", "状态：修复中", "1 条反馈", "王磊"],
+    "TW": ["福爾摩沙書店 專案", "TW-1", "狀態：調查中", "目前沒有。", "林怡君"],
+}
+
+
+@pytest.mark.parametrize("project", [ACME, HX, TW], ids=lambda p: p.language)
+def test_the_summary_in_the_clients_language(busy_bot: Bot, project: ProjectConfig) -> None:
+    summary = preview_summary(busy_bot.db, busy_bot.config, project, NOW)
+    subject, rendered = render_summary(busy_bot.config, summary)
+    assert rendered.language_used == project.language
+    assert rendered.html is not None
+    for fact in FACTS[project.key]:
+        assert fact in rendered.text, f"{fact!r} missing"
+    check_snapshot(f"summary.{project.language}.txt", f"Subject: {subject}\n\n{rendered.text}")
+    check_snapshot(f"summary.{project.language}.html", rendered.html)
+
+
+def test_the_summary_shows_only_the_clients_own_items(busy_bot: Bot) -> None:
+    summary = preview_summary(busy_bot.db, busy_bot.config, ACME, NOW)
+    _subject, rendered = render_summary(busy_bot.config, summary)
+    refs = {x.ref for x in summary.opened + summary.open_issues + summary.open_changes}
+    assert refs == {"ACME-1", "ACME-2", "ACME-3", "ACME-5"}
+    # Not the robot's invoice mail filed as ACME-6, not unassigned mail, not noise.
+    for absent in ("ACME-6", "Your invoice is ready", "TRIAGE", "Out of office", "HX-"):
+        assert absent not in rendered.text
+    assert summary.recipients == ["acme.boss@qq.com", "anna@acme.example", "tom@acme.example"]
+
+
+def test_summary_recipients_are_listed_contacts_and_writers_from_client_domains(
+    busy_bot: Bot,
+) -> None:
+    hx = preview_summary(busy_bot.db, busy_bot.config, HX, NOW)
+    assert hx.recipients == ["li.na@huaxin.example", "zhang.wei@huaxin.example"]
+    tw = preview_summary(busy_bot.db, busy_bot.config, TW, NOW)
+    assert tw.recipients == ["mei@formosa.example"]
+
+
+def test_client_text_is_escaped_in_html_and_kept_in_text(bot: Bot) -> None:
+    bot.mail("mei@formosa.example", "<script>alert(1)</script> & 登入失敗")
+    bot.ingest()
+    summary = preview_summary(bot.db, bot.config, TW, NOW)
+    _subject, rendered = render_summary(bot.config, summary)
+    assert "<script>alert(1)</script> & 登入失敗" in rendered.text
+    assert rendered.html is not None and "<script>" not in rendered.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 登入失敗" in rendered.html
+
+
+def test_the_digest_per_pm(busy_bot: Bot) -> None:
+    digests = {d.recipient: d for d in preview_digests(busy_bot.db, busy_bot.config, NOW)}
+    assert set(digests) == {"lena@agency.example", "wang@agency.example"}
+    lena = digests["lena@agency.example"]
+    assert [p.key for p in lena.projects] == ["ACME", "TW"]  # her projects only
+    totals = lena.totals()
+    assert totals["new"] == 2  # ACME-5 and ACME-6 in the last 24 hours
+    assert totals["escalations"] == 1 and totals["needs_review"] == 1
+    assert totals["unassigned"] == 1
+    acme = lena.projects[0]
+    assert [x.ref for x in acme.overdue] == ["ACME-4", "ACME-5", "ACME-6"]
+    subject, rendered = render_digest(busy_bot.config, lena)
+    assert subject.startswith("Digest for Monday, 30 November 2026: 2 new")
+    assert "URGENT: payment page down" in rendered.text
+    check_snapshot("digest.lena.txt", f"Subject: {subject}\n\n{rendered.text}")
+    assert rendered.html is not None
+    check_snapshot("digest.lena.html", rendered.html)
+    subject, rendered = render_digest(busy_bot.config, digests["wang@agency.example"])
+    assert "华信物流 (HX)" in rendered.text and "ACME" not in rendered.text
+    check_snapshot("digest.wang.txt", f"Subject: {subject}\n\n{rendered.text}")
