@@ -62,8 +62,13 @@ class ChangeControlHook:
         asked = item.approval_requested_at
         asked = asked if asked.tzinfo else asked.replace(tzinfo=UTC)  # SQLite drops the zone
         if ctx.message.date < asked - CLOCK_SKEW:
-            # Written before we asked (delivered late, or an old mail re-sent): not an answer.
-            return "not read as an answer: written before the approval request"
+            # Dated before we asked: delivered late, re-sent, or a wrong clock. Not read as
+            # an answer to this request, but not ignored either.
+            return self._ambiguous(
+                session,
+                ctx,
+                f"dated {ctx.message.date:%Y-%m-%d %H:%M %Z}, before the approval request",
+            )
         decision = interpret_reply(ctx.message.new_text, self.phrases)
         actor = ctx.message.from_.email if ctx.message.from_ else "client"
         if decision.kind in NEW_STATUS:

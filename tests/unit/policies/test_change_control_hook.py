@@ -106,9 +106,11 @@ def test_answers_written_before_the_request_or_by_us_change_nothing(bot: Bot) ->
     bot.deliver("anna@acme.example", "Re: Change", "Approved.", reply_to=n, date=early)
     # Our own PM writing "approved" in the thread is not the client's decision.
     bot.deliver("pm@agency.example", "Re: Change: region filter", "Approved.", reply_to=n)
-    bot.run()
+    [notice] = bot.run()
     assert bot.item("ACME-1").status == "under_review"
-    assert bot.events("approval_ambiguous") == []
+    [event] = bot.events("approval_ambiguous")  # the PM sees the late one, not ours
+    assert "before the approval request" in event["evidence"]
+    assert "before the approval request" in body(notice)
 
 
 def test_a_decided_change_request_is_not_decided_again(bot: Bot) -> None:
