@@ -9,9 +9,11 @@ built on them. Nothing here raises on a database that lacks rows.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +26,9 @@ from mailbot.doctor import FAIL, PASS, WARN, Check, ago
 from mailbot.storage.db import Database
 from mailbot.storage.models import Cursor, Heartbeat, OutboxMail, OutboxState
 
+log = logging.getLogger("mailbot.health")
+
+HEARTBEAT_INTERVAL = 60.0  # seconds between beats of one mailbox loop
 STALL_FACTOR = 3  # a fetch older than this many wait intervals ...
 STALL_GRACE = timedelta(minutes=10)  # ... plus this while a daemon beats means a stalled fetcher
 OUTBOX_PENDING_WARN = timedelta(hours=1)  # an unsent mail older than this is worth a look
@@ -89,6 +94,58 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return aware(value).isoformat()
     return value
+
+
+@dataclass
+class Pulse:
+    """One mailbox loop's counters: its thread updates them, the daemon's main thread beats.
+
+    Beating from the main thread (not the mailbox thread) is what lets doctor tell a
+    stalled fetcher (fresh heartbeat, old fetch) from a daemon that is gone (both old).
+    """
+
+    mailbox: str
+    name: str = ""
+    stored: int = 0
+    errors: int = 0
+    last_fetch_at: datetime | None = None
+    last_error: str | None = None
+    _last_beat: float = field(default=float("-inf"), repr=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or heartbeat_name(self.mailbox)
+
+    def fetched(self, stored: int) -> None:
+        """A drain finished: `stored` new messages."""
+        self.stored += stored
+        self.last_fetch_at = datetime.now(UTC)
+        self.last_error = None
+
+    def failed(self, error: str) -> None:
+        """The loop met an error (it will reconnect)."""
+        self.errors += 1
+        self.last_error = error
+
+    def beat(self, db: Database, *, alive: bool = True, every: float = HEARTBEAT_INTERVAL) -> bool:
+        """Write the heartbeat if `every` seconds passed; never raises (the DB may be down)."""
+        now = time.monotonic()
+        if now - self._last_beat < every:
+            return False
+        self._last_beat = now
+        try:
+            beat(
+                db,
+                self.name,
+                alive=alive,
+                stored=self.stored,
+                errors=self.errors,
+                last_fetch_at=self.last_fetch_at,
+                last_error=self.last_error,
+            )
+        except Exception as err:  # monitoring must never stop the daemon
+            log.warning("%s: cannot write the heartbeat: %s", self.mailbox, err)
+            return False
+        return True
 
 
 def read_heartbeats(db: Database) -> list[HeartbeatInfo]:

@@ -12,6 +12,7 @@ from mailbot import __version__
 from mailbot.config import Config
 from mailbot.config_types import Folders, MailboxConfig
 from mailbot.health import (
+    Pulse,
     beat,
     forget_heartbeats,
     heartbeat_name,
@@ -77,3 +78,30 @@ def test_last_fetches_come_from_the_cursor(tmp_path: Path, db: Database) -> None
     seen = fetches["two"].last_fetch_at
     assert seen is not None and seen.tzinfo is not None
     assert abs((datetime.now(UTC) - seen).total_seconds()) < 60
+
+
+def test_pulse_counts_and_beats_at_most_once_per_interval(db: Database) -> None:
+    pulse = Pulse("work", name="h:9:work")
+    pulse.fetched(3)
+    pulse.failed("connection refused")
+    pulse.fetched(2)
+    assert pulse.beat(db) is True
+    assert pulse.beat(db) is False  # within the interval: no second write
+    (only,) = read_heartbeats(db)
+    assert only.name == "h:9:work"
+    assert only.detail["stored"] == 5 and only.detail["errors"] == 1
+    assert only.detail["last_error"] is None  # cleared by the later successful fetch
+    assert only.detail["alive"] is True and only.detail["last_fetch_at"]
+    pulse.failed("timeout")
+    assert pulse.beat(db, alive=False, every=0) is True
+    (only,) = read_heartbeats(db)
+    assert only.detail["last_error"] == "timeout" and only.detail["alive"] is False
+
+
+def test_a_pulse_never_raises_when_the_database_is_gone(tmp_path: Path) -> None:
+    broken = open_database(f"sqlite:///{tmp_path}/gone.sqlite3", migrate=False)  # no tables
+    try:
+        assert Pulse("work").beat(broken) is False
+    finally:
+        broken.dispose()
+    assert Pulse("work").name.endswith(":work")
