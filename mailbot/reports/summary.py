@@ -16,12 +16,13 @@ sees who received the update.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.ack.templates import Rendered, TemplateLibrary
@@ -36,7 +37,6 @@ from mailbot.reports.mail import (
     HELD,
     QUEUED,
     Outcome,
-    aware,
     claim_period,
     compose_report,
     find_report,
@@ -120,23 +120,35 @@ class Summary:
 
 
 def summary_recipients(
-    session: Session, config: Config, project: ProjectConfig, since: datetime, until: datetime
+    session: Session,
+    config: Config,
+    project: ProjectConfig,
+    items: Sequence[Item],
+    since: datetime,
+    until: datetime,
 ) -> list[str]:
-    """The client contacts of a project for this period (see the module docstring)."""
+    """The client contacts of a project for this period (see the module docstring).
+
+    Writers count when they wrote during the period or wrote about an item the summary
+    shows, so a quiet week still reaches the people waiting on open items.
+    """
     found = list(project.client_addresses)
+    ids = [i.id for i in items]
     writers = session.scalars(
         select(StoredMessage.from_email)
         .join(Item, StoredMessage.item_id == Item.id)
         .where(
             Item.project_key == project.key,
-            StoredMessage.received_at >= since,
-            StoredMessage.received_at < until,
             StoredMessage.category.is_distinct_from("none"),
+            or_(
+                Item.id.in_(ids),
+                and_(StoredMessage.received_at >= since, StoredMessage.received_at < until),
+            ),
         )
         .distinct()
     )
     ours = own_addresses(config)
-    for address in sorted(a.strip().lower() for a in writers if a):
+    for address in sorted({a.strip().lower() for a in writers if a}):
         local, _, domain = address.rpartition("@")
         if domain not in project.client_domains or address in found or address in ours:
             continue
@@ -162,6 +174,8 @@ def collect_summary(
 
     new = [i for i in items if data.in_window(i.created_at, since, until)]
     open_ = [i for i in items if data.is_open(i)]
+    delivered = data.delivered_in(session, items, since, until)
+    shown = {i.id: i for i in (*new, *open_, *delivered)}
     return Summary(
         project=project,
         period=period,
@@ -169,12 +183,10 @@ def collect_summary(
         until=until,
         opened=[data.line(i, tz, until) for i in new if i.category != "feedback"],
         feedback_received=sum(1 for i in new if i.category == "feedback"),
-        delivered=[
-            data.line(i, tz, until) for i in data.delivered_in(session, items, since, until)
-        ],
+        delivered=[data.line(i, tz, until) for i in delivered],
         open_issues=[data.line(i, tz, until) for i in open_ if i.category == "issue"],
         open_changes=[data.line(i, tz, until) for i in open_ if i.category == "change_request"],
-        recipients=summary_recipients(session, config, project, since, until),
+        recipients=summary_recipients(session, config, project, list(shown.values()), since, until),
     )
 
 
@@ -220,16 +232,8 @@ def preview_summary(
     period = period or current_period(config, now)
     week_start(period)  # a readable error for a malformed key
     with db.session() as session:
-        held = find_report(session, KIND, project.key, period)
-        until = aware(held.created_at) if held is not None else now
-        return collect_summary(
-            session,
-            config,
-            project,
-            period=period,
-            since=_since(session, project, period, until),
-            until=until,
-        )
+        since = _since(session, project, period, now)
+        return collect_summary(session, config, project, period=period, since=since, until=now)
 
 
 def make_summary(
@@ -283,7 +287,10 @@ def release_summary(
     *,
     period: str | None = None,
 ) -> Outcome:
-    """Send a held summary: rendered now, for the window it was held for."""
+    """Send a held summary, rendered now: it covers everything up to the release.
+
+    The report's time becomes the release time, so the next summary starts there.
+    """
     now = now.astimezone(UTC)
     with db.session() as session:
         query = select(Report).where(Report.kind == KIND, Report.scope == project.key)
@@ -310,10 +317,10 @@ def release_summary(
         if not claimed:
             return Outcome(KIND, project.key, report.period, "exists", "released meanwhile")
         session.refresh(report)
-        until = aware(report.created_at)
-        since = _since(session, project, report.period, until)
+        since = _since(session, project, report.period, now)
+        report.created_at = now
         summary = collect_summary(
-            session, config, project, period=report.period, since=since, until=until
+            session, config, project, period=report.period, since=since, until=now
         )
         if not summary.recipients:
             raise ReportError(
