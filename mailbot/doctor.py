@@ -14,22 +14,27 @@ import json
 import logging
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from mailbot.config import Config, load_config
 from mailbot.config_types import MailboxConfig, SmtpConfig
 from mailbot.errors import MailbotError
 from mailbot.storage.db import Database
 
+if TYPE_CHECKING:
+    from mailbot.sources.imap import ImapSource
+
 log = logging.getLogger("mailbot.doctor")
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 NETWORK_TIMEOUT = 8.0  # seconds per network step; doctor must never hang a terminal or a probe
+DEFAULT_DB_PORTS = {"postgresql": 5432, "mysql": 3306}
 TOKEN_WARN_DAYS = 7  # warn when an OAuth2 token expires sooner than this
 CAPABILITY_CONSEQUENCES = {
     "IDLE": "new mail is noticed only by polling every poll_interval seconds",
@@ -61,20 +66,32 @@ def run_checks(config_path: str | Path | None) -> list[Check]:
         return [Check("config", "config", FAIL, err.message, err.hint or "fix the config file")]
     checks = [Check("config", "config", PASS, _config_summary(config))]
     for box in config.mailboxes:
-        checks += check_imap(box) if box.kind == "imap" else check_maildir(box)
-    checks += check_delivery(config)
+        probe = check_imap if box.kind == "imap" else check_maildir
+        checks += _guarded("mailbox", box.name, lambda b=box, p=probe: p(b))
+    checks += _guarded("delivery", "delivery", lambda: check_delivery(config))
     db_checks, db = check_database(config.database_url)
     checks += db_checks
-    checks += check_triage(config)
+    checks += _guarded("triage", "triage", lambda: check_triage(config))
     if db is not None:
         from mailbot.health import check_fetches, check_outbox
 
         try:
-            checks += check_fetches(config, db)
-            checks += check_outbox(db)
+            checks += _guarded("last fetch", "database", lambda: check_fetches(config, db))
+            checks += _guarded("outbox", "outbox", lambda: check_outbox(db))
         finally:
             db.dispose()
     return checks
+
+
+def _guarded(name: str, subject: str, run: Callable[[], list[Check]]) -> list[Check]:
+    """A check that crashed is a failed row with the error, never the end of the report."""
+    try:
+        return run()
+    except Exception as err:
+        log.debug("check %s crashed", name, exc_info=True)
+        detail = f"the check itself failed: {type(err).__name__}: {err}"
+        action = "run `mailbot -v doctor` for the details and report it if it is a bug"
+        return [Check(name, subject, FAIL, detail, action)]
 
 
 def exit_code(checks: list[Check], *, strict: bool = False) -> int:
@@ -112,7 +129,7 @@ def check_imap(box: MailboxConfig) -> list[Check]:
     checks = [reach]
     if box.auth == "xoauth2":
         checks.append(_token_check(box))
-    from mailbot.sources.imap import ImapSource, SourceAuthError
+    from mailbot.sources.imap import ImapSource
 
     # No processed/failed folders: ImapSource creates them on connect, doctor must not.
     folders = replace(box.folders, processed=None, failed=None)  # type: ignore[arg-type]
@@ -120,8 +137,9 @@ def check_imap(box: MailboxConfig) -> list[Check]:
     source = ImapSource(probe)
     try:
         source.connect()
-    except (SourceAuthError, MailbotError) as err:
-        if not isinstance(err, SourceAuthError) and "cannot open folder" in err.message:
+    except MailbotError as err:  # SourceAuthError, SourceError, ConfigError (the secret)
+        # ImapSource says "cannot open folder" only after a successful login.
+        if "cannot open folder" in err.message:
             checks.append(Check("imap login", name, PASS, f"logged in as {box.username}"))
             checks.append(
                 Check(
@@ -178,12 +196,11 @@ def _imap_reachable(box: MailboxConfig) -> Check:
     return Check("imap reachable", box.name, FAIL, detail, action)
 
 
-def _capability_checks(box: MailboxConfig, source: object) -> Iterator[Check]:
-    has = source.has  # type: ignore[attr-defined]
+def _capability_checks(box: MailboxConfig, source: ImapSource) -> Iterator[Check]:
     for cap, consequence in CAPABILITY_CONSEQUENCES.items():
-        if has(cap):
+        if source.has(cap):
             yield Check(f"imap {cap}", box.name, PASS, f"the server offers {cap}")
-        elif cap == "UIDPLUS" and has("MOVE"):
+        elif cap == "UIDPLUS" and source.has("MOVE"):
             yield Check(f"imap {cap}", box.name, PASS, "not offered, not needed (MOVE is)")
         else:
             yield Check(
@@ -195,15 +212,14 @@ def _capability_checks(box: MailboxConfig, source: object) -> Iterator[Check]:
             )
 
 
-def _folder_checks(box: MailboxConfig, source: object) -> Iterator[Check]:
+def _folder_checks(box: MailboxConfig, source: ImapSource) -> Iterator[Check]:
     for role, folder in (("processed", box.folders.processed), ("failed", box.folders.failed)):
         if folder is None:
             yield Check("imap folder", box.name, PASS, f"no {role} folder: mail is flagged \\Seen")
             continue
         try:
             # ImapSource has no public lookup; _server_name applies the server's separator.
-            server_name = source._server_name(folder)  # type: ignore[attr-defined]
-            exists = source.client.folder_exists(server_name)  # type: ignore[attr-defined]
+            exists = source.client.folder_exists(source._server_name(folder))
         except Exception as err:  # a lookup failure must not hide the other checks
             yield Check("imap folder", box.name, WARN, f"cannot look up {folder!r}: {err}")
             continue
@@ -367,6 +383,9 @@ def check_database(url: str) -> tuple[list[Check], Database | None]:
             # Connecting would create an empty file; say what is wrong instead.
             msg = f"the database file {parsed.database} does not exist yet"
             return [Check("database", "database", FAIL, msg, advice)], None
+        unreachable = _server_unreachable(parsed)
+        if unreachable is not None:
+            return [unreachable], None
         db = open_database(url, migrate=False)
         current = db.is_current()
     except MailbotError as err:
@@ -379,6 +398,24 @@ def check_database(url: str) -> tuple[list[Check], Database | None]:
         detail = f"{_safe_url(url)} is not migrated to this mailbot version"
         return [Check("database", "database", FAIL, detail, advice)], db
     return [Check("database", "database", PASS, f"{_safe_url(url)} is reachable and current")], db
+
+
+def _server_unreachable(parsed: URL) -> Check | None:
+    """A quick TCP probe of a database server: its driver may wait minutes for a dead host."""
+    if parsed.get_backend_name() == "sqlite" or not parsed.host:
+        return None  # a file, or a local Unix socket: nothing to wait for
+    port = parsed.port or DEFAULT_DB_PORTS.get(parsed.get_backend_name(), 5432)
+    try:
+        socket.create_connection((parsed.host, port), timeout=NETWORK_TIMEOUT).close()
+    except OSError as err:
+        return Check(
+            "database",
+            "database",
+            FAIL,
+            f"cannot connect to the database server {parsed.host}:{port}: {err.strerror or err}",
+            "check database.url and that the database server runs and accepts connections",
+        )
+    return None
 
 
 def check_triage(config: Config) -> list[Check]:

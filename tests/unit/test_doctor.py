@@ -303,3 +303,26 @@ def test_outbox_health(db: Database) -> None:
     pending, failed = check_outbox(db)
     assert pending.status == WARN and pending.detail.startswith("1 mail(s)")
     assert failed.status == WARN and failed.detail.startswith("2 mail(s)")
+
+
+def test_an_unreachable_database_server_fails_fast() -> None:
+    started = datetime.now(UTC)
+    rows, db = check_database(f"postgresql+psycopg://mailbot@127.0.0.1:{free_port()}/mailbot")
+    assert (datetime.now(UTC) - started).total_seconds() < 5
+    assert db is None
+    assert rows[0].status == FAIL and "cannot connect to the database server" in rows[0].detail
+
+
+def test_a_crashing_check_becomes_a_failed_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mailbot.doctor
+
+    def boom(config: Config) -> list[Check]:
+        raise RuntimeError("bug in a check")
+
+    monkeypatch.setattr(mailbot.doctor, "check_delivery", boom)
+    checks = run_checks(write_maildir_config(tmp_path))
+    (row,) = by_name(checks, "delivery")
+    assert row.status == FAIL and "bug in a check" in row.detail
+    assert by_name(checks, "maildir")[0].status == PASS  # the other checks still ran
