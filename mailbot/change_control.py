@@ -292,7 +292,7 @@ def first_client_message(session: Session, item: Item) -> Message:
     return parse_bytes(blob.data, row.received_at)
 
 
-def _language(config: Config, item: Item) -> tuple[str, str]:
+def item_language(config: Config, item: Item) -> tuple[str, str]:
     project = config.project(item.project_key)
     default = project.language if project else "en"
     language = item.language if item.language and item.language != "mixed" else default
@@ -320,7 +320,7 @@ def request_approval(
     original = first_client_message(session, item)
     project = config.project(item.project_key)
     site = config.site
-    language, default = _language(config, item)
+    language, default = item_language(config, item)
     impact = {k: item.impact.get(k, "") for k in ("effort", "schedule", "cost", "notes")}
     context = {
         "ref": item.ref,

@@ -13,16 +13,26 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from mailbot.change_control import AWAITING_DECISION, Phrases, interpret_reply, load_phrases
+from mailbot.ack.compose import compose_reply
+from mailbot.change_control import (
+    AWAITING_DECISION,
+    Phrases,
+    interpret_reply,
+    item_language,
+    load_phrases,
+    template_library,
+)
 from mailbot.config import Config
 from mailbot.filing import FilingContext, FilingHook
 from mailbot.items.lifecycle import change_status
+from mailbot.message import Address
 from mailbot.policies.escalation import NOTICE_ERRORS, client_text, queue_pm_notice
-from mailbot.storage.models import Event
+from mailbot.storage.models import Breaker, Event
 
 log = logging.getLogger("mailbot.change_control")
 
 PM_NOTICE_KIND = "pm_notice"
+DECISION_KIND = "decision"  # the confirmation to the client of the decision we recorded
 CLOCK_SKEW = timedelta(minutes=15)  # a client's clock may run this much behind ours
 NEW_STATUS = {"approve": "approved", "reject": "rejected"}
 
@@ -82,8 +92,53 @@ class ChangeControlHook:
             event.detail = {**event.detail, "evidence": decision.evidence}
             session.add(event)
             item.needs_review = False
-            return f"change request {NEW_STATUS[decision.kind]} by {actor}: {decision.evidence}"
+            confirmed = self._confirm(session, ctx, NEW_STATUS[decision.kind])
+            return (
+                f"change request {NEW_STATUS[decision.kind]} by {actor}: {decision.evidence}; "
+                f"{confirmed}"
+            )
         return self._ambiguous(session, ctx, decision.evidence)
+
+    def _confirm(self, session: Session, ctx: FilingContext, status: str) -> str:
+        """Tell the client, in their thread and language, which decision we recorded."""
+        from mailbot.smtp.outbox import enqueue
+
+        message, item, site = ctx.message, ctx.item, self.config.site
+        if not self.config.acknowledgements.enabled or message.from_ is None:
+            return "decision not confirmed: acknowledgements are off"
+        if session.get(Breaker, message.from_.email) is not None:
+            return f"decision not confirmed: answers to {message.from_.email} are stopped"
+        project = self.config.project(item.project_key)
+        language, default = item_language(self.config, item)
+        context = {
+            "ref": item.ref,
+            "project": {"name": project.name if project else site.name, "key": item.project_key},
+            "client_name": message.from_.name,
+            "subject": item.title,
+            "pm_name": project.pm_name if project and project.pm_name else site.name,
+            "team_signature": site.name,
+        }
+        try:
+            rendered = template_library(self.config, item).render(
+                DECISION_KIND, status, language, context, default_language=default
+            )
+            composed = compose_reply(
+                message,
+                rendered,
+                ref=item.ref,
+                from_addr=Address(site.name, site.address),
+                envelope_from=self.config.smtp.envelope_from if self.config.smtp else None,
+                to=message.reply_to[0] if message.reply_to else message.from_,
+                domain=site.domain,
+                dedupe_key=f"{DECISION_KIND}:{ctx.row.sha256}",
+                date=self.clock.now(UTC),
+            )
+        except NOTICE_ERRORS as err:
+            # The decision stands; a person tells the client by hand.
+            log.error("confirmation of %s's decision not queued: %s", item.ref, err)
+            return f"decision not confirmed: {err.message} ({err.code})"
+        outbox = enqueue(session, composed, kind=DECISION_KIND, message_pk=ctx.row.id)
+        return f"confirmed to the client ({outbox.message_id})" if outbox else "already confirmed"
 
     def _ambiguous(self, session: Session, ctx: FilingContext, evidence: str) -> str:
         item = ctx.item

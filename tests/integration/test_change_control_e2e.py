@@ -38,7 +38,10 @@ SITE = {"name": "Agency team", "address": "team@agency.example"}
 ANNA, BOB, WANG = "Anna <anna@acme.example>", "Bob <bob@acme.example>", "王芳 <wang@huaxin.example>"
 
 
-def client_mail(n: int, sender: str, subject: str, body: str, reply_to: int | None = None) -> bytes:
+def client_mail(
+    n: int, sender: str, subject: str, body: str, reply_to: int | str | None = None
+) -> bytes:
+    """A client's mail <cN@client>; `reply_to` is a number N or one of our Message-IDs."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
     msg["To"] = "Agency team <team@agency.example>"
@@ -46,7 +49,8 @@ def client_mail(n: int, sender: str, subject: str, body: str, reply_to: int | No
     msg["Message-ID"] = f"<c{n}@client>"
     msg["Date"] = format_datetime(datetime.now(UTC))
     if reply_to is not None:
-        msg["In-Reply-To"] = msg["References"] = f"<c{reply_to}@client>"
+        parent = f"c{reply_to}@client" if isinstance(reply_to, int) else reply_to
+        msg["In-Reply-To"] = msg["References"] = f"<{parent}>"
     msg.set_content(body)
     return bytes(msg)
 
@@ -161,7 +165,14 @@ def test_change_requests_are_decided_by_the_clients_answers_and_urgent_mail_esca
     imap_account.append_many(
         "INBOX",
         [
-            client_mail(5, ANNA, f"Re: New banner [{banner}]", "Approved, please go ahead.", 1),
+            # Anna answers our approval request itself; the others answer their first mail.
+            client_mail(
+                5,
+                ANNA,
+                by_ref[banner]["Subject"],
+                "Approved, please go ahead.",
+                by_ref[banner]["Message-ID"].strip("<>"),
+            ),
             client_mail(6, WANG, "回复：销售看板增加区域筛选", "同意，请尽快安排。", 2),
             client_mail(7, WANG, "回复：导出格式变更", "不同意", 3),
             client_mail(8, BOB, "Re: Region filter", "Let me check with my boss", 4),
@@ -185,12 +196,18 @@ def test_change_requests_are_decided_by_the_clients_answers_and_urgent_mail_esca
 
     last = received(smtp_sink, 8)
     pm = [m for m in last if to(m) == "pm@agency.example"]
-    clients = [m for m in last if to(m) != "pm@agency.example"]
-    # Exactly one acknowledgement, for the urgent mail; the answers get none.
-    assert [to(m) for m in clients] == ["anna@acme.example"]
-    assert "URGENT!!! production is down" in clients[0]["Subject"]
+    acks = [m for m in last if m["In-Reply-To"] == "<c9@client>"]
+    confirmations = {m["In-Reply-To"]: m for m in last if m not in pm and m not in acks}
+    # Exactly one acknowledgement, for the urgent mail, and nothing to the client about it.
+    assert [to(m) for m in acks] == ["anna@acme.example"]
+    assert "ACME" in acks[0]["Subject"] and "production is down" in acks[0]["Subject"]
+    # Each clear decision is confirmed in the client's thread; the unclear one is not.
+    assert sorted(confirmations) == ["<c5@client>", "<c6@client>", "<c7@client>"]
+    assert "recorded your approval" in text(confirmations["<c5@client>"])
+    assert "同意实施" in text(confirmations["<c6@client>"])
+    assert "暂不实施" in text(confirmations["<c7@client>"])
     notices = {m["Subject"].split("]")[0] + "]": m for m in pm}
-    assert sorted(notices) == ["[Decision needed]", "[Escalation]"]
+    assert sorted(notices) == ["[Decision needed]", "[Escalation]"] and len(pm) == 2
     assert "Let me check with my boss" in text(notices["[Decision needed]"])
     escalation = text(notices["[Escalation]"])
     assert "escalate.urgent.en" in escalation and "nobody can log in" in escalation

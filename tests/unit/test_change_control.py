@@ -342,3 +342,26 @@ def test_every_pm_notice_template_renders(
     assert rendered.language_used == language
     assert "ACME-1" in rendered.text and "Let me check with my boss" in rendered.text
     assert (rendered.html is not None) == (fmt == "html")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hans", "zh-Hant"])
+@pytest.mark.parametrize(
+    ("status", "facts"),
+    [
+        ("approved", {"en": "approval", "zh-Hans": "同意实施", "zh-Hant": "同意執行"}),
+        ("rejected", {"en": "not to be done", "zh-Hans": "暂不实施", "zh-Hant": "暫不執行"}),
+    ],
+)
+def test_every_decision_template_renders(status: str, facts: dict[str, str], language: str) -> None:
+    context = {
+        "ref": "ACME-1",
+        "project": {"name": "ACME web shop", "key": "ACME"},
+        "client_name": "Anna",
+        "subject": "Region filter",
+        "pm_name": "Lena Wu",
+        "team_signature": "Agency",
+    }
+    rendered = TemplateLibrary().render("decision", status, language, context)
+    assert rendered.language_used == language and rendered.html is not None
+    assert facts[language] in rendered.text and "ACME-1" in rendered.text
+    assert facts[language] in rendered.html

@@ -54,23 +54,30 @@ def test_approval_request_is_a_reply_in_the_clients_thread_and_language(bot: Bot
 
 
 @pytest.mark.parametrize(
-    ("answer", "status"),
+    ("answer", "status", "confirmation"),
     [
-        ("Approved, please go ahead.", "approved"),
-        ("We do not approve this change, it is too expensive.", "rejected"),
-        ("Rejected.", "rejected"),
+        ("Approved, please go ahead.", "approved", "recorded your approval"),
+        ("We do not approve this change, it is too expensive.", "rejected", "not to be done"),
+        ("Rejected.", "rejected", "not to be done"),
     ],
 )
-def test_a_clear_answer_decides_the_change_request(bot: Bot, answer: str, status: str) -> None:
+def test_a_clear_answer_decides_the_change_request(
+    bot: Bot, answer: str, status: str, confirmation: str
+) -> None:
     n = open_change_request(bot, "Anna <anna@acme.example>", "Change: region filter")
-    bot.deliver(
+    answer_n = bot.deliver(
         "Anna <anna@acme.example>", "Re: Change: region filter [ACME-1]", answer, reply_to=n
     )
-    assert bot.run() == []  # no second acknowledgement, nothing to the PM
+    # No second acknowledgement and nothing to the PM: one confirmation of the decision.
+    [confirmed] = bot.run()
+    assert confirmed["To"].addresses[0].addr_spec == "anna@acme.example"
+    assert confirmed["In-Reply-To"] == f"<m{answer_n}@client>"
+    assert confirmation in body(confirmed) and "Dear Anna," in body(confirmed)
     item = bot.item("ACME-1")
     assert item.status == status and not item.needs_review
     [note] = [e for e in bot.events("status") if e["to"] == status]
     assert answer.split(",")[0].rstrip(".") in note["evidence"]
+    assert len(bot.outbox("decision")) == 1
 
 
 def test_chinese_answers_approve_and_reject(bot: Bot) -> None:
@@ -78,9 +85,11 @@ def test_chinese_answers_approve_and_reject(bot: Bot) -> None:
     second = open_change_request(bot, "王芳 <wang@huaxin.example>", "变更：导出格式")
     bot.deliver("wang@huaxin.example", "回复：变更：首页横幅", "同意，请尽快安排。", reply_to=first)
     bot.deliver("wang@huaxin.example", "回复：变更：导出格式", "不同意", reply_to=second)
-    bot.run()
+    confirmations = bot.run()
     assert bot.item("HX-1").status == "approved"
     assert bot.item("HX-2").status == "rejected"  # "不同意" holds "同意": still a no
+    texts = {m["Subject"][-5:-1]: body(m) for m in confirmations}
+    assert "同意实施" in texts["HX-1"] and "暂不实施" in texts["HX-2"]
 
 
 def test_an_ambiguous_answer_waits_for_the_pm(bot: Bot) -> None:
