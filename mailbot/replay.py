@@ -214,6 +214,7 @@ def dry_run_config(config: Config, workdir: Path) -> Config:
         database_url=f"sqlite:///{workdir / 'replay.sqlite3'}",
         smtp=None,
         outbox_dir=workdir / "outbox",
+        schedules=replace(config.schedules, enabled=False),  # no digests or summaries either
     )
 
 
