@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from mailbot.cli.common import database, load, print_json
+
+if TYPE_CHECKING:
+    from mailbot.reports.mail import Outcome
 
 NAME = "summary"
 HELP = "preview, send or release a project's client progress summary"
@@ -68,10 +72,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(outcome: object) -> str:
-    from mailbot.reports.mail import Outcome
-
-    assert isinstance(outcome, Outcome)
+def _describe(outcome: Outcome) -> str:
     where = f"summary {outcome.period} for {outcome.scope}"
     if outcome.result == "exists":
         return f"the {where} was already sent ({outcome.detail}); nothing to do"
