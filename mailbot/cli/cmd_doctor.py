@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailbot.doctor import Check
 
 NAME = "doctor"
 HELP = "check that this installation can work: config, mailboxes, SMTP, database, model, daemon"
@@ -16,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def render_table(checks: list) -> str:  # list[Check]; the type is imported lazily
+def render_table(checks: list[Check]) -> str:
     """Plain text: one row per check, what to do indented under warnings and failures."""
     from mailbot.doctor import FAIL, PASS, WARN
 
