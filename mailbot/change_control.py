@@ -335,7 +335,8 @@ def request_approval(
         APPROVAL_KIND, "change_request", language, context, default_language=default
     )
     # One request per assessment: re-running the command does not mail the client twice.
-    digest = hashlib.sha256(json.dumps(impact, sort_keys=True).encode()).hexdigest()[:16]
+    assessment = json.dumps([item.impact.get("assessed_at"), impact], sort_keys=True)
+    digest = hashlib.sha256(assessment.encode()).hexdigest()[:16]
     composed = compose_reply(
         original,
         rendered,

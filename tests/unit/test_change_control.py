@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json as _json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -225,6 +225,18 @@ def test_a_new_assessment_needs_a_new_request(db: Database, config: Config) -> N
         assert first is not None and second is not None
         assert first.message_id != second.message_id
         assert b"EUR 4,000" in second.raw or "EUR 4,000" in _text(second)
+
+
+def test_the_same_figures_assessed_again_are_asked_again(db: Database, config: Config) -> None:
+    add_item(db)
+    with db.session() as s:
+        item = find_item(s, "ACME-1")
+        assess(s, item, effort="3 days", schedule="", cost="", actor="lena", now=NOW)
+        assert request_approval(s, config, item, actor="lena", now=NOW) is not None
+        later = NOW + timedelta(days=1)
+        assess(s, item, effort="3 days", schedule="", cost="", actor="lena", now=later)
+        assert request_approval(s, config, item, actor="lena", now=later) is not None
+        assert item.approval_requested_at == later
 
 
 def _text(outbox: OutboxMail) -> str:
