@@ -3,40 +3,33 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 
 NAME = "request-approval"
 HELP = "mail the client the assessed change request and ask them to approve or reject it"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ref", help="the assessed change request, e.g. ACME-42")
-    parser.add_argument("--actor", help="who asks (default: your user name)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("ref", metavar="REF", help="the assessed change request, e.g. ACME-42")
 
 
 def run(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
     from mailbot.change_control import find_item, request_approval
-    from mailbot.cli.common import database, load, print_json
+    from mailbot.cli.cmd_queue import default_actor
+    from mailbot.queue.cli import emit, now, session_for
 
-    config = load(args)
-    db = database(config)
-    actor = args.actor or getpass.getuser()
-    with db.session() as session:
+    actor = getattr(args, "actor", None) or default_actor()
+    with session_for(args) as (config, session):
         item = find_item(session, args.ref)
-        outbox = request_approval(session, config, item, actor=actor, now=datetime.now(UTC))
+        outbox = request_approval(session, config, item, actor=actor, now=now())
         result = {
             "ref": item.ref,
             "status": item.status,
             "queued": outbox.message_id if outbox else None,
             "to": item.client_email,
         }
-    if args.json:
-        print_json(result)
-    elif result["queued"]:
-        print(f"{result['ref']}: approval request to {result['to']} queued; the daemon sends it.")
+    if result["queued"]:
+        text = f"{result['ref']}: approval request to {result['to']} queued; the daemon sends it."
     else:
-        print(f"{result['ref']}: this approval request was queued before; nothing new to send.")
+        text = f"{result['ref']}: this approval request was queued before; nothing new to send."
+    emit(args, result, text)
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import email
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -63,14 +62,11 @@ def run_once(config: Config) -> None:
         db.dispose()
 
 
-def queue_command(module_name: str, config_path: Path, *argv: str) -> None:
-    import importlib
+def queue_command(config_path: Path, *argv: str) -> None:
+    """`mailbot --config PATH queue ARGV… --actor lena`, as a PM types it."""
+    from mailbot.cli import main
 
-    module = importlib.import_module(f"mailbot.queue.{module_name}")
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config", default=str(config_path))
-    module.add_arguments(parser)
-    assert module.run(parser.parse_args([*argv, "--actor", "lena"])) == 0
+    assert main(["--config", str(config_path), "queue", *argv, "--actor", "lena"]) == 0
 
 
 def received(sink: SmtpSink, start: int = 0) -> list[email.message.EmailMessage]:
@@ -147,9 +143,9 @@ def test_change_requests_are_decided_by_the_clients_answers_and_urgent_mail_esca
 
     # The PM assesses each one and asks the client: one mail each, in the client's thread.
     for ref in (banner, region_zh, export, region_en):
-        queue_command("cmd_assess", path, ref, "--effort", "3 days", "--cost", "EUR 2,400")
-        queue_command("cmd_request_approval", path, ref)
-        queue_command("cmd_request_approval", path, ref)  # a second run sends nothing more
+        queue_command(path, "assess", ref, "--effort", "3 days", "--cost", "EUR 2,400")
+        queue_command(path, "request-approval", ref)
+        queue_command(path, "request-approval", ref)  # a second run sends nothing more
     deliver_outbox(db, config)
     with db.session() as s:  # as if sent an hour ago: the clients take their time to answer
         s.execute(update(OutboxMail).values(sent_at=datetime.now(UTC) - timedelta(hours=1)))

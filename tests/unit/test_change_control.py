@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json as _json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -273,24 +272,37 @@ def write_config(tmp_path: Path) -> Path:
 def test_the_queue_commands_assess_and_request_approval(
     db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mailbot.queue import cmd_assess, cmd_request_approval
+    from mailbot.cli import main
 
     add_item(db)
-    path = write_config(tmp_path)
-    for module, argv in (
-        (cmd_assess, ["ACME-1", "--effort", "3 days", "--cost", "EUR 2,400", "--actor", "lena"]),
-        (cmd_request_approval, ["ACME-1", "--actor", "lena"]),
-    ):
-        parser = argparse.ArgumentParser()
-        parser.add_argument("--config", default=str(path))
-        module.add_arguments(parser)
-        assert module.run(parser.parse_args(argv)) == 0
-    out = capsys.readouterr().out
-    assert "ACME-1 is under_review" in out and "approval request to anna@acme.example" in out
+    path = str(write_config(tmp_path))
+    assess_args = ["ACME-1", "--effort", "3 days", "--cost", "EUR 2,400", "--actor", "lena"]
+    assert main(["--config", path, "queue", "assess", *assess_args]) == 0
+    assert main(["--config", path, "queue", "request-approval", "ACME-1"]) == 0
+    assert main(["--config", path, "queue", "request-approval", "ACME-1", "--json"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "ACME-1 is under_review; impact recorded."
+    assert "approval request to anna@acme.example queued" in out[2]
+    assert _json.loads(out[3])["queued"] is None  # asked once per assessment
     with db.session() as s:
         [mail] = s.scalars(select(OutboxMail)).all()
         assert mail.kind == "approval" and mail.rcpt_to == ["anna@acme.example"]
         assert find_item(s, "ACME-1").approval_requested_at is not None
+        actors = {e.kind: e.actor for e in s.scalars(select(Event))}
+        assert actors["impact_assessed"] == "lena"
+
+
+def test_the_queue_commands_explain_what_cannot_be_done(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mailbot.cli import main
+
+    add_item(db)
+    path = str(write_config(tmp_path))
+    assert main(["--config", path, "queue", "request-approval", "ACME-1"]) == 2
+    err = capsys.readouterr().err
+    assert "[MB710] ACME-1 has no impact assessment" in err
+    assert "what to do: assess it first: mailbot queue assess ACME-1" in err
 
 
 # --- templates -------------------------------------------------------------------------
