@@ -25,8 +25,11 @@ from mailbot.storage.models import Correction, Event, Item, OutboxMail, StoredMe
 LIST_HINT = "find the reference with `mailbot queue list --all`; references look like ACME-42"
 
 
-def find_item(session: Session, ref: str) -> Item:
-    """The item with this reference, or the one it was moved to; QueueError if none."""
+def lookup_item(session: Session, ref: str) -> Item | None:
+    """The item with this reference, or the one it was moved to; None if there is none.
+
+    Routing can use this too, so a client's `[ACME-2]` tag still finds a moved item.
+    """
     key = ref.strip().upper()
     item = session.scalars(select(Item).where(Item.ref == key)).first()
     if item is not None:
@@ -36,10 +39,16 @@ def find_item(session: Session, ref: str) -> Item:
         select(Event).where(Event.kind == "moved").order_by(Event.id.desc())
     ):
         if event.detail.get("from") == key and event.item_id is not None:
-            moved = session.get(Item, event.item_id)
-            if moved is not None:
-                return moved
-    raise QueueError(f"no item {ref!r}", LIST_HINT)
+            return session.get(Item, event.item_id)
+    return None
+
+
+def find_item(session: Session, ref: str) -> Item:
+    """Like `lookup_item`, but an unknown reference is a QueueError saying what to do."""
+    item = lookup_item(session, ref)
+    if item is None:
+        raise QueueError(f"no item {ref!r}", LIST_HINT)
+    return item
 
 
 def old_refs(session: Session, item: Item) -> list[str]:
