@@ -73,7 +73,7 @@ def report_scope(value: str) -> str:
     if len(value) <= SCOPE_MAX:
         return value
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
-    return f"{value[: SCOPE_MAX - 18]}~{digest}"
+    return f"{value[: SCOPE_MAX - 17]}~{digest}"
 
 
 def aware(moment: datetime) -> datetime:

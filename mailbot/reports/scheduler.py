@@ -58,7 +58,11 @@ class ReportScheduler:
     def describe(self) -> list[str]:
         """The jobs in words, for `mailbot check-config` and the logs."""
         tz = self.config.schedules.timezone
-        return [f"{sorted(job.tags)[0]}: {job!r} ({tz})" for job in self.jobs.get_jobs()]
+        # Not repr(job): its "next run" is computed from the system clock and zone.
+        return [
+            f"{sorted(job.tags)[0]}: every {job.start_day or 'day'} at {job.at_time:%H:%M} ({tz})"
+            for job in self.jobs.get_jobs()
+        ]
 
     def run_pending(self, now: datetime | None = None) -> list[Outcome]:
         """Make every report due at `now` (aware; default the clock) that is not made yet."""

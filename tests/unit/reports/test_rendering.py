@@ -111,3 +111,34 @@ def test_the_digest_per_pm(busy_bot: Bot) -> None:
     subject, rendered = render_digest(busy_bot.config, digests["wang@agency.example"])
     assert "华信物流 (HX)" in rendered.text and "ACME" not in rendered.text
     check_snapshot("digest.wang.txt", f"Subject: {subject}\n\n{rendered.text}")
+
+
+def test_every_report_template_file_is_rendered_here() -> None:
+    from mailbot.resources import templates_dir
+
+    root = templates_dir()
+    files = {
+        p.relative_to(root).as_posix()
+        for folder in ("digest", "summary")
+        for p in (root / folder).glob("*.j2")
+    }
+    languages = ("en", "zh-Hans", "zh-Hant")
+    covered = {
+        "digest/daily.en.txt.j2",
+        "digest/daily.en.html.j2",
+        "digest/subject.en.txt.j2",
+        *(f"summary/weekly.{lang}.{fmt}.j2" for lang in languages for fmt in ("txt", "html")),
+        *(f"summary/subject.{lang}.txt.j2" for lang in languages),
+        *(f"summary/_words.{lang}.j2" for lang in languages),  # imported by both formats
+    }
+    assert files == covered
+
+
+def test_a_long_recipient_address_gets_a_stable_short_scope() -> None:
+    from mailbot.reports.mail import SCOPE_MAX, report_scope
+
+    long = "project.managers.of.the.northwind.digital.team@agency.example"
+    assert report_scope("Lena@Agency.example") == "lena@agency.example"
+    assert len(report_scope(long)) == SCOPE_MAX
+    assert report_scope(long) == report_scope(long.upper())
+    assert report_scope(long) != report_scope(long.replace("team", "crew"))

@@ -215,3 +215,10 @@ def test_sending_by_hand_records_the_period(busy_bot: Bot) -> None:
     made = ReportScheduler(busy_bot.config, busy_bot.db).run_pending(NOW)
     assert ("summary", "HX", "queued") in {(o.kind, o.scope, o.result) for o in made}
     assert len([m for m in outbox(busy_bot, "summary") if "HX" in m.dedupe_key]) == 2
+
+
+def test_the_jobs_are_described_in_words(bot: Bot) -> None:
+    jobs = ReportScheduler(bot.config, bot.db).describe()
+    assert len(jobs) == 6  # a digest on each weekday, the summary on Monday
+    assert any(j.startswith("summary:") and "monday" in j and "09:00" in j for j in jobs)
+    assert all(j.endswith("(Asia/Shanghai)") for j in jobs)
