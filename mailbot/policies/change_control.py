@@ -91,7 +91,7 @@ class ChangeControlHook:
             event.message_pk = ctx.row.id
             event.detail = {**event.detail, "evidence": decision.evidence}
             session.add(event)
-            item.needs_review = False
+            # needs_review stays as it is: it may be a triage doubt, which a PM clears.
             confirmed = self._confirm(session, ctx, NEW_STATUS[decision.kind])
             return (
                 f"change request {NEW_STATUS[decision.kind]} by {actor}: {decision.evidence}; "
