@@ -1,26 +1,22 @@
-"""Queries shared by the digest and the summary: items as plain lines, open and done states."""
+"""Queries shared by the digest and the summary: items as plain lines, what was delivered.
+
+What counts as open and as overdue is `mailbot.sla`'s, so reports and the SLA agree.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.config import Config
 from mailbot.reports.mail import aware
 from mailbot.storage.models import Event, Item
 
-# States in which nothing more is expected of the team.
-FINISHED = {
-    "issue": ("resolved", "closed"),
-    "change_request": ("done", "rejected"),
-    "feedback": ("noted",),
-}
 DELIVERED = ("resolved", "closed", "done")  # what a client reads as "done for you"
 CLIENT_CATEGORIES = ("issue", "change_request", "feedback")
 
@@ -42,10 +38,6 @@ class Line:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def is_open(item: Item) -> bool:
-    return item.status not in FINISHED.get(item.category, ())
 
 
 def line(item: Item, tz: ZoneInfo, now: datetime) -> Line:
@@ -99,30 +91,3 @@ def delivered_in(
     )
     done = {e.item_id for e in events if (e.detail or {}).get("to") in DELIVERED}
     return [by_id[i] for i in sorted(done) if i is not None and by_id[i].status in DELIVERED]
-
-
-def overdue(session: Session, config: Config, now: datetime) -> list[Item]:
-    """Open items no person has answered within their category's SLA.
-
-    Uses `mailbot.sla.overdue` when it exists, so the digest and the SLA checks agree.
-    """
-    try:
-        from mailbot.sla import overdue as sla_overdue
-    except ImportError:
-        return _overdue_fallback(session, config, now)
-    return list(sla_overdue(session, config, now))
-
-
-def _overdue_fallback(session: Session, config: Config, now: datetime) -> list[Item]:
-    # Stand-in until mailbot.sla lands; same rule: no first human response past the SLA.
-    rows = session.scalars(
-        select(Item).where(Item.first_response_at.is_(None), Item.merged_into_id.is_(None))
-    )
-    late = []
-    for item in rows:
-        hours = config.sla.hours_for(item.category)
-        if hours is None or not is_open(item):
-            continue
-        if aware(item.created_at) + timedelta(hours=hours) < now:
-            late.append(item)
-    return late

@@ -38,6 +38,7 @@ from mailbot.reports.mail import (
     report_scope,
 )
 from mailbot.reports.periods import check_day_period, day_period, local_date
+from mailbot.sla import is_open, overdue
 from mailbot.storage.db import Database
 from mailbot.storage.models import Report
 
@@ -148,7 +149,7 @@ def collect_digest(
 ) -> Digest:
     """Everything one recipient's digest shows, read in the caller's transaction."""
     tz = ZoneInfo(config.schedules.timezone)
-    late = {i.id for i in data.overdue(session, config, until)}
+    late = {i.id for i in overdue(session, config, until)}
     held: dict[str, list[str]] = {}
     for report in session.scalars(
         select(Report).where(Report.kind == "summary", Report.state == HELD).order_by(Report.period)
@@ -161,7 +162,7 @@ def collect_digest(
             row = data.line(item, tz, until)
             if data.in_window(item.created_at, since, until):
                 section.new.setdefault(item.category, []).append(row)
-            if not data.is_open(item):
+            if not is_open(item):
                 continue
             if item.needs_review:
                 section.needs_review.append(row)
@@ -170,7 +171,7 @@ def collect_digest(
             if item.id in late:
                 section.overdue.append(row)
         sections.append(section)
-    unassigned = [i for i in data.project_items(session, [UNASSIGNED_KEY]) if data.is_open(i)]
+    unassigned = [i for i in data.project_items(session, [UNASSIGNED_KEY]) if is_open(i)]
     return Digest(
         recipient=recipient,
         period=period,

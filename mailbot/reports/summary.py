@@ -44,6 +44,7 @@ from mailbot.reports.mail import (
     queue,
 )
 from mailbot.reports.periods import local_date, week_period, week_start
+from mailbot.sla import is_open
 from mailbot.storage.db import Database
 from mailbot.storage.models import Breaker, Item, Report, StoredMessage
 
@@ -173,7 +174,7 @@ def collect_summary(
     items = [i for i in data.project_items(session, [project.key]) if _client_visible(i, ours)]
 
     new = [i for i in items if data.in_window(i.created_at, since, until)]
-    open_ = [i for i in items if data.is_open(i)]
+    open_ = [i for i in items if is_open(i)]
     delivered = data.delivered_in(session, items, since, until)
     shown = {i.id: i for i in (*new, *open_, *delivered)}
     return Summary(
