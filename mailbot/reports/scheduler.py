@@ -42,6 +42,7 @@ class ReportScheduler:
         self.jobs = schedule.Scheduler()
         self._define_jobs()
         self._reported: set[tuple[str, str, str, str]] = set()  # (kind, scope, period, result)
+        self._failures: set[tuple[str, str]] = set()
 
     def _define_jobs(self) -> None:
         sched = self.config.schedules
@@ -96,11 +97,17 @@ class ReportScheduler:
 
     def _guard(self, what: str, make: Callable[[], list[Outcome]]) -> list[Outcome]:
         # One failing report (a database hiccup, a broken template) must not stop the
-        # others or the daemon; the next minute tries again.
+        # others or the daemon; the next minute tries again. The trace is logged once per
+        # distinct error, not every minute.
         try:
             return make()
         except Exception as err:
-            log.exception("%s report failed: %s (retrying at the next check)", what, err)
+            key = (what, str(err))
+            if key in self._failures:
+                log.debug("%s report still failing: %s", what, err)
+            else:
+                self._failures.add(key)
+                log.exception("%s report failed: %s (retrying every minute)", what, err)
             return []
 
     def _log(self, outcome: Outcome) -> None:

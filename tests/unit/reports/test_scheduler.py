@@ -6,6 +6,7 @@ import dataclasses
 import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from mailbot.reports.scheduler import ReportScheduler
 from mailbot.reports.summary import ReportError, make_summary, release_summary
 from mailbot.storage.db import open_database
 from mailbot.storage.models import OutboxMail, Report
-from tests.unit.reports.conftest import HX, NOW, SCHEDULES, TW, Bot, at, populate
+from tests.unit.reports.conftest import ACME, HX, NOW, SCHEDULES, TW, Bot, at, populate
 
 
 def outbox(bot: Bot, kind: str) -> list[OutboxMail]:
@@ -222,3 +223,24 @@ def test_the_jobs_are_described_in_words(bot: Bot) -> None:
     assert len(jobs) == 6  # a digest on each weekday, the summary on Monday
     assert any(j.startswith("summary:") and "monday" in j and "09:00" in j for j in jobs)
     assert all(j.endswith("(Asia/Shanghai)") for j in jobs)
+
+
+def test_a_failing_report_does_not_stop_the_others(
+    busy_bot: Bot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "hx-templates" / "summary"
+    broken.mkdir(parents=True)
+    (broken / "weekly.zh-Hans.txt.j2").write_text("{{ no_such_value }}", encoding="utf-8")
+    hx = dataclasses.replace(HX, templates_dir=broken.parent)
+    config = dataclasses.replace(busy_bot.config, projects=(ACME, hx, TW))
+    scheduler = ReportScheduler(config, busy_bot.db)
+    made = scheduler.run_pending(NOW)
+    assert {(o.kind, o.scope) for o in made if o.kind == "summary"} == {
+        ("summary", "ACME"),
+        ("summary", "TW"),
+    }
+    assert "MB801" in caplog.text and "no_such_value" in caplog.text
+    caplog.clear()
+    assert scheduler.run_pending(NOW + timedelta(minutes=1)) == []
+    assert "report failed" not in caplog.text  # said once, not every minute
+    assert ("summary", "HX", "2026-W49", "queued") not in reports(busy_bot)  # nothing half-made
