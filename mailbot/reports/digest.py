@@ -3,7 +3,9 @@
 Each recipient gets their own projects (every project when `schedules.digest_to` is
 set): new items per category since their last digest (or the last 24 hours), items
 waiting for review, escalations, items past their SLA, mail nobody could file, and
-client summaries held for release. The digest is in English.
+client summaries held for release. Unassigned mail (TRIAGE) is in every digest, since
+no project owns it. A project with no `pm` reaches nobody unless `digest_to` is set.
+The digest is in English.
 """
 
 from __future__ import annotations

@@ -305,7 +305,7 @@ def release_summary(
             what = f"for {period}" if period else "waiting"
             raise ReportError(
                 f"no held summary {what} for {project.key}",
-                "run `mailbot summary --project KEY --send` to send one now instead",
+                f"run `mailbot summary --project {project.key} --send` to send one now instead",
             )
         if report.state != HELD:
             return Outcome(
