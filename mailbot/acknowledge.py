@@ -69,7 +69,7 @@ def decide(
         return AckDecision(False, "noise (auto-reply, bounce or bulk mail) is never answered")
     if ROBOT_LOCAL_PART.match(sender.split("@", 1)[0]):
         return AckDecision(False, f"{sender} is a robot address")
-    if sender in own_addresses(config) or sender.rsplit("@", 1)[1] == config.site.domain:
+    if config.is_own_address(sender):
         return AckDecision(False, f"{sender} is one of our own addresses")
     breaker = session.get(Breaker, sender)
     if breaker is not None:
@@ -114,10 +114,7 @@ def decide(
 
 
 def own_addresses(config: Config) -> set[str]:
-    found = {config.site.address, *config.site.own_addresses}
-    for project in config.projects:
-        found.update(a for a in (project.alias, project.pm) if a)
-    return found
+    return config.own_addresses()
 
 
 def trip(session: Session, address: str, reason: str) -> None:
@@ -134,7 +131,10 @@ def _our_mail_replied_to(session: Session, message: Message) -> OutboxMail | Non
     ids = [i for i in (message.in_reply_to, *message.references) if i]
     if not ids:
         return None
-    return session.scalars(select(OutboxMail).where(OutboxMail.message_id.in_(ids))).first()
+    # Only our acknowledgements: a client may well answer an approval request at once.
+    return session.scalars(
+        select(OutboxMail).where(OutboxMail.message_id.in_(ids), OutboxMail.kind == ACK_KIND)
+    ).first()
 
 
 def add_working_days(start: date, days: int) -> date:

@@ -72,6 +72,19 @@ class Config:
     def project(self, key: str) -> ProjectConfig | None:
         return next((p for p in self.projects if p.key == key), None)
 
+    def own_addresses(self) -> set[str]:
+        """Our addresses: the shared inbox, its aliases, the PMs; never answered as clients."""
+        found = {self.site.address, *self.site.own_addresses}
+        for project in self.projects:
+            found.update(a for a in (project.alias, project.pm) if a)
+        return found
+
+    def is_own_address(self, address: str) -> bool:
+        """One of our addresses, or anyone at our own domain (a colleague)."""
+        address = address.lower()
+        domain = self.site.domain.lower()
+        return address in self.own_addresses() or (bool(domain) and address.endswith("@" + domain))
+
 
 # Each section: key -> (accepted types, default). `...` marks a required key.
 _MAILBOX_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {

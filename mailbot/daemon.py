@@ -14,6 +14,7 @@ from types import FrameType
 
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
 from mailbot.errors import SourceError
+from mailbot.health import Pulse
 from mailbot.runner import Ingest, describe_error
 from mailbot.sources.backoff import backoff_delays
 
@@ -46,7 +47,7 @@ class StopSignals:
         self.stop_event.set()
 
 
-def serve_mailbox(ingest: Ingest, box: MailboxConfig) -> None:
+def serve_mailbox(ingest: Ingest, box: MailboxConfig, pulse: Pulse | None = None) -> None:
     """Connect, drain, wait for mail, repeat; reconnect with backoff on any failure."""
     stop = ingest.stop_event
     delays = backoff_delays()
@@ -56,18 +57,24 @@ def serve_mailbox(ingest: Ingest, box: MailboxConfig) -> None:
                 delays = backoff_delays()  # connected: start the backoff again from 1 s
                 while not stop.is_set():
                     ingest.advance_stored()
-                    ingest.drain(source, box)
+                    stats = ingest.drain(source, box)
+                    if pulse is not None:
+                        pulse.fetched(stats.stored)
                     ingest.send()
                     if stop.is_set():
                         break
                     source.wait(_wait_time(ingest, box))
         except SourceError as err:
+            if pulse is not None:
+                pulse.failed(err.message)
             if not getattr(err, "retryable", True):
                 log.error("%s: %s", box.name, err)
             delay = next(delays)
             log.warning("%s: %s; reconnecting in %.1fs", box.name, err.message, delay)
             stop.wait(delay)
         except Exception as err:  # keep the daemon alive; the stack trace is for the bug report
+            if pulse is not None:
+                pulse.failed(describe_error(err))
             delay = next(delays)
             log.exception(
                 "%s: unexpected error (%s); retrying in %.1fs", box.name, describe_error(err), delay
@@ -85,15 +92,22 @@ def _wait_time(ingest: Ingest, box: MailboxConfig) -> float:
 
 def run_forever(ingest: Ingest) -> None:
     """Serve every mailbox, one thread each, until a stop is requested."""
+    pulses = [Pulse(box.name) for box in ingest.config.mailboxes]
     threads = [
         threading.Thread(
-            target=serve_mailbox, args=(ingest, box), name=f"mailbox-{box.name}", daemon=True
+            target=serve_mailbox,
+            args=(ingest, box, pulse),
+            name=f"mailbox-{box.name}",
+            daemon=True,
         )
-        for box in ingest.config.mailboxes
+        for box, pulse in zip(ingest.config.mailboxes, pulses, strict=True)
     ]
     for thread in threads:
         thread.start()
     log.info("mailbot running: %d mailbox(es); SIGTERM to stop", len(threads))
     while any(t.is_alive() for t in threads):
-        for thread in threads:
+        for thread, pulse in zip(threads, pulses, strict=True):
+            # From this thread, not the mailbox's: a hung fetch still beats, so doctor
+            # can tell a stalled fetcher from a daemon that is gone.
+            pulse.beat(ingest.db, alive=thread.is_alive())
             thread.join(timeout=0.5)

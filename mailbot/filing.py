@@ -105,7 +105,9 @@ def file_message(
         item = session.get(Item, route.item.item_id)
         assert item is not None
         new_item = False
-        _follow_up(session, item, row, category)
+        sender = message.from_.email if message.from_ else ""
+        if not config.is_own_address(sender):  # a PM's "fixed it" must not reopen the issue
+            _follow_up(session, item, row, category)
     else:
         item = _new_item(session, route, message, verdict)
         new_item = True
@@ -120,14 +122,16 @@ def file_message(
         route=route,
         new_item=new_item,
     )
-    session.add(
-        Event(
-            message_pk=row.id,
-            item_id=item.id,
-            kind="filed",
-            detail={"item": item.ref, "new_item": new_item, "route": route.step, "ack": decision},
-        )
-    )
+    ctx = FilingContext(config, row, message, verdict, item, route, new_item)
+    notes = [note for hook in hooks if (note := hook(session, ctx))]
+    detail = {
+        "item": item.ref,
+        "new_item": new_item,
+        "route": route.step,
+        "ack": decision,
+        "notes": notes,
+    }
+    session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
     return Filed(
         row.id,
         "new_item" if new_item else "follow_up",

@@ -152,10 +152,7 @@ def reasons_for(session: Session, ctx: FilingContext) -> list[str]:
 
 
 def _ours(config: Config, sender: str) -> bool:
-    from mailbot.acknowledge import own_addresses
-
-    domain = sender.rpartition("@")[2]
-    return sender in own_addresses(config) or (bool(domain) and domain == config.site.domain)
+    return config.is_own_address(sender)
 
 
 class EscalationHook:

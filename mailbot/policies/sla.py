@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.acknowledge import own_addresses
 from mailbot.config import Config
 from mailbot.filing import FilingContext, FilingHook
 from mailbot.message import Message
@@ -22,9 +21,7 @@ from mailbot.storage.models import OutboxMail
 
 def is_ours(sender: str, config: Config) -> bool:
     """Whether `sender` is one of our people or addresses."""
-    sender = sender.lower()
-    domain = config.site.domain.lower()
-    return sender in own_addresses(config) or (bool(domain) and sender.endswith("@" + domain))
+    return config.is_own_address(sender)
 
 
 def is_automatic(session: Session, message: Message) -> bool:

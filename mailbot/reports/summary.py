@@ -26,7 +26,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.ack.templates import Rendered, TemplateLibrary
-from mailbot.acknowledge import ROBOT_LOCAL_PART, own_addresses
+from mailbot.acknowledge import ROBOT_LOCAL_PART
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.errors import MailbotError
@@ -148,7 +148,7 @@ def summary_recipients(
         )
         .distinct()
     )
-    ours = own_addresses(config)
+    ours = config.own_addresses()
     for address in sorted({a.strip().lower() for a in writers if a}):
         local, _, domain = address.rpartition("@")
         if domain not in project.client_domains or address in found or address in ours:
@@ -170,7 +170,7 @@ def collect_summary(
 ) -> Summary:
     """Everything one project's summary shows, read in the caller's transaction."""
     tz = ZoneInfo(config.schedules.timezone)
-    ours = own_addresses(config)
+    ours = config.own_addresses()
     items = [i for i in data.project_items(session, [project.key]) if _client_visible(i, ours)]
 
     new = [i for i in items if data.in_window(i.created_at, since, until)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
@@ -61,6 +62,25 @@ class Database:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe with several processes)."""
+        with self._sqlite_migration_lock():
+            self._upgrade()
+
+    @contextmanager
+    def _sqlite_migration_lock(self) -> Iterator[None]:
+        # Two processes starting on a fresh SQLite file must not both create the tables;
+        # SQLite has no advisory locks, so a lock file next to the database serves.
+        path = self.engine.url.database if self.dialect == "sqlite" else None
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _upgrade(self) -> None:
         cfg = _alembic_config()
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
@@ -80,8 +100,9 @@ class Database:
         if self.dialect != "postgresql":
             yield True
             return
-        key = int.from_bytes(hashlib.sha256(f"{account}\0{folder}".encode()).digest()[:8],
-                             "big", signed=True)
+        key = int.from_bytes(
+            hashlib.sha256(f"{account}\0{folder}".encode()).digest()[:8], "big", signed=True
+        )
         with self.engine.connect() as conn:
             got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
             try:

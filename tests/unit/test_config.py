@@ -181,7 +181,10 @@ def test_duplicate_project_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_schedules_and_sla(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MB_TEST_PASSWORD", "x")
-    extra = '\n[schedules]\ntimezone = "Asia/Shanghai"\nsummary_day = "Friday"\n[sla]\nissue_hours = 2\n'
+    extra = (
+        '\n[schedules]\ntimezone = "Asia/Shanghai"\nsummary_day = "Friday"\n'
+        "[sla]\nissue_hours = 2\n"
+    )
     config = load_config(write(tmp_path, VALID + extra))
     assert config.schedules.timezone == "Asia/Shanghai" and config.schedules.summary_day == "friday"
     assert config.sla.hours_for("issue") == 2.0 and config.sla.hours_for("feedback") == 48.0
