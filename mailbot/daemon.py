@@ -10,6 +10,8 @@ import logging
 import os
 import signal
 import threading
+import time
+from datetime import UTC, datetime
 from types import FrameType
 
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
@@ -22,6 +24,7 @@ log = logging.getLogger("mailbot.daemon")
 
 EXIT_NOW_CODE = 1
 OUTBOX_CHECK_INTERVAL = 60.0  # seconds; how often an idle daemon looks for due retries
+SCHEDULE_CHECK_INTERVAL = 60.0  # seconds between looks at the report schedule
 
 
 class StopSignals:
@@ -90,8 +93,32 @@ def _wait_time(ingest: Ingest, box: MailboxConfig) -> float:
     return wait
 
 
+class Schedules:
+    """Digests and client summaries, checked about once a minute from the main thread."""
+
+    def __init__(self, ingest: Ingest) -> None:
+        self.ingest = ingest
+        self.next_check = 0.0
+        self.reports = None
+        if ingest.config.schedules.enabled:
+            from mailbot.reports.scheduler import ReportScheduler
+
+            self.reports = ReportScheduler(ingest.config, ingest.db)
+
+    def tick(self) -> None:
+        if self.reports is None or time.monotonic() < self.next_check:
+            return
+        self.next_check = time.monotonic() + SCHEDULE_CHECK_INTERVAL
+        try:
+            if self.reports.run_pending(datetime.now(UTC)):
+                self.ingest.send()
+        except Exception:  # a report problem must never stop the mail
+            log.exception("scheduled reports failed; trying again in a minute")
+
+
 def run_forever(ingest: Ingest) -> None:
     """Serve every mailbox, one thread each, until a stop is requested."""
+    schedules = Schedules(ingest)
     pulses = [Pulse(box.name) for box in ingest.config.mailboxes]
     threads = [
         threading.Thread(
@@ -106,6 +133,8 @@ def run_forever(ingest: Ingest) -> None:
         thread.start()
     log.info("mailbot running: %d mailbox(es); SIGTERM to stop", len(threads))
     while any(t.is_alive() for t in threads):
+        if not ingest.stop_event.is_set():
+            schedules.tick()
         for thread, pulse in zip(threads, pulses, strict=True):
             # From this thread, not the mailbox's: a hung fetch still beats, so doctor
             # can tell a stalled fetcher from a daemon that is gone.

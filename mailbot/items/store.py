@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailbot.route import ItemRef
-from mailbot.storage.models import Item, OutboxMail, ProjectCounter, StoredMessage
+from mailbot.storage.models import Event, Item, OutboxMail, ProjectCounter, StoredMessage
 
 UNASSIGNED_KEY = "TRIAGE"  # items not yet assigned to a project are numbered TRIAGE-1, -2 ...
 
@@ -40,8 +40,23 @@ class DbItemLookup:
         return next((by_id[i] for i in message_ids if i in by_id), None)
 
     def item_for_ref(self, ref: str) -> ItemRef | None:
-        item = self.session.scalars(select(Item).where(Item.ref == ref)).first()
+        item = item_by_ref(self.session, ref)
         return ItemRef(item.id, item.ref, _project(item.project_key)) if item else None
+
+
+def item_by_ref(session: Session, ref: str) -> Item | None:
+    """The item with this reference, or the one it was moved to (so old tags still work)."""
+    key = ref.strip().upper()
+    item = session.scalars(select(Item).where(Item.ref == key)).first()
+    if item is not None:
+        return item
+    # A moved item keeps its old references in its "moved" events.
+    for event in session.scalars(
+        select(Event).where(Event.kind == "moved").order_by(Event.id.desc())
+    ):
+        if event.detail.get("from") == key and event.item_id is not None:
+            return session.get(Item, event.item_id)
+    return None
 
 
 def _project(key: str) -> str | None:

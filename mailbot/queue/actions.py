@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.items.lifecycle import LIFECYCLES, change_status, initial_status
-from mailbot.items.store import UNASSIGNED_KEY, next_number
+from mailbot.items.store import UNASSIGNED_KEY, item_by_ref, next_number
 from mailbot.policies.sla import is_ours
 from mailbot.queue import QueueError
 from mailbot.sla import MERGED_STATUS, record_first_response
@@ -26,21 +26,8 @@ LIST_HINT = "find the reference with `mailbot queue list --all`; references look
 
 
 def lookup_item(session: Session, ref: str) -> Item | None:
-    """The item with this reference, or the one it was moved to; None if there is none.
-
-    Routing can use this too, so a client's `[ACME-2]` tag still finds a moved item.
-    """
-    key = ref.strip().upper()
-    item = session.scalars(select(Item).where(Item.ref == key)).first()
-    if item is not None:
-        return item
-    # A moved item keeps its old references in its "moved" events.
-    for event in session.scalars(
-        select(Event).where(Event.kind == "moved").order_by(Event.id.desc())
-    ):
-        if event.detail.get("from") == key and event.item_id is not None:
-            return session.get(Item, event.item_id)
-    return None
+    """The item with this reference, or the one it was moved to; None if there is none."""
+    return item_by_ref(session, ref)
 
 
 def find_item(session: Session, ref: str) -> Item:
