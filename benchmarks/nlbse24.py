@@ -191,7 +191,7 @@ VARIANTS: dict[str, tuple] = {
     ),
     "ens2-clean-title2": (ENSEMBLE, {ENS_NGRAM: 2}, {"name": "github", "title_repeat": 2}),
 }
-DEFAULT_VARIANT = "bow2-clean-title2"
+DEFAULT_VARIANT = "norm2-clean-title2-last-s16"
 
 
 def read(path: Path) -> dict[str, list[Record]]:
@@ -210,7 +210,7 @@ def read(path: Path) -> dict[str, list[Record]]:
     return repos
 
 
-def run_variant(name: str, data: Path) -> dict:
+def run_variant(name: str, data: Path, seed: int = 0) -> dict:
     config, overrides, prep, *rest = VARIANTS[name]
     pick = rest[0] if rest else "best"
     train_sets, test_sets = read(data / "issues_train.csv"), read(data / "issues_test.csv")
@@ -227,6 +227,7 @@ def run_variant(name: str, data: Path) -> dict:
                 holdout=False,
                 overrides=overrides,
                 pick=pick,
+                seed=seed,
             )
             result = evaluate(TriageModel.load(out), test_sets[repo])
         per_repo[repo] = round(result["macro_f1"], 4)
@@ -234,6 +235,7 @@ def run_variant(name: str, data: Path) -> dict:
     mean = sum(per_repo.values()) / len(per_repo)
     return {
         "variant": name,
+        "seed": seed,
         "mean_macro_f1": round(mean, 4),
         "per_repo": per_repo,
         "seconds": round(time.perf_counter() - started, 1),
@@ -246,10 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS))
     parser.add_argument("--sweep", action="store_true", help="run every variant")
     parser.add_argument("--json", action="store_true", help="one JSON line per variant")
+    parser.add_argument("--seed", type=int, action="append", help="training seed(s) (default 0)")
     args = parser.parse_args(argv)
     names = sorted(VARIANTS) if args.sweep else (args.variant or [DEFAULT_VARIANT])
-    for name in names:
-        result = run_variant(name, args.data)
+    runs = [(name, seed) for name in names for seed in (args.seed or [0])]
+    for name, seed in runs:
+        result = run_variant(name, args.data, seed)
         if args.json:
             print(json.dumps(result), flush=True)
         else:
