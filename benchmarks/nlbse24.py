@@ -25,9 +25,9 @@ from mailbot.triage.model import TriageModel
 from mailbot.triage.train import CONFIG_DIR, train
 
 DEFAULT_DATA = Path("/work/shared/benchmarks/nlbse24")
-BOW = CONFIG_DIR / "triage.cfg"
+BOW = CONFIG_DIR / "bow.cfg"
 ENSEMBLE = CONFIG_DIR / "ensemble.cfg"
-NORM = CONFIG_DIR / "bownorm.cfg"
+NORM = CONFIG_DIR / "triage.cfg"
 SCALE = "components.textcat.model.scale"
 WEIGHTING = "components.textcat.model.weighting"
 NGRAM = "components.textcat.model.ngram_size"
@@ -108,7 +108,7 @@ VARIANTS: dict[str, tuple] = {
     ),
     "norm2-clean-title2-last": (
         NORM,
-        {NGRAM: 2, AVG: True},
+        {NGRAM: 2, AVG: True, SCALE: 1.0},
         {"name": "github", "title_repeat": 2},
         "last",
     ),
