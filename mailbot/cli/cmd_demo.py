@@ -29,6 +29,28 @@ def _text_part(raw: bytes) -> tuple[str, str, str]:
     return str(mail["To"]), str(mail["Subject"]), body.get_content() if body else ""
 
 
+def _print_summary(workspace) -> None:  # type: ignore[no-untyped-def]
+    """The weekly progress summary the first project's client would get (a preview)."""
+    from datetime import UTC, datetime
+
+    from mailbot.config import load_config
+    from mailbot.reports.summary import preview_summary, render_summary
+    from mailbot.storage.db import open_database
+
+    config = load_config(workspace.config)
+    db = open_database(config.database_url)
+    try:
+        project = config.projects[0]
+        summary = preview_summary(db, config, project, datetime.now(UTC))
+        subject, body = render_summary(config, summary)
+    finally:
+        db.dispose()
+    print(
+        f"\n--- the weekly progress summary for {project.name} (preview) ---\n"
+        f"Subject: {subject}\n\n{body.text.strip()}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from mailbot.demo import run_demo
     from mailbot.storage.db import open_database
@@ -61,9 +83,12 @@ def run(args: argparse.Namespace) -> int:
             )
     db.dispose()
 
-    acks = sorted(workspace.outbox.glob("*.eml"))
+    acks = sorted(workspace.outbox.glob("*-ack.eml"))
+    others = sorted(set(workspace.outbox.glob("*.eml")) - set(acks))
+    notices = f", and {len(others)} notice(s) to the PMs" if others else ""
     print(
-        f"\n{len(acks)} acknowledgements written to {workspace.outbox}/ (one per new client item)."
+        f"\n{len(acks)} acknowledgements written to {workspace.outbox}/ "
+        f"(one per new client item){notices}."
     )
     shown: set[str] = set()
     for path in acks:
@@ -73,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         shown.add(language)
         print(f"\n--- {path.name} ({language}) ---\nTo: {to}\nSubject: {subject}\n\n{text.strip()}")
+    _print_summary(workspace)
     print(f"""
 Files:
   config     {workspace.config}
@@ -81,7 +107,8 @@ Files:
   database   {workspace.database}
 
 Try next:
-  mailbot --config {workspace.config} items
+  mailbot --config {workspace.config} queue list
+  mailbot --config {workspace.config} queue show HX-1
   mailbot --config {workspace.config} messages --json
   mailbot classify --explain {workspace.inbox}/.mailbot.processed/cur/*   # why each verdict
   cp mailbot.example.toml mailbot.toml   # point it at your IMAP server, then: mailbot run""")

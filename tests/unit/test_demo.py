@@ -23,8 +23,11 @@ def test_demo_runs_and_reports(
         assert ref in out
     assert out.count("not answered") == 2
     # One acknowledgement per new item, shown in both languages.
-    acks = sorted((workdir / "outbox").glob("*.eml"))
+    acks = sorted((workdir / "outbox").glob("*-ack.eml"))
     assert len(acks) == 7
+    # 紧急 ("urgent") escalates HX-1 to its PM at once.
+    assert [p.name for p in (workdir / "outbox").glob("*-escalation.eml")] != []
+    assert "weekly progress summary for ACME Retail web shop" in out
     assert "Subject: Re: Checkout fails with error 500 since this morning [ACME-1]" in out
     assert "Subject: Re: 紧急：后台登录不了 [HX-1]" in out and "4个工作小时内" in out
     assert not any((workdir / "inbox" / "new").iterdir())
@@ -33,4 +36,4 @@ def test_demo_runs_and_reports(
     # Running it again starts afresh.
     assert main(["demo", "--dir", str(workdir)]) == 0
     assert f"{bundled} stored" in capsys.readouterr().out
-    assert len(list((workdir / "outbox").glob("*.eml"))) == 7
+    assert len(list((workdir / "outbox").glob("*-ack.eml"))) == 7
