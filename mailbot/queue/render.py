@@ -15,6 +15,13 @@ from mailbot.queue.views import format_age
 LEGEND = "flags: ! escalated  ? needs review  L SLA breached  M merged"
 
 
+def _console() -> Console:
+    # Piped output (less, a file) gets no terminal width: rich would then wrap every cell at
+    # 80 columns; a wide table reads better there.
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
 def _due(row: dict[str, Any], now: datetime) -> str:
     if row["sla"] == "met":
         return "met"
@@ -28,7 +35,7 @@ def _due(row: dict[str, Any], now: datetime) -> str:
 
 def print_items(rows: list[dict[str, Any]], now: datetime, console: Console | None = None) -> None:
     """The queue as a table: ref, flags, category, status, age, SLA due, client, title."""
-    console = console or Console()
+    console = console or _console()
     if not rows:
         console.print("no items match")
         return
@@ -52,7 +59,7 @@ def print_items(rows: list[dict[str, Any]], now: datetime, console: Console | No
 
 def print_detail(detail: dict[str, Any], console: Console | None = None) -> None:
     """One item: its fields, its messages with triage reasons and routes, its history."""
-    console = console or Console()
+    console = console or _console()
     head = f"[bold]{detail['ref']}[/bold]  {detail['category']} / {detail['status']}"
     console.print(head + (f"  [dim]flags {detail['flags']}[/dim]" if detail["flags"] else ""))
     console.print(f"title:    {escape(detail['title'])}")
