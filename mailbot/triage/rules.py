@@ -63,6 +63,10 @@ class Rule:
     weight: float
     category: str | None
 
+    @property
+    def name(self) -> str:
+        return self.id
+
     def check(self, message: Mail, context: Context) -> Hit | None:
         raise NotImplementedError
 
