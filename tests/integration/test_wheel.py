@@ -83,7 +83,7 @@ def test_clean_venv_runs_the_demo(wheel: Path, tmp_path: Path) -> None:
     assert "mailbot 0.1.0" in _run([mailbot, "--version"], cwd=tmp_path, env=env)
     demo = tmp_path / "demo"
     out = _run([mailbot, "demo", "--dir", demo], cwd=tmp_path, env=env)
-    acks = sorted((demo / "outbox").glob("*.eml"))
+    acks = sorted((demo / "outbox").glob("*-ack.eml"))
     assert acks, f"no acknowledgements were written:\n{out}"
     assert f"{len(acks)} acknowledgements written" in out
     texts = b"".join(path.read_bytes() for path in acks)
