@@ -373,11 +373,11 @@ def _smtp_failure(err: BaseException, smtp: SmtpConfig) -> tuple[str, str]:
 
 def check_database(url: str) -> tuple[list[Check], Database | None]:
     """Reachable and migrated to the newest schema; never migrates it."""
-    from mailbot.storage.db import open_database
+    from mailbot.storage.db import open_database, resolve_url
 
     advice = "run `mailbot run --once` (it migrates the database), then run doctor again"
     try:
-        parsed = make_url(url)
+        parsed = make_url(resolve_url(url))
         local = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:")
         if local and not Path(str(parsed.database)).expanduser().exists():
             # Connecting would create an empty file; say what is wrong instead.

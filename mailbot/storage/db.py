@@ -126,10 +126,14 @@ class Database:
 url_rewriter: Callable[[str], str] | None = None
 
 
+def resolve_url(url: str) -> str:
+    """The database a configured URL really means (the same URL, except under the tests)."""
+    return url_rewriter(url) if url_rewriter is not None else url
+
+
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """Connect to `url` (SQLAlchemy form) and, by default, migrate it."""
-    if url_rewriter is not None:
-        url = url_rewriter(url)
+    url = resolve_url(url)
     try:
         parsed = make_url(url)
     except ArgumentError:
