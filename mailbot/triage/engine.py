@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from mailbot.errors import RulesError
 from mailbot.resources import rules_dir
@@ -46,7 +47,9 @@ class RuleSet:
         self._text = tuple(r for r in self.rules if r.action != "noise")
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> RuleSet:
+    def load(cls, directory: Path | None = None, nlp: Language | None = None) -> RuleSet:
+        """Rules from directory (None: bundled). Pass the model's `nlp` when it uses the mixed
+        tokenizer, so one Doc per mail serves both rules and model."""
         directory = Path(directory) if directory is not None else rules_dir()
         if not directory.is_dir():
             raise RulesError(
@@ -58,19 +61,20 @@ class RuleSet:
             raise RulesError(
                 f"{directory}: no *.toml rule files", "add rule files or use the bundled rules"
             )
-        nlp = blank_nlp()
+        nlp = nlp if nlp is not None else blank_nlp()
         seen: dict[str, str] = {}
         rules: list[Rule] = []
         for path in files:
             rules.extend(load_file(path, nlp, seen))
         return cls(rules, nlp, files)
 
-    def context(self, mail: Mail) -> Context:
-        return Context(doc=self.nlp.make_doc(mail.full_text))
+    def context(self, mail: Mail, doc: Doc | None = None) -> Context:
+        return Context(doc=doc if doc is not None else self.nlp.make_doc(mail.full_text))
 
-    def run(self, mail: Mail, *, stop_at_noise: bool = True) -> RuleReport:
-        """Noise rules first; when one fires (and stop_at_noise), the text rules are skipped."""
-        context = self.context(mail)
+    def run(self, mail: Mail, *, stop_at_noise: bool = True, doc: Doc | None = None) -> RuleReport:
+        """Noise rules first; when one fires (and stop_at_noise), the text rules are skipped.
+        `doc`: the mail's full_text already tokenised with this rule set's nlp."""
+        context = self.context(mail, doc)
         hits: list[Hit] = []
         misses: list[str] = []
         for rule in self._noise:

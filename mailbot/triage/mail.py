@@ -27,7 +27,8 @@ class Mail:
     @property
     def full_text(self) -> str:
         """What classifiers read: the subject, a newline, the new text."""
-        return f"{self.subject}\n{self.text}" if self.subject else self.text
+        subject, text = self.subject.strip(), self.text.strip()
+        return f"{subject}\n{text}" if subject else text
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 import mailbot.triage.architectures
 import mailbot.triage.tokenizer  # noqa: F401  (registers mailbot.mixed_tokenizer.v1)
@@ -72,8 +73,9 @@ class TriageModel:
         self._prep = make_prep(self.prep_spec)
         self._prep_new = make_prep(self.prep_spec, body_is_new_text=True)
 
-    def scores(self, texts: Iterable[str]) -> np.ndarray:
-        """Raw probabilities, (n, len(labels)), columns in `labels` order."""
+    def scores(self, texts: Iterable[str | Doc]) -> np.ndarray:
+        """Raw probabilities, (n, len(labels)), columns in `labels` order (texts or Docs made
+        with this model's tokenizer)."""
         rows = [
             [doc.cats.get(label, 0.0) for label in self.labels]
             for doc in self.nlp.pipe(texts, batch_size=PIPE_BATCH)

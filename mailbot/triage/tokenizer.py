@@ -37,6 +37,8 @@ class MixedTokenizer:
             self._cut = lambda run: [w for w in jieba.cut(run, HMM=True) if w]
 
     def __call__(self, text: str) -> Doc:
+        if not _CJK_RUN.search(text):
+            return self._latin(text)  # no Han text: the rule-based tokenizer alone (fast path)
         words: list[str] = []
         spaces: list[bool] = []
         pos = 0

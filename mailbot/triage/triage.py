@@ -11,7 +11,18 @@ from mailbot.triage.engine import RuleReport, RuleSet
 from mailbot.triage.mail import Mail
 from mailbot.triage.model import TriageModel
 from mailbot.triage.textprep import new_text
+from mailbot.triage.tokenizer import MixedTokenizer
 from mailbot.triage.verdict import DEFAULT_REVIEW_THRESHOLD, Verdict, combine, noise_verdict
+
+
+def _shares_tokens(model: TriageModel) -> bool:
+    """The model reads exactly Mail.full_text with the mixed character tokenizer."""
+    tokenizer = model.nlp.tokenizer
+    return (
+        isinstance(tokenizer, MixedTokenizer)
+        and tokenizer.segmenter == "char"
+        and model.prep_spec == {"name": "email"}
+    )
 
 
 class Triage:
@@ -35,7 +46,9 @@ class Triage:
         review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
     ) -> Triage:
         """Rules from rules_dir and the model from model_dir; None means the bundled ones."""
-        return cls(RuleSet.load(rules_dir), TriageModel.load(model_dir), review_threshold)
+        model = TriageModel.load(model_dir)
+        shared = model.nlp if _shares_tokens(model) else None
+        return cls(RuleSet.load(rules_dir, nlp=shared), model, review_threshold)
 
     @property
     def model_version(self) -> str:
@@ -59,10 +72,18 @@ class Triage:
         return self.model.prep_new_text(mail.subject, mail.text)  # mail.text is the new text
 
     def classify_mails(self, mails: Sequence[Mail]) -> list[Verdict]:
-        reports = [self.rules.run(mail) for mail in mails]
+        if self.rules.nlp is getattr(self.model, "nlp", None):  # one Doc for rules and model
+            docs = [self.model.nlp.make_doc(mail.full_text) for mail in mails]
+            reports = [self.rules.run(m, doc=d) for m, d in zip(mails, docs, strict=True)]
+            inputs: list = [docs[i] for i, r in enumerate(reports) if not r.noise]
+        else:
+            reports = [self.rules.run(mail) for mail in mails]
+            inputs = [
+                self._model_text(m) for m, r in zip(mails, reports, strict=True) if not r.noise
+            ]
         languages = [language.detect(mail.full_text) for mail in mails]
         todo = [i for i, report in enumerate(reports) if not report.noise]
-        raw = self.model.scores(self._model_text(mails[i]) for i in todo)
+        raw = self.model.scores(inputs)
         scored = dict(zip(todo, raw, strict=True))
         verdicts = []
         for i, report in enumerate(reports):

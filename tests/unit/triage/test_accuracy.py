@@ -14,9 +14,11 @@ import pytest
 from mailbot.triage.data import corpus_dir, read_records
 from mailbot.triage.evaluate import evaluate, select
 
-FLOOR_OVERALL = 0.93
-FLOOR_BY_LANGUAGE = {"en": 0.92, "zh-Hans": 0.92, "zh-Hant": 0.88, "mixed": 0.88}
-FLOOR_ECE = 0.06  # calibrated confidence within 6 points of accuracy on average
+# Measured with mailbot_triage-1.1.0: macro-F1 0.969; en 0.964, zh-Hans 0.976, zh-Hant 0.970
+# (n=30), mixed 0.973 (n=32); ECE 0.016. The small languages get more room: one mail is 3 points.
+FLOOR_OVERALL = 0.94
+FLOOR_BY_LANGUAGE = {"en": 0.93, "zh-Hans": 0.94, "zh-Hant": 0.90, "mixed": 0.90}
+FLOOR_ECE = 0.05  # calibrated confidence within 5 points of accuracy on average
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,21 @@ def test_calendar_only_mail_is_noise(triage):
 def test_review_threshold_is_used(triage):
     strict = Triage(triage.rules, triage.model, review_threshold=1.0)
     assert strict.classify_text("Export", "The export stops at 1000 rows.").needs_review
+
+
+def test_shared_tokens_give_the_same_verdicts(triage):
+    from mailbot.triage.engine import RuleSet
+
+    assert triage.rules.nlp is triage.model.nlp  # the bundled model shares one Doc with the rules
+    separate = Triage(RuleSet.load(), triage.model)
+    assert separate.rules.nlp is not separate.model.nlp
+    texts = [
+        ("Re: Homepage", "Approved. Go ahead."),
+        ("後台又登不上了", "輸入密碼之後一直轉圈，麻煩幫忙看一下！！！"),
+        ("Tmall 店铺 integration", "Could you also sync the product data to our Tmall 店铺?"),
+    ]
+    for subject, text in texts:
+        assert (
+            triage.classify_text(subject, text).to_dict()
+            == separate.classify_text(subject, text).to_dict()
+        )
