@@ -1,4 +1,5 @@
-"""`mailbot model train|evaluate`: train a triage model on labelled data, or measure one."""
+"""`mailbot model train|evaluate|export-corrections`: train a triage model, measure it, or
+export the PMs' corrections as training data."""
 
 from __future__ import annotations
 
@@ -19,7 +20,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--labels", help="comma-separated labels to learn (default: all in the data)"
     )
-    train.add_argument("--config", type=Path, help="spaCy training config (default: triage.cfg)")
+    # Not `--config`: that is mailbot's own config file (see --include-corrections).
+    train.add_argument(
+        "--train-config",
+        "--spacy-config",
+        dest="train_config",
+        type=Path,
+        help="spaCy training config (default: triage.cfg)",
+    )
+    train.add_argument(
+        "--include-corrections",
+        action="store_true",
+        help="add the PMs' corrections from mailbot's database (see --config) to the data",
+    )
     train.add_argument(
         "--prep", default="email", choices=("email", "github", "plain"), help="text preparation"
     )
@@ -34,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-rules", action="store_true", help="do not weigh the rules' votes into calibration"
     )
     train.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    export = sub.add_parser(
+        "export-corrections", help="write the PMs' corrections as training data (JSONL)"
+    )
+    export.add_argument("--out", type=Path, required=True, help="JSONL file to write")
 
     evaluate = sub.add_parser("evaluate", help="per-class P/R/F1, macro-F1, confusion matrix")
     evaluate.add_argument("--model", type=Path, help="model directory (default: bundled)")
@@ -51,10 +69,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mailbot.triage.data import read_records
 
+    if args.model_command == "export-corrections":
+        return _export_corrections(args)
     records = read_records(args.data)
     if args.model_command == "train":
+        if args.include_corrections:
+            records = records + _corrections(args)
         return _train(args, records)
     return _evaluate(args, records)
+
+
+def _corrections(args: argparse.Namespace) -> list:
+    from mailbot.cli.common import database, load
+    from mailbot.queue.corrections import correction_records
+
+    db = database(load(args))
+    with db.session() as session:
+        found = correction_records(session)
+    print(f"including {len(found)} corrections from the database")
+    return found
+
+
+def _export_corrections(args: argparse.Namespace) -> int:
+    from mailbot.cli.common import database, load
+    from mailbot.queue.corrections import export_corrections
+
+    db = database(load(args))
+    with db.session() as session:
+        count = export_corrections(session, args.out)
+    print(f"wrote {count} corrections to {args.out}")
+    return 0
 
 
 def _train(args: argparse.Namespace, records: list) -> int:
@@ -68,7 +112,7 @@ def _train(args: argparse.Namespace, records: list) -> int:
         records,
         args.out,
         labels=labels,
-        config=args.config,
+        config=args.train_config,
         prep=args.prep,
         holdout=holdout,
         rules=rules,

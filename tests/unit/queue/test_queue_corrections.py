@@ -78,3 +78,45 @@ def test_the_export_sub_command(
     result = filed.cli_json(capsys, "queue", "export-corrections", "--out", str(out))
     assert result == {"out": str(out), "examples": 1}
     assert lines(out)[0]["label"] == "feedback" and not out.with_name("corr.jsonl.tmp").exists()
+
+
+def test_model_commands_export_and_train_with_corrections(
+    filed: Bot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mailbot.cli import main
+
+    with filed.session() as s:
+        qa.reclassify(s, filed.config, "HX-1", "change_request", actor="lena")
+    out = tmp_path / "exported.jsonl"
+    config = str(filed.config_path)
+    assert main(["--config", config, "model", "export-corrections", "--out", str(out)]) == 0
+    assert [row["label"] for row in lines(out)] == ["change_request"]
+    # Training with the corrections: mailbot's --config finds the database; the spaCy config
+    # has its own option, so the two never clash.
+    data = tmp_path / "tiny.jsonl"
+    rows = [{"text": f"the export fails with error {i}", "label": "issue"} for i in range(6)]
+    rows += [
+        {"text": f"please add a filter number {i}", "label": "change_request"} for i in range(6)
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    code = main(
+        [
+            "--config",
+            config,
+            "model",
+            "train",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "model"),
+            "--include-corrections",
+            "--no-holdout",
+            "--json",
+        ]
+    )
+    assert code == 0
+    output = capsys.readouterr().out
+    assert "including 1 corrections" in output
+    result = json.loads(output.splitlines()[-1])
+    assert sum(result["sizes"].values()) == len(rows) + 1
