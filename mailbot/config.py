@@ -141,6 +141,7 @@ _PROJECT_KEYS = {
     "language": ((str,), "en"),
     "pm": ((str,), None),
     "pm_name": ((str,), None),
+    "pm_language": ((str,), "en"),
     "templates_dir": ((str,), None),
     "vip_addresses": ((list,), []),
 }
@@ -465,6 +466,7 @@ def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
                 language=_choice(f"{where}.language", opts["language"], LANGUAGES),
                 pm=opts["pm"].strip().lower() if opts["pm"] else None,
                 pm_name=opts["pm_name"],
+                pm_language=_choice(f"{where}.pm_language", opts["pm_language"], LANGUAGES),
                 templates_dir=_path(opts["templates_dir"], base_dir),
                 vip_addresses=_strings(f"{where}.vip_addresses", opts["vip_addresses"], lower=True),
             )

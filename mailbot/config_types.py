@@ -90,6 +90,7 @@ class ProjectConfig:
     language: str = "en"  # the client's usual language: en, zh-Hans or zh-Hant
     pm: str | None = None  # the PM's address
     pm_name: str | None = None
+    pm_language: str = "en"  # notices to the PM (escalations, decisions needed)
     templates_dir: Path | None = None  # project templates, before the site's and the built-in
     vip_addresses: tuple[str, ...] = ()  # mail from these people is escalated to the PM at once
 

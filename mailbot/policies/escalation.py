@@ -35,7 +35,6 @@ from mailbot.storage.models import Event, Item, OutboxMail
 log = logging.getLogger("mailbot.escalation")
 
 ESCALATION_KIND = "escalation"
-PM_LANGUAGE = "en"  # notices to PMs; there is no per-PM language setting yet
 MAX_TEXT_CHARS = 4000  # of the client's text quoted in a notice
 # What can stop a notice being queued; the message is filed anyway.
 NOTICE_ERRORS = (ChangeControlError, TemplateNotFound, TemplateRenderError, ComposeError)
@@ -108,7 +107,7 @@ def queue_pm_notice(
         "team_signature": config.site.name,
         **context,
     }
-    rendered = template_library(config, item).render(*template, PM_LANGUAGE, values)
+    rendered = template_library(config, item).render(*template, project.pm_language, values)
     composed = compose_notice(
         config, to=project.pm, subject=subject, rendered=rendered, dedupe_key=dedupe_key, date=now
     )

@@ -20,7 +20,6 @@ from mailbot.storage.models import Event, Item, OutboxMail
 from tests.servers import DovecotAccount
 from tests.servers.smtp import SmtpSink
 from tests.support.configs import write_config
-from tests.unit.policies.conftest import run_hooks_after_filing
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +89,6 @@ def test_change_requests_are_decided_by_the_clients_answers_and_urgent_mail_esca
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    run_hooks_after_filing(monkeypatch)
     path = write_config(
         tmp_path / "mailbot.toml",
         imap_account.mailbox_config(),

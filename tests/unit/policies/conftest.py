@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -15,8 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-import mailbot.filing
-import mailbot.runner
 from mailbot.acknowledge import TemplateAcknowledger
 from mailbot.config import Config
 from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, SiteConfig
@@ -39,38 +36,6 @@ ACME = ProjectConfig(
 HX = ProjectConfig(
     key="HX", name="华信物流", client_domains=("huaxin.example",), language="zh-Hans"
 )
-
-
-def filing_runs_hooks() -> bool:
-    """Whether mailbot.filing.file_message itself runs the hooks it is given."""
-    # The signature names `hooks` once; a body that runs them names it again.
-    return inspect.getsource(mailbot.filing.file_message).count("hooks") > 1
-
-
-def run_hooks_after_filing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until file_message runs its hooks, run them right after it, in its transaction."""
-    if filing_runs_hooks():
-        return
-    original = mailbot.filing.file_message
-
-    def file_then_hooks(session, config, row, message, verdict, acknowledger, hooks=()):  # type: ignore[no-untyped-def]
-        filed = original(session, config, row, message, verdict, acknowledger, hooks)
-        if filed.outcome != "noise":
-            item = session.get(Item, row.item_id)
-            ctx = mailbot.filing.FilingContext(
-                config, row, message, verdict, item, filed.route, filed.outcome == "new_item"
-            )
-            for hook in hooks:
-                note = hook(session, ctx)
-                if note:
-                    session.add(
-                        Event(
-                            message_pk=row.id, item_id=item.id, kind="hook", detail={"note": note}
-                        )
-                    )
-        return filed
-
-    monkeypatch.setattr(mailbot.runner, "file_message", file_then_hooks)
 
 
 class Bot:
@@ -166,8 +131,7 @@ def body(mail: EmailMessage) -> str:
 
 
 @pytest.fixture
-def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bot]:
-    run_hooks_after_filing(monkeypatch)
+def bot(tmp_path: Path) -> Iterator[Bot]:
     robot = Bot(tmp_path)
     yield robot
     robot.db.dispose()

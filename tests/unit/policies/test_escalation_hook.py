@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 
 from mailbot.storage.models import Item
-from tests.unit.policies.conftest import ACME, Bot, body, replace, run_hooks_after_filing
+from tests.unit.policies.conftest import ACME, Bot, body, replace
 
 
 def test_an_urgent_mail_reaches_the_pm_at_once_and_the_client_gets_one_ack(bot: Bot) -> None:
@@ -62,10 +61,7 @@ def test_noise_and_our_own_mail_are_never_escalated(bot: Bot) -> None:
     assert bot.events("escalation") == []
 
 
-def test_without_a_pm_the_escalation_is_only_noted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    run_hooks_after_filing(monkeypatch)
+def test_without_a_pm_the_escalation_is_only_noted(tmp_path: Path) -> None:
     bot = Bot(tmp_path, replace(ACME, pm=None))
     bot.deliver("anna@acme.example", "URGENT: checkout broken")
     [ack] = bot.run()
@@ -73,4 +69,12 @@ def test_without_a_pm_the_escalation_is_only_noted(
     [event] = bot.events("escalation")
     assert "no PM configured for project ACME" in event["note"]
     assert bot.item("ACME-1").escalate
+    bot.db.dispose()
+
+
+def test_the_pm_gets_notices_in_the_pm_language(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, replace(ACME, pm_language="zh-Hans"))
+    bot.deliver("anna@acme.example", "URGENT: checkout broken", "Production is down.")
+    notices = [m for m in bot.run() if m["To"].addresses[0].addr_spec == "pm@agency.example"]
+    assert len(notices) == 1 and "需要您立即处理" in body(notices[0])
     bot.db.dispose()

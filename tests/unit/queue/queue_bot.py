@@ -121,28 +121,3 @@ class Bot:
         code, out, err = self.cli(capsys, *argv, "--json")
         assert code == 0, err
         return json.loads(out)
-
-
-def run_hooks_after_filing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until `file_message` runs the hooks it is given, run them right after it."""
-    import inspect
-
-    import mailbot.filing
-    import mailbot.runner
-
-    original = mailbot.filing.file_message
-    if inspect.getsource(original).count("hooks") > 1:
-        return  # filing runs them itself
-
-    def file_then_hooks(session, config, row, message, verdict, acknowledger, hooks=()):  # type: ignore[no-untyped-def]
-        filed = original(session, config, row, message, verdict, acknowledger, hooks)
-        if filed.outcome != "noise":
-            item = session.get(Item, row.item_id)
-            ctx = mailbot.filing.FilingContext(
-                config, row, message, verdict, item, filed.route, filed.outcome == "new_item"
-            )
-            for hook in hooks:
-                hook(session, ctx)
-        return filed
-
-    monkeypatch.setattr(mailbot.runner, "file_message", file_then_hooks)

@@ -9,13 +9,12 @@ from sqlalchemy import update
 
 from mailbot.sla import overdue
 from mailbot.storage.models import Item
-from tests.unit.queue.queue_bot import Bot, run_hooks_after_filing
+from tests.unit.queue.queue_bot import Bot
 
 
 def test_a_pm_reply_in_the_thread_is_the_first_response(
     bot: Bot, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run_hooks_after_filing(monkeypatch)
     first = bot.deliver("Anna <anna@acme.example>", "Checkout fails", "Error 500.")
     bot.deliver("王芳 <wangfang@huaxin.example>", "后台登录不了", "登录不了。")
     bot.run()
