@@ -97,19 +97,7 @@ def reclassify(
     item.status = initial_status(category)
     item.needs_review = False  # a person has decided
     rows = client_messages(session, config, item)
-    for row in rows:
-        session.add(
-            Correction(
-                message_pk=row.id,
-                item_id=item.id,
-                field="category",
-                old_value=row.category or old_category,
-                new_value=category,
-                text=model_text(row),
-                language=row.language,
-                actor=actor,
-            )
-        )
+    _record_corrections(session, item, rows, "category", category, actor, old_category)
     session.add(
         Event(
             item_id=item.id,
@@ -126,6 +114,33 @@ def reclassify(
         )
     )
     return item
+
+
+def _record_corrections(
+    session: Session,
+    item: Item,
+    rows: list[StoredMessage],
+    field: str,
+    new_value: str,
+    actor: str,
+    old_value: str,
+) -> None:
+    """One labelled example per client message: what the model saw, and the right answer."""
+    for row in rows:
+        # A message's own verdict is the better "before" for category (it may differ per mail).
+        before = (row.category or old_value) if field == "category" else old_value
+        session.add(
+            Correction(
+                message_pk=row.id,
+                item_id=item.id,
+                field=field,
+                old_value=before,
+                new_value=new_value,
+                text=model_text(row),
+                language=row.language,
+                actor=actor,
+            )
+        )
 
 
 def move(
@@ -147,19 +162,7 @@ def move(
     number = next_number(session, key)
     item.ref, item.project_key, item.number = f"{key}-{number}", key, number
     rows = client_messages(session, config, item)
-    for row in rows:
-        session.add(
-            Correction(
-                message_pk=row.id,
-                item_id=item.id,
-                field="project",
-                old_value=old_key,
-                new_value=key,
-                text=model_text(row),
-                language=row.language,
-                actor=actor,
-            )
-        )
+    _record_corrections(session, item, rows, "project", key, actor, old_key)
     session.add(
         Event(
             item_id=item.id,
