@@ -233,12 +233,14 @@ class Ingest:
         with self.db.session() as session:
             for message_pk, message, verdict in todo:
                 # Locked and re-checked: another daemon's recovery pass may have filed it.
+                # Skip a row that pass holds rather than wait: waiting here while holding the
+                # project counter could deadlock with it.
                 row = session.scalars(
                     select(StoredMessage)
                     .where(
                         StoredMessage.id == message_pk, StoredMessage.state == MessageState.PARSED
                     )
-                    .with_for_update()
+                    .with_for_update(skip_locked=True)
                 ).first()
                 if row is None or message is None:
                     continue

@@ -74,10 +74,19 @@ def test_two_daemons_never_process_or_answer_twice(
         for d in daemons:
             d.send_signal(signal.SIGTERM)
         logs = [d.communicate(timeout=30)[1].decode() for d in daemons]
-    assert all(d.returncode == 0 for d in daemons), logs
-    assert all("Traceback" not in log for log in logs), logs
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(StoredMessage)) == TOTAL
+        # What the database looked like, in case an assertion below fails.
+        states = dict(
+            s.execute(select(StoredMessage.state, func.count()).group_by(StoredMessage.state)).all()
+        )
+        outbox = dict(
+            s.execute(select(OutboxMail.state, func.count()).group_by(OutboxMail.state)).all()
+        )
+    report = f"messages by state {states}, outbox by state {outbox}\n" + "\n".join(logs)
+    assert all(d.returncode == 0 for d in daemons), report
+    assert all("Traceback" not in log for log in logs), report
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(StoredMessage)) == TOTAL, report
         assert s.scalar(select(func.count()).select_from(Item)) == TOTAL
         refs = s.scalars(select(Item.ref)).all()
         assert len(set(refs)) == TOTAL  # refs unique across both daemons
