@@ -113,10 +113,6 @@ def decide(
     return AckDecision(True, "new client item")
 
 
-def own_addresses(config: Config) -> set[str]:
-    return config.own_addresses()
-
-
 def trip(session: Session, address: str, reason: str) -> None:
     if session.get(Breaker, address) is None:
         session.add(Breaker(address=address, reason=reason))

@@ -207,10 +207,10 @@ class Ingest:
             self._settle(source, [(s.location_id, s.target, s.mail) for s in stored])
             fresh = [s for s in stored if s.outcome == "stored"]
             stats.filed += self._file(
-                [(s.message_pk, s.message, verdicts.get(sha_of(s))) for s in fresh]
+                [(s.message_pk, s.message, verdicts.get(s.sha256)) for s in fresh]
             )
             for item in stored:
-                self._log(box.name, item, verdicts.get(sha_of(item)))
+                self._log(box.name, item, verdicts.get(item.sha256))
                 stats.fetched += 1
                 if item.outcome == "stored":
                     stats.stored += 1
@@ -364,10 +364,6 @@ class Ingest:
             "message %s set aside after %d failed attempts: %s", row.id, row.attempts, row.error
         )
         stats.set_aside += 1
-
-
-def sha_of(stored: Stored) -> str:
-    return sha256_of(stored.mail.data)
 
 
 def _record_failure(session: Session, row: StoredMessage, error: str) -> None:

@@ -40,6 +40,7 @@ class Stored:
     target: str  # where the server copy goes: PROCESSED or FAILED
     message: Message | None
     error: str | None
+    sha256: str  # of the original bytes, as computed by the parse stage
 
 
 def sha256_of(data: bytes) -> str:
@@ -220,7 +221,9 @@ def store_batch(
     for item in batch:
         loc_id, pk, target = seen_locs[item.mail.uid]
         outcome = outcomes.get(item.mail.uid, "duplicate")  # not in outcomes: seen before
-        results.append(Stored(item.mail, loc_id, pk, outcome, target, item.message, item.error))
+        results.append(
+            Stored(item.mail, loc_id, pk, outcome, target, item.message, item.error, item.sha256)
+        )
     return results
 
 
