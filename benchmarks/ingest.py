@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 import mailparser  # noqa: E402
 
+from mailbot.app import open_source  # noqa: E402
 from mailbot.config import Config, TriageConfig  # noqa: E402
-from mailbot.runner import Ingest  # noqa: E402
+from mailbot.pipeline.machine import Pipeline, RunStats  # noqa: E402
 from mailbot.storage.db import open_database  # noqa: E402
 from tests.servers import DovecotServer  # noqa: E402
 from tests.support.configs import write_config  # noqa: E402
@@ -66,11 +67,11 @@ def run_once(config: Path) -> tuple[float, int, str]:
     return elapsed, usage.ru_maxrss, err
 
 
-class SpineOnly(Ingest):
-    """The ingest loop with the file stage left out, to time the spine by itself."""
+class SpineOnly(Pipeline):
+    """Intake alone (fetch, store, parse, move), to time the spine by itself."""
 
-    def _file(self, todo):  # type: ignore[no-untyped-def]
-        return 0
+    def advance(self):  # type: ignore[no-untyped-def]
+        return RunStats()
 
 
 def spine(account) -> float:  # type: ignore[no-untyped-def]
@@ -83,7 +84,7 @@ def spine(account) -> float:  # type: ignore[no-untyped-def]
         )
         db = open_database(config.database_url)
         started = time.perf_counter()
-        stats = SpineOnly(config, db).run_once()
+        stats = SpineOnly(config, db, source_factory=open_source).run_once()
         elapsed = time.perf_counter() - started
         db.dispose()
     return stats.stored / elapsed

@@ -25,7 +25,7 @@ from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Address, Message
-from mailbot.route import Route
+from mailbot.pipeline.route import Route
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
 
 if TYPE_CHECKING:

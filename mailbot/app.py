@@ -4,30 +4,66 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from mailbot.acknowledge import TemplateAcknowledger
 from mailbot.config import Config
+from mailbot.config_types import MailboxConfig
 from mailbot.delivery import deliver_outbox
+from mailbot.pipeline.machine import Pipeline, SourceFactory
 from mailbot.policies import default_hooks
-from mailbot.runner import Ingest, load_triage
+from mailbot.sources.base import Source
+from mailbot.sources.imap import ImapSource
+from mailbot.sources.maildir import MaildirSource
 from mailbot.storage.db import Database
+from mailbot.triage import Triage
 
 log = logging.getLogger("mailbot.app")
 
 
-def build_ingest(config: Config, db: Database, stop_event: threading.Event | None = None) -> Ingest:
-    """fetch → parse → classify → store → file → acknowledge → deliver, as the config says."""
+def load_triage(config: Config) -> Triage | None:
+    """The triage stage as configured, loaded once; None when triage is off."""
+    if not config.triage.enabled:
+        return None
+    return Triage.load(
+        rules_dir=config.triage.rules_dir,
+        model_dir=config.triage.model_dir,
+        review_threshold=config.triage.review_threshold,
+    )
+
+
+def open_source(config: MailboxConfig, stop_event: threading.Event) -> Source:
+    if config.kind == "maildir":
+        return MaildirSource(config, stop_event)
+    return ImapSource(config, stop_event=stop_event)
+
+
+def build_pipeline(
+    config: Config,
+    db: Database,
+    stop_event: threading.Event | None = None,
+    *,
+    triage: Triage | bool | None = True,
+    source_factory: SourceFactory = open_source,
+    deliver: Callable[[], object] | None = None,
+) -> Pipeline:
+    """fetch → store → parse → classify → file → answer, then deliver, as the config says.
+
+    `triage=True` loads the configured triage; tests may pass their own (or None), and
+    their own `deliver` (the default sends by SMTP or writes the outbox directory).
+    """
     if config.acknowledgements.enabled and config.smtp is None and config.outbox_dir is None:
         log.warning(
             "acknowledgements are queued but not sent: configure [smtp] "
             "(or [outbox] directory) to deliver them"
         )
-    return Ingest(
+    return Pipeline(
         config,
         db,
+        source_factory=source_factory,
         stop_event=stop_event,
-        triage=load_triage(config),
+        triage=load_triage(config) if triage is True else (triage or None),
         acknowledger=TemplateAcknowledger(config),
-        deliver=lambda: deliver_outbox(db, config),
         hooks=default_hooks(config),
+        deliver=deliver or (lambda: deliver_outbox(db, config)),
     )

@@ -22,6 +22,7 @@ from mailbot.config_types import (
     DEFAULT_IMAP_PORTS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_RETRY_DELAY,
     DEFAULT_SMTP_MAX_ATTEMPTS,
     DEFAULT_SMTP_PORTS,
     DEFAULT_SMTP_TIMEOUT,
@@ -58,6 +59,7 @@ class Config:
     mailboxes: tuple[MailboxConfig, ...]
     database_url: str = DEFAULT_DATABASE_URL
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_delay: float = DEFAULT_RETRY_DELAY  # seconds before a failed stage is tried again
     log_level: str = "INFO"
     triage: TriageConfig = field(default_factory=TriageConfig)
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -116,7 +118,10 @@ _FOLDER_KEYS = {
     "failed": ((str,), "mailbot/failed"),
 }
 _DATABASE_KEYS = {"url": ((str,), DEFAULT_DATABASE_URL)}
-_PROCESSING_KEYS = {"max_attempts": ((int,), DEFAULT_MAX_ATTEMPTS)}
+_PROCESSING_KEYS = {
+    "max_attempts": ((int,), DEFAULT_MAX_ATTEMPTS),
+    "retry_delay": ((int, float), DEFAULT_RETRY_DELAY),
+}
 _LOGGING_KEYS = {"level": ((str,), "INFO")}
 _TRIAGE_KEYS = {
     "enabled": ((bool,), True),
@@ -259,6 +264,8 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         )
     if processing["max_attempts"] < 1:
         raise ConfigError("processing.max_attempts must be at least 1")
+    if processing["retry_delay"] < 0:
+        raise ConfigError("processing.retry_delay must be 0 or more seconds")
     threshold = float(triage["review_threshold"])
     if not 0.0 <= threshold <= 1.0:
         raise ConfigError("triage.review_threshold must be between 0 and 1")
@@ -284,6 +291,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         mailboxes=mailboxes,
         database_url=_database_url(db["url"], base_dir),
         max_attempts=processing["max_attempts"],
+        retry_delay=float(processing["retry_delay"]),
         log_level=level,
         triage=TriageConfig(
             enabled=triage["enabled"],

@@ -16,6 +16,7 @@ DEFAULT_IDLE_RENEW = 25 * 60.0  # RFC 2177: re-issue IDLE before the server's 29
 DEFAULT_BATCH_SIZE = 100  # messages fetched, stored and committed together
 DEFAULT_TIMEOUT = 60.0  # socket timeout for IMAP commands
 DEFAULT_MAX_ATTEMPTS = 3  # failed attempts before a message is set aside for a person
+DEFAULT_RETRY_DELAY = 60.0  # seconds before a failed stage is retried; doubles each time
 DEFAULT_DATABASE_URL = "sqlite:///mailbot.sqlite3"
 SECRET_COMMAND_TIMEOUT = 30.0
 

@@ -1,4 +1,10 @@
-"""The long-running daemon: one loop per mailbox, IDLE or polling, signals like rq.
+"""The long-running daemon in rq's shape: one loop, `work_once(); wait()`, signals like rq.
+
+Each mailbox has a watcher thread that keeps its connection, takes new mail in (fetch →
+store → parse → move the server copy: `Pipeline.intake`) and waits on IDLE or polls.
+The one work loop advances every stored message through the stages, delivers the
+outbox and runs the report schedule, then waits until a watcher brings mail or a
+retry falls due. `mailbot run --once` is the same intake and the same work, once.
 
 First SIGTERM/SIGINT: finish the current batch, commit, log out, exit 0.
 Second: exit at once.
@@ -17,13 +23,15 @@ from types import FrameType
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
 from mailbot.errors import SourceError
 from mailbot.health import Pulse
-from mailbot.runner import Ingest, describe_error
+from mailbot.pipeline.machine import Pipeline
+from mailbot.pipeline.stages import describe_error
+from mailbot.reports.scheduler import ReportScheduler
 from mailbot.sources.backoff import backoff_delays
 
 log = logging.getLogger("mailbot.daemon")
 
 EXIT_NOW_CODE = 1
-OUTBOX_CHECK_INTERVAL = 60.0  # seconds; how often an idle daemon looks for due retries
+WORK_CHECK_INTERVAL = 30.0  # seconds; how often an idle daemon looks for due retries
 SCHEDULE_CHECK_INTERVAL = 60.0  # seconds between looks at the report schedule
 
 
@@ -50,23 +58,25 @@ class StopSignals:
         self.stop_event.set()
 
 
-def serve_mailbox(ingest: Ingest, box: MailboxConfig, pulse: Pulse | None = None) -> None:
-    """Connect, drain, wait for mail, repeat; reconnect with backoff on any failure."""
-    stop = ingest.stop_event
+def watch_mailbox(
+    pipeline: Pipeline, box: MailboxConfig, wake: threading.Event, pulse: Pulse | None = None
+) -> None:
+    """Connect, take new mail in, wait for more, repeat; reconnect with backoff on failure."""
+    stop = pipeline.stop_event
     delays = backoff_delays()
     while not stop.is_set():
         try:
-            with ingest.source_factory(box, stop) as source:
+            with pipeline.source_factory(box, stop) as source:
                 delays = backoff_delays()  # connected: start the backoff again from 1 s
                 while not stop.is_set():
-                    ingest.advance_stored()
-                    stats = ingest.drain(source, box)
+                    stats = pipeline.intake(source, box)
                     if pulse is not None:
                         pulse.fetched(stats.stored)
-                    ingest.send()
+                    if stats.fetched:
+                        wake.set()  # the work loop takes it from here
                     if stop.is_set():
                         break
-                    source.wait(_wait_time(ingest, box))
+                    source.wait(DEFAULT_IDLE_RENEW if box.idle else box.poll_interval)
         except SourceError as err:
             if pulse is not None:
                 pulse.failed(err.message)
@@ -83,27 +93,19 @@ def serve_mailbox(ingest: Ingest, box: MailboxConfig, pulse: Pulse | None = None
                 "%s: unexpected error (%s); retrying in %.1fs", box.name, describe_error(err), delay
             )
             stop.wait(delay)
+    wake.set()
     log.info("%s: stopped", box.name)
 
 
-def _wait_time(ingest: Ingest, box: MailboxConfig) -> float:
-    wait = DEFAULT_IDLE_RENEW if box.idle else box.poll_interval
-    if ingest.deliver is not None:
-        wait = min(wait, OUTBOX_CHECK_INTERVAL)  # outbox retries fall due while we idle
-    return wait
-
-
 class Schedules:
-    """Digests and client summaries, checked about once a minute from the main thread."""
+    """Digests and client summaries, checked about once a minute from the work loop."""
 
-    def __init__(self, ingest: Ingest) -> None:
-        self.ingest = ingest
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
         self.next_check = 0.0
         self.reports = None
-        if ingest.config.schedules.enabled:
-            from mailbot.reports.scheduler import ReportScheduler
-
-            self.reports = ReportScheduler(ingest.config, ingest.db)
+        if pipeline.config.schedules.enabled:
+            self.reports = ReportScheduler(pipeline.config, pipeline.db)
 
     def tick(self) -> None:
         if self.reports is None or time.monotonic() < self.next_check:
@@ -111,32 +113,53 @@ class Schedules:
         self.next_check = time.monotonic() + SCHEDULE_CHECK_INTERVAL
         try:
             if self.reports.run_pending(datetime.now(UTC)):
-                self.ingest.send()
+                self.pipeline.send()
         except Exception:  # a report problem must never stop the mail
             log.exception("scheduled reports failed; trying again in a minute")
 
 
-def run_forever(ingest: Ingest) -> None:
-    """Serve every mailbox, one thread each, until a stop is requested."""
-    schedules = Schedules(ingest)
-    pulses = [Pulse(box.name) for box in ingest.config.mailboxes]
+def work_once(pipeline: Pipeline, schedules: Schedules) -> None:
+    """One turn of the work loop: every due stage, the outbox, the report schedule."""
+    try:
+        pipeline.advance()
+        pipeline.send()
+    except Exception as err:  # e.g. the database is down: log it, try again next turn
+        log.exception("the work loop failed (%s); trying again shortly", describe_error(err))
+    if not pipeline.stop_event.is_set():
+        schedules.tick()
+
+
+def run_forever(pipeline: Pipeline) -> None:
+    """Watch every mailbox (a thread each) and work in this thread until a stop."""
+    stop = pipeline.stop_event
+    wake = threading.Event()
+    schedules = Schedules(pipeline)
+    pulses = [Pulse(box.name) for box in pipeline.config.mailboxes]
     threads = [
         threading.Thread(
-            target=serve_mailbox,
-            args=(ingest, box, pulse),
+            target=watch_mailbox,
+            args=(pipeline, box, wake, pulse),
             name=f"mailbox-{box.name}",
             daemon=True,
         )
-        for box, pulse in zip(ingest.config.mailboxes, pulses, strict=True)
+        for box, pulse in zip(pipeline.config.mailboxes, pulses, strict=True)
     ]
+    pipeline.release_dead_claims()
     for thread in threads:
         thread.start()
     log.info("mailbot running: %d mailbox(es); SIGTERM to stop", len(threads))
-    while any(t.is_alive() for t in threads):
-        if not ingest.stop_event.is_set():
-            schedules.tick()
+    next_work = 0.0
+    while not stop.is_set():
+        if wake.is_set() or time.monotonic() >= next_work:
+            wake.clear()
+            work_once(pipeline, schedules)
+            next_work = time.monotonic() + WORK_CHECK_INTERVAL
         for thread, pulse in zip(threads, pulses, strict=True):
             # From this thread, not the mailbox's: a hung fetch still beats, so doctor
             # can tell a stalled fetcher from a daemon that is gone.
-            pulse.beat(ingest.db, alive=thread.is_alive())
+            pulse.beat(pipeline.db, alive=thread.is_alive())
+        wake.wait(timeout=0.5)
+    while any(thread.is_alive() for thread in threads):  # each finishes its batch
+        for thread, pulse in zip(threads, pulses, strict=True):
+            pulse.beat(pipeline.db, alive=thread.is_alive())
             thread.join(timeout=0.5)

@@ -422,7 +422,7 @@ def check_triage(config: Config) -> list[Check]:
     """The rules and the model load (as the daemon would load them)."""
     if not config.triage.enabled:
         return [Check("triage", "triage", PASS, "triage is disabled in the config")]
-    from mailbot.runner import load_triage
+    from mailbot.app import load_triage
 
     try:
         triage = load_triage(config)

@@ -8,6 +8,15 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class RawMail:
+    """One message as fetched: the exact bytes and where they came from."""
+
+    uid: int  # IMAP UID; for Maildir a per-run sequence number
+    key: str  # stable id inside the folder: str(uid) for IMAP, the file name for Maildir
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Address:
     name: str
     email: str  # addr-spec, lower-cased

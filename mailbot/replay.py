@@ -2,7 +2,7 @@
 
 The archive (a Maildir or an mbox file) is only read. Its messages are
 copied into a throw-away Maildir next to a throw-away SQLite database and
-outbox folder; the real pipeline (`build_ingest(...).run_once()`) runs there
+outbox folder; the real pipeline (`build_pipeline(...).run_once()`) runs there
 with the real config's projects, site, acknowledgements and triage, but never
 its database, mailboxes or SMTP server. Nothing is sent.
 
@@ -220,7 +220,7 @@ def dry_run_config(config: Config, workdir: Path) -> Config:
 
 def replay(mails: list[ArchivedMail], config: Config) -> ReplayReport:
     """Run the pipeline over `mails` in a temporary workspace and report what it did."""
-    from mailbot.app import build_ingest
+    from mailbot.app import build_pipeline
     from mailbot.sources.maildir import ensure_maildir
     from mailbot.storage.db import open_database
 
@@ -234,7 +234,7 @@ def replay(mails: list[ArchivedMail], config: Config) -> ReplayReport:
             (inbox / "new" / f"{i:08d}.replay").write_bytes(mail.data)
         db = open_database(dry.database_url)
         try:
-            build_ingest(dry, db).run_once()
+            build_pipeline(dry, db).run_once()
             return ReplayReport(_collect(db, mails))
         finally:
             db.dispose()
@@ -275,6 +275,7 @@ def _collect(db: Any, mails: list[ArchivedMail]) -> list[ReplayRow]:
                     row.ack_reason = "noise is never answered"
                 elif event.kind == "filed":
                     row.new_item = bool(event.detail.get("new_item"))
+                elif event.kind == "answered" and row.outcome != "noise":
                     row.ack_reason = str(event.detail.get("ack", ""))
             if stored.item_id is not None:
                 item = session.get(Item, stored.item_id)

@@ -10,7 +10,7 @@ from mailbot.cli.common import database, load, print_json
 from mailbot.errors import ParseError
 from mailbot.items.store import DbItemLookup
 from mailbot.parse import parse_bytes
-from mailbot.route import route_to_project
+from mailbot.pipeline.route import route_to_project
 
 NAME = "route"
 HELP = "show which project (and item) each mail would be filed under, and why"

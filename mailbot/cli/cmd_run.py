@@ -6,12 +6,12 @@ import argparse
 import logging
 import threading
 
-from mailbot.app import build_ingest
+from mailbot.app import build_pipeline
 from mailbot.cli.common import database, load
 from mailbot.daemon import StopSignals, run_forever
 
 NAME = "run"
-HELP = "fetch, parse and store new mail; forever, or with --once drain and exit"
+HELP = "take new mail in, triage, file and answer it; forever, or with --once drain and exit"
 
 log = logging.getLogger("mailbot.run")
 
@@ -25,10 +25,10 @@ def run(args: argparse.Namespace) -> int:
     db = database(config)
     stop = threading.Event()
     StopSignals(stop).install()
-    ingest = build_ingest(config, db, stop)
+    pipeline = build_pipeline(config, db, stop)
     try:
         if args.once:
-            stats = ingest.run_once()
+            stats = pipeline.run_once()
             log.info(
                 "drained %d mailbox(es): %d fetched, %d stored, %d duplicates, %d failed, "
                 "%d filed, %d retried, %d set aside",
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
                 stats.set_aside,
             )
         else:
-            run_forever(ingest)
+            run_forever(pipeline)
     finally:
         db.dispose()
     return 0

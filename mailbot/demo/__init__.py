@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailbot.app import build_ingest
+from mailbot.app import build_pipeline
 from mailbot.config import load_config
-from mailbot.runner import RunStats
+from mailbot.pipeline.machine import RunStats
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 
@@ -93,7 +93,7 @@ def run_demo(root: Path) -> tuple[DemoWorkspace, RunStats]:
     config = load_config(workspace.config)
     db = open_database(config.database_url)
     try:
-        stats = build_ingest(config, db).run_once()
+        stats = build_pipeline(config, db).run_once()
     finally:
         db.dispose()
     return workspace, stats

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailbot.route import ItemRef
 from mailbot.storage.models import Event, Item, OutboxMail, ProjectCounter, StoredMessage
 
 UNASSIGNED_KEY = "TRIAGE"  # items not yet assigned to a project are numbered TRIAGE-1, -2 ...
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """An item as routing sees it: its id, reference and project (None: unassigned)."""
+
+    item_id: int
+    ref: str
+    project: str | None
 
 
 class DbItemLookup:

@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 
 from mailbot.config import Config
-from mailbot.filing import FilingHook
+from mailbot.pipeline.file import FilingHook
 
 
 def default_hooks(config: Config) -> list[FilingHook]:

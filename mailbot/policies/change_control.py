@@ -23,9 +23,9 @@ from mailbot.change_control import (
     template_library,
 )
 from mailbot.config import Config
-from mailbot.filing import FilingContext, FilingHook
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Address
+from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.policies.escalation import NOTICE_ERRORS, client_text, queue_pm_notice
 from mailbot.storage.models import Breaker, Event
 

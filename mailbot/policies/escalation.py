@@ -29,7 +29,7 @@ from mailbot.ack.compose import (
 from mailbot.ack.templates import Rendered, TemplateNotFound, TemplateRenderError
 from mailbot.change_control import ChangeControlError, template_library
 from mailbot.config import Config
-from mailbot.filing import FilingContext, FilingHook
+from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.storage.models import Event, Item, OutboxMail
 
 log = logging.getLogger("mailbot.escalation")

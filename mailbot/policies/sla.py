@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
-from mailbot.filing import FilingContext, FilingHook
 from mailbot.message import Message
+from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.sla import aware, record_first_response
 from mailbot.storage.models import OutboxMail
 

@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class RawMail:
-    """One message as fetched: the exact bytes and where they came from."""
-
-    uid: int  # IMAP UID; for Maildir a per-run sequence number
-    key: str  # stable id inside the folder: str(uid) for IMAP, the file name for Maildir
-    data: bytes
+from mailbot.message import RawMail
 
 
 class Source(Protocol):

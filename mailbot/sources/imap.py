@@ -25,7 +25,7 @@ from imapclient.exceptions import (
 
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
 from mailbot.errors import ConfigError, SourceError
-from mailbot.sources.base import RawMail
+from mailbot.message import RawMail
 
 log = logging.getLogger("mailbot.sources.imap")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mailbot.config_types import MailboxConfig
 from mailbot.errors import SourceError
-from mailbot.sources.base import RawMail
+from mailbot.message import RawMail
 
 log = logging.getLogger("mailbot.source.maildir")
 

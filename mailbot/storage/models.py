@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +17,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from mailbot.storage.types import UtcDateTime
 
 
 def utcnow() -> datetime:
@@ -39,18 +40,29 @@ class Blob(Base):
 
 
 class MessageState:
-    RECEIVED = "received"  # raw bytes stored, not yet parsed
-    PARSED = "parsed"
-    FILED = "filed"  # routed and attached to an item (or recognised as noise); ack decided
-    FAILED = "failed"  # a stage failed; retried until max_attempts
+    """Where a message stands: it moves forward one stage at a time.
+
+    received → parsed → classified → filed → answered. A stage that fails leaves the
+    message `failed` (with `failed_stage`, the error and the attempt count) until its
+    retry is due; after `processing.max_attempts` failures it is `set_aside` for a
+    person (`mailbot failed`), never deleted.
+    """
+
+    RECEIVED = "received"  # the original bytes are stored; nothing else is known yet
+    PARSED = "parsed"  # headers and text extracted
+    CLASSIFIED = "classified"  # triage verdict recorded (or triage is off)
+    FILED = "filed"  # routed and attached to an item, or recognised as noise
+    ANSWERED = "answered"  # the acknowledgement decided (queued or not, with why): done
+    FAILED = "failed"  # `failed_stage` failed; retried when `next_attempt_at` comes
     SET_ASIDE = "set_aside"  # failed too often: waits for a person, never retried or deleted
-    ALL = (RECEIVED, PARSED, FILED, FAILED, SET_ASIDE)
+    ALL = (RECEIVED, PARSED, CLASSIFIED, FILED, ANSWERED, FAILED, SET_ASIDE)
 
 
 class StoredMessage(Base):
     """One distinct message (by content hash) and what the parser saw in it."""
 
     __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_due", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), unique=True)
@@ -64,7 +76,7 @@ class StoredMessage(Base):
     recipients: Mapped[dict[str, Any]] = mapped_column(default=dict)  # to / cc / reply_to
     subject: Mapped[str | None] = mapped_column(Text)
     subject_normalized: Mapped[str | None] = mapped_column(Text)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     body_source: Mapped[str | None] = mapped_column(String(20))
     text: Mapped[str | None] = mapped_column(Text)
     new_text: Mapped[str | None] = mapped_column(Text)
@@ -82,14 +94,16 @@ class StoredMessage(Base):
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     route: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the routing decision and why
     state: Mapped[str] = mapped_column(String(20), default=MessageState.RECEIVED, index=True)
+    failed_stage: Mapped[str | None] = mapped_column(String(20))  # parse, classify, file, answer
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The work claim (mailbot.storage.work): due time of the next step, and who holds it.
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     account: Mapped[str] = mapped_column(String(200))  # where it was first seen
     folder: Mapped[str] = mapped_column(String(500))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Location(Base):
@@ -112,7 +126,7 @@ class Location(Base):
     # Where the server copy must go ("processed" or "failed") and whether it has.
     server_target: Mapped[str] = mapped_column(String(20))
     server_done: Mapped[bool] = mapped_column(default=False)
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Cursor(Base):
@@ -124,7 +138,7 @@ class Cursor(Base):
     folder: Mapped[str] = mapped_column(String(500), primary_key=True)
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
-    last_fetch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Event(Base):
@@ -133,7 +147,7 @@ class Event(Base):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     message: Mapped[StoredMessage | None] = relationship()
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
@@ -145,7 +159,7 @@ class Event(Base):
 class OutboxState:
     PENDING = "pending"
     SENT = "sent"
-    FAILED = "failed"  # permanently refused by the server; a person must look
+    FAILED = "failed"  # refused for good or too many attempts: set aside for a person
     ALL = (PENDING, SENT, FAILED)
 
 
@@ -171,10 +185,11 @@ class OutboxMail(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)  # the exact bytes to send
     state: Mapped[str] = mapped_column(String(20), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Item(Base):
@@ -198,15 +213,13 @@ class Item(Base):
     escalate: Mapped[bool] = mapped_column(default=False, index=True)
     assignee: Mapped[str | None] = mapped_column(String(320))
     # SLA: when a person (not mailbot) first answered the client; None while waiting.
-    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Change control: the PM's impact assessment (effort, schedule, cost, notes).
     impact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    approval_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approval_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Correction(Base):
@@ -223,7 +236,7 @@ class Correction(Base):
     text: Mapped[str] = mapped_column(Text)  # subject + new text, as the model saw it
     language: Mapped[str | None] = mapped_column(String(10))
     actor: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Report(Base):
@@ -238,7 +251,7 @@ class Report(Base):
     period: Mapped[str] = mapped_column(String(50))  # e.g. "2026-11-27" or "2026-W48"
     state: Mapped[str] = mapped_column(String(20))  # "held" (waits for the PM) or "queued"
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Heartbeat(Base):
@@ -247,7 +260,7 @@ class Heartbeat(Base):
     __tablename__ = "heartbeats"
 
     name: Mapped[str] = mapped_column(String(300), primary_key=True)  # host:pid:mailbox
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -267,4 +280,4 @@ class Breaker(Base):
 
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
-    tripped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    tripped_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

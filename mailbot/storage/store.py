@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,22 +11,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from mailbot.message import Message
-from mailbot.sources.base import RawMail
+from mailbot.message import Message, RawMail
 from mailbot.storage.models import Blob, Cursor, Event, Location, MessageState, StoredMessage
 
 PROCESSED = "processed"
 FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    """What the parse stage made of one fetched mail: a Message or an error."""
-
-    mail: RawMail
-    sha256: str
-    message: Message | None
-    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +25,8 @@ class Stored:
     mail: RawMail
     location_id: int
     message_pk: int
-    outcome: str  # "stored", "duplicate" or "failed"
-    target: str  # where the server copy goes: PROCESSED or FAILED
-    message: Message | None
-    error: str | None
-    sha256: str  # of the original bytes, as computed by the parse stage
+    outcome: str  # "stored" (new, state received) or "duplicate"
+    sha256: str
 
 
 def sha256_of(data: bytes) -> str:
@@ -83,90 +69,72 @@ def message_fields(message: Message) -> dict[str, Any]:
     }
 
 
-_EMPTY_FIELDS: dict[str, Any] = {
-    "message_id": None,
-    "message_id_synthetic": False,
-    "in_reply_to": None,
-    "references": [],
-    "from_email": None,
-    "from_name": None,
-    "recipients": {},
-    "subject": None,
-    "subject_normalized": None,
-    "sent_at": None,
-    "body_source": None,
-    "text": None,
-    "new_text": None,
-    "attachments": [],
-    "signals": {},
-    "defects": [],
-}
-
-
 def store_batch(
     session: Session,
     account: str,
     folder: str,
     uidvalidity: int,
-    batch: Sequence[Parsed],
-    extra: Mapping[str, dict[str, Any]] | None = None,
+    batch: Sequence[RawMail],
+    *,
+    claimed_by: str | None = None,
+    claimed_until: datetime | None = None,
 ) -> list[Stored]:
-    """Add blobs, messages, locations and events for one batch; advance the cursor.
+    """Add blobs, `received` messages, locations and events for one batch; advance the cursor.
 
-    A mail already stored (same location, or same bytes seen elsewhere) is a
-    duplicate: it gets a location pointing at the existing message, nothing else.
-    The caller commits; only then may the server copies be moved. Rows go in
-    as bulk inserts: this is the hot path of a large drain. `extra` adds
-    columns (the triage verdict) by content hash.
+    Nothing is parsed here: the bytes are kept before anything can go wrong with them.
+    A mail already stored (same location, or same bytes seen elsewhere) is a duplicate:
+    it gets a location pointing at the existing message, nothing else. New messages may
+    be claimed for the caller at once (`claimed_by`, `claimed_until`) so no other worker
+    parses them meanwhile. The caller commits; only then may the server copies move.
+    Rows go in as bulk inserts: this is the hot path of a large drain.
     """
-    extra = extra or {}
     if not batch:
         return []
+    digests = {mail.uid: sha256_of(mail.data) for mail in batch}
     # sha256 -> (message pk, server target) for messages stored before this batch
     known: dict[str, tuple[int, str]] = {
         sha: (pk, _target(state))
         for sha, pk, state in session.execute(
             select(StoredMessage.sha256, StoredMessage.id, StoredMessage.state).where(
-                StoredMessage.sha256.in_({p.sha256 for p in batch})
+                StoredMessage.sha256.in_(set(digests.values()))
             )
         )
     }
-    seen_locs: dict[int, tuple[int, int, str]] = {
-        uid: (loc_id, pk, target)
-        for loc_id, uid, pk, target in session.execute(
-            select(Location.id, Location.uid, Location.message_pk, Location.server_target).where(
+    seen_locs: dict[int, tuple[int, int]] = {
+        uid: (loc_id, pk)
+        for loc_id, uid, pk in session.execute(
+            select(Location.id, Location.uid, Location.message_pk).where(
                 Location.account == account,
                 Location.folder == folder,
                 Location.uidvalidity == uidvalidity,
-                Location.uid.in_([p.mail.uid for p in batch]),
+                Location.uid.in_([m.uid for m in batch]),
             )
         )
     }
-    fresh = [p for p in batch if p.mail.uid not in seen_locs]
-    new: dict[str, Parsed] = {}
-    for item in fresh:
-        if item.sha256 not in known and item.sha256 not in new:
-            new[item.sha256] = item
+    fresh = [m for m in batch if m.uid not in seen_locs]
+    new: dict[str, RawMail] = {}
+    for mail in fresh:
+        sha = digests[mail.uid]
+        if sha not in known and sha not in new:
+            new[sha] = mail
     if new:
+        now = datetime.now(UTC)
         session.execute(
             insert(Blob),
-            [
-                {"sha256": sha, "size": len(p.mail.data), "data": p.mail.data}
-                for sha, p in new.items()
-            ],
+            [{"sha256": sha, "size": len(m.data), "data": m.data} for sha, m in new.items()],
         )
         rows = [
             {
-                **(message_fields(p.message) if p.message else _EMPTY_FIELDS),
-                **extra.get(sha, {}),
                 "sha256": sha,
                 "account": account,
                 "folder": folder,
-                "state": MessageState.PARSED if p.message else MessageState.FAILED,
-                "error": p.error,
-                "attempts": 0 if p.message else 1,
+                "state": MessageState.RECEIVED,
+                "attempts": 0,
+                "received_at": now,
+                "next_attempt_at": claimed_until or now,
+                "claimed_by": claimed_by,
             }
-            for sha, p in new.items()
+            for sha in new
         ]
         inserted = session.execute(
             insert(StoredMessage).returning(
@@ -174,25 +142,25 @@ def store_batch(
             ),
             rows,
         )
-        for (pk, sha), row in zip(inserted, rows, strict=True):
-            known[sha] = (pk, _target(row["state"]))
+        for pk, sha in inserted:
+            known[sha] = (pk, PROCESSED)
 
     outcomes: dict[int, str] = {}
     loc_rows = []
-    for item in fresh:
-        if item.mail.uid in outcomes:
+    for mail in fresh:
+        if mail.uid in outcomes:
             continue  # the same UID twice in one batch cannot happen; be safe anyway
-        pk, target = known[item.sha256]
-        first = new.get(item.sha256) is item
-        outcomes[item.mail.uid] = ("stored" if item.message else "failed") if first else "duplicate"
+        sha = digests[mail.uid]
+        pk, target = known[sha]
+        outcomes[mail.uid] = "stored" if new.get(sha) is mail else "duplicate"
         loc_rows.append(
             {
                 "message_pk": pk,
                 "account": account,
                 "folder": folder,
                 "uidvalidity": uidvalidity,
-                "uid": item.mail.uid,
-                "key": item.mail.key[:500],
+                "uid": mail.uid,
+                "key": mail.key[:500],
                 "server_target": target,
             }
         )
@@ -201,7 +169,7 @@ def store_batch(
             insert(Location).returning(Location.id, sort_by_parameter_order=True), loc_rows
         )
         for (loc_id,), row in zip(inserted_locs, loc_rows, strict=True):
-            seen_locs[row["uid"]] = (loc_id, row["message_pk"], row["server_target"])
+            seen_locs[row["uid"]] = (loc_id, row["message_pk"])
         session.execute(
             insert(Event),
             [
@@ -215,16 +183,22 @@ def store_batch(
             ],
         )
     if uidvalidity:
-        advance_cursor(session, account, folder, uidvalidity, max(p.mail.uid for p in batch))
+        advance_cursor(session, account, folder, uidvalidity, max(m.uid for m in batch))
 
     results = []
-    for item in batch:
-        loc_id, pk, target = seen_locs[item.mail.uid]
-        outcome = outcomes.get(item.mail.uid, "duplicate")  # not in outcomes: seen before
-        results.append(
-            Stored(item.mail, loc_id, pk, outcome, target, item.message, item.error, item.sha256)
-        )
+    for mail in batch:
+        loc_id, pk = seen_locs[mail.uid]
+        outcome = outcomes.get(mail.uid, "duplicate")  # not in outcomes: seen before
+        results.append(Stored(mail, loc_id, pk, outcome, digests[mail.uid]))
     return results
+
+
+def set_server_target(session: Session, location_ids: Sequence[int], target: str) -> None:
+    """Where the server copies must go, once the message's first stage has told."""
+    if location_ids:
+        session.execute(
+            update(Location).where(Location.id.in_(location_ids)).values(server_target=target)
+        )
 
 
 def _target(state: str) -> str:

@@ -52,6 +52,21 @@ class Verdict:
             "explanation": self.explanation,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """The verdict as stored with its message (`to_dict`), for the later stages."""
+        return cls(
+            category=data["category"],
+            confidence=float(data["confidence"]),
+            needs_review=bool(data["needs_review"]),
+            escalate=bool(data["escalate"]),
+            escalate_reasons=tuple(data.get("escalate_reasons", ())),
+            language=data["language"],
+            explanation=dict(data.get("explanation") or {}),
+            model_version=data.get("model_version", ""),
+            review_reasons=tuple(data.get("review_reasons", ())),
+        )
+
 
 def _reason(hit: Any) -> str:
     return f"{hit.rule_id}: {hit.description} [{hit.evidence}]"

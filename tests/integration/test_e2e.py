@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mailbot.app import build_ingest
+from mailbot.app import build_pipeline
 from mailbot.config import Config, load_config
 from mailbot.delivery import deliver_outbox
 from mailbot.storage.db import open_database
@@ -76,7 +76,7 @@ def configure(
 def run_once(config: Config) -> None:
     db = open_database(config.database_url)
     try:
-        build_ingest(config, db).run_once()
+        build_pipeline(config, db).run_once()
     finally:
         db.dispose()
 

@@ -13,7 +13,8 @@ import pytest
 
 from mailbot.config_types import Folders, MailboxConfig
 from mailbot.errors import ConfigError, SourceError
-from mailbot.sources.base import RawMail, Source
+from mailbot.message import RawMail
+from mailbot.sources.base import Source
 from mailbot.sources.imap import PROCESSED_KEYWORD, ImapSource, SourceAuthError
 from tests.servers import DovecotAccount, DovecotServer
 

@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 
 from mailbot.config import Config
 from mailbot.config_types import Folders
-from mailbot.runner import Ingest
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Blob, MessageState, StoredMessage
 from tests.servers import DovecotAccount
 from tests.support.configs import write_config
 from tests.support.mails import make_mails
+from tests.support.pipeline import make_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ def test_run_once_stores_moves_and_keeps_bad_mail(
     box = imap_account.mailbox_config(batch_size=10)
     config = Config(mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3")
     db = open_database(config.database_url)
-    stats = Ingest(config, db).run_once()
+    stats = make_pipeline(config, db).run_once()
     assert (stats.fetched, stats.stored, stats.failed) == (26, 25, 1)
     assert imap_account.messages("INBOX") == {}
     assert sorted(imap_account.messages(PROCESSED).values()) == sorted(mails)
@@ -74,7 +74,7 @@ def test_run_once_stores_moves_and_keeps_bad_mail(
         assert s.get(Blob, failed.sha256).data == NOT_A_MAIL  # type: ignore[union-attr]
     # New mail later: only it is fetched.
     imap_account.append("INBOX", make_mails(1, start=100)[0])
-    again = Ingest(config, db).run_once()
+    again = make_pipeline(config, db).run_once()
     assert (again.fetched, again.stored) == (1, 1)
 
 
@@ -86,7 +86,7 @@ def test_uidvalidity_change_rescans_without_reimport(
     box = imap_account.mailbox_config(folders=Folders(inbox="Support", processed=None))
     config = Config(mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3")
     db = open_database(config.database_url)
-    assert Ingest(config, db).run_once().stored == 5
+    assert make_pipeline(config, db).run_once().stored == 5
     old = imap_account.uidvalidity("Support")
     with imap_account.client() as client:
         client.delete_folder("Support")
@@ -94,7 +94,7 @@ def test_uidvalidity_change_rescans_without_reimport(
     extra = make_mails(2, start=50)
     imap_account.append_many("Support", [*mails, *extra])
     assert imap_account.uidvalidity("Support") != old
-    stats = Ingest(config, db).run_once()
+    stats = make_pipeline(config, db).run_once()
     assert (stats.fetched, stats.stored, stats.duplicates) == (7, 2, 5)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(StoredMessage)) == 7
@@ -123,7 +123,7 @@ def test_cli_run_once_and_messages_json(imap_account: DovecotAccount, tmp_path: 
         timeout=60,
     )
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
-    assert len(rows) == 3 and all(r["state"] == "filed" for r in rows)
+    assert len(rows) == 3 and all(r["state"] == "answered" for r in rows)
 
 
 def test_daemon_idles_then_stops_on_sigterm(imap_account: DovecotAccount, tmp_path: Path) -> None:

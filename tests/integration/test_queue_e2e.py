@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mailbot.app import build_ingest
+from mailbot.app import build_pipeline
 from mailbot.cli import main
 from mailbot.config import Config, load_config
 from mailbot.delivery import deliver_outbox
@@ -73,7 +73,7 @@ def setup(tmp_path: Path, account: DovecotAccount, sink: SmtpSink) -> tuple[Path
 def run_once(config: Config) -> None:
     db = open_database(config.database_url)
     try:
-        build_ingest(config, db).run_once()
+        build_pipeline(config, db).run_once()
     finally:
         db.dispose()
 

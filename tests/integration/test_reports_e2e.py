@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailbot.app import build_ingest
+from mailbot.app import build_pipeline
 from mailbot.config import Config, load_config
 from mailbot.delivery import deliver_outbox
 from mailbot.reports.scheduler import ReportScheduler
@@ -115,7 +115,7 @@ def test_monday_morning_sends_one_chinese_summary_and_one_digest(
         ],
     )
     db = open_database(config.database_url)
-    build_ingest(config, db).run_once()
+    build_pipeline(config, db).run_once()
     acks_before = len(smtp_sink.messages)
     assert acks_before >= 1  # the client's acknowledgement
 

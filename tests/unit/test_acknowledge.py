@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from mailbot.acknowledge import TemplateAcknowledger, add_working_days
+from mailbot.acknowledge import add_working_days
 from mailbot.config import Config
 from mailbot.config_types import AckConfig, Folders, MailboxConfig, ProjectConfig, SiteConfig
 from mailbot.delivery import deliver_outbox
-from mailbot.runner import Ingest
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Breaker, Item, OutboxMail
 from tests.support.fake_triage import SubjectTriage
+from tests.support.pipeline import make_pipeline
 
 ACME = ProjectConfig(
     key="ACME",
@@ -55,11 +55,10 @@ class Bot:
         (self.root / "new" / f"{self.n}.M{self.n}.host").write_bytes(raw)
 
     def run(self) -> list[bytes]:
-        Ingest(
+        make_pipeline(
             self.config,
             self.db,
-            triage=SubjectTriage(),  # type: ignore[arg-type]
-            acknowledger=TemplateAcknowledger(self.config),
+            triage=SubjectTriage(),
             deliver=lambda: deliver_outbox(self.db, self.config),
         ).run_once()
         return [p.read_bytes() for p in sorted((self.config.outbox_dir or Path()).glob("*.eml"))]
@@ -68,7 +67,8 @@ class Bot:
         from mailbot.storage.models import Event
 
         with self.db.session() as s:
-            return [e.detail["ack"] for e in s.scalars(select(Event).where(Event.kind == "filed"))]
+            answered = s.scalars(select(Event).where(Event.kind == "answered"))
+            return [e.detail["ack"] for e in answered]
 
 
 @pytest.mark.parametrize(

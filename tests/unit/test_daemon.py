@@ -29,8 +29,8 @@ def test_schedules_tick_at_most_once_a_minute_and_send_what_they_made(
     from mailbot.config_types import MailboxConfig
     from mailbot.daemon import Schedules
     from mailbot.reports.scheduler import ReportScheduler
-    from mailbot.runner import Ingest
     from mailbot.storage.db import open_database
+    from tests.support.pipeline import make_pipeline
 
     calls: list[object] = []
     monkeypatch.setattr(
@@ -41,8 +41,10 @@ def test_schedules_tick_at_most_once_a_minute_and_send_what_they_made(
         database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
     )
     sent: list[int] = []
-    ingest = Ingest(config, open_database(config.database_url), deliver=lambda: sent.append(1))
-    schedules = Schedules(ingest)
+    pipeline = make_pipeline(
+        config, open_database(config.database_url), deliver=lambda: sent.append(1)
+    )
+    schedules = Schedules(pipeline)
     schedules.tick()
     schedules.tick()  # within the minute: nothing
     assert len(calls) == 1 and sent == [1]

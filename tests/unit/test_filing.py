@@ -1,4 +1,4 @@
-"""The file stage through the runner: items, threads, reopening, refs, noise, failures."""
+"""The file stage through the pipeline: items, threads, reopening, refs, noise, failures."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.config import Config
-from mailbot.config_types import Folders, MailboxConfig, ProjectConfig
-from mailbot.runner import Ingest
+from mailbot.config_types import AckConfig, Folders, MailboxConfig, ProjectConfig
+from mailbot.pipeline.machine import Pipeline, RunStats
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
 from tests.support.fake_triage import SubjectTriage
+from tests.support.pipeline import make_pipeline
 
 ACME = ProjectConfig(key="ACME", name="ACME", client_domains=("acme.example",))
 
@@ -43,7 +44,11 @@ class Inbox:
         ensure_maildir(self.root)
         box = MailboxConfig(name="local", kind="maildir", path=self.root, folders=Folders())
         self.config = Config(
-            mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3", projects=(ACME,)
+            mailboxes=(box,),
+            database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+            projects=(ACME,),
+            retry_delay=0.0,  # each run retries what failed in the last one
+            acknowledgements=AckConfig(enabled=False),  # filing alone
         )
         self.db: Database = open_database(self.config.database_url)
         self.n = 0
@@ -52,8 +57,8 @@ class Inbox:
         self.n += 1
         (self.root / "new" / f"{self.n}.M{self.n}.host").write_bytes(data)
 
-    def run(self) -> Ingest:
-        ingest = Ingest(self.config, self.db, triage=SubjectTriage())  # type: ignore[arg-type]
+    def run(self) -> Pipeline:
+        ingest = make_pipeline(self.config, self.db, triage=SubjectTriage())
         ingest.run_once()
         return ingest
 
@@ -83,7 +88,7 @@ def test_a_thread_is_one_item_with_all_its_messages(inbox: Inbox) -> None:
     with inbox.db.session() as s:
         rows = s.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
         assert [r.item_id for r in rows] == [item.id] * 3
-        assert {r.state for r in rows} == {MessageState.FILED}
+        assert {r.state for r in rows} == {MessageState.ANSWERED}
         assert [r.route["step"] for r in rows] == ["domain", "thread", "thread"]  # type: ignore[index]
 
 
@@ -124,18 +129,18 @@ def test_noise_is_stored_but_not_filed_as_an_item(inbox: Inbox) -> None:
     assert inbox.items() == []
     with inbox.db.session() as s:
         row = s.scalars(select(StoredMessage)).one()
-        assert (row.state, row.category) == (MessageState.FILED, "none")
+        assert (row.state, row.category) == (MessageState.ANSWERED, "none")
 
 
 def test_a_filing_failure_is_retried_then_set_aside(
     inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mailbot.runner
+    import mailbot.pipeline.stages
 
     def broken(*args: object, **kw: object) -> None:
         raise RuntimeError("bug in filing")
 
-    monkeypatch.setattr(mailbot.runner, "file_message", broken)
+    monkeypatch.setattr(mailbot.pipeline.stages, "file_message", broken)
     inbox.deliver(mail(1, "Bug"))
     inbox.deliver(mail(2, "Another bug"))
     for _ in range(3):
@@ -155,7 +160,8 @@ def test_a_crash_between_store_and_filing_is_finished_next_run(
     inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inbox.deliver(mail(1, "Bug"))
-    monkeypatch.setattr(Ingest, "_file", lambda self, todo: 0)  # as if killed before filing
+    # As if killed after the intake, before any later stage.
+    monkeypatch.setattr(Pipeline, "advance", lambda self, failed_now=None: RunStats())
     inbox.run()
     assert inbox.items() == []
     monkeypatch.undo()

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 
 from mailbot.cli import main
 from mailbot.config import Config
-from mailbot.config_types import Folders, MailboxConfig
-from mailbot.runner import Ingest
+from mailbot.config_types import AckConfig, Folders, MailboxConfig
 from mailbot.sources.maildir import ensure_maildir, maildir_folder
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Blob, Event, Location, MessageState, StoredMessage
 from tests.support.mails import make_mails
+from tests.support.pipeline import make_pipeline
 
 NOT_A_MAIL = b"\x00\x01\x02\x03" * 64  # binary noise with no headers
 
@@ -33,7 +33,9 @@ def maildir(tmp_path: Path) -> Path:
 
 def make_config(tmp_path: Path, root: Path, **kw: object) -> Config:
     box = MailboxConfig(name="local", kind="maildir", path=root, folders=Folders(), batch_size=3)
-    return Config(mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3", **kw)
+    kw.setdefault("retry_delay", 0.0)  # each run retries what failed in the last one
+    kw.setdefault("acknowledgements", AckConfig(enabled=False))  # intake and storage alone
+    return Config(mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3", **kw)  # type: ignore[arg-type]
 
 
 def files(root: Path, folder: str) -> list[Path]:
@@ -47,13 +49,13 @@ def test_messages_are_stored_once_and_moved(tmp_path: Path, maildir: Path) -> No
         deliver(maildir, f"17000000{i:02d}.M{i}.host", data)
     config = make_config(tmp_path, maildir)
     db = open_database(config.database_url)
-    stats = Ingest(config, db).run_once()
+    stats = make_pipeline(config, db).run_once()
     assert (stats.fetched, stats.stored, stats.failed) == (7, 7, 0)
     assert files(maildir, "INBOX") == []
     moved = files(maildir, "mailbot/processed")
     assert sorted(p.read_bytes() for p in moved) == sorted(mails)
     # Running again changes nothing.
-    assert Ingest(config, db).run_once().fetched == 0
+    assert make_pipeline(config, db).run_once().fetched == 0
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(StoredMessage)) == 7
         assert s.scalar(select(func.count()).select_from(Location)) == 7
@@ -67,7 +69,7 @@ def test_same_bytes_delivered_twice_is_one_message(tmp_path: Path, maildir: Path
     deliver(maildir, "2.M2.host", data)
     config = make_config(tmp_path, maildir)
     db = open_database(config.database_url)
-    stats = Ingest(config, db).run_once()
+    stats = make_pipeline(config, db).run_once()
     assert (stats.stored, stats.duplicates) == (1, 1)
     assert len(files(maildir, "mailbot/processed")) == 2
 
@@ -77,7 +79,7 @@ def test_bad_input_is_kept_and_set_aside_after_max_attempts(tmp_path: Path, mail
     deliver(maildir, "2.M2.host", make_mails(1)[0])
     config = make_config(tmp_path, maildir, max_attempts=3)
     db = open_database(config.database_url)
-    ingest = Ingest(config, db)
+    ingest = make_pipeline(config, db)
     first = ingest.run_once()
     assert (first.stored, first.failed) == (1, 1)
     assert [p.read_bytes() for p in files(maildir, "mailbot/failed")] == [NOT_A_MAIL]
@@ -95,7 +97,8 @@ def test_bad_input_is_kept_and_set_aside_after_max_attempts(tmp_path: Path, mail
         row = s.get(StoredMessage, bad.id)
         assert row is not None and row.state == MessageState.SET_ASIDE and row.attempts == 3
         kinds = [e.kind for e in s.scalars(select(Event).where(Event.message_pk == bad.id))]
-        assert kinds == ["failed", "retry_failed", "retry_failed", "set_aside"]
+        # Persist first: stored as it came, then each parse attempt, then set aside.
+        assert kinds == ["stored", "failed", "retry_failed", "retry_failed", "set_aside"]
 
 
 def test_crash_between_commit_and_move_is_finished_next_run(
@@ -113,10 +116,10 @@ def test_crash_between_commit_and_move_is_finished_next_run(
 
     monkeypatch.setattr(MaildirSource, "mark_processed", crash)
     with pytest.raises(RuntimeError):
-        Ingest(config, db).run_once()
+        make_pipeline(config, db).run_once()
     monkeypatch.undo()
     assert len(files(maildir, "INBOX")) == 4  # stored (committed) but not moved
-    stats = Ingest(config, db).run_once()
+    stats = make_pipeline(config, db).run_once()
     assert (stats.stored, stats.duplicates) == (1, 0)  # only the one never stored; no re-import
     assert files(maildir, "INBOX") == [] and len(files(maildir, "mailbot/processed")) == 4
     with db.session() as s:
@@ -128,9 +131,9 @@ def test_flag_in_place_when_no_processed_folder(tmp_path: Path, maildir: Path) -
     box = MailboxConfig(name="local", kind="maildir", path=maildir, folders=Folders(processed=None))
     config = Config(mailboxes=(box,), database_url=f"sqlite:///{tmp_path}/mb.sqlite3")
     db = open_database(config.database_url)
-    assert Ingest(config, db).run_once().stored == 1
+    assert make_pipeline(config, db).run_once().stored == 1
     assert [p.name for p in (maildir / "cur").iterdir()] == ["1.M1.host:2,S"]
-    assert Ingest(config, db).run_once().fetched == 0
+    assert make_pipeline(config, db).run_once().fetched == 0
 
 
 def test_run_once_and_messages_commands(
@@ -148,7 +151,7 @@ def test_run_once_and_messages_commands(
     capsys.readouterr()
     assert main(["--config", str(cfg), "messages", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 3 and {r["state"] for r in rows} == {"filed"}
+    assert len(rows) == 3 and {r["state"] for r in rows} == {"answered"}
     assert {"message_id", "from", "subject", "new_text", "signals", "defects"} <= set(rows[0])
     capsysbinary = rows[0]["id"]
     assert main(["--config", str(cfg), "messages", "--raw", str(capsysbinary)]) == 0

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig, ProjectConfig, SiteConfig, SlaConfig
-from mailbot.filing import FilingContext
 from mailbot.parse import parse_bytes
+from mailbot.pipeline.file import FilingContext
+from mailbot.pipeline.route import Route
 from mailbot.policies.sla import is_ours, make_hook
-from mailbot.route import Route
 from mailbot.sla import due_at, is_overdue, overdue, sla_state
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Blob, Event, Item, OutboxMail, StoredMessage
@@ -88,9 +89,14 @@ def test_overdue_lists_the_most_overdue_first(session: Session) -> None:
     assert overdue(session, CONFIG, T0 + timedelta(hours=7)) == [older, newer]
 
 
-def test_sqlite_naive_times_are_read_as_utc(session: Session) -> None:
-    item = make(session, 1, created_at=T0.replace(tzinfo=None))
+def test_stored_times_come_back_aware_and_naive_ones_are_refused(session: Session) -> None:
+    make(session, 1, created_at=T0.astimezone(timezone(timedelta(hours=8))))
+    session.expire_all()
+    item = session.scalars(select(Item)).one()  # read back: SQLite keeps no zone
+    assert item.created_at.tzinfo is not None and item.created_at == T0
     assert due_at(item, CONFIG) == T0 + timedelta(hours=4)
+    with pytest.raises(StatementError, match="naive datetime"):
+        make(session, 2, created_at=T0.replace(tzinfo=None))
 
 
 # --- the filing hook -------------------------------------------------------------------------

@@ -14,16 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from mailbot.acknowledge import TemplateAcknowledger
 from mailbot.config import Config
 from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, SiteConfig
 from mailbot.delivery import deliver_outbox
-from mailbot.policies import default_hooks
-from mailbot.runner import Ingest
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Event, Item, OutboxMail
 from tests.support.fake_triage import SubjectTriage
+from tests.support.pipeline import make_pipeline
 
 ACME = ProjectConfig(
     key="ACME",
@@ -82,13 +80,11 @@ class Bot:
 
     def run(self) -> list[EmailMessage]:
         """One pass; returns the mails written to the outbox folder since the last pass."""
-        Ingest(
+        make_pipeline(
             self.config,
             self.db,
-            triage=SubjectTriage(),  # type: ignore[arg-type]
-            acknowledger=TemplateAcknowledger(self.config),
+            triage=SubjectTriage(),
             deliver=lambda: self.send(),
-            hooks=default_hooks(self.config),
         ).run_once()
         return self.new_mail()
 

@@ -12,15 +12,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.acknowledge import TemplateAcknowledger
 from mailbot.cli import main
 from mailbot.config import load_config
 from mailbot.delivery import deliver_outbox
-from mailbot.runner import Ingest
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Item
 from tests.support.fake_triage import SubjectTriage
+from tests.support.pipeline import make_pipeline
 
 CONFIG = """
 [mailbox]
@@ -88,15 +87,12 @@ class Bot:
         return message_id
 
     def run(self) -> None:
-        from mailbot.policies import default_hooks
 
-        Ingest(
+        make_pipeline(
             self.config,
             self.db,
-            triage=SubjectTriage(),  # type: ignore[arg-type]
-            acknowledger=TemplateAcknowledger(self.config),
+            triage=SubjectTriage(),
             deliver=lambda: deliver_outbox(self.db, self.config),
-            hooks=default_hooks(self.config),
         ).run_once()
 
     def outbox(self) -> list[Path]:

@@ -13,16 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from mailbot.acknowledge import TemplateAcknowledger
 from mailbot.config import Config
 from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, ScheduleConfig, SiteConfig
 from mailbot.delivery import deliver_outbox
 from mailbot.items.lifecycle import change_status
-from mailbot.runner import Ingest
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, Item, StoredMessage
 from tests.support.fake_triage import SubjectTriage
+from tests.support.pipeline import make_pipeline
 
 # Monday 30 November 2026, 09:00 in Shanghai: the weekly summaries are due.
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
@@ -91,11 +90,10 @@ class Bot:
         (self.maildir / "new" / f"{self.n}.M{self.n}.host").write_bytes(raw)
 
     def ingest(self) -> None:
-        Ingest(
+        make_pipeline(
             self.config,
             self.db,
-            triage=SubjectTriage(),  # type: ignore[arg-type]
-            acknowledger=TemplateAcknowledger(self.config),
+            triage=SubjectTriage(),
             deliver=lambda: None,  # acknowledgements stay queued; tests read reports only
         ).run_once()
 

@@ -1,7 +1,8 @@
-"""The file stage: route a stored message, attach it to an item, decide the acknowledgement.
+"""The file stage: route a classified message, attach it to an item, run the filing hooks.
 
-Everything here happens in the caller's transaction, so the item, the message's
-state and the outbox row of its acknowledgement are committed together.
+Everything here happens in the caller's transaction, so the item, the message's state
+and any mail a hook queues (an escalation, a decision's confirmation) commit together.
+The acknowledgement is the next stage's (`answer`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from mailbot.config import Config
 from mailbot.items.lifecycle import CLOSED_ISSUE_STATES, change_status, initial_status
 from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, next_number
 from mailbot.message import Message
-from mailbot.route import Route, route_to_project
+from mailbot.pipeline.route import Route, route_to_project
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
 
 if TYPE_CHECKING:
     from mailbot.triage import Verdict
 
-log = logging.getLogger("mailbot.filing")
+log = logging.getLogger("mailbot.pipeline.file")
 
 FALLBACK_CATEGORY = "feedback"  # when triage is off: filed for a person to classify
 
@@ -35,7 +36,6 @@ class Filed:
     item_ref: str | None
     project: str | None
     route: Route | None
-    ack: str  # what was decided about the acknowledgement, and why
 
 
 class Acknowledger(Protocol):
@@ -77,18 +77,12 @@ class FilingHook(Protocol):
     def __call__(self, session: Session, ctx: FilingContext) -> str | None: ...
 
 
-class NoAcknowledgements:
-    def acknowledge(self, session: Session, **_: object) -> str:
-        return "not sent: acknowledgements are not configured"
-
-
 def file_message(
     session: Session,
     config: Config,
     row: StoredMessage,
     message: Message,
     verdict: Verdict | None,
-    acknowledger: Acknowledger,
     hooks: Sequence[FilingHook] = (),
 ) -> Filed:
     category = verdict.category if verdict else None
@@ -97,10 +91,9 @@ def file_message(
         reasons = verdict.explanation.get("decided_by") if verdict else None
         detail = {"reason": reasons or ", ".join(message.signals.reasons) or "noise"}
         session.add(Event(message_pk=row.id, kind="noise", detail=detail))
-        return Filed(row.id, "noise", None, None, None, "not sent: noise is never answered")
+        return Filed(row.id, "noise", None, None, None)
 
     route = route_to_project(message, config.projects, DbItemLookup(session))
-    row.route = route.to_dict()
     if route.item is not None:
         item = session.get(Item, route.item.item_id)
         assert item is not None
@@ -112,25 +105,11 @@ def file_message(
         item = _new_item(session, route, message, verdict)
         new_item = True
     row.item_id = item.id
+    row.route = {**route.to_dict(), "new_item": new_item}  # the answer stage reads both
     row.state = MessageState.FILED
-    decision = acknowledger.acknowledge(
-        session,
-        row=row,
-        message=message,
-        verdict=verdict,
-        item=item,
-        route=route,
-        new_item=new_item,
-    )
     ctx = FilingContext(config, row, message, verdict, item, route, new_item)
     notes = [note for hook in hooks if (note := hook(session, ctx))]
-    detail = {
-        "item": item.ref,
-        "new_item": new_item,
-        "route": route.step,
-        "ack": decision,
-        "notes": notes,
-    }
+    detail = {"item": item.ref, "new_item": new_item, "route": route.step, "notes": notes}
     session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
     return Filed(
         row.id,
@@ -138,7 +117,6 @@ def file_message(
         item.ref,
         None if item.project_key == UNASSIGNED_KEY else item.project_key,
         route,
-        decision,
     )
 
 

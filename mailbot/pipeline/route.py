@@ -15,18 +15,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mailbot.config_types import ProjectConfig
+from mailbot.items.store import ItemRef
 from mailbot.message import Message
 
 REF_TAG = re.compile(r"\[([A-Z][A-Z0-9]{1,15})-(\d{1,9})\]")
 # Headers where the original envelope recipient survives forwarding and BCC.
 ENVELOPE_HEADERS = ("delivered-to", "x-original-to", "envelope-to")
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRef:
-    item_id: int
-    ref: str
-    project: str | None
 
 
 class ItemLookup(Protocol):
@@ -51,6 +45,18 @@ class Route:
             "step": self.step,
             "explanation": list(self.explanation),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object], item_id: int | None) -> Route:
+        """The route as stored with its message; `item_id` is the message's item, if any."""
+        ref = data.get("item")
+        item = ItemRef(item_id, str(ref), data.get("project")) if ref and item_id else None  # type: ignore[arg-type]
+        return cls(
+            data.get("project"),  # type: ignore[arg-type]
+            item,
+            str(data.get("step", "")),
+            tuple(data.get("explanation") or ()),  # type: ignore[call-overload]
+        )
 
 
 def _recipients(message: Message) -> set[str]:

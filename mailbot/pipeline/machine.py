@@ -1,0 +1,530 @@
+"""The stage machine: take fetched mail in, then move every stored message forward.
+
+`Pipeline.run_once` is the one code path of `mailbot run --once`, of each turn of
+the daemon's loop and of the tests: intake every mailbox (fetch → store → parse →
+move the server copy), then advance the stages until nothing is due, then deliver
+the outbox. The original bytes are committed before anything else happens to them;
+after that, each stage claims a batch of messages (`mailbot.storage.work`) and
+works on each message on its own: one message's failure is recorded with it, the
+others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.config_types import MailboxConfig
+from mailbot.message import Message, RawMail
+from mailbot.pipeline.file import Acknowledger, FilingHook
+from mailbot.pipeline.stages import (
+    ANSWER,
+    CLASSIFY,
+    FILE,
+    PARSE,
+    STAGES,
+    Stage,
+    StageError,
+    answer_one,
+    classify_batch,
+    describe_error,
+    file_one,
+    parse_stored,
+    record_parsed,
+    verdict_fields,
+)
+from mailbot.sources.base import Source
+from mailbot.storage import work
+from mailbot.storage.db import Database
+from mailbot.storage.models import Blob, Event, MessageState, StoredMessage
+from mailbot.storage.store import (
+    FAILED,
+    PROCESSED,
+    Stored,
+    abandon_stale_locations,
+    get_cursor,
+    mark_server_done,
+    pending_locations,
+    set_server_target,
+    store_batch,
+    touch_cursor,
+)
+
+if TYPE_CHECKING:
+    from mailbot.triage import Triage
+
+log = logging.getLogger("mailbot.run")
+
+STAGE_LEASE = timedelta(minutes=10)  # a claimed message is hidden from other workers this long
+STAGE_BATCH = 100  # messages claimed at once by one stage
+MESSAGE_CACHE = 1000  # parsed messages kept between stages, so a mail is parsed once
+
+
+@dataclass
+class RunStats:
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    filed: int = 0
+    retried: int = 0
+    set_aside: int = 0
+    mailboxes: list[str] = field(default_factory=list)
+
+    def add(self, other: RunStats) -> None:
+        for name in ("fetched", "stored", "duplicates", "failed", "filed", "retried", "set_aside"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.mailboxes += other.mailboxes
+
+
+SourceFactory = Callable[[MailboxConfig, threading.Event], Source]
+
+
+class Pipeline:
+    """Takes mail in and moves each stored message through the stages, exactly once."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        *,
+        source_factory: SourceFactory,
+        stop_event: threading.Event | None = None,
+        triage: Triage | None = None,
+        acknowledger: Acknowledger | None = None,
+        hooks: Sequence[FilingHook] = (),
+        deliver: Callable[[], object] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.source_factory = source_factory
+        self.stop_event = stop_event or threading.Event()
+        self.triage = triage
+        self.acknowledger = acknowledger
+        self.hooks = tuple(hooks)  # policies run when a message is filed
+        self.deliver = deliver  # sends the outbox; its own step, never called from a stage
+        self.clock = clock
+        self.retry = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
+        self._messages: OrderedDict[int, Message] = OrderedDict()
+        self._cache_lock = threading.Lock()  # intake threads and the worker share the cache
+
+    # --- the loop --------------------------------------------------------------------
+
+    def run_once(self) -> RunStats:
+        """Intake every mailbox once, advance every stage, deliver: the `--once` path."""
+        total = RunStats()
+        self.release_dead_claims()
+        failed_now: set[int] = set()  # what fails in this run waits for the next one
+        total.add(self.advance(failed_now))
+        for box in self.config.mailboxes:
+            if self.stop_event.is_set():
+                break
+            with self.source_factory(box, self.stop_event) as source:
+                total.add(self.intake(source, box, failed_now))
+        total.add(self.advance(failed_now))
+        self.send()
+        return total
+
+    def send(self) -> None:
+        """Deliver what is due in the outbox (new mail, retries)."""
+        if self.deliver is not None:
+            self.deliver()
+
+    def release_dead_claims(self) -> None:
+        with self.db.session() as session:
+            released = work.release_dead_claims(session, StoredMessage, self.clock())
+        if released:
+            log.info("took back %d message(s) claimed by a process that is gone", released)
+
+    def advance(self, failed_now: set[int] | None = None) -> RunStats:
+        """Run the stages until none has a due message (or a stop is requested).
+
+        A message that fails is not tried again in the same call (nor in calls given the
+        same `failed_now`), even when its retry is due at once.
+        """
+        stats = RunStats()
+        failed_now = set() if failed_now is None else failed_now
+        while not self.stop_event.is_set():
+            moved = 0
+            for stage in STAGES:
+                moved += self.advance_stage(stage, stats, failed_now=failed_now)
+            if moved == 0:
+                break
+        return stats
+
+    def advance_stage(
+        self,
+        stage: Stage,
+        stats: RunStats,
+        ids: Sequence[int] | None = None,
+        *,
+        failed_now: set[int] | None = None,
+    ) -> int:
+        """Claim due messages of one stage (or take `ids`, already claimed) and work them."""
+        now = self.clock()
+        if ids is None:
+            ready = stage.ready()
+            if failed_now:
+                ready = and_(ready, StoredMessage.id.not_in(failed_now))
+            with self.db.session() as session:
+                ids = work.claim(
+                    session,
+                    StoredMessage,
+                    ready,
+                    now=now,
+                    lease=STAGE_LEASE,
+                    limit=STAGE_BATCH,
+                )
+        if not ids:
+            return 0
+        before = stats.failed
+        try:
+            if stage is CLASSIFY:
+                self._classify(ids, stats)
+            else:
+                for row_id in ids:
+                    if self.stop_event.is_set():
+                        break
+                    self._one(stage, row_id, stats)
+        finally:
+            with self.db.session() as session:  # what a stop left untouched goes back
+                work.release(session, StoredMessage, ids, self.clock())
+            if failed_now is not None and stats.failed > before:
+                with self.db.session() as session:
+                    failed_now.update(
+                        session.scalars(
+                            select(StoredMessage.id).where(
+                                StoredMessage.id.in_(ids),
+                                StoredMessage.state.in_(
+                                    (MessageState.FAILED, MessageState.SET_ASIDE)
+                                ),
+                            )
+                        )
+                    )
+        return len(ids)
+
+    # --- one message, one stage ------------------------------------------------------
+
+    def _one(self, stage: Stage, row_id: int, stats: RunStats) -> None:
+        """One stage for one message in a transaction of its own; a failure stays with it."""
+        try:
+            with self.db.session() as session:
+                row = self._claimed(session, row_id)
+                if row is None:
+                    return
+                retry = row.state == MessageState.FAILED
+                message = self._message(session, row) if stage is not PARSE else None
+                if stage is PARSE:
+                    message = self._parse(session, row)
+                    note = "parsed"
+                elif stage is FILE:
+                    assert message is not None
+                    note = file_one(session, self.config, row, message, self.hooks)
+                    stats.filed += 1
+                elif stage is ANSWER:
+                    assert message is not None
+                    note = answer_one(session, row, message, self.acknowledger)
+                    self._forget(row.id)
+                else:  # pragma: no cover - CLASSIFY is done per batch
+                    raise AssertionError(stage.name)
+                stats.retried += retry
+                self._advanced(session, row, stage, note)
+        except Exception as err:
+            if not isinstance(err, StageError):
+                log.exception("%s failed for message %s", stage.name, row_id)
+            self._failed(stage, row_id, describe_error(err), stats)
+
+    def _classify(self, ids: Sequence[int], stats: RunStats) -> None:
+        """Classify a batch at once (the model is faster so); a failure stays with its mail."""
+        todo: list[tuple[int, Message]] = []
+        for row_id in ids:
+            try:
+                with self.db.session() as session:
+                    row = self._claimed(session, row_id)
+                    if row is None:
+                        continue
+                    todo.append((row_id, self._message(session, row)))
+            except Exception as err:
+                self._failed(CLASSIFY, row_id, describe_error(err), stats)
+        if not todo:
+            return
+        verdicts = (
+            classify_batch(self.triage, [m for _, m in todo])
+            if self.triage is not None
+            else [None] * len(todo)
+        )
+        with self.db.session() as session:
+            for (row_id, _message), verdict in zip(todo, verdicts, strict=True):
+                if isinstance(verdict, Exception):
+                    continue
+                row = self._claimed(session, row_id)
+                if row is None:
+                    continue
+                stats.retried += row.state == MessageState.FAILED
+                note = "triage is off"
+                if verdict is not None:
+                    for key, value in verdict_fields(verdict).items():
+                        setattr(row, key, value)
+                    note = f"{verdict.category} ({verdict.confidence:.2f})"
+                self._advanced(session, row, CLASSIFY, note)
+        for (row_id, _message), verdict in zip(todo, verdicts, strict=True):
+            if isinstance(verdict, Exception):
+                self._failed(CLASSIFY, row_id, f"triage: {describe_error(verdict)}", stats)
+
+    def _claimed(self, session: Session, row_id: int) -> StoredMessage | None:
+        row = session.get(StoredMessage, row_id)
+        if row is None or row.claimed_by != work.worker_name():
+            return None  # taken back from us (our lease ended): not ours to touch now
+        return row
+
+    def _advanced(self, session: Session, row: StoredMessage, stage: Stage, note: str) -> None:
+        row.state, row.failed_stage, row.error = stage.makes, None, None
+        session.flush()
+        work.finish(session, StoredMessage, row.id, self.clock())
+        log.debug("message %s: %s → %s (%s)", row.id, stage.name, row.state, note)
+
+    def _failed(self, stage: Stage, row_id: int, error: str, stats: RunStats) -> None:
+        now = self.clock()
+        with self.db.session() as session:
+            row = session.get(StoredMessage, row_id)
+            if row is None:
+                return
+            retry = row.state == MessageState.FAILED
+            outcome = work.fail(
+                session,
+                StoredMessage,
+                row_id,
+                attempts_before=row.attempts,
+                error=f"{stage.name}: {error}" if stage is not PARSE else error,
+                error_column="error",
+                now=now,
+                policy=self.retry,
+                failed_values={"state": MessageState.FAILED, "failed_stage": stage.name},
+                set_aside_values={"state": MessageState.SET_ASIDE, "failed_stage": stage.name},
+            )
+            session.add(
+                Event(
+                    message_pk=row_id,
+                    kind="retry_failed" if outcome.attempts > 1 else "failed",
+                    detail={"stage": stage.name, "attempt": outcome.attempts, "error": error},
+                )
+            )
+            stats.failed += 1
+            stats.retried += retry
+            if outcome.set_aside:
+                session.add(
+                    Event(
+                        message_pk=row_id,
+                        kind="set_aside",
+                        detail={"stage": stage.name, "attempts": outcome.attempts, "error": error},
+                    )
+                )
+                stats.set_aside += 1
+                log.error(
+                    "message %s set aside after %d failed attempts at %s: %s "
+                    "(what to do: `mailbot failed show %s`, then `mailbot failed requeue %s`)",
+                    row_id,
+                    outcome.attempts,
+                    stage.name,
+                    error,
+                    row_id,
+                    row_id,
+                )
+            else:
+                log.warning(
+                    "message %s: %s failed (attempt %d of %d, next try %s): %s",
+                    row_id,
+                    stage.name,
+                    outcome.attempts,
+                    self.retry.max_attempts,
+                    f"{outcome.retry_at:%H:%M:%S}" if outcome.retry_at else "-",
+                    error,
+                )
+        self._forget(row_id)
+
+    # --- messages between stages -----------------------------------------------------
+
+    def _parse(self, session: Session, row: StoredMessage) -> Message:
+        blob = session.get(Blob, row.sha256)
+        if blob is None:  # a foreign key guarantees it
+            raise StageError(f"the original bytes of message {row.id} are missing")
+        message = parse_stored(blob.data)
+        record_parsed(row, message)
+        self._remember(row.id, message)
+        return message
+
+    def _message(self, session: Session, row: StoredMessage) -> Message:
+        """The parsed message: from the cache, else parsed again from the stored bytes."""
+        with self._cache_lock:
+            cached = self._messages.get(row.id)
+        if cached is not None:
+            return cached
+        blob = session.get(Blob, row.sha256)
+        if blob is None:
+            raise StageError(f"the original bytes of message {row.id} are missing")
+        message = parse_stored(blob.data)
+        self._remember(row.id, message)
+        return message
+
+    def _remember(self, row_id: int, message: Message) -> None:
+        with self._cache_lock:
+            self._messages[row_id] = message
+            self._messages.move_to_end(row_id)
+            while len(self._messages) > MESSAGE_CACHE:
+                self._messages.popitem(last=False)
+
+    def _forget(self, row_id: int) -> None:
+        with self._cache_lock:
+            self._messages.pop(row_id, None)
+
+    # --- intake: fetch → store → parse → move the server copy ----------------------------
+
+    def intake(
+        self, source: Source, box: MailboxConfig, failed_now: set[int] | None = None
+    ) -> RunStats:
+        """Fetch what is new in one mailbox, store it, parse it, then move the server copies."""
+        with self.db.mailbox_lock(source.account, source.folder) as mine:
+            if not mine:
+                log.debug("%s: another mailbot process is draining it; skipping", box.name)
+                return RunStats(mailboxes=[box.name])
+            return self._intake(source, box, set() if failed_now is None else failed_now)
+
+    def _intake(self, source: Source, box: MailboxConfig, failed_now: set[int]) -> RunStats:
+        stats = RunStats(mailboxes=[box.name])
+        account, folder = source.account, source.folder
+        uidvalidity = source.uidvalidity()
+        with self.db.session() as session:
+            cursor = get_cursor(session, account, folder)
+            after = 0
+            if cursor is not None and cursor.uidvalidity == uidvalidity:
+                after = cursor.last_uid
+            elif cursor is not None:
+                stale = abandon_stale_locations(session, account, folder, uidvalidity)
+                log.warning(
+                    "%s/%s: UIDVALIDITY changed (%s -> %s); rescanning the folder, "
+                    "already stored messages are recognised by content (%d pending moves dropped)",
+                    account,
+                    folder,
+                    cursor.uidvalidity,
+                    uidvalidity,
+                    stale,
+                )
+            pending = list(pending_locations(session, account, folder, uidvalidity))
+            leftover = [
+                (loc.id, loc.server_target, RawMail(int(loc.uid), loc.key, b"")) for loc in pending
+            ]
+        if leftover:
+            log.info(
+                "%s/%s: finishing %d server moves left from an earlier run",
+                account,
+                folder,
+                len(leftover),
+            )
+            self._settle(source, leftover)
+
+        for batch in source.fetch(after, box.batch_size):
+            now = self.clock()
+            with self.db.session() as session:
+                stored = store_batch(
+                    session,
+                    account,
+                    folder,
+                    uidvalidity,
+                    batch,
+                    claimed_by=work.worker_name(),
+                    claimed_until=now + STAGE_LEASE,
+                )
+            # Committed: the bytes are safe. Parse what is new, so a mail that is not a
+            # mail goes to the failed folder; then the server copies may move.
+            fresh = [s for s in stored if s.outcome == "stored"]
+            parse_stats = RunStats()
+            self.advance_stage(
+                PARSE, parse_stats, [s.message_pk for s in fresh], failed_now=failed_now
+            )
+            self._settle(source, self._targets(stored))
+            self._log(box.name, stored)
+            stats.fetched += len(stored)
+            with self.db.session() as session:
+                failed = self._unparsed(session, [s.message_pk for s in fresh])
+            stats.duplicates += sum(s.outcome == "duplicate" for s in stored)
+            stats.failed += len(failed)
+            stats.stored += len(fresh) - len(failed)
+            stats.set_aside += parse_stats.set_aside
+            if self.stop_event.is_set():
+                log.info("%s: stop requested; leaving after the current batch", box.name)
+                break
+        with self.db.session() as session:
+            touch_cursor(session, account, folder, uidvalidity)
+        return stats
+
+    def _unparsed(self, session: Session, ids: Sequence[int]) -> set[int]:
+        if not ids:
+            return set()
+        return set(
+            session.scalars(
+                select(StoredMessage.id).where(
+                    StoredMessage.id.in_(ids),
+                    StoredMessage.failed_stage == PARSE.name,
+                    StoredMessage.state.in_((MessageState.FAILED, MessageState.SET_ASIDE)),
+                )
+            )
+        )
+
+    def _targets(self, stored: Sequence[Stored]) -> list[tuple[int, str, RawMail]]:
+        """Where each server copy goes: the failed folder when its message did not parse."""
+        with self.db.session() as session:
+            bad = self._unparsed(session, [s.message_pk for s in stored])
+            set_server_target(
+                session, [s.location_id for s in stored if s.message_pk in bad], FAILED
+            )
+        return [
+            (s.location_id, FAILED if s.message_pk in bad else PROCESSED, s.mail) for s in stored
+        ]
+
+    def _settle(self, source: Source, items: Sequence[tuple[int, str, RawMail]]) -> None:
+        failed = [mail for _id, target, mail in items if target == FAILED]
+        done = [mail for _id, target, mail in items if target != FAILED]
+        if done:
+            source.mark_processed(done)
+        if failed:
+            source.mark_failed(failed)
+        with self.db.session() as session:
+            mark_server_done(session, [loc_id for loc_id, _t, _m in items])
+
+    def _log(self, mailbox: str, stored: Sequence[Stored]) -> None:
+        """One line per fetched mail: what it is and what became of it."""
+        with self.db.session() as session:
+            rows = {
+                row.id: row
+                for row in session.scalars(
+                    select(StoredMessage).where(
+                        StoredMessage.id.in_({s.message_pk for s in stored})
+                    )
+                )
+            }
+        for item in stored:
+            row = rows.get(item.message_pk)
+            if row is None:
+                continue
+            if item.outcome == "stored" and row.failed_stage == PARSE.name:
+                log.warning("%s uid=%s outcome=failed error=%s", mailbox, item.mail.uid, row.error)
+                continue
+            log.info(
+                "%s uid=%s id=<%s> from=%s subject=%r outcome=%s",
+                mailbox,
+                item.mail.uid,
+                row.message_id,
+                row.from_email or "-",
+                (row.subject or "")[:80],
+                item.outcome,
+            )

@@ -1,0 +1,174 @@
+"""The stages a stored message passes, in order, and what each one does to one message.
+
+    received ─parse→ parsed ─classify→ classified ─file→ filed ─answer→ answered
+
+Each stage takes messages in one state and leaves them in the next. A stage that fails
+for a message leaves it `failed` with the stage's name; the same stage takes it again
+when its retry is due (`mailbot.storage.work`), until it is set aside for a person.
+The functions here do the work for one message and raise on failure; the machine
+(`mailbot.pipeline.machine`) claims, isolates, counts and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import Session
+
+from mailbot.errors import MailbotError, ParseError
+from mailbot.message import Message
+from mailbot.parse import parse_bytes
+from mailbot.pipeline.file import Acknowledger, FilingHook, file_message
+from mailbot.pipeline.route import Route
+from mailbot.storage.models import Event, Item, MessageState, StoredMessage
+from mailbot.storage.store import message_fields
+from mailbot.triage.verdict import Verdict
+
+if TYPE_CHECKING:
+    from mailbot.config import Config
+    from mailbot.triage import Triage
+
+log = logging.getLogger("mailbot.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    name: str
+    takes: str  # the state a message waits in for this stage
+    makes: str  # the state it is left in when the stage succeeds
+
+    def ready(self) -> ColumnElement[bool]:
+        """Messages this stage may take: waiting for it, or failed in it."""
+        return or_(
+            StoredMessage.state == self.takes,
+            and_(
+                StoredMessage.state == MessageState.FAILED,
+                StoredMessage.failed_stage == self.name,
+            ),
+        )
+
+
+PARSE = Stage("parse", MessageState.RECEIVED, MessageState.PARSED)
+CLASSIFY = Stage("classify", MessageState.PARSED, MessageState.CLASSIFIED)
+FILE = Stage("file", MessageState.CLASSIFIED, MessageState.FILED)
+ANSWER = Stage("answer", MessageState.FILED, MessageState.ANSWERED)
+STAGES = (PARSE, CLASSIFY, FILE, ANSWER)
+STAGE_BY_NAME = {stage.name: stage for stage in STAGES}
+
+
+class StageError(MailbotError):
+    """A stage could not do its work for one message; the message is retried."""
+
+    code = "MB300"
+
+
+def describe_error(err: BaseException) -> str:
+    """An error in one line for a message's record: our own errors by their words."""
+    return err.message if isinstance(err, MailbotError) else f"{type(err).__name__}: {err}"
+
+
+# --- parse ---------------------------------------------------------------------------
+
+
+def parse_stored(data: bytes) -> Message:
+    """Parse the original bytes; any failure is a StageError saying what was wrong."""
+    try:
+        return parse_bytes(data)
+    except ParseError as err:
+        raise StageError(err.message) from None
+    except Exception as err:  # a parser bug must not stop the mailbox
+        log.exception("the parser crashed")
+        raise StageError(f"internal error while parsing: {describe_error(err)}") from None
+
+
+def record_parsed(row: StoredMessage, message: Message) -> None:
+    for key, value in message_fields(message).items():
+        setattr(row, key, value)
+
+
+# --- classify ------------------------------------------------------------------------
+
+
+def verdict_fields(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "category": verdict.category,
+        "confidence": verdict.confidence,
+        "needs_review": verdict.needs_review,
+        "escalate": verdict.escalate,
+        "language": verdict.language,
+        "verdict": verdict.to_dict(),
+        "model_version": verdict.model_version,
+    }
+
+
+def classify_batch(triage: Triage, messages: Sequence[Message]) -> list[Verdict | Exception]:
+    """Verdicts for a batch; when the batch fails, one by one, so only the bad mail fails."""
+    try:
+        return list(triage.classify_many(messages))
+    except Exception:
+        results: list[Verdict | Exception] = []
+        for message in messages:
+            try:
+                results.append(triage.classify(message))
+            except Exception as err:
+                results.append(err)
+        return results
+
+
+def stored_verdict(row: StoredMessage) -> Verdict | None:
+    return Verdict.from_dict(row.verdict) if row.verdict else None
+
+
+# --- file ----------------------------------------------------------------------------
+
+
+def file_one(
+    session: Session,
+    config: Config,
+    row: StoredMessage,
+    message: Message,
+    hooks: Sequence[FilingHook],
+) -> str:
+    """Route and file one message; returns the item reference, or "noise"."""
+    filed = file_message(session, config, row, message, stored_verdict(row), hooks)
+    return filed.item_ref or filed.outcome
+
+
+# --- answer --------------------------------------------------------------------------
+
+
+def answer_one(
+    session: Session, row: StoredMessage, message: Message, acknowledger: Acknowledger | None
+) -> str:
+    """Decide (and queue) the acknowledgement of one filed message; returns the decision."""
+    if row.item_id is None:
+        decision = "not sent: noise is never answered"
+    elif acknowledger is None:
+        decision = "not sent: acknowledgements are not configured"
+    else:
+        item = session.get(Item, row.item_id)
+        if item is None:  # a foreign key guarantees it
+            raise StageError(f"message {row.id} is filed under a missing item {row.item_id}")
+        stored = row.route or {}
+        decision = acknowledger.acknowledge(
+            session,
+            row=row,
+            message=message,
+            verdict=stored_verdict(row),
+            item=item,
+            route=Route.from_dict(stored, row.item_id),
+            new_item=bool(stored.get("new_item")),
+        )
+    session.add(
+        Event(
+            message_pk=row.id,
+            item_id=row.item_id,
+            kind="answered",
+            detail={"ack": decision},
+        )
+    )
+    return decision
