@@ -8,7 +8,7 @@ import pytest
 
 from mailbot.config_types import ProjectConfig
 from mailbot.parse import parse_bytes
-from mailbot.route import ItemRef, route_to_project
+from mailbot.pipeline.route import ItemRef, route_to_project
 
 ACME = ProjectConfig(
     key="ACME",
