@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mailbot.message import Message, Signals
+
+# What triage reads of one mail, at most: a client's ask is at the start, and the cost of
+# tokenising is not linear in every input (long punctuation runs), so it is bounded here.
+MAX_SUBJECT_CHARS = 1_000
+MAX_TEXT_CHARS = 20_000
+MAX_RUN = 20  # of one repeated non-word character (">>>>", "=====", "!!!!")
+_LONG_RUN = re.compile(r"([^\w\s])\1{" + str(MAX_RUN) + ",}")
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, with long runs of one symbol shortened."""
+    return _LONG_RUN.sub(lambda m: m.group(1) * MAX_RUN, text[: limit * 2])[:limit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +54,9 @@ class Mail:
     def from_message(cls, message: Message) -> Mail:
         content_type = (message.header("content-type") or "").split(";", 1)[0].strip().lower()
         return cls(
-            subject=message.subject,
-            subject_normalized=message.subject_normalized,
-            text=message.new_text,
+            subject=bounded(message.subject, MAX_SUBJECT_CHARS),
+            subject_normalized=bounded(message.subject_normalized, MAX_SUBJECT_CHARS),
+            text=bounded(message.new_text, MAX_TEXT_CHARS),
             headers=message.headers,
             signals=message.signals,
             content_type=content_type,

@@ -12,7 +12,13 @@ from mailbot.triage.mail import Mail
 from mailbot.triage.model import TriageModel
 from mailbot.triage.textprep import new_text
 from mailbot.triage.tokenizer import MixedTokenizer
-from mailbot.triage.verdict import DEFAULT_REVIEW_THRESHOLD, Verdict, combine, noise_verdict
+from mailbot.triage.verdict import (
+    DEFAULT_REVIEW_THRESHOLD,
+    Verdict,
+    combine,
+    empty_verdict,
+    noise_verdict,
+)
 
 
 def _shares_tokens(model: TriageModel) -> bool:
@@ -83,10 +89,17 @@ class Triage:
             ]
         languages = [language.detect(mail.full_text) for mail in mails]
         todo = [i for i, report in enumerate(reports) if not report.noise]
-        raw = self.model.scores(inputs)
+        # The model cannot read an empty text; such a mail goes to a person instead.
+        empty = {i for i in todo if not mails[i].full_text.strip()}
+        inputs = [x for i, x in zip(todo, inputs, strict=True) if i not in empty]
+        todo = [i for i in todo if i not in empty]
+        raw = self.model.scores(inputs) if inputs else []
         scored = dict(zip(todo, raw, strict=True))
         verdicts = []
         for i, report in enumerate(reports):
+            if i in empty:
+                verdicts.append(empty_verdict(report, languages[i], self.model_version))
+                continue
             if i not in scored:
                 verdicts.append(noise_verdict(report, languages[i], self.model_version))
                 continue

@@ -100,6 +100,27 @@ def noise_verdict(report: RuleReport, language: str, model_version: str) -> Verd
     )
 
 
+def empty_verdict(report: RuleReport, language: str, model_version: str) -> Verdict:
+    """A mail with nothing to read (no subject, no text: a photo sent from a phone)."""
+    return Verdict(
+        category="feedback",
+        confidence=0.0,
+        needs_review=True,
+        escalate=False,
+        escalate_reasons=(),
+        language=language,
+        explanation={
+            "decided_by": "nothing to read",
+            "rules": [h.to_dict() for h in report.hits],
+            "rule_misses": list(report.misses),
+            "model": None,
+            "combination": "no subject and no text: filed as feedback for a person to read",
+        },
+        model_version=model_version,
+        review_reasons=("the mail has no subject and no text to classify",),
+    )
+
+
 def combine(
     report: RuleReport,
     raw: np.ndarray,

@@ -1,0 +1,184 @@
+"""One bad mail never holds up the others: a failure in any stage stays with its message.
+
+For each stage a mail that breaks it sits in one batch with ordinary mail: the others are
+stored, filed and answered; the bad one is stored with its error, retried up to
+max_attempts, set aside, listed by `mailbot failed`, and `requeue` brings it back.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+import mailbot.pipeline.file
+import mailbot.pipeline.machine
+import mailbot.pipeline.route
+import mailbot.pipeline.stages
+from mailbot.config import Config
+from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, SiteConfig
+from mailbot.message import Message
+from mailbot.pipeline.failures import list_failures, requeue, show_failure
+from mailbot.sources.maildir import ensure_maildir
+from mailbot.storage.db import Database, open_database
+from mailbot.storage.models import Item, MessageState, OutboxMail, StoredMessage
+from mailbot.triage import Verdict
+from tests.support.fake_triage import SubjectTriage
+from tests.support.pipeline import make_pipeline
+
+ACME = ProjectConfig(key="ACME", name="ACME web shop", client_domains=("acme.example",))
+POISON = "poison"  # in the subject of the mail that breaks the stage under test
+COUNTER = itertools.count(1)
+
+
+class PoisonTriage(SubjectTriage):
+    """Raises on the poison mail, in a batch as alone (as spaCy's E088 would)."""
+
+    def classify_many(self, messages: Iterable[Message]) -> list[Verdict]:
+        return [self.classify(m) for m in messages]
+
+    def classify(self, message: Message) -> Verdict:
+        if POISON in message.subject:
+            raise ValueError("[E088] Text of length 1000001 exceeds maximum of 1000000")
+        return super().classify(message)
+
+
+class Inbox:
+    def __init__(self, tmp_path: Path, triage: Any = None) -> None:
+        self.root = tmp_path / "Maildir"
+        ensure_maildir(self.root)
+        box = MailboxConfig(name="local", kind="maildir", path=self.root, folders=Folders())
+        self.config = Config(
+            mailboxes=(box,),
+            database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+            projects=(ACME,),
+            site=SiteConfig(name="Agency", address="team@agency.example", domain="agency.example"),
+            outbox_dir=tmp_path / "outbox",
+            max_attempts=3,
+            retry_delay=0.0,  # each run retries what failed in the last one
+        )
+        self.db: Database = open_database(self.config.database_url)
+        self.triage = triage or SubjectTriage()
+
+    def deliver(self, subject: str, sender: str = "anna@acme.example") -> None:
+        n = next(COUNTER)
+        raw = (
+            f"From: {sender}\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
+            f"Message-ID: <m{n}@acme.example>\r\nDate: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\nThe checkout is broken.\r\n"
+        ).encode()
+        (self.root / "new" / f"{n}.M{n}.host").write_bytes(raw)
+
+    def run(self) -> None:
+        make_pipeline(self.config, self.db, triage=self.triage).run_once()
+
+    def states(self) -> dict[str, str]:
+        with self.db.session() as s:
+            return {r.subject or "": r.state for r in s.scalars(select(StoredMessage))}
+
+    def acknowledged(self) -> set[str]:
+        with self.db.session() as s:
+            return {
+                o.subject for o in s.scalars(select(OutboxMail).where(OutboxMail.kind == "ack"))
+            }
+
+
+@pytest.fixture
+def poison_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make the named stage raise for the poison mail only."""
+    stage = request.param
+
+    def broken_for_poison(real: Any) -> Any:
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            message = next(a for a in (*args, *kw.values()) if isinstance(a, Message))
+            if POISON in message.subject:
+                raise RuntimeError(f"{stage} broke on this mail")
+            return real(*args, **kw)
+
+        return wrapper
+
+    if stage == "file":  # routing raises
+        monkeypatch.setattr(
+            mailbot.pipeline.file,
+            "route_to_project",
+            broken_for_poison(mailbot.pipeline.route.route_to_project),
+        )
+    elif stage == "answer":  # composing the acknowledgement raises
+        monkeypatch.setattr(
+            mailbot.pipeline.machine,
+            "answer_one",
+            broken_for_poison(mailbot.pipeline.stages.answer_one),
+        )
+    return str(stage)
+
+
+def check_isolated_then_set_aside_then_requeued(inbox: Inbox, stage: str, fix: Any) -> None:
+    inbox.deliver("Login broken")
+    inbox.deliver(f"Checkout {POISON}")
+    inbox.deliver("Search broken")
+    inbox.run()
+    states = inbox.states()
+    assert states["Login broken"] == states["Search broken"] == MessageState.ANSWERED
+    assert states[f"Checkout {POISON}"] == MessageState.FAILED
+    assert len(inbox.acknowledged()) == 2  # the two good mails are answered
+    with inbox.db.session() as s:
+        [failure] = list_failures(s)
+        assert (failure.where, failure.attempts, failure.set_aside) == (stage, 1, False)
+        assert "broke" in failure.error or "E088" in failure.error
+    inbox.run()
+    inbox.run()  # the third attempt fails too: set aside
+    inbox.run()  # and it is not tried again
+    with inbox.db.session() as s:
+        [failure] = list_failures(s)
+        assert (failure.attempts, failure.set_aside) == (3, True)
+        detail = show_failure(s, failure.key)
+        kinds = [e["kind"] for e in detail.history]
+        assert kinds[-4:] == ["failed", "retry_failed", "retry_failed", "set_aside"]
+    # Fixed, then sent round again by a person: it goes all the way.
+    fix()
+    with inbox.db.session() as s:
+        assert requeue(s, [failure.key], actor="pm", now=failure_now()) == [failure.key]
+    inbox.run()
+    assert set(inbox.states().values()) == {MessageState.ANSWERED}
+    assert len(inbox.acknowledged()) == 3
+    with inbox.db.session() as s:
+        assert list_failures(s) == []
+        assert len(s.scalars(select(Item)).all()) == 3
+
+
+def failure_now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+@pytest.mark.parametrize("poison_in", ["file", "answer"], indirect=True)
+def test_a_failure_in_filing_or_answering_stays_with_its_mail(
+    tmp_path: Path, poison_in: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = Inbox(tmp_path)
+    check_isolated_then_set_aside_then_requeued(inbox, poison_in, monkeypatch.undo)
+
+
+def test_a_triage_failure_stays_with_its_mail(tmp_path: Path) -> None:
+    triage = PoisonTriage()
+    inbox = Inbox(tmp_path, triage)
+
+    def fix() -> None:
+        inbox.triage = SubjectTriage()
+
+    check_isolated_then_set_aside_then_requeued(inbox, "classify", fix)
+
+
+def test_requeue_explains_an_unknown_id(tmp_path: Path) -> None:
+    from mailbot.pipeline.failures import FailureError
+
+    inbox = Inbox(tmp_path)
+    with inbox.db.session() as s, pytest.raises(FailureError, match="has not failed"):
+        requeue(s, ["m42"], actor="pm", now=failure_now())
+    with inbox.db.session() as s, pytest.raises(FailureError, match="not a failure id"):
+        requeue(s, ["x42"], actor="pm", now=failure_now())
