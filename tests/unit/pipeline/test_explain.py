@@ -1,0 +1,81 @@
+"""`explain` runs the real stages for one mail and keeps nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mailbot.cli import main
+from mailbot.pipeline.explain import explain
+from mailbot.storage.models import Event, Item, OutboxMail, StoredMessage
+from tests.support.fake_triage import SubjectTriage
+from tests.support.pipeline import make_pipeline
+from tests.unit.pipeline.test_stage_failures import Inbox
+
+
+def counts(inbox: Inbox) -> tuple[int, ...]:
+    with inbox.db.session() as s:
+        return tuple(
+            s.scalar(select(func.count()).select_from(t)) or 0
+            for t in (StoredMessage, Item, OutboxMail, Event)
+        )
+
+
+def eml(message_id: str, subject: str, reply_to: str | None = None) -> bytes:
+    thread = f"In-Reply-To: <{reply_to}>\r\n" if reply_to else ""
+    return (
+        f"From: Anna <anna@acme.example>\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{message_id}>\r\n{thread}Date: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nThe export fails.\r\n"
+    ).encode()
+
+
+def test_every_stage_decides_and_nothing_is_kept(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    (inbox.root / "new" / "1.M1.host").write_bytes(eml("first@acme.example", "Export fails"))
+    pipeline = make_pipeline(inbox.config, inbox.db, triage=SubjectTriage())
+    pipeline.run_once()
+    before = counts(inbox)
+
+    def run(data: bytes) -> dict[str, dict[str, object]]:
+        return explain(
+            inbox.config,
+            inbox.db,
+            data,
+            triage=SubjectTriage(),
+            acknowledger=pipeline.acknowledger,
+            hooks=pipeline.hooks,
+        ).stages
+
+    new = run(eml("second@acme.example", "Please change the logo"))
+    assert new["classify"]["category"] == "change_request"
+    assert new["route"]["step"] == "domain" and new["file"]["item"] == "ACME-2"
+    assert new["answer"]["mail"][0]["to"] == ["anna@acme.example"]
+    follow_up = run(eml("third@acme.example", "Re: Export fails", reply_to="first@acme.example"))
+    assert follow_up["route"]["step"] == "thread" and follow_up["file"]["item"] == "ACME-1"
+    assert "follow-up" in str(follow_up["answer"]["decision"])
+    assert follow_up["answer"]["mail"] == []
+    assert counts(inbox) == before  # nothing stored, filed or queued
+
+
+def test_the_command_prints_json_and_explains_a_bad_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = Inbox(tmp_path)
+    cfg = tmp_path / "mailbot.toml"
+    cfg.write_text(
+        f'[mailbox]\nname = "local"\nkind = "maildir"\npath = "{inbox.root}"\n'
+        f'[database]\nurl = "sqlite:///{tmp_path}/mb.sqlite3"\n[triage]\nenabled = false\n'
+        '[[projects]]\nkey = "ACME"\nname = "ACME"\nclient_domains = ["acme.example"]\n'
+    )
+    mail = tmp_path / "mail.eml"
+    mail.write_bytes(eml("x@acme.example", "Export fails"))
+    assert main(["--config", str(cfg), "explain", "--json", str(mail)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["stages"]) == ["parse", "classify", "route", "file", "answer"]
+    assert out["stages"]["file"]["item"] == "ACME-1"
+    assert main(["--config", str(cfg), "explain", str(tmp_path / "missing.eml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
