@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 import mailbot.storage.db
-from tests.support.databases import ENV, PostgresDatabases, postgres_url
+from tests.support.databases import (
+    ENV,
+    PostgresDatabases,
+    PostgresServer,
+    SqliteTemplate,
+    postgres_url,
+)
 
 
 def pytest_report_header() -> str:
@@ -15,17 +21,58 @@ def pytest_report_header() -> str:
     return f"database backend: {'PostgreSQL (' + ENV + ')' if url else 'SQLite'}"
 
 
-@pytest.fixture(autouse=True)
-def database_backend() -> Iterator[str]:
-    """ "sqlite", or "postgresql" when $MAILBOT_TEST_DATABASE_URL names a server."""
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    """The migrated SQLite file new test databases are copied from (made on first use)."""
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | None]:
+    """The server of $MAILBOT_TEST_DATABASE_URL with its migrated template, or None."""
     url = postgres_url()
     if url is None:
-        yield "sqlite"
+        yield None
         return
-    databases = PostgresDatabases(url)
+    server = PostgresServer(url)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(autouse=True)
+def database_backend(
+    sqlite_template: SqliteTemplate, postgres_server: PostgresServer | None
+) -> Iterator[str]:
+    """ "sqlite", or "postgresql" when $MAILBOT_TEST_DATABASE_URL names a server.
+
+    Either way a database a test opens for the first time is already migrated.
+    """
+    if postgres_server is None:
+        mailbot.storage.db.premigrated = sqlite_template.premigrated
+        try:
+            yield "sqlite"
+        finally:
+            mailbot.storage.db.premigrated = None
+        return
+    databases = PostgresDatabases(postgres_server)
     mailbot.storage.db.url_rewriter = databases.rewrite
+    mailbot.storage.db.premigrated = databases.premigrated
     try:
         yield "postgresql"
     finally:
+        mailbot.storage.db.premigrated = None
         mailbot.storage.db.url_rewriter = None
         databases.drop_all()
+
+
+@pytest.fixture
+def migrate_from_scratch(database_backend: str) -> Iterator[None]:
+    """Databases this test opens run every migration on an empty database, as in production."""
+    hook = mailbot.storage.db.premigrated
+    mailbot.storage.db.premigrated = None
+    try:
+        yield
+    finally:
+        mailbot.storage.db.premigrated = hook

@@ -60,6 +60,16 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def scratch(self) -> Iterator[Session]:
+        """A session whose work is always rolled back: "what would happen if …"."""
+        with self._sessions() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe with several processes)."""
         with self._sqlite_migration_lock():
@@ -124,6 +134,10 @@ class Database:
 # Tests that run the whole suite on PostgreSQL install a function here that maps
 # each test's SQLite URL to a database of its own on the server.
 url_rewriter: Callable[[str], str] | None = None
+# Tests install a function here that, given a URL about to be opened and migrated, puts
+# an already migrated database there when none exists yet and returns True; the
+# migrations are then not run again for every test. Production leaves it None.
+premigrated: Callable[[str], bool] | None = None
 
 
 def resolve_url(url: str) -> str:
@@ -133,6 +147,8 @@ def resolve_url(url: str) -> str:
 
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """Connect to `url` (SQLAlchemy form) and, by default, migrate it."""
+    if migrate and premigrated is not None and premigrated(url):
+        migrate = False
     url = resolve_url(url)
     try:
         parsed = make_url(url)

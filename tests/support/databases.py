@@ -1,4 +1,11 @@
-"""Running the suite on PostgreSQL: one fresh database per test database the test opens.
+"""Test databases: migrated once per test session, copied for every test that opens one.
+
+Running the Alembic migrations costs about a tenth of a second, and most tests open a
+fresh database. So the first test that needs one migrates a template; every later new
+database starts as a copy of it (a file copy on SQLite, `CREATE DATABASE ... TEMPLATE`
+on PostgreSQL). `tests/conftest.py` installs this through the `premigrated` hook of
+`mailbot.storage.db`; the real migrations still run from scratch in the tests that ask
+for `migrate_from_scratch`.
 
 Set MAILBOT_TEST_DATABASE_URL to a server URL (e.g.
 postgresql+psycopg://postgres@127.0.0.1/postgres); every SQLite URL a test uses
@@ -8,10 +15,15 @@ is then mapped to a database of its own on that server, dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from mailbot.storage.db import open_database
 
 ENV = "MAILBOT_TEST_DATABASE_URL"
 
@@ -20,27 +32,117 @@ def postgres_url() -> str | None:
     return os.environ.get(ENV) or None
 
 
-class PostgresDatabases:
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None for other URLs and in-memory databases."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+class SqliteTemplate:
+    """A migrated SQLite file, made on first use; new database files start as copies of it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._path: Path | None = None
+
+    def path(self) -> Path:
+        if self._path is None:
+            path = self.folder / "migrated.sqlite3"
+            database = open_database(f"sqlite:///{path}", migrate=False)
+            database.upgrade()
+            database.dispose()  # the last connection folds the WAL into the file
+            if path.with_name(path.name + "-wal").exists():
+                raise RuntimeError(f"{path} still has a write-ahead log; a copy would lose it")
+            self._path = path
+        return self._path
+
+    def premigrated(self, url: str) -> bool:
+        """Copy the template to a SQLite file that does not exist yet; True if it did."""
+        target = _sqlite_file(url)
+        if target is None or target.exists():
+            return False
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return False  # open_database explains this to the test that expects it
+        shutil.copyfile(self.path(), target)
+        return True
+
+
+class PostgresServer:
+    """The server named by $MAILBOT_TEST_DATABASE_URL, with a migrated template made on first use.
+
+    The template's name is unique to the test session, so two sessions on one server do not
+    meet; it is dropped when the session ends.
+    """
+
     def __init__(self, server_url: str) -> None:
-        self.server_url = make_url(server_url)
-        self.admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        self.url = make_url(server_url)
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        self._template: str | None = None
+
+    def url_of(self, name: str) -> str:
+        target: URL = self.url.set(database=name)
+        return target.render_as_string(hide_password=False)
+
+    def create(self, *, migrated: bool) -> str:
+        """A new database, empty or a copy of the migrated template; its URL."""
+        name = f"mbt_{uuid.uuid4().hex[:12]}"
+        template = f' TEMPLATE "{self._template_name()}"' if migrated else ""
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
+        return self.url_of(name)
+
+    def _template_name(self) -> str:
+        if self._template is None:
+            name = f"mbt_template_{uuid.uuid4().hex[:12]}"
+            with self.admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            self._template = name  # dropped in close() even if the migrations fail
+            database = open_database(self.url_of(name), migrate=False)
+            database.upgrade()
+            database.dispose()  # a template must have no connections when it is copied
+        return self._template
+
+    def drop(self, urls: list[str]) -> None:
+        with self.admin.connect() as conn:
+            for url in urls:
+                name = make_url(url).database
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        if self._template is not None:
+            self.drop([self.url_of(self._template)])
+            self._template = None
+        self.admin.dispose()
+
+
+class PostgresDatabases:
+    """One test's databases: each SQLite URL it uses maps to a database of its own."""
+
+    def __init__(self, server: PostgresServer) -> None:
+        self.server = server
         self.mapped: dict[str, str] = {}
 
     def rewrite(self, url: str) -> str:
         if not url.startswith("sqlite:"):
             return url
         if url not in self.mapped:
-            name = f"mbt_{uuid.uuid4().hex[:12]}"
-            with self.admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            target = self.server_url.set(database=name)
-            self.mapped[url] = target.render_as_string(hide_password=False)
+            self.mapped[url] = self.server.create(migrated=False)
         return self.mapped[url]
 
+    def premigrated(self, url: str) -> bool:
+        """Map a SQLite URL seen for the first time to a copy of the template; True if it did."""
+        if not url.startswith("sqlite:") or url in self.mapped:
+            return False
+        self.mapped[url] = self.server.create(migrated=True)
+        return True
+
     def drop_all(self) -> None:
-        with self.admin.connect() as conn:
-            for url in self.mapped.values():
-                name = make_url(url).database
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.server.drop(list(self.mapped.values()))
         self.mapped.clear()
-        self.admin.dispose()

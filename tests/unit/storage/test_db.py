@@ -14,7 +14,9 @@ from mailbot.storage.db import open_database
 from mailbot.storage.models import Base
 
 
+@pytest.mark.usefixtures("migrate_from_scratch")
 def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
+    # Other tests get a copy of a database migrated once per session; this one runs them all.
     db = open_database(f"sqlite:///{tmp_path}/m.sqlite3")
     assert db.is_current()
     with db.engine.connect() as conn:
