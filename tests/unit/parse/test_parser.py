@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -179,10 +178,17 @@ def test_binary_garbage_never_crashes() -> None:
     import random
 
     rng = random.Random(7)
+    refused = []
     for size in (1, 10, 1000, 100_000):
         data = bytes(rng.randrange(256) for _ in range(size))
-        with contextlib.suppress(ParseError):
-            parse_bytes(data)
+        try:
+            message = parse_bytes(data)
+        except ParseError as err:
+            assert "not an email" in str(err)  # a plain refusal, not an accident
+            refused.append(size)
+        else:
+            assert "no mail headers" in message.defects
+    assert {1000, 100_000} <= set(refused)  # a block of binary is never taken for a mail
 
 
 def test_header_only() -> None:
@@ -289,6 +295,7 @@ def test_mutated_fixtures_never_crash() -> None:
     ]
     tokens = [b"\n", b"\r", b"=?", b"?=", b"--", b'"', b"=?utf-8?B?", b"\xff\xfe", b"\x00"]
     tokens += [b"boundary=", b"charset=", b"*0*=utf-8''%E4", b"Content-Type: multipart/mixed;"]
+    parsed = 0
     for _ in range(400):
         data = bytearray(rng.choice(seeds))
         for _ in range(rng.randint(1, 12)):
@@ -304,4 +311,7 @@ def test_mutated_fixtures_never_crash() -> None:
             message = parse_bytes(bytes(data))
         except ParseError:
             continue
-        json.dumps(message_dict("fuzz", message), ensure_ascii=False).encode("utf-8")
+        parsed += 1
+        encoded = json.dumps(message_dict("fuzz", message), ensure_ascii=False).encode("utf-8")
+        assert json.loads(encoded)["raw_sha256"] == hashlib.sha256(data).hexdigest()
+    assert parsed > 360, f"only {parsed} of 400 slightly damaged mails were read as mail"

@@ -6,7 +6,7 @@ import pytest
 from imapclient.exceptions import LoginError
 
 from mailbot.config_types import MailboxConfig
-from mailbot.errors import ConfigError
+from mailbot.errors import ConfigError, SourceError
 from mailbot.sources.imap import ImapSource, _bye_text, _describe, _has_new_mail
 
 
@@ -40,6 +40,8 @@ def test_close_without_a_connection_is_harmless() -> None:
     source = ImapSource(MailboxConfig(name="x", host="imap.example.com"))
     source.close()
     source.close()
+    with pytest.raises(SourceError, match="not connected"):
+        source.client  # noqa: B018 - still closed, and says so
 
 
 def test_unknown_security_mode_is_rejected_before_connecting() -> None:
