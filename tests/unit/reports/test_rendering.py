@@ -6,7 +6,6 @@ MAILBOT_UPDATE_SNAPSHOTS=1 after a deliberate change and read the difference.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,10 @@ import pytest
 from mailbot.config_types import ProjectConfig
 from mailbot.reports.digest import preview_digests, render_digest
 from mailbot.reports.summary import preview_summary, render_summary
+from tests.support.snapshots import Snapshots
 from tests.unit.reports.conftest import ACME, HX, NOW, TW, Bot
 
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
-UPDATE = os.environ.get("MAILBOT_UPDATE_SNAPSHOTS") == "1"
-
-
-def check_snapshot(name: str, actual: str) -> None:
-    """Compare with the reviewed file; MAILBOT_UPDATE_SNAPSHOTS=1 rewrites it."""
-    path = SNAPSHOTS / name
-    if UPDATE or not path.exists():
-        if not UPDATE and os.environ.get("CI"):
-            pytest.fail(f"snapshot {name} is missing; create it with MAILBOT_UPDATE_SNAPSHOTS=1")
-        path.write_text(actual, encoding="utf-8")
-        return
-    assert actual == path.read_text(encoding="utf-8"), (
-        f"{name} changed; review the difference and rerun with MAILBOT_UPDATE_SNAPSHOTS=1"
-    )
+check_snapshot = Snapshots(Path(__file__).resolve().parent / "snapshots").check
 
 
 # What each summary must say, in its language.
