@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import ComposeError, compose_reply
-from mailbot.ack.templates import TemplateLibrary, TemplateNotFound, TemplateRenderError
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Address, Message
+from mailbot.outgoing.compose import ComposeError, compose_reply
+from mailbot.outgoing.templates import TemplateLibrary, TemplateNotFound, TemplateRenderError
 from mailbot.pipeline.route import Route
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
 
@@ -215,7 +215,7 @@ class TemplateAcknowledger:
         project: ProjectConfig | None,
         now: datetime,
     ) -> OutboxMail | None:
-        from mailbot.smtp.outbox import enqueue
+        from mailbot.outgoing.outbox import enqueue
 
         site = self.config.site
         default_language = project.language if project else "en"

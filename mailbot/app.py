@@ -9,7 +9,7 @@ from collections.abc import Callable
 from mailbot.acknowledge import TemplateAcknowledger
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
-from mailbot.delivery import deliver_outbox
+from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.pipeline.machine import Pipeline, SourceFactory
 from mailbot.policies import default_hooks
 from mailbot.sources.base import Source

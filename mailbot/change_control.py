@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import clean_header_text, compose_reply
-from mailbot.ack.templates import TemplateLibrary
 from mailbot.config import Config
 from mailbot.errors import MailbotError
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Address, Message
+from mailbot.outgoing.compose import clean_header_text, compose_reply
+from mailbot.outgoing.templates import TemplateLibrary
 from mailbot.resources import rules_dir
 from mailbot.storage.models import Blob, Event, Item, OutboxMail, StoredMessage
 
@@ -348,7 +348,7 @@ def request_approval(
         dedupe_key=f"{APPROVAL_KIND}:{item.ref}:{digest}",
         date=now,
     )
-    from mailbot.smtp.outbox import enqueue
+    from mailbot.outgoing.outbox import enqueue
 
     # The first stored message of the item: replies to this mail thread back to the item.
     first_pk = session.scalar(

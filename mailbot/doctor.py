@@ -331,7 +331,7 @@ def check_delivery(config: Config) -> list[Check]:
 
 def check_smtp(smtp: SmtpConfig) -> Check:
     """Connect, STARTTLS/TLS and log in as configured; send nothing."""
-    from mailbot.smtp.connection import close, connect
+    from mailbot.outgoing.connection import close, connect
 
     where = f"{smtp.host}:{smtp.port}"
     try:

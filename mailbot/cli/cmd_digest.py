@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from mailbot.delivery import deliver_outbox
+    from mailbot.outgoing.delivery import deliver_outbox
     from mailbot.reports import digest
 
     config = load(args)

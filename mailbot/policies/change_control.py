@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import compose_reply
 from mailbot.change_control import (
     AWAITING_DECISION,
     Phrases,
@@ -25,6 +24,7 @@ from mailbot.change_control import (
 from mailbot.config import Config
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Address
+from mailbot.outgoing.compose import compose_reply
 from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.policies.escalation import NOTICE_ERRORS, client_text, queue_pm_notice
 from mailbot.storage.models import Breaker, Event
@@ -101,7 +101,7 @@ class ChangeControlHook:
 
     def _confirm(self, session: Session, ctx: FilingContext, status: str) -> str:
         """Tell the client, in their thread and language, which decision we recorded."""
-        from mailbot.smtp.outbox import enqueue
+        from mailbot.outgoing.outbox import enqueue
 
         message, item, site = ctx.message, ctx.item, self.config.site
         if not self.config.acknowledgements.enabled or message.from_ is None:

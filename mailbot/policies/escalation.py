@@ -19,16 +19,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import (
+from mailbot.change_control import ChangeControlError, template_library
+from mailbot.config import Config
+from mailbot.outgoing.compose import (
     MAIL_POLICY,
     Composed,
     ComposeError,
     clean_header_text,
     stable_message_id,
 )
-from mailbot.ack.templates import Rendered, TemplateNotFound, TemplateRenderError
-from mailbot.change_control import ChangeControlError, template_library
-from mailbot.config import Config
+from mailbot.outgoing.templates import Rendered, TemplateNotFound, TemplateRenderError
 from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.storage.models import Event, Item, OutboxMail
 
@@ -93,7 +93,7 @@ def queue_pm_notice(
     Returns the outbox row, None when it was queued before, or a sentence saying why
     nobody could be told (no PM configured for the item's project).
     """
-    from mailbot.smtp.outbox import enqueue
+    from mailbot.outgoing.outbox import enqueue
 
     project = config.project(item.project_key)
     if project is None or not project.pm:

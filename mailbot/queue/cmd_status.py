@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if change.outbox is not None:
             # Committed: hand the mail to the transport now rather than at the daemon's next
             # cycle. It still goes through the outbox, so it is sent once.
-            from mailbot.delivery import deliver_outbox
+            from mailbot.outgoing.delivery import deliver_outbox
 
             sent = deliver_outbox(db, config).sent
     finally:

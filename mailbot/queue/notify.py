@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import compose_reply
-from mailbot.ack.templates import TemplateLibrary
 from mailbot.config import Config
 from mailbot.message import Address, Message
+from mailbot.outgoing.compose import compose_reply
+from mailbot.outgoing.templates import TemplateLibrary
 from mailbot.queue import QueueError
 from mailbot.queue.actions import client_messages
 from mailbot.storage.models import Blob, Item, OutboxMail, StoredMessage
@@ -59,7 +59,7 @@ def notify_status(
     now: datetime,
 ) -> OutboxMail | None:
     """Queue the status mail for `item`; None if this exact mail was queued before."""
-    from mailbot.smtp.outbox import enqueue
+    from mailbot.outgoing.outbox import enqueue
 
     rows = client_messages(session, config, item)
     if not rows:

@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.ack.templates import Rendered, TemplateLibrary
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.errors import MailbotError
 from mailbot.items.store import UNASSIGNED_KEY
 from mailbot.message import Address
+from mailbot.outgoing.templates import Rendered, TemplateLibrary
 from mailbot.reports import data
 from mailbot.reports.data import Line
 from mailbot.reports.mail import (

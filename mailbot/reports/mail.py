@@ -21,17 +21,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import (
+from mailbot.config import Config
+from mailbot.message import Address
+from mailbot.outgoing.compose import (
     MAIL_POLICY,
     Composed,
     ComposeError,
     clean_header_text,
     stable_message_id,
 )
-from mailbot.ack.templates import Rendered
-from mailbot.config import Config
-from mailbot.message import Address
-from mailbot.smtp.outbox import UPSERT_DIALECTS, enqueue
+from mailbot.outgoing.outbox import UPSERT_DIALECTS, enqueue
+from mailbot.outgoing.templates import Rendered
 from mailbot.storage.models import Report
 
 log = logging.getLogger("mailbot.reports")

@@ -25,12 +25,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailbot.ack.templates import Rendered, TemplateLibrary
 from mailbot.acknowledge import ROBOT_LOCAL_PART
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.errors import MailbotError
 from mailbot.message import Address
+from mailbot.outgoing.templates import Rendered, TemplateLibrary
 from mailbot.reports import data
 from mailbot.reports.data import Line
 from mailbot.reports.mail import (

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from mailbot.app import build_pipeline
 from mailbot.config import Config, load_config
-from mailbot.delivery import deliver_outbox
+from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Event, Item, OutboxMail
 from tests.servers import DovecotAccount

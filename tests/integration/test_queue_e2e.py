@@ -19,7 +19,7 @@ from sqlalchemy import select
 from mailbot.app import build_pipeline
 from mailbot.cli import main
 from mailbot.config import Config, load_config
-from mailbot.delivery import deliver_outbox
+from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Correction, Item, OutboxMail
 from tests.servers import DovecotAccount

@@ -17,7 +17,7 @@ import pytest
 
 from mailbot.app import build_pipeline
 from mailbot.config import Config, load_config
-from mailbot.delivery import deliver_outbox
+from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.reports.scheduler import ReportScheduler
 from mailbot.storage.db import open_database
 from tests.servers import DovecotAccount

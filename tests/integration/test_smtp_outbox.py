@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from mailbot.ack.compose import Composed, compose_reply
-from mailbot.ack.templates import TemplateLibrary
 from mailbot.config_types import Secret, SmtpConfig
 from mailbot.message import Address
+from mailbot.outgoing.compose import Composed, compose_reply
+from mailbot.outgoing.outbox import enqueue
+from mailbot.outgoing.smtp import SendStats, claim_lease, claim_next, drain_outbox
+from mailbot.outgoing.templates import TemplateLibrary
 from mailbot.parse.parser import parse_bytes
-from mailbot.smtp.outbox import enqueue
-from mailbot.smtp.sender import SendStats, claim_lease, claim_next, drain_outbox
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import OutboxMail, OutboxState
 from tests.servers.smtp import SmtpSink

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from mailbot.acknowledge import add_working_days
 from mailbot.config import Config
 from mailbot.config_types import AckConfig, Folders, MailboxConfig, ProjectConfig, SiteConfig
-from mailbot.delivery import deliver_outbox
+from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Breaker, Item, OutboxMail

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mailbot.ack.templates import TemplateLibrary
 from mailbot.change_control import (
     ChangeControlError,
     assess,
@@ -20,6 +19,7 @@ from mailbot.change_control import (
 )
 from mailbot.config import Config
 from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, SiteConfig
+from mailbot.outgoing.templates import TemplateLibrary
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Blob, Event, Item, OutboxMail, StoredMessage
 

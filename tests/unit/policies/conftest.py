@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from mailbot.config import Config
 from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, SiteConfig
-from mailbot.delivery import deliver_outbox
+from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Event, Item, OutboxMail

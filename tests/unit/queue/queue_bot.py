@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.cli import main
 from mailbot.config import load_config
-from mailbot.delivery import deliver_outbox
+from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Item

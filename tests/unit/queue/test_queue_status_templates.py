@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.ack.templates import TemplateLibrary
 from mailbot.items.lifecycle import LIFECYCLES
+from mailbot.outgoing.templates import TemplateLibrary
 
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 # Statuses an item can be moved to by hand (the initial ones are never a "move").

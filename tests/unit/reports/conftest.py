@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from mailbot.config import Config
 from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, ScheduleConfig, SiteConfig
-from mailbot.delivery import deliver_outbox
 from mailbot.items.lifecycle import change_status
+from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, Item, StoredMessage

@@ -19,9 +19,9 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from mailbot.ack.templates import Rendered
 from mailbot.errors import MailbotError
 from mailbot.message import Address, Message
+from mailbot.outgoing.templates import Rendered
 from mailbot.parse.subject import normalize_subject
 
 # policy.SMTP (CRLF line ends) limited to 7-bit output: non-ASCII text goes out as base64

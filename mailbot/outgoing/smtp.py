@@ -23,7 +23,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.config_types import SmtpConfig
-from mailbot.smtp.connection import (
+from mailbot.outgoing.connection import (
     close,
     connect,
     decode_reply,

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from mailbot.ack.compose import Composed
 from mailbot.config_types import SmtpConfig
-from mailbot.smtp import outbox
-from mailbot.smtp.outbox import enqueue
-from mailbot.smtp.sender import RETRY_CAP, due_query, retry_delay
+from mailbot.outgoing import outbox
+from mailbot.outgoing.compose import Composed
+from mailbot.outgoing.outbox import enqueue
+from mailbot.outgoing.smtp import RETRY_CAP, due_query, retry_delay
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, OutboxMail, OutboxState
 

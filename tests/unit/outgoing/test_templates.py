@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from mailbot.ack.templates import (
+from mailbot.errors import MailbotError
+from mailbot.outgoing.templates import (
     Rendered,
     TemplateLibrary,
     TemplateNotFound,
@@ -17,7 +18,6 @@ from mailbot.ack.templates import (
     canonical_language,
     language_order,
 )
-from mailbot.errors import MailbotError
 from mailbot.resources import templates_dir
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"

@@ -10,8 +10,7 @@ from pathlib import Path
 from sqlalchemy import update
 
 from mailbot.config import Config
-from mailbot.smtp import SendStats, drain_outbox
-from mailbot.smtp.sender import claim_next
+from mailbot.outgoing.smtp import SendStats, claim_next, drain_outbox
 from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState
 

@@ -7,7 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mailbot.ack.compose import Composed
+from mailbot.outgoing.compose import Composed
 from mailbot.storage.models import OutboxMail, OutboxState, utcnow
 
 UPSERT_DIALECTS = ("sqlite", "postgresql")  # INSERT … ON CONFLICT DO NOTHING

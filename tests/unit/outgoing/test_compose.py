@@ -11,7 +11,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailbot.ack.compose import (
+from mailbot.message import Address, Message
+from mailbot.outgoing.compose import (
     MAX_REFERENCES,
     Composed,
     ComposeError,
@@ -20,8 +21,7 @@ from mailbot.ack.compose import (
     reply_subject,
     stable_message_id,
 )
-from mailbot.ack.templates import Rendered
-from mailbot.message import Address, Message
+from mailbot.outgoing.templates import Rendered
 from mailbot.parse.parser import parse_bytes
 
 TEAM = Address("ACME Project Team", "team@agency.example")
