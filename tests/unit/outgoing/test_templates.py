@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ from mailbot.outgoing.templates import (
     language_order,
 )
 from mailbot.resources import templates_dir
+from tests.support.snapshots import Snapshots
 
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
-UPDATE = os.environ.get("MAILBOT_UPDATE_SNAPSHOTS") == "1"
+check_snapshot = Snapshots(Path(__file__).resolve().parent / "snapshots").check
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 TEMPLATES = [
     ("ack", "issue"),
@@ -48,14 +47,22 @@ FACTS: dict[tuple[str, str], list[str]] = {
     ("ack", "issue", "zh-Hans"): ["ACME-42", "4 个工作小时内", "项目", "回复本邮件"],
     ("ack", "issue", "zh-Hant"): ["ACME-42", "4 個工作小時內", "專案", "回覆這封信"],
     ("ack", "change_request", "en"): [
-        "ACME-42", "scope, schedule and cost", "Friday, 4 December 2026",
+        "ACME-42",
+        "scope, schedule and cost",
+        "Friday, 4 December 2026",
         "Nothing changes in the project until you approve",
     ],
     ("ack", "change_request", "zh-Hans"): [
-        "ACME-42", "范围、进度和成本", "2026年12月4日（星期五）", "在您确认批准之前",
+        "ACME-42",
+        "范围、进度和成本",
+        "2026年12月4日（星期五）",
+        "在您确认批准之前",
     ],
     ("ack", "change_request", "zh-Hant"): [
-        "ACME-42", "範疇、時程與成本", "2026年12月4日（星期五）", "在您核准之前",
+        "ACME-42",
+        "範疇、時程與成本",
+        "2026年12月4日（星期五）",
+        "在您核准之前",
     ],
     ("ack", "feedback", "en"): ["ACME-42", "Thank you for your feedback"],
     ("ack", "feedback", "zh-Hans"): ["ACME-42", "谢谢您", "反馈"],
@@ -93,19 +100,6 @@ def context(language: str = "en", **overrides: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def library() -> TemplateLibrary:
     return TemplateLibrary()
-
-
-def check_snapshot(name: str, actual: str) -> None:
-    """Compare with the reviewed file; MAILBOT_UPDATE_SNAPSHOTS=1 rewrites it."""
-    path = SNAPSHOTS / name
-    if UPDATE or not path.exists():
-        if not UPDATE and os.environ.get("CI"):
-            pytest.fail(f"snapshot {name} is missing; create it with MAILBOT_UPDATE_SNAPSHOTS=1")
-        path.write_text(actual, encoding="utf-8")
-        return
-    assert actual == path.read_text(encoding="utf-8"), (
-        f"{name} changed; review the difference and rerun with MAILBOT_UPDATE_SNAPSHOTS=1"
-    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -238,7 +232,8 @@ def test_project_beats_site_beats_builtin(tmp_path: Path) -> None:
 def test_an_override_can_extend_the_builtin_layout(tmp_path: Path) -> None:
     write(tmp_path, "ack/feedback.en.txt.j2", "thanks {{ ref }}\n")
     write(
-        tmp_path, "ack/feedback.en.html.j2",
+        tmp_path,
+        "ack/feedback.en.html.j2",
         '{% extends "_layout.html.j2" %}{% block body %}<p>thanks {{ ref }}</p>{% endblock %}',
     )
     html = TemplateLibrary([tmp_path]).render("ack", "feedback", "en", context()).html
@@ -264,16 +259,25 @@ def test_language_falls_back_to_project_default_then_english(tmp_path: Path) -> 
 def test_adding_a_language_is_adding_files(tmp_path: Path) -> None:
     template = "{{ ref }} を受け付けました。{{ first_response|local }}\n"
     write(tmp_path, "ack/issue.ja.txt.j2", template)
-    text = TemplateLibrary([tmp_path]).render(
-        "ack", "issue", "ja", context(first_response={"en": "soon", "ja": "4営業時間以内"})
-    ).text
+    text = (
+        TemplateLibrary([tmp_path])
+        .render("ack", "issue", "ja", context(first_response={"en": "soon", "ja": "4営業時間以内"}))
+        .text
+    )
     assert text == "ACME-42 を受け付けました。4営業時間以内\n"
 
 
 @pytest.mark.parametrize(
     ("requested", "used"),
-    [("zh", "zh-Hans"), ("zh-CN", "zh-Hans"), ("zh_TW", "zh-Hant"), ("zh-HK", "zh-Hant"),
-     ("zh-hant-tw", "zh-Hant"), ("EN-gb", "en"), ("", "en")],
+    [
+        ("zh", "zh-Hans"),
+        ("zh-CN", "zh-Hans"),
+        ("zh_TW", "zh-Hant"),
+        ("zh-HK", "zh-Hant"),
+        ("zh-hant-tw", "zh-Hant"),
+        ("EN-gb", "en"),
+        ("", "en"),
+    ],
 )
 def test_language_tags_are_understood(library: TemplateLibrary, requested: str, used: str) -> None:
     assert library.render("ack", "feedback", requested, context()).language_used == used
@@ -291,8 +295,13 @@ def test_missing_everywhere_names_what_was_looked_for(tmp_path: Path) -> None:
     with pytest.raises(TemplateNotFound) as err:
         library.render("ack", "invoice", "zh-Hant", context(), default_language="de")
     message = str(err.value)
-    for looked_for in ("ack/invoice.zh-Hant.txt.j2", "ack/invoice.de.txt.j2",
-                       "ack/invoice.en.txt.j2", str(tmp_path), str(templates_dir())):
+    for looked_for in (
+        "ack/invoice.zh-Hant.txt.j2",
+        "ack/invoice.de.txt.j2",
+        "ack/invoice.en.txt.j2",
+        str(tmp_path),
+        str(templates_dir()),
+    ):
         assert looked_for in message
     assert err.value.code.startswith("MB")
 
