@@ -1,22 +1,24 @@
 """The route stage: which project (and which existing item) a message belongs to.
 
-Steps, in order, each recorded in the explanation: (a) the thread, (b) a
-reference tag such as [ACME-42] in the subject, (c) the plus-address alias,
-(d) a known client address, (e) a client domain, (f) project keywords,
-(g) otherwise unassigned, for the triage queue. A sender who belongs to several
+A chain of steps (`rules/pipeline/chains.toml` lists them in order), each recorded in the
+explanation: the thread, a reference tag such as [ACME-42] in the subject, the
+plus-address alias, a known client address, a client domain, project keywords; when none
+places the mail it is unassigned, for the triage queue. A sender who belongs to several
 projects is told apart by keywords, else unassigned.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from mailbot.config_types import ProjectConfig
 from mailbot.items.store import ItemRef
 from mailbot.message import Message
+from mailbot.pipeline.chains import Outcome, checked, load_chains, run_chain
 
 REF_TAG = re.compile(r"\[([A-Z][A-Z0-9]{1,15})-(\d{1,9})\]")
 # Headers where the original envelope recipient survives forwarding and BCC.
@@ -90,71 +92,116 @@ def _by_keywords(
     return best, f"keywords {keyword_hits(best, text)} → {best.key}"
 
 
-def route_to_project(
-    message: Message, projects: Sequence[ProjectConfig], lookup: ItemLookup
-) -> Route:
-    why: list[str] = []
+@dataclass(frozen=True, slots=True)
+class RouteInput:
+    message: Message
+    projects: Sequence[ProjectConfig]
+    lookup: ItemLookup
 
+    @property
+    def sender(self) -> str:
+        return self.message.from_.email if self.message.from_ else ""
+
+
+Step = Callable[[RouteInput], Outcome[Route]]
+
+
+def _thread(mail: RouteInput) -> Outcome[Route]:
+    message = mail.message
     thread_ids = [i for i in (message.in_reply_to, *reversed(message.references)) if i]
-    item = lookup.item_for_message_ids(thread_ids) if thread_ids else None
+    item = mail.lookup.item_for_message_ids(thread_ids) if thread_ids else None
     if item is not None:
-        return Route(item.project, item, "thread", (f"thread: follows up {item.ref}",))
-    why.append("thread: no filed message in In-Reply-To/References")
+        reason = f"follows up {item.ref}"
+        return Outcome(Route(item.project, item, "thread", ()), reason)
+    return Outcome(None, "no filed message in In-Reply-To/References")
 
-    for match in REF_TAG.finditer(message.subject):
+
+def _ref_tag(mail: RouteInput) -> Outcome[Route]:
+    unknown: list[str] = []
+    for match in REF_TAG.finditer(mail.message.subject):
         ref = f"{match.group(1)}-{int(match.group(2))}"
-        item = lookup.item_for_ref(ref)
+        item = mail.lookup.item_for_ref(ref)
         if item is not None:
-            return Route(item.project, item, "ref_tag", (*why, f"ref_tag: subject names {ref}"))
-        why.append(f"ref_tag: {ref} in the subject is not a known item")
-    else:
-        why.append("ref_tag: none in the subject")
+            return Outcome(Route(item.project, item, "ref_tag", ()), f"subject names {ref}")
+        unknown.append(f"{ref} in the subject is not a known item")
+    return Outcome(None, "; ".join(unknown) or "none in the subject")
 
-    recipients = _recipients(message)
-    for project in projects:
+
+def _alias(mail: RouteInput) -> Outcome[Route]:
+    recipients = _recipients(mail.message)
+    for project in mail.projects:
         if project.alias and project.alias in recipients:
-            return Route(
-                project.key,
-                None,
-                "alias",
-                (*why, f"alias: sent to {project.alias} → {project.key}"),
+            return Outcome(
+                Route(project.key, None, "alias", ()), f"sent to {project.alias} → {project.key}"
             )
-    why.append("alias: no project alias among the recipients")
+    return Outcome(None, "no project alias among the recipients")
 
-    sender = message.from_.email if message.from_ else ""
-    by_address = [p for p in projects if sender and sender in p.client_addresses]
-    sender_domain = sender.rpartition("@")[2]
-    by_domain = [
+
+def _by_client(step: str, candidates: Sequence[ProjectConfig], mail: RouteInput) -> Outcome[Route]:
+    sender = mail.sender
+    if len(candidates) == 1:
+        project = candidates[0]
+        return Outcome(Route(project.key, None, step, ()), f"{sender} is a client of {project.key}")
+    if len(candidates) > 1:
+        keys = ", ".join(p.key for p in candidates)
+        chosen, reason = _by_keywords(candidates, mail.message)
+        why = f"{sender} is a client of {keys}; {reason}"
+        if chosen is not None:
+            return Outcome(Route(chosen.key, None, step, ()), why)
+        return Outcome(Route(None, None, "unassigned", ()), why)
+    return Outcome(None, f"{sender or 'the sender'} is not a listed client {step}")
+
+
+def _address(mail: RouteInput) -> Outcome[Route]:
+    sender = mail.sender
+    return _by_client(
+        "address", [p for p in mail.projects if sender and sender in p.client_addresses], mail
+    )
+
+
+def _domain(mail: RouteInput) -> Outcome[Route]:
+    domain = mail.sender.rpartition("@")[2]
+    candidates = [
         p
-        for p in projects
-        if sender_domain and any(_domain_matches(sender_domain, d) for d in p.client_domains)
+        for p in mail.projects
+        if domain and any(_domain_matches(domain, d) for d in p.client_domains)
     ]
-    for step, candidates in (("address", by_address), ("domain", by_domain)):
-        if len(candidates) == 1:
-            project = candidates[0]
-            return Route(
-                project.key, None, step, (*why, f"{step}: {sender} is a client of {project.key}")
-            )
-        if len(candidates) > 1:
-            keys = ", ".join(p.key for p in candidates)
-            chosen, reason = _by_keywords(candidates, message)
-            if chosen is not None:
-                return Route(
-                    chosen.key,
-                    None,
-                    step,
-                    (*why, f"{step}: {sender} is a client of {keys}; {reason}"),
-                )
-            return Route(
-                None,
-                None,
-                "unassigned",
-                (*why, f"{step}: {sender} is a client of {keys}; {reason}"),
-            )
-        why.append(f"{step}: {sender or 'the sender'} is not a listed client {step}")
+    return _by_client("domain", candidates, mail)
 
-    chosen, reason = _by_keywords(projects, message)
+
+def _keywords(mail: RouteInput) -> Outcome[Route]:
+    chosen, reason = _by_keywords(mail.projects, mail.message)
     if chosen is not None:
-        return Route(chosen.key, None, "keywords", (*why, f"keywords: {reason}"))
-    why.append(f"keywords: {reason}")
-    return Route(None, None, "unassigned", (*why, "unassigned: left for the triage queue"))
+        return Outcome(Route(chosen.key, None, "keywords", ()), reason)
+    return Outcome(None, reason)
+
+
+ROUTE_STEPS: dict[str, Step] = {
+    "thread": _thread,
+    "ref_tag": _ref_tag,
+    "alias": _alias,
+    "address": _address,
+    "domain": _domain,
+    "keywords": _keywords,
+}
+
+
+def route_steps(path: Path | None = None) -> tuple[str, ...]:
+    """The routing steps in the order `rules/pipeline/chains.toml` lists them."""
+    return checked(path, "route", load_chains(path)["route"], ROUTE_STEPS)
+
+
+def route_to_project(
+    message: Message,
+    projects: Sequence[ProjectConfig],
+    lookup: ItemLookup,
+    steps: Sequence[str] | None = None,
+) -> Route:
+    """Run the routing chain; the route explains every step it tried."""
+    mail = RouteInput(message, projects, lookup)
+    names = route_steps() if steps is None else steps
+    decided, record = run_chain([(name, lambda s=ROUTE_STEPS[name]: s(mail)) for name in names])
+    why = tuple(str(link) for link in record)
+    if decided is None:
+        return Route(None, None, "unassigned", (*why, "unassigned: left for the triage queue"))
+    return Route(decided.project, decided.item, decided.step, why)
