@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import update
 
 from mailbot.config import Config
-from mailbot.outgoing.smtp import SendStats, claim_next, drain_outbox
+from mailbot.outgoing.outbox import SendStats, claim_next
+from mailbot.outgoing.smtp import drain_outbox
 from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState
 

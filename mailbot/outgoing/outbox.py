@@ -1,16 +1,43 @@
-"""Putting a mail in the outbox: once per dedupe key, inside the caller's transaction."""
+"""The outbox table: a mail goes in once per dedupe key, is claimed when due, and a failed
+attempt is retried with backoff until it is sent or set aside for a person.
+
+- `enqueue`: add a mail inside the caller's transaction.
+- `claim_next` (with `due_query`): take the oldest due mail for one sender.
+- `record_failure` (with `retry_delay`): count a failed attempt, retry or give up.
+- `update_pending`: change a mail that is still pending (e.g. mark it sent).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailbot.config_types import SmtpConfig
 from mailbot.outgoing.compose import Composed
+from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState, utcnow
 
+log = logging.getLogger("mailbot.smtp")
+
 UPSERT_DIALECTS = ("sqlite", "postgresql")  # INSERT … ON CONFLICT DO NOTHING
+RETRY_BASE = 60.0  # seconds before the first retry
+RETRY_CAP = 3600.0  # no retry waits longer than an hour
+MAX_ERROR_CHARS = 2000  # of last_error kept in the row
+
+
+@dataclass(slots=True)
+class SendStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
 
 
 def enqueue(
@@ -54,3 +81,125 @@ def enqueue(
     except IntegrityError:  # another process inserted the same key meanwhile
         return None
     return row
+
+
+# --- claiming the next due mail ---------------------------------------------------------
+
+
+def due_query(now: datetime, dialect: str) -> Select[tuple[OutboxMail]]:
+    """The oldest pending mail whose time has come (locked on PostgreSQL)."""
+    stmt = (
+        select(OutboxMail)
+        .where(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at <= now)
+        .order_by(OutboxMail.id)  # oldest first
+        .limit(1)
+    )
+    if dialect == "postgresql":
+        # A row another daemon is claiming right now is skipped instead of waited for.
+        stmt = stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def _next_due(session: Session, now: datetime) -> OutboxMail | None:
+    return session.scalars(due_query(now, session.get_bind().dialect.name)).first()
+
+
+def update_pending(session: Session, row: OutboxMail, **values: Any) -> None:
+    """Change a claimed mail; only a pending row changes, or another sender got there first."""
+    done = session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.id == row.id, OutboxMail.state == OutboxState.PENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        log.warning("outbox mail %d was changed by another sender meanwhile", row.id)
+
+
+def claim_next(db: Database, now: datetime, lease: timedelta) -> OutboxMail | None:
+    """Take the oldest due mail for this sender, in a short transaction of its own.
+
+    Claiming moves `next_attempt_at` past the lease, so another drain (a second daemon,
+    or `run --once` from cron next to the daemon) skips the mail, on SQLite as well as on
+    PostgreSQL, and no lock is held while the SMTP server is talked to. A crash after
+    the claim only delays the mail: it is due again when the lease ends.
+    """
+    while True:
+        with db.session() as session:
+            row = _next_due(session, now)
+            if row is None:
+                return None
+            taken = session.execute(
+                update(OutboxMail)
+                .where(
+                    OutboxMail.id == row.id,
+                    OutboxMail.state == OutboxState.PENDING,
+                    OutboxMail.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                return row
+        # Another sender claimed it between our SELECT and UPDATE: take the next one.
+
+
+# --- failure bookkeeping ---------------------------------------------------------------
+
+
+def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failure: 1, 2, 4, … minutes, capped at 1 h.
+
+    Up to 20 % jitter spreads mails that failed together; unlike full jitter
+    (`sources.backoff`) it never retries a refused mail seconds later.
+    """
+    ceiling = min(RETRY_CAP, RETRY_BASE * 2 ** max(0, attempts - 1))
+    return ceiling * (1 - 0.2 * (rng or random).random())
+
+
+def record_failure(
+    session: Session,
+    row: OutboxMail,
+    error: str,
+    now: datetime,
+    config: SmtpConfig,
+    stats: SendStats,
+    *,
+    permanent: bool,
+) -> None:
+    """Count a failed attempt: retry later with backoff, or set the mail aside for good."""
+    attempts = row.attempts + 1
+    error = error[:MAX_ERROR_CHARS]
+    if permanent or attempts >= config.max_attempts:
+        update_pending(session, row, state=OutboxState.FAILED, attempts=attempts, last_error=error)
+        stats.failed += 1
+        reason = "refused for good" if permanent else f"still failing after {attempts} attempts"
+        log.error(
+            "outbox mail %d (%s, %s to %s) %s: %s (what to do: check the address and the "
+            "error; to try again set its state back to 'pending')",
+            row.id,
+            row.kind,
+            row.message_id,
+            ", ".join(row.rcpt_to),
+            reason,
+            error,
+        )
+        return
+    delay = retry_delay(attempts)
+    update_pending(
+        session,
+        row,
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=now + timedelta(seconds=delay),
+    )
+    stats.retried += 1
+    log.warning(
+        "outbox mail %d to %s not sent (attempt %d of %d), retry in %.0f s: %s",
+        row.id,
+        ", ".join(row.rcpt_to),
+        attempts,
+        config.max_attempts,
+        delay,
+        error,
+    )

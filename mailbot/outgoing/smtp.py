@@ -13,14 +13,9 @@ problems never raise out of `drain_outbox`: the daemon keeps running.
 from __future__ import annotations
 
 import logging
-import random
 import smtplib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from sqlalchemy import Select, select, update
-from sqlalchemy.orm import Session
 
 from mailbot.config_types import SmtpConfig
 from mailbot.outgoing.connection import (
@@ -30,23 +25,14 @@ from mailbot.outgoing.connection import (
     explain_connect_failure,
     reset,
 )
+from mailbot.outgoing.outbox import SendStats, claim_next, record_failure, update_pending
 from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState, utcnow
 
 log = logging.getLogger("mailbot.smtp")
 
 DEFAULT_DRAIN_LIMIT = 100  # mails per drain; the rest wait for the next one
-RETRY_BASE = 60.0  # seconds before the first retry
-RETRY_CAP = 3600.0  # no retry waits longer than an hour
-MAX_ERROR_CHARS = 2000  # of last_error kept in the row
 CLAIM_LEASE_MIN = 300.0  # seconds a claimed mail is hidden from other senders, at least
-
-
-@dataclass(slots=True)
-class SendStats:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
 
 
 class _Failure(Exception):
@@ -57,16 +43,6 @@ class _Failure(Exception):
         self.text = text
         self.permanent = permanent
         self.lost = lost  # the connection is gone: stop this drain
-
-
-def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
-    """Seconds to wait after the `attempts`-th failure: 1, 2, 4, … minutes, capped at 1 h.
-
-    Up to 20 % jitter spreads mails that failed together; unlike full jitter
-    (`sources.backoff`) it never retries a refused mail seconds later.
-    """
-    ceiling = min(RETRY_CAP, RETRY_BASE * 2 ** max(0, attempts - 1))
-    return ceiling * (1 - 0.2 * (rng or random).random())
 
 
 def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
@@ -106,115 +82,10 @@ def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
         raise _Failure(f"{err.__class__.__name__}: {err}", lost=True) from None
 
 
-def due_query(now: datetime, dialect: str) -> Select[tuple[OutboxMail]]:
-    """The oldest pending mail whose time has come (locked on PostgreSQL)."""
-    stmt = (
-        select(OutboxMail)
-        .where(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at <= now)
-        .order_by(OutboxMail.id)  # oldest first
-        .limit(1)
-    )
-    if dialect == "postgresql":
-        # A row another daemon is claiming right now is skipped instead of waited for.
-        stmt = stmt.with_for_update(skip_locked=True)
-    return stmt
-
-
-def _next_due(session: Session, now: datetime) -> OutboxMail | None:
-    return session.scalars(due_query(now, session.get_bind().dialect.name)).first()
-
-
-def _update(session: Session, row: OutboxMail, **values: Any) -> None:
-    # Only a pending row changes: if another sender got there first, say so loudly.
-    done = session.execute(
-        update(OutboxMail)
-        .where(OutboxMail.id == row.id, OutboxMail.state == OutboxState.PENDING)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        log.warning("outbox mail %d was changed by another sender meanwhile", row.id)
-
-
-def _failed(
-    session: Session,
-    row: OutboxMail,
-    error: str,
-    now: datetime,
-    config: SmtpConfig,
-    stats: SendStats,
-    *,
-    permanent: bool,
-) -> None:
-    attempts = row.attempts + 1
-    error = error[:MAX_ERROR_CHARS]
-    if permanent or attempts >= config.max_attempts:
-        _update(session, row, state=OutboxState.FAILED, attempts=attempts, last_error=error)
-        stats.failed += 1
-        reason = "refused for good" if permanent else f"still failing after {attempts} attempts"
-        log.error(
-            "outbox mail %d (%s, %s to %s) %s: %s (what to do: check the address and the "
-            "error; to try again set its state back to 'pending')",
-            row.id,
-            row.kind,
-            row.message_id,
-            ", ".join(row.rcpt_to),
-            reason,
-            error,
-        )
-        return
-    delay = retry_delay(attempts)
-    _update(
-        session,
-        row,
-        attempts=attempts,
-        last_error=error,
-        next_attempt_at=now + timedelta(seconds=delay),
-    )
-    stats.retried += 1
-    log.warning(
-        "outbox mail %d to %s not sent (attempt %d of %d), retry in %.0f s: %s",
-        row.id,
-        ", ".join(row.rcpt_to),
-        attempts,
-        config.max_attempts,
-        delay,
-        error,
-    )
-
-
 def claim_lease(config: SmtpConfig) -> timedelta:
     """How long a claimed mail stays hidden from other senders: longer than one send."""
     # MAIL, RCPT, DATA and the end of data may each take up to `timeout`, plus connecting.
     return timedelta(seconds=max(CLAIM_LEASE_MIN, 6 * config.timeout))
-
-
-def claim_next(db: Database, now: datetime, lease: timedelta) -> OutboxMail | None:
-    """Take the oldest due mail for this sender, in a short transaction of its own.
-
-    Claiming moves `next_attempt_at` past the lease, so another drain (a second daemon,
-    or `run --once` from cron next to the daemon) skips the mail, on SQLite as well as on
-    PostgreSQL, and no lock is held while the SMTP server is talked to. A crash after
-    the claim only delays the mail: it is due again when the lease ends.
-    """
-    while True:
-        with db.session() as session:
-            row = _next_due(session, now)
-            if row is None:
-                return None
-            taken = session.execute(
-                update(OutboxMail)
-                .where(
-                    OutboxMail.id == row.id,
-                    OutboxMail.state == OutboxState.PENDING,
-                    OutboxMail.next_attempt_at <= now,
-                )
-                .values(next_attempt_at=now + lease)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return row
-        # Another sender claimed it between our SELECT and UPDATE: take the next one.
 
 
 def drain_outbox(
@@ -254,7 +125,7 @@ def drain_outbox(
             # The outcome in its own commit, right after the server answered.
             with db.session() as session:
                 if failure is None:
-                    _update(
+                    update_pending(
                         session,
                         row,
                         state=OutboxState.SENT,
@@ -263,7 +134,7 @@ def drain_outbox(
                         last_error=None,
                     )
                 else:
-                    _failed(
+                    record_failure(
                         session, row, failure.text, now, config, stats, permanent=failure.permanent
                     )
             if failure is None:

@@ -23,8 +23,8 @@ from sqlalchemy import delete, select
 from mailbot.config_types import Secret, SmtpConfig
 from mailbot.message import Address
 from mailbot.outgoing.compose import Composed, compose_reply
-from mailbot.outgoing.outbox import enqueue
-from mailbot.outgoing.smtp import SendStats, claim_lease, claim_next, drain_outbox
+from mailbot.outgoing.outbox import SendStats, claim_next, enqueue
+from mailbot.outgoing.smtp import claim_lease, drain_outbox
 from mailbot.outgoing.templates import TemplateLibrary
 from mailbot.parse.parser import parse_bytes
 from mailbot.storage.db import Database, open_database

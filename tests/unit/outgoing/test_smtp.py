@@ -14,8 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mailbot.config_types import SmtpConfig
 from mailbot.outgoing import outbox
 from mailbot.outgoing.compose import Composed
-from mailbot.outgoing.outbox import enqueue
-from mailbot.outgoing.smtp import RETRY_CAP, due_query, retry_delay
+from mailbot.outgoing.outbox import RETRY_CAP, due_query, enqueue, retry_delay
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, OutboxMail, OutboxState
 
