@@ -2,8 +2,8 @@
 
 The decision is a chain of small checks, each with its reason, in the order a
 careful person would ask them: should this mail be answered at all, by us,
-now? The acknowledgement itself is rendered from templates and written to the
-outbox in the filing transaction; the SMTP sender delivers it later.
+now? The acknowledgement itself is made by `outgoing.send_templated` and written to
+the outbox in the same transaction; delivery sends it later.
 """
 
 from __future__ import annotations
@@ -12,19 +12,15 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
-from mailbot.config_types import ProjectConfig
 from mailbot.items.lifecycle import change_status
-from mailbot.message import Address, Message
-from mailbot.outgoing.compose import ComposeError, compose_reply
-from mailbot.outgoing.templates import TemplateLibrary, TemplateNotFound, TemplateRenderError
+from mailbot.message import Message
+from mailbot.outgoing.send import SEND_ERRORS, send_templated
 from mailbot.pipeline.route import Route
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
 
@@ -151,16 +147,11 @@ def first_response_text(hours: int) -> dict[str, str]:
 
 
 class TemplateAcknowledger:
-    """Decides, renders, composes and queues acknowledgements (the filing stage calls it)."""
+    """Decides on an acknowledgement and queues it with `send_templated` (the answer stage)."""
 
     def __init__(self, config: Config, *, clock: type[datetime] = datetime) -> None:
         self.config = config
         self.clock = clock
-
-    @cache  # noqa: B019 - one library per project for the life of the process
-    def _library(self, project_dir: Path | None) -> TemplateLibrary:
-        dirs = [d for d in (project_dir, self.config.site.templates_dir) if d is not None]
-        return TemplateLibrary(dirs)
 
     def acknowledge(
         self,
@@ -177,10 +168,25 @@ class TemplateAcknowledger:
         decision = decide(session, self.config, message, verdict, route, new_item, now)
         if not decision.send:
             return f"not sent: {decision.reason}"
-        project = self.config.project(item.project_key)
+        acks = self.config.acknowledgements
         try:
-            outbox = self._queue(session, row, message, verdict, item, project, now)
-        except (ComposeError, TemplateNotFound, TemplateRenderError) as err:
+            outbox = send_templated(
+                session,
+                self.config,
+                kind=ACK_KIND,
+                category=item.category,
+                item=item,
+                thread_from=row,
+                # The language of this mail, which on a follow-up may not be the item's.
+                language=verdict.language if verdict else None,
+                context={
+                    "first_response": first_response_text(acks.first_response_hours),
+                    "decision_by": add_working_days(now.date(), acks.decision_days),
+                },
+                dedupe_key=f"{ACK_KIND}:{row.sha256}",
+                now=now,
+            )
+        except SEND_ERRORS as err:
             # The item stays filed; a person answers this one by hand.
             log.error("acknowledgement for %s not queued: %s", item.ref, err)
             session.add(
@@ -204,48 +210,3 @@ class TemplateAcknowledger:
                 )
             )
         return f"queued {outbox.message_id} ({decision.reason})"
-
-    def _queue(
-        self,
-        session: Session,
-        row: StoredMessage,
-        message: Message,
-        verdict: Verdict | None,
-        item: Item,
-        project: ProjectConfig | None,
-        now: datetime,
-    ) -> OutboxMail | None:
-        from mailbot.outgoing.outbox import enqueue
-
-        site = self.config.site
-        default_language = project.language if project else "en"
-        language = verdict.language if verdict else default_language
-        if language == "mixed":
-            language = default_language
-        acks = self.config.acknowledgements
-        context = {
-            "ref": item.ref,
-            "project": {"name": project.name if project else site.name, "key": item.project_key},
-            "client_name": message.from_.name if message.from_ else "",
-            "subject": message.subject_normalized,
-            "first_response": first_response_text(acks.first_response_hours),
-            "decision_by": add_working_days(now.date(), acks.decision_days),
-            "pm_name": (project.pm_name if project and project.pm_name else site.name),
-            "team_signature": site.name,
-        }
-        library = self._library(project.templates_dir if project else None)
-        rendered = library.render(
-            ACK_KIND, item.category, language, context, default_language=default_language
-        )
-        assert message.from_ is not None  # decide() refused mail without a sender
-        composed = compose_reply(
-            message,
-            rendered,
-            ref=item.ref,
-            from_addr=Address(site.name, site.address),
-            envelope_from=self.config.smtp.envelope_from if self.config.smtp else None,
-            to=message.reply_to[0] if message.reply_to else message.from_,
-            domain=site.domain,
-            dedupe_key=f"{ACK_KIND}:{row.sha256}",
-        )
-        return enqueue(session, composed, kind=ACK_KIND, message_pk=row.id)

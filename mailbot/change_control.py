@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.errors import MailbotError
 from mailbot.items.lifecycle import change_status
-from mailbot.message import Address, Message
-from mailbot.outgoing.compose import clean_header_text, compose_reply
-from mailbot.outgoing.templates import TemplateLibrary
+from mailbot.message import Address
+from mailbot.outgoing.compose import clean_header_text
+from mailbot.outgoing.send import send_templated
 from mailbot.resources import rules_dir
-from mailbot.storage.models import Blob, Event, Item, OutboxMail, StoredMessage
+from mailbot.storage.models import Event, Item, OutboxMail, StoredMessage
 
 AWAITING_DECISION = ("submitted", "under_review")  # change requests the client may still decide
 APPROVAL_KIND = "approval"  # outbox kind of the mail asking the client to decide
@@ -275,28 +275,18 @@ def assess(
     return event
 
 
-def first_client_message(session: Session, item: Item) -> Message:
-    """The client's first mail of the item, parsed again from its stored bytes."""
-    from mailbot.parse import parse_bytes
-
+def first_client_message(session: Session, item: Item) -> StoredMessage:
+    """The client's first stored mail of the item: the thread the approval request answers."""
     rows = session.scalars(
         select(StoredMessage).where(StoredMessage.item_id == item.id).order_by(StoredMessage.id)
     ).all()
     row = next((r for r in rows if r.from_email == item.client_email), rows[0] if rows else None)
-    blob = session.get(Blob, row.sha256) if row is not None else None
-    if row is None or blob is None:
+    if row is None:
         raise ChangeControlError(
             f"{item.ref} has no stored client mail to answer",
             "write to the client by hand; mailbot can only reply in an existing thread",
         )
-    return parse_bytes(blob.data, row.received_at)
-
-
-def item_language(config: Config, item: Item) -> tuple[str, str]:
-    project = config.project(item.project_key)
-    default = project.language if project else "en"
-    language = item.language if item.language and item.language != "mixed" else default
-    return language, default
+    return row
 
 
 def request_approval(
@@ -318,43 +308,22 @@ def request_approval(
             f"{item.ref} has no client address", "ask the client by hand and record the answer"
         )
     original = first_client_message(session, item)
-    project = config.project(item.project_key)
-    site = config.site
-    language, default = item_language(config, item)
     impact = {k: item.impact.get(k, "") for k in ("effort", "schedule", "cost", "notes")}
-    context = {
-        "ref": item.ref,
-        "project": {"name": project.name if project else site.name, "key": item.project_key},
-        "client_name": item.client_name or "",
-        "subject": item.title,
-        "impact": impact,
-        "pm_name": project.pm_name if project and project.pm_name else site.name,
-        "team_signature": site.name,
-    }
-    rendered = template_library(config, item).render(
-        APPROVAL_KIND, "change_request", language, context, default_language=default
-    )
     # One request per assessment: re-running the command does not mail the client twice.
     assessment = json.dumps([item.impact.get("assessed_at"), impact], sort_keys=True)
     digest = hashlib.sha256(assessment.encode()).hexdigest()[:16]
-    composed = compose_reply(
-        original,
-        rendered,
-        ref=item.ref,
-        from_addr=Address(site.name, site.address),
-        envelope_from=config.smtp.envelope_from if config.smtp else None,
-        to=Address(item.client_name or "", item.client_email),
-        domain=site.domain,
+    outbox = send_templated(
+        session,
+        config,
+        kind=APPROVAL_KIND,
+        category="change_request",
+        item=item,
+        thread_from=original,
+        to=[Address(item.client_name or "", item.client_email)],
+        context={"impact": impact},
         dedupe_key=f"{APPROVAL_KIND}:{item.ref}:{digest}",
-        date=now,
+        now=now,
     )
-    from mailbot.outgoing.outbox import enqueue
-
-    # The first stored message of the item: replies to this mail thread back to the item.
-    first_pk = session.scalar(
-        select(StoredMessage.id).where(StoredMessage.item_id == item.id).order_by(StoredMessage.id)
-    )
-    outbox = enqueue(session, composed, kind=APPROVAL_KIND, message_pk=first_pk)
     if outbox is None:
         return None
     item.approval_requested_at = now
@@ -367,9 +336,3 @@ def request_approval(
         )
     )
     return outbox
-
-
-def template_library(config: Config, item: Item) -> TemplateLibrary:
-    project = config.project(item.project_key)
-    dirs = [d for d in (project and project.templates_dir, config.site.templates_dir) if d]
-    return TemplateLibrary(dirs)

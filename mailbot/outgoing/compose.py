@@ -1,4 +1,7 @@
-"""Compose the reply email for a rendered template: threading, loop safety, safe headers.
+"""Compose the email for a rendered template: threading, loop safety, safe headers.
+
+Two shapes: a reply in the client's thread (`compose_reply`) and a fresh automatic mail
+such as a PM notice or a report (`compose_notice`).
 
 Threading: Gmail, Outlook, Apple Mail and QQ Mail put a reply in the client's
 conversation by `In-Reply-To` / `References` and, when those are missing or stripped by
@@ -12,15 +15,17 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Protocol
 
 from mailbot.errors import MailbotError
-from mailbot.message import Address, Message
+from mailbot.message import Address
 from mailbot.outgoing.templates import Rendered
 from mailbot.parse.subject import normalize_subject
 
@@ -29,6 +34,7 @@ from mailbot.parse.subject import normalize_subject
 MAIL_POLICY = policy.SMTP.clone(cte_type="7bit")
 MAX_REFERENCES = 20  # keep the thread root and the newest ids; long chains get truncated
 MAX_SUBJECT_CHARS = 200  # of the client's subject; the "Re: " and "[REF]" come on top
+MAX_NOTICE_SUBJECT_CHARS = 250  # of a fresh mail's whole subject
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 # Bidi overrides can make a subject display as something else than it says.
@@ -38,7 +44,7 @@ _MSGID_BAD = re.compile(r"[\s<>()\[\],;:\\\"]")
 
 
 class ComposeError(MailbotError):
-    """A reply cannot be built, e.g. the client's address is unusable."""
+    """A mail cannot be built, e.g. the client's address is unusable."""
 
     code = "MB810"
 
@@ -51,6 +57,21 @@ class Composed:
     rcpt_to: tuple[str, ...]  # SMTP envelope recipients
     raw: bytes  # the exact bytes to send, CRLF line ends
     dedupe_key: str  # what makes this email unique; the outbox refuses a second one
+
+
+class Original(Protocol):
+    """What a reply needs of the mail it answers: a stored message row or a parsed Message."""
+
+    @property
+    def message_id(self) -> str | None: ...
+    @property
+    def message_id_synthetic(self) -> bool: ...
+    @property
+    def references(self) -> Sequence[str]: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def subject_normalized(self) -> str | None: ...
 
 
 def clean_header_text(value: str) -> str:
@@ -97,7 +118,7 @@ def _msgid(value: str | None) -> str | None:
     return value
 
 
-def thread_references(original: Message) -> list[str]:
+def thread_references(original: Original) -> list[str]:
     """The References of our reply: theirs plus their Message-ID, root and newest kept."""
     ids: list[str] = []
     own = None if original.message_id_synthetic else original.message_id
@@ -111,61 +132,59 @@ def thread_references(original: Message) -> list[str]:
     return ids
 
 
-def _header_address(addr: Address, what: str) -> HeaderAddress:
+def _header_address(
+    addr: Address, what: str, hint: str = "answer this mail by hand"
+) -> HeaderAddress:
     email = addr.email.strip()
     if not email or any(ord(c) < 33 or ord(c) > 126 for c in email) or email.count("@") != 1:
         raise ComposeError(
             f"cannot send to the {what} address {email!r}",
-            "the address must be a plain ASCII user@domain; answer this mail by hand",
+            f"the address must be a plain ASCII user@domain; {hint}",
         )
     try:
         return HeaderAddress(display_name=clean_header_text(addr.name), addr_spec=email)
     except (ValueError, IndexError) as err:
-        raise ComposeError(
-            f"cannot use the {what} address {email!r}: {err}",
-            "answer this mail by hand",
-        ) from None
+        raise ComposeError(f"cannot use the {what} address {email!r}: {err}", hint) from None
 
 
-def compose_reply(
-    original: Message,
+def _build(
     rendered: Rendered,
     *,
-    ref: str,
     from_addr: Address,
-    to: Address,
-    domain: str,
+    to: Sequence[Address],
+    to_what: str,
+    subject: str,
+    date: datetime,
     dedupe_key: str,
+    domain: str,
+    auto_submitted: str,
     reply_to: Address | None = None,
+    thread: Sequence[tuple[str, str]] = (),
     envelope_from: str | None = None,
-    date: datetime | None = None,
+    hint: str = "answer this mail by hand",
 ) -> Composed:
-    """Build the acknowledgement of `original` as bytes ready for SMTP."""
-    if not _REF.match(ref):
-        raise ValueError(f"not a usable item reference: {ref!r}")
+    """What both shapes share: addresses, subject, date, a stable id, loop guards, the body.
+
+    `thread` is the In-Reply-To and References of a reply, set after the Message-ID.
+    """
     if not _DOMAIN.match(domain):
         raise ValueError(f"not a usable Message-ID domain: {domain!r}")
     message_id = stable_message_id(dedupe_key, domain)
-    subject = reply_subject(original.subject_normalized or original.subject, ref)
-
     msg = EmailMessage(policy=MAIL_POLICY)
-    msg["From"] = _header_address(from_addr, "From")
-    msg["To"] = _header_address(to, "client")
+    msg["From"] = _header_address(from_addr, "From", hint)
+    recipients = [_header_address(a, to_what, hint) for a in to]
+    msg["To"] = recipients[0] if len(recipients) == 1 else recipients
     if reply_to is not None:
-        msg["Reply-To"] = _header_address(reply_to, "Reply-To")
+        msg["Reply-To"] = _header_address(reply_to, "Reply-To", hint)
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Date"] = format_datetime(date)
     msg["Message-ID"] = f"<{message_id}>"
-    parent = None if original.message_id_synthetic else _msgid(original.message_id)
-    if parent:
-        msg["In-Reply-To"] = f"<{parent}>"
-    references = thread_references(original)
-    if references:
-        msg["References"] = " ".join(f"<{ref_id}>" for ref_id in references)
-    # RFC 3834: the standard mark of an automatic reply. Vacation responders and other
-    # bots that honour it do not answer us, which stops mail loops with a client's
-    # out-of-office.
-    msg["Auto-Submitted"] = "auto-replied"
+    for name, value in thread:
+        msg[name] = value
+    # RFC 3834: the standard mark of automatic mail ("auto-replied" for a reply,
+    # "auto-generated" for a notice or a report). Vacation responders and other bots that
+    # honour it do not answer us, which stops mail loops with a client's out-of-office.
+    msg["Auto-Submitted"] = auto_submitted
     # Exchange and Outlook ignore Auto-Submitted but honour this: no out-of-office,
     # auto-reply or read receipts back to the shared inbox.
     msg["X-Auto-Response-Suppress"] = "All"
@@ -178,12 +197,79 @@ def compose_reply(
             del part["MIME-Version"]  # add_alternative copies it into the parts; once is enough
     # After the body: set_content() drops every Content-* header set before it.
     msg["Content-Language"] = rendered.language_used
-
     return Composed(
         message_id=message_id,
         subject=subject,
         mail_from=(envelope_from or from_addr.email).strip(),
-        rcpt_to=(to.email.strip(),),
+        rcpt_to=tuple(a.email.strip() for a in to),
         raw=msg.as_bytes(policy=MAIL_POLICY),
         dedupe_key=dedupe_key,
+    )
+
+
+def compose_reply(
+    original: Original,
+    rendered: Rendered,
+    *,
+    ref: str,
+    from_addr: Address,
+    to: Address,
+    domain: str,
+    dedupe_key: str,
+    reply_to: Address | None = None,
+    envelope_from: str | None = None,
+    date: datetime | None = None,
+) -> Composed:
+    """Build a reply to `original`, in its thread, as bytes ready for SMTP."""
+    if not _REF.match(ref):
+        raise ValueError(f"not a usable item reference: {ref!r}")
+    thread: list[tuple[str, str]] = []
+    parent = None if original.message_id_synthetic else _msgid(original.message_id)
+    if parent:
+        thread.append(("In-Reply-To", f"<{parent}>"))
+    references = thread_references(original)
+    if references:
+        thread.append(("References", " ".join(f"<{ref_id}>" for ref_id in references)))
+    return _build(
+        rendered,
+        from_addr=from_addr,
+        to=[to],
+        to_what="client",
+        subject=reply_subject(original.subject_normalized or original.subject or "", ref),
+        date=date or datetime.now(UTC),
+        dedupe_key=dedupe_key,
+        domain=domain,
+        auto_submitted="auto-replied",
+        reply_to=reply_to,
+        thread=thread,
+        envelope_from=envelope_from,
+    )
+
+
+def compose_notice(
+    rendered: Rendered,
+    *,
+    subject: str,
+    from_addr: Address,
+    to: Sequence[Address],
+    domain: str,
+    dedupe_key: str,
+    envelope_from: str | None = None,
+    date: datetime,
+) -> Composed:
+    """A fresh automatic mail (a notice to a PM, a report), not a reply, ready for SMTP."""
+    if not to:
+        raise ComposeError("a mail needs at least one recipient")
+    return _build(
+        rendered,
+        from_addr=from_addr,
+        to=to,
+        to_what="recipient",
+        subject=clean_header_text(subject)[:MAX_NOTICE_SUBJECT_CHARS],
+        date=date.astimezone(UTC),
+        dedupe_key=dedupe_key,
+        domain=domain,
+        auto_submitted="auto-generated",
+        envelope_from=envelope_from,
+        hint="fix the address in the configuration (projects.pm, client_addresses, digest_to)",
     )

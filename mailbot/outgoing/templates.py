@@ -1,4 +1,4 @@
-"""Acknowledgement and status templates: files keyed by kind, category and language.
+"""Mail templates: files keyed by kind, category and language.
 
 A template is `<dir>/<kind>/<category>.<language>.<txt|html>.j2`, for example
 `ack/issue.zh-Hant.txt.j2`. Directories are searched project → site → built-in and the
@@ -235,7 +235,7 @@ class TemplateLibrary:
         except jinja2.TemplateSyntaxError as err:
             raise TemplateRenderError(
                 f"{err.filename or name}, line {err.lineno}: {err.message}",
-                "fix the template; run the ack template tests to check every template",
+                "fix the template; the tests in tests/unit/outgoing render every template",
             ) from None
         except jinja2.UndefinedError as err:
             raise TemplateRenderError(

@@ -13,20 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from mailbot.change_control import (
-    AWAITING_DECISION,
-    Phrases,
-    interpret_reply,
-    item_language,
-    load_phrases,
-    template_library,
-)
+from mailbot.change_control import AWAITING_DECISION, Phrases, interpret_reply, load_phrases
 from mailbot.config import Config
 from mailbot.items.lifecycle import change_status
-from mailbot.message import Address
-from mailbot.outgoing.compose import compose_reply
+from mailbot.outgoing.send import SEND_ERRORS, send_templated
 from mailbot.pipeline.file import FilingContext, FilingHook
-from mailbot.policies.escalation import NOTICE_ERRORS, client_text, queue_pm_notice
+from mailbot.policies.escalation import client_text, queue_pm_notice
 from mailbot.storage.models import Breaker, Event
 
 log = logging.getLogger("mailbot.change_control")
@@ -101,69 +93,47 @@ class ChangeControlHook:
 
     def _confirm(self, session: Session, ctx: FilingContext, status: str) -> str:
         """Tell the client, in their thread and language, which decision we recorded."""
-        from mailbot.outgoing.outbox import enqueue
-
-        message, item, site = ctx.message, ctx.item, self.config.site
+        message = ctx.message
         if not self.config.acknowledgements.enabled or message.from_ is None:
             return "decision not confirmed: acknowledgements are off"
         if session.get(Breaker, message.from_.email) is not None:
             return f"decision not confirmed: answers to {message.from_.email} are stopped"
-        project = self.config.project(item.project_key)
-        language, default = item_language(self.config, item)
-        context = {
-            "ref": item.ref,
-            "project": {"name": project.name if project else site.name, "key": item.project_key},
-            "client_name": message.from_.name,
-            "subject": item.title,
-            "pm_name": project.pm_name if project and project.pm_name else site.name,
-            "team_signature": site.name,
-        }
         try:
-            rendered = template_library(self.config, item).render(
-                DECISION_KIND, status, language, context, default_language=default
-            )
-            composed = compose_reply(
-                message,
-                rendered,
-                ref=item.ref,
-                from_addr=Address(site.name, site.address),
-                envelope_from=self.config.smtp.envelope_from if self.config.smtp else None,
-                to=message.reply_to[0] if message.reply_to else message.from_,
-                domain=site.domain,
+            outbox = send_templated(
+                session,
+                self.config,
+                kind=DECISION_KIND,
+                category=status,
+                item=ctx.item,
+                thread_from=ctx.row,
                 dedupe_key=f"{DECISION_KIND}:{ctx.row.sha256}",
-                date=self.clock.now(UTC),
+                now=self.clock.now(UTC),
             )
-        except NOTICE_ERRORS as err:
+        except SEND_ERRORS as err:
             # The decision stands; a person tells the client by hand.
-            log.error("confirmation of %s's decision not queued: %s", item.ref, err)
+            log.error("confirmation of %s's decision not queued: %s", ctx.item.ref, err)
             return f"decision not confirmed: {err.message} ({err.code})"
-        outbox = enqueue(session, composed, kind=DECISION_KIND, message_pk=ctx.row.id)
         return f"confirmed to the client ({outbox.message_id})" if outbox else "already confirmed"
 
     def _ambiguous(self, session: Session, ctx: FilingContext, evidence: str) -> str:
         item = ctx.item
         item.needs_review = True
-        try:
-            queued = queue_pm_notice(
-                session,
-                self.config,
-                item,
-                kind=PM_NOTICE_KIND,
-                template=("approval", "ambiguous"),
-                subject=f"[Decision needed] {item.ref}: unclear answer to the approval request",
-                context={
-                    "client": str(ctx.message.from_),
-                    "subject": item.title,
-                    "evidence": evidence,
-                    "new_text": client_text(ctx) or "(nothing written)",
-                },
-                dedupe_key=f"{PM_NOTICE_KIND}:approval:{ctx.row.sha256}",
-                message_pk=ctx.row.id,
-                now=self.clock.now(UTC),
-            )
-        except NOTICE_ERRORS as err:
-            log.error("PM notice for %s not queued: %s", item.ref, err)
-            queued = f"{err.message} ({err.code})"
+        queued = queue_pm_notice(
+            session,
+            self.config,
+            item,
+            kind=PM_NOTICE_KIND,
+            template=("approval", "ambiguous"),
+            subject=f"[Decision needed] {item.ref}: unclear answer to the approval request",
+            context={
+                "client": str(ctx.message.from_),
+                "evidence": evidence,
+                "new_text": client_text(ctx) or "(nothing written)",
+            },
+            dedupe_key=f"{PM_NOTICE_KIND}:approval:{ctx.row.sha256}",
+            message_pk=ctx.row.id,
+            now=self.clock.now(UTC),
+        )
         if isinstance(queued, str):
             notified = f"PM not notified: {queued}"
         elif queued is None:

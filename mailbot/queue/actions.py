@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.items.lifecycle import LIFECYCLES, change_status, initial_status
 from mailbot.items.store import UNASSIGNED_KEY, item_by_ref, next_number
+from mailbot.outgoing.send import send_templated
 from mailbot.policies.sla import is_ours
 from mailbot.queue import QueueError
 from mailbot.sla import MERGED_STATUS, record_first_response
 from mailbot.storage.models import Correction, Event, Item, OutboxMail, StoredMessage
 
 LIST_HINT = "find the reference with `mailbot queue list --all`; references look like ACME-42"
+STATUS_KIND = "status"  # outbox kind and template folder of the status mail to the client
 
 
 def lookup_item(session: Session, ref: str) -> Item | None:
@@ -210,8 +212,6 @@ def set_status(
     session.flush()  # the event id makes the status mail's dedupe key
     outbox = None
     if notify:
-        from mailbot.queue.notify import notify_status
-
         now = now or datetime.now(UTC)
         outbox = notify_status(session, config, item, status, event_id=event.id, note=note, now=now)
         event.detail = {**event.detail, "notified": outbox.message_id if outbox else None}
@@ -219,6 +219,40 @@ def set_status(
             session, item, now, by=actor, how=f"status update '{status}' mailed to the client"
         )
     return StatusChange(item, event, outbox, notify)
+
+
+def notify_status(
+    session: Session,
+    config: Config,
+    item: Item,
+    status: str,
+    *,
+    event_id: int,
+    note: str | None,
+    now: datetime,
+) -> OutboxMail | None:
+    """Queue "ACME-42 is now resolved" for the client; None if this exact mail was queued before.
+
+    It answers the client's first message of the item, so mail programs keep it in the
+    conversation. Its dedupe key names the item, the status and the status event.
+    """
+    rows = client_messages(session, config, item)
+    if not rows:
+        raise QueueError(
+            f"{item.ref} has no message from the client to reply to",
+            "change the status without --notify and write to the client by hand",
+        )
+    return send_templated(
+        session,
+        config,
+        kind=STATUS_KIND,
+        category=status,
+        item=item,
+        thread_from=rows[0],
+        context={"status": status, "note": note or None},
+        dedupe_key=f"{STATUS_KIND}:{item.id}:{status}:{event_id}",
+        now=now,
+    )
 
 
 def assign(session: Session, ref: str, who: str, *, actor: str, reason: str = "") -> Item:

@@ -24,19 +24,20 @@ from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.errors import MailbotError
 from mailbot.items.store import UNASSIGNED_KEY
-from mailbot.message import Address
-from mailbot.outgoing.templates import Rendered, TemplateLibrary
+from mailbot.outgoing.send import Audience
+from mailbot.outgoing.templates import Rendered
 from mailbot.reports import data
 from mailbot.reports.data import Line
 from mailbot.reports.mail import (
     HELD,
     QUEUED,
     Outcome,
+    ReportMail,
     claim_period,
-    compose_report,
     find_report,
     previous_report_time,
     queue,
+    render_report,
     report_scope,
 )
 from mailbot.reports.periods import check_day_period, day_period, local_date
@@ -101,7 +102,6 @@ class Digest:
             "unassigned_new": self.unassigned_new,
             "unassigned_open": self.unassigned_open,
             "totals": self.totals(),
-            "team_signature": config.site.name,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -189,17 +189,16 @@ def collect_digest(
     )
 
 
-def library(config: Config) -> TemplateLibrary:
-    dirs = [d for d in (config.site.templates_dir,) if d is not None]
-    return TemplateLibrary(dirs)
+def digest_mail(config: Config, digest: Digest) -> ReportMail:
+    """The digest as a mail: to a PM (or a team address), always in English."""
+    return ReportMail(
+        KIND, TEMPLATE, digest.context(config), audience=Audience.PM, language=LANGUAGE
+    )
 
 
 def render_digest(config: Config, digest: Digest) -> tuple[str, Rendered]:
-    """The subject line and the body of one digest."""
-    lib = library(config)
-    context = digest.context(config)
-    subject = lib.render(KIND, "subject", LANGUAGE, context).text.strip()
-    return subject, lib.render(KIND, TEMPLATE, LANGUAGE, context)
+    """The subject line and the body of one digest, as `make_digests` sends them."""
+    return render_report(config, digest_mail(config, digest))
 
 
 def preview_digests(db: Database, config: Config, now: datetime) -> list[Digest]:
@@ -259,16 +258,9 @@ def _make_one(
         report = claim_period(session, kind=KIND, scope=scope, period=period, state=QUEUED, now=now)
         if report is None:  # another daemon made it meanwhile
             return Outcome(KIND, scope, period, "exists", "made meanwhile by another process")
-        subject, rendered = render_digest(config, digest)
-        composed = compose_report(
-            config,
-            dedupe_key=f"{KIND}:{scope}:{period}",
-            to=[Address("", recipient)],
-            subject=subject,
-            rendered=rendered,
-            now=now,
+        outbox_id = queue(
+            session, config, report, digest_mail(config, digest), to=[recipient], now=now
         )
-        outbox_id = queue(session, report, composed, KIND)
         return Outcome(KIND, scope, period, "queued", recipient, outbox_id)
 
 

@@ -29,19 +29,19 @@ from mailbot.acknowledge import ROBOT_LOCAL_PART
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.errors import MailbotError
-from mailbot.message import Address
-from mailbot.outgoing.templates import Rendered, TemplateLibrary
+from mailbot.outgoing.templates import Rendered
 from mailbot.reports import data
 from mailbot.reports.data import Line
 from mailbot.reports.mail import (
     HELD,
     QUEUED,
     Outcome,
+    ReportMail,
     claim_period,
-    compose_report,
     find_report,
     previous_report_time,
     queue,
+    render_report,
 )
 from mailbot.reports.periods import local_date, week_period, week_start
 from mailbot.sla import is_open
@@ -90,7 +90,6 @@ class Summary:
         year, week = self.period.split("-W")
         return {
             "ref": f"{self.project.key} {self.period}",  # the HTML layout's <title>
-            "project": {"name": self.project.name, "key": self.project.key},
             "period": self.period,
             "week": {"year": int(year), "number": int(week)},
             "since": self.since.astimezone(tz).date(),
@@ -101,8 +100,6 @@ class Summary:
             "open_issues": self.open_issues,
             "open_changes": self.open_changes,
             "awaiting_approval": [x for x in self.open_changes if x.awaiting_approval],
-            "pm_name": self.project.pm_name or config.site.name,
-            "team_signature": config.site.name,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -201,16 +198,14 @@ def _client_visible(item: Item, ours: set[str]) -> bool:
     return not ROBOT_LOCAL_PART.match(sender.rpartition("@")[0])
 
 
+def summary_mail(config: Config, summary: Summary) -> ReportMail:
+    """The summary as a mail to the client, in the project's language."""
+    return ReportMail(KIND, TEMPLATE, summary.context(config), project=summary.project)
+
+
 def render_summary(config: Config, summary: Summary) -> tuple[str, Rendered]:
-    """The subject line and the body, in the project's client language."""
-    project = summary.project
-    dirs = [d for d in (project.templates_dir, config.site.templates_dir) if d is not None]
-    lib = TemplateLibrary(dirs)
-    context = summary.context(config)
-    language = project.language
-    subject = lib.render(KIND, "subject", language, context, default_language=language)
-    body = lib.render(KIND, TEMPLATE, language, context, default_language=language)
-    return subject.text.strip(), body
+    """The subject line and the body, as they are sent."""
+    return render_report(config, summary_mail(config, summary))
 
 
 def current_period(config: Config, now: datetime) -> str:
@@ -337,16 +332,9 @@ def release_summary(
 def _queue(
     session: Session, config: Config, report: Report, summary: Summary, now: datetime
 ) -> int | None:
-    subject, rendered = render_summary(config, summary)
-    composed = compose_report(
-        config,
-        dedupe_key=f"{KIND}:{summary.project.key}:{summary.period}",
-        to=[Address("", a) for a in summary.recipients],
-        subject=subject,
-        rendered=rendered,
-        now=now,
+    return queue(
+        session, config, report, summary_mail(config, summary), to=summary.recipients, now=now
     )
-    return queue(session, report, composed, KIND)
 
 
 def _since(session: Session, project: ProjectConfig, period: str, until: datetime) -> datetime:

@@ -148,7 +148,7 @@ def test_a_failed_notification_leaves_the_status_as_it_was(bot: Bot) -> None:
 
 
 def test_a_status_without_a_template_is_a_clear_error(filed: Bot) -> None:
-    from mailbot.queue.notify import notify_status
+    from mailbot.queue.actions import notify_status
 
     with filed.session() as s, pytest.raises(MailbotError, match="no status template"):
         item = filed.item(s, "ACME-2")

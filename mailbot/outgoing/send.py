@@ -1,0 +1,264 @@
+"""`send_templated`: the one way mailbot makes a mail, from the template to the outbox row.
+
+Whoever sends (the acknowledgement, a status mail, the approval request, the confirmation of
+a decision, a notice to the PM, the digest, the client summary) says what, about which
+item or project, and why (the dedupe key); everything else is decided here, the same way
+for every mail:
+
+- the language: the one asked for, else the item's; "mixed" or none → the project's
+  default → English. Mail to the PM is in `projects.pm_language`.
+- the templates: one library per project templates folder (then the site's, then the
+  built-in set), made once and kept for the life of the process.
+- the shared context: ref, project, client_name, subject, status, pm_name and
+  team_signature (templates/README.md); the caller's values come on top.
+- the shape: a reply in the thread of `thread_from`, a stored message whose columns give
+  the threading headers and the client's address, or a fresh mail with a subject.
+- the outbox row: `enqueue` once per dedupe key, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.config_types import ProjectConfig
+from mailbot.message import Address
+from mailbot.outgoing.compose import ComposeError, compose_notice, compose_reply
+from mailbot.outgoing.outbox import enqueue
+from mailbot.outgoing.templates import (
+    FALLBACK_LANGUAGE,
+    Rendered,
+    TemplateLibrary,
+    TemplateNotFound,
+    TemplateRenderError,
+)
+from mailbot.storage.models import Item, OutboxMail, StoredMessage
+
+MIXED = "mixed"  # triage's language for a mail in more than one language
+SUBJECT_TEMPLATE = "subject"  # <kind>/subject.<language>.txt.j2: a fresh mail's subject line
+# What can stop a mail being queued; the caller keeps what it recorded and reports why.
+SEND_ERRORS = (ComposeError, TemplateNotFound, TemplateRenderError)
+
+
+class Audience(StrEnum):
+    """Who reads the mail, which decides its language and how the PM appears in it."""
+
+    CLIENT = "client"  # in the client's language, signed by the PM (or the team)
+    PM = "pm"  # to the project's PM (or the team), in projects.pm_language, greeting the PM
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A mail rendered but not yet addressed."""
+
+    subject: str | None  # the kind's subject template, rendered when asked for
+    body: Rendered
+
+
+@cache
+def _library(project_dir: Path | None, site_dir: Path | None) -> TemplateLibrary:
+    return TemplateLibrary([d for d in (project_dir, site_dir) if d is not None])
+
+
+def template_library(config: Config, project: ProjectConfig | None) -> TemplateLibrary:
+    """The templates for `project` (None: the site's and the built-in ones), made once."""
+    return _library(project.templates_dir if project else None, config.site.templates_dir)
+
+
+def choose_language(
+    *,
+    item: Item | None,
+    project: ProjectConfig | None,
+    audience: Audience,
+    language: str | None = None,
+) -> tuple[str, str]:
+    """(the language to write in, the one to fall back on before English)."""
+    if audience is Audience.PM:
+        pm_language = project.pm_language if project else FALLBACK_LANGUAGE
+        return language or pm_language, FALLBACK_LANGUAGE
+    default = project.language if project else FALLBACK_LANGUAGE
+    wanted = language if language is not None else (item.language if item else None)
+    return (wanted if wanted and wanted != MIXED else default), default
+
+
+def shared_context(
+    config: Config,
+    *,
+    item: Item | None,
+    project: ProjectConfig | None,
+    audience: Audience,
+    thread_from: StoredMessage | None = None,
+) -> dict[str, Any]:
+    """What every template may use (templates/README.md); the caller adds its own values."""
+    site = config.site
+    pm_name = project.pm_name if project else None
+    values: dict[str, Any] = {
+        # A client mail is signed by the PM, else the team; a PM is greeted by name or not.
+        "pm_name": pm_name or ("" if audience is Audience.PM else site.name),
+        "team_signature": site.name,
+    }
+    if project is not None:
+        values["project"] = {"name": project.name, "key": project.key}
+    if item is not None:
+        if project is None:  # unassigned mail: the team stands in for the project
+            values["project"] = {"name": site.name, "key": item.project_key}
+        # The name the client wrote under: in the mail answered, else on the item.
+        writer = thread_from.from_name if thread_from is not None else item.client_name
+        values.update(
+            ref=item.ref, subject=item.title, status=item.status, client_name=writer or ""
+        )
+    return values
+
+
+def render_templated(
+    config: Config,
+    *,
+    kind: str,
+    category: str,
+    item: Item | None = None,
+    project: ProjectConfig | None = None,
+    audience: Audience = Audience.CLIENT,
+    thread_from: StoredMessage | None = None,
+    context: Mapping[str, Any] | None = None,
+    language: str | None = None,
+    subject: bool = False,
+) -> Draft:
+    """The body of `<kind>/<category>` (and with `subject`, the kind's subject line).
+
+    This is what `send_templated` sends; previews (`mailbot digest --dry-run`) show it.
+    """
+    if project is None and item is not None:
+        project = config.project(item.project_key)
+    wanted, default = choose_language(
+        item=item, project=project, audience=audience, language=language
+    )
+    values = {
+        **shared_context(
+            config, item=item, project=project, audience=audience, thread_from=thread_from
+        ),
+        **(context or {}),
+    }
+    library = template_library(config, project)
+    title = None
+    if subject:
+        line = library.render(kind, SUBJECT_TEMPLATE, wanted, values, default_language=default)
+        title = line.text.strip()
+    body = library.render(kind, category, wanted, values, default_language=default)
+    return Draft(title, body)
+
+
+def reply_address(row: StoredMessage) -> Address | None:
+    """Where an answer to a stored message goes: its first Reply-To, else its sender."""
+    reply_to = (row.recipients or {}).get("reply_to") or []
+    if reply_to:
+        return Address(reply_to[0].get("name") or "", reply_to[0]["email"])
+    if row.from_email:
+        return Address(row.from_name or "", row.from_email)
+    return None
+
+
+def _recipients(
+    to: Sequence[Address] | None,
+    *,
+    project: ProjectConfig | None,
+    audience: Audience,
+    thread_from: StoredMessage | None,
+) -> list[Address]:
+    if to is not None:
+        return list(to)
+    if audience is Audience.PM:
+        return [Address("", project.pm)] if project and project.pm else []
+    found = reply_address(thread_from) if thread_from is not None else None
+    return [found] if found else []
+
+
+def send_templated(
+    session: Session,
+    config: Config,
+    *,
+    kind: str,
+    category: str,
+    dedupe_key: str,
+    now: datetime,
+    item: Item | None = None,
+    project: ProjectConfig | None = None,
+    audience: Audience = Audience.CLIENT,
+    to: Sequence[Address] | None = None,
+    thread_from: StoredMessage | None = None,
+    subject: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    language: str | None = None,
+    template_kind: str | None = None,
+    message_pk: int | None = None,
+) -> OutboxMail | None:
+    """Render, compose and queue one mail; None when its dedupe key was queued before.
+
+    `kind` is the outbox kind and, unless `template_kind` says otherwise, the template
+    folder; `category` the template in it. With `thread_from` the mail is a reply in
+    that message's thread about `item` (`Re: <subject> [REF]`); without, a fresh mail
+    with `subject`, by default the kind's subject template. `to` defaults to the author
+    of `thread_from` (its Reply-To first), or for `Audience.PM` to the project's PM.
+    The outbox row points at `message_pk`, by default `thread_from`: an answer to the
+    mail then files under the same item. Raises one of `SEND_ERRORS` when the mail
+    cannot be made; nothing is queued then.
+    """
+    if project is None and item is not None:
+        project = config.project(item.project_key)
+    reply = thread_from is not None
+    draft = render_templated(
+        config,
+        kind=template_kind or kind,
+        category=category,
+        item=item,
+        project=project,
+        audience=audience,
+        thread_from=thread_from,
+        context=context,
+        language=language,
+        subject=not reply and subject is None,
+    )
+    recipients = _recipients(to, project=project, audience=audience, thread_from=thread_from)
+    if not recipients:
+        raise ComposeError(
+            f"nobody to send the {kind} mail to",
+            "configure the address (projects.pm, client_addresses, digest_to) or write by hand",
+        )
+    site = config.site
+    from_addr = Address(site.name, site.address)
+    envelope_from = config.smtp.envelope_from if config.smtp else None
+    if thread_from is not None:
+        if item is None or len(recipients) != 1:
+            raise ValueError("a reply is about one item and goes to one person")
+        composed = compose_reply(
+            thread_from,
+            draft.body,
+            ref=item.ref,
+            from_addr=from_addr,
+            envelope_from=envelope_from,
+            to=recipients[0],
+            domain=site.domain,
+            dedupe_key=dedupe_key,
+            date=now,
+        )
+    else:
+        composed = compose_notice(
+            draft.body,
+            subject=subject if subject is not None else draft.subject or "",
+            from_addr=from_addr,
+            envelope_from=envelope_from,
+            to=recipients,
+            domain=site.domain,
+            dedupe_key=dedupe_key,
+            date=now,
+        )
+    if message_pk is None and thread_from is not None:
+        message_pk = thread_from.id
+    return enqueue(session, composed, kind=kind, message_pk=message_pk)
