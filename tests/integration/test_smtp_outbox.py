@@ -56,16 +56,29 @@ def db(tmp_path: Path) -> Iterator[Database]:
 def composed_ack(n: int = 1, to: str = "wang.fang@client.example") -> Composed:
     """A real acknowledgement: parsed client mail, rendered template, composed reply."""
     original = parse_bytes(CLIENT_MAIL)
-    rendered = TemplateLibrary().render("ack", "issue", "zh-Hans", {
-        "ref": f"ACME-{n}", "project": {"name": "ACME Portal", "key": "ACME"},
-        "client_name": "王芳", "subject": original.subject_normalized,
-        "first_response": "4 个工作小时内", "pm_name": "Lena Wu",
-        "team_signature": "ACME Portal 项目组",
-    })
+    rendered = TemplateLibrary().render(
+        "ack",
+        "issue",
+        "zh-Hans",
+        {
+            "ref": f"ACME-{n}",
+            "project": {"name": "ACME Portal", "key": "ACME"},
+            "client_name": "王芳",
+            "subject": original.subject_normalized,
+            "first_response": "4 个工作小时内",
+            "pm_name": "Lena Wu",
+            "team_signature": "ACME Portal 项目组",
+        },
+    )
     team = Address("ACME 项目组", "team@agency.example")
     return compose_reply(
-        original, rendered, ref=f"ACME-{n}", from_addr=team, to=Address("王芳", to),
-        domain="agency.example", dedupe_key=f"ack:{n}",
+        original,
+        rendered,
+        ref=f"ACME-{n}",
+        from_addr=team,
+        to=Address("王芳", to),
+        domain="agency.example",
+        dedupe_key=f"ack:{n}",
     )
 
 
@@ -101,9 +114,7 @@ def test_pending_mails_are_sent_exactly_once(db: Database, smtp_sink: SmtpSink) 
         assert got.rcpt_tos == ("wang.fang@client.example",)
 
 
-def test_the_received_mail_is_a_threaded_chinese_reply(
-    db: Database, smtp_sink: SmtpSink
-) -> None:
+def test_the_received_mail_is_a_threaded_chinese_reply(db: Database, smtp_sink: SmtpSink) -> None:
     add_pending(db)
     drain_outbox(db, smtp_sink.smtp_config(), now=T0)
     msg = email.message_from_bytes(smtp_sink.messages[0].content, policy=policy.default)
@@ -348,18 +359,41 @@ def postgres_url() -> Iterator[str]:
                 pytest.skip("running as root without a user to run PostgreSQL as")
             shutil.chown(folder, user)
             prefix = ["runuser", "-u", user, "--"]
-        subprocess.run([*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "mailbot"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*prefix, initdb, "-D", str(data), "-A", "trust", "-U", "mailbot"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         port = _free_port()
         options = f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off"
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-o", options, "-w", "-l",
-                        str(folder / "log"), "start"], check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                *prefix,
+                pg_ctl,
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-l",
+                str(folder / "log"),
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         started = True
         yield f"postgresql+psycopg://mailbot@127.0.0.1:{port}/postgres"
     finally:
         if started:
-            subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-                           capture_output=True, timeout=60, check=False)
+            subprocess.run(
+                [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
         shutil.rmtree(folder, ignore_errors=True)
 
 

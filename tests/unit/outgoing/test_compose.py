@@ -27,7 +27,9 @@ from mailbot.parse.parser import parse_bytes
 TEAM = Address("ACME Project Team", "team@agency.example")
 WHEN = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 RENDERED = Rendered(
-    "zh-Hans", "王芳，您好！\n\n已登记为 ACME-42。\n", "<p>王芳，您好！</p><p>ACME-42</p>\n",
+    "zh-Hans",
+    "王芳，您好！\n\n已登记为 ACME-42。\n",
+    "<p>王芳，您好！</p><p>ACME-42</p>\n",
     ("ack/issue.zh-Hans.txt.j2", "ack/issue.zh-Hans.html.j2"),
 )
 
@@ -54,8 +56,13 @@ def compose(original: Message | None = None, **overrides: object) -> Composed:
     original = original or client_mail()
     assert original.from_ is not None
     args: dict[str, object] = {
-        "ref": "ACME-42", "from_addr": TEAM, "to": original.from_, "domain": "agency.example",
-        "dedupe_key": "ack:17", "reply_to": TEAM, "date": WHEN,
+        "ref": "ACME-42",
+        "from_addr": TEAM,
+        "to": original.from_,
+        "domain": "agency.example",
+        "dedupe_key": "ack:17",
+        "reply_to": TEAM,
+        "date": WHEN,
     }
     args.update(overrides)
     return compose_reply(original, RENDERED, **args)  # type: ignore[arg-type]
@@ -68,12 +75,18 @@ def parsed(composed: Composed) -> EmailMessage:
 
 
 def test_reply_threads_under_the_client_mail() -> None:
-    original = client_mail(**{"References": "<root@client.example> <mid@agency.example>",
-                              "In-Reply-To": "<mid@agency.example>"})
+    original = client_mail(
+        **{
+            "References": "<root@client.example> <mid@agency.example>",
+            "In-Reply-To": "<mid@agency.example>",
+        }
+    )
     msg = parsed(compose(original))
     assert msg["In-Reply-To"] == "<CAB+x7q9@mail.client.example>"
     assert msg["References"].split() == [
-        "<root@client.example>", "<mid@agency.example>", "<CAB+x7q9@mail.client.example>",
+        "<root@client.example>",
+        "<mid@agency.example>",
+        "<CAB+x7q9@mail.client.example>",
     ]
     assert msg["Subject"] == "Re: Export times out [ACME-42]"
     assert msg["To"] == "Maria Keller <maria@client.example>"
@@ -122,8 +135,13 @@ def test_text_only_when_there_is_no_html() -> None:
     original = client_mail()
     assert original.from_ is not None
     composed = compose_reply(
-        original, replace(RENDERED, html=None), ref="ACME-42", from_addr=TEAM,
-        to=original.from_, domain="agency.example", dedupe_key="ack:1",
+        original,
+        replace(RENDERED, html=None),
+        ref="ACME-42",
+        from_addr=TEAM,
+        to=original.from_,
+        domain="agency.example",
+        dedupe_key="ack:1",
     )
     msg = parsed(composed)
     assert msg.get_content_type() == "text/plain"
@@ -203,7 +221,9 @@ def test_crlf_in_subject_and_names_never_adds_a_header() -> None:
 def test_crlf_straight_from_a_message_object_is_also_folded() -> None:
     # Not everything comes through the parser: build the Message by hand.
     original = replace(
-        client_mail(), subject=EVIL, subject_normalized=EVIL,
+        client_mail(),
+        subject=EVIL,
+        subject_normalized=EVIL,
         from_=Address("Eve\nTo: x@y.example\r\n", "eve@client.example"),
     )
     assert original.from_ is not None
@@ -222,7 +242,8 @@ def test_control_characters_become_one_space(value: str) -> None:
 
 def test_hostile_ids_are_not_echoed() -> None:
     original = replace(
-        client_mail(), message_id="x>\r\nBcc: evil@x.com",
+        client_mail(),
+        message_id="x>\r\nBcc: evil@x.com",
         references=("ok@client.example", "bad id with spaces", "<also@ok>"),
     )
     msg = parsed(compose(original))
@@ -232,8 +253,9 @@ def test_hostile_ids_are_not_echoed() -> None:
 
 
 def test_synthetic_message_ids_are_not_referenced() -> None:
-    original = replace(client_mail(), message_id="synthetic-123@mailbot", message_id_synthetic=True,
-                       references=())
+    original = replace(
+        client_mail(), message_id="synthetic-123@mailbot", message_id_synthetic=True, references=()
+    )
     msg = parsed(compose(original))
     assert msg["In-Reply-To"] is None and msg["References"] is None
 

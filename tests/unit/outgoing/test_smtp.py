@@ -61,7 +61,9 @@ def test_enqueue_refuses_a_second_mail_with_the_same_key(db: Database) -> None:
         row = enqueue(session, composed(), kind="ack", message_pk=None)
         assert row is not None and row.id is not None
         assert (row.state, row.attempts, row.rcpt_to) == (
-            OutboxState.PENDING, 0, ["maria@client.example"],
+            OutboxState.PENDING,
+            0,
+            ["maria@client.example"],
         )
         assert enqueue(session, composed(), kind="ack", message_pk=None) is None
         # The caller's transaction is intact: it can go on writing and commit.
@@ -93,9 +95,12 @@ def test_smtp_config_defaults_come_from_the_from_address() -> None:
     assert config.domain == "agency.example"
     assert (config.port, config.security, config.max_attempts) == (587, "starttls", 8)
     explicit = SmtpConfig(
-        host="h", from_address="team@agency.example", envelope_from="bounces@agency.example",
+        host="h",
+        from_address="team@agency.example",
+        envelope_from="bounces@agency.example",
         domain="mail.agency.example",
     )
     assert (explicit.envelope_from, explicit.domain) == (
-        "bounces@agency.example", "mail.agency.example",
+        "bounces@agency.example",
+        "mail.agency.example",
     )
