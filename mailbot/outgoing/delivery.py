@@ -43,7 +43,12 @@ def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) 
             session.execute(
                 update(OutboxMail)
                 .where(OutboxMail.id == row.id)
-                .values(state=OutboxState.SENT, sent_at=now, attempts=OutboxMail.attempts + 1)
+                .values(
+                    state=OutboxState.SENT,
+                    sent_at=now,
+                    attempts=OutboxMail.attempts + 1,
+                    claimed_by=None,
+                )
             )
         log.info("wrote %s (%s to %s)", target, row.kind, ", ".join(row.rcpt_to))
         stats.sent += 1

@@ -1,9 +1,12 @@
 """The outbox table: a mail goes in once per dedupe key, is claimed when due, and a failed
 attempt is retried with backoff until it is sent or set aside for a person.
 
+Claims, attempts, backoff and setting aside are the shared mechanism of
+`mailbot.storage.work`, the same that moves inbound messages through their stages.
+
 - `enqueue`: add a mail inside the caller's transaction.
 - `claim_next` (with `due_query`): take the oldest due mail for one sender.
-- `record_failure` (with `retry_delay`): count a failed attempt, retry or give up.
+- `record_failure` (with `retry_delay`): count a failed attempt, retry or set aside.
 - `update_pending`: change a mail that is still pending (e.g. mark it sent).
 """
 
@@ -22,15 +25,15 @@ from sqlalchemy.orm import Session
 
 from mailbot.config_types import SmtpConfig
 from mailbot.outgoing.compose import Composed
+from mailbot.storage import work
 from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState, utcnow
 
 log = logging.getLogger("mailbot.smtp")
 
 UPSERT_DIALECTS = ("sqlite", "postgresql")  # INSERT … ON CONFLICT DO NOTHING
-RETRY_BASE = 60.0  # seconds before the first retry
-RETRY_CAP = 3600.0  # no retry waits longer than an hour
-MAX_ERROR_CHARS = 2000  # of last_error kept in the row
+RETRY_BASE = work.RETRY_BASE  # seconds before the first retry
+RETRY_CAP = work.RETRY_CAP  # no retry waits longer than an hour
 
 
 @dataclass(slots=True)
@@ -119,42 +122,30 @@ def update_pending(session: Session, row: OutboxMail, **values: Any) -> None:
 def claim_next(db: Database, now: datetime, lease: timedelta) -> OutboxMail | None:
     """Take the oldest due mail for this sender, in a short transaction of its own.
 
-    Claiming moves `next_attempt_at` past the lease, so another drain (a second daemon,
-    or `run --once` from cron next to the daemon) skips the mail, on SQLite as well as on
-    PostgreSQL, and no lock is held while the SMTP server is talked to. A crash after
-    the claim only delays the mail: it is due again when the lease ends.
+    The claim (`storage.work.claim`) moves `next_attempt_at` past the lease, so another
+    drain (a second daemon, or `run --once` from cron next to the daemon) skips the mail,
+    on SQLite as well as on PostgreSQL, and no lock is held while the SMTP server is
+    talked to. A crash after the claim only delays the mail: it is due again when the
+    lease ends, or at once when the next process on this machine sees ours is gone.
     """
-    while True:
-        with db.session() as session:
-            row = _next_due(session, now)
-            if row is None:
-                return None
-            taken = session.execute(
-                update(OutboxMail)
-                .where(
-                    OutboxMail.id == row.id,
-                    OutboxMail.state == OutboxState.PENDING,
-                    OutboxMail.next_attempt_at <= now,
-                )
-                .values(next_attempt_at=now + lease)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return row
-        # Another sender claimed it between our SELECT and UPDATE: take the next one.
+    with db.session() as session:
+        ids = work.claim(
+            session,
+            OutboxMail,
+            OutboxMail.state == OutboxState.PENDING,
+            now=now,
+            lease=lease,
+            limit=1,
+        )
+        return session.get(OutboxMail, ids[0]) if ids else None
 
 
 # --- failure bookkeeping ---------------------------------------------------------------
 
 
 def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
-    """Seconds to wait after the `attempts`-th failure: 1, 2, 4, … minutes, capped at 1 h.
-
-    Up to 20 % jitter spreads mails that failed together; unlike full jitter
-    (`sources.backoff`) it never retries a refused mail seconds later.
-    """
-    ceiling = min(RETRY_CAP, RETRY_BASE * 2 ** max(0, attempts - 1))
-    return ceiling * (1 - 0.2 * (rng or random).random())
+    """Seconds to wait after the `attempts`-th failure: 1, 2, 4, … minutes, capped at 1 h."""
+    return work.RetryPolicy(max_attempts=attempts + 1).delay(attempts, rng)
 
 
 def record_failure(
@@ -168,38 +159,43 @@ def record_failure(
     permanent: bool,
 ) -> None:
     """Count a failed attempt: retry later with backoff, or set the mail aside for good."""
-    attempts = row.attempts + 1
-    error = error[:MAX_ERROR_CHARS]
-    if permanent or attempts >= config.max_attempts:
-        update_pending(session, row, state=OutboxState.FAILED, attempts=attempts, last_error=error)
+    outcome = work.fail(
+        session,
+        OutboxMail,
+        row.id,
+        attempts_before=row.attempts,
+        error=error,
+        error_column="last_error",
+        now=now,
+        policy=work.RetryPolicy(config.max_attempts),
+        failed_values={},
+        set_aside_values={"state": OutboxState.FAILED},
+        permanent=permanent,
+    )
+    if outcome.set_aside:
         stats.failed += 1
-        reason = "refused for good" if permanent else f"still failing after {attempts} attempts"
+        reason = (
+            "refused for good" if permanent else f"still failing after {outcome.attempts} attempts"
+        )
         log.error(
             "outbox mail %d (%s, %s to %s) %s: %s (what to do: check the address and the "
-            "error; to try again set its state back to 'pending')",
+            "error, then `mailbot failed requeue o%d`)",
             row.id,
             row.kind,
             row.message_id,
             ", ".join(row.rcpt_to),
             reason,
             error,
+            row.id,
         )
         return
-    delay = retry_delay(attempts)
-    update_pending(
-        session,
-        row,
-        attempts=attempts,
-        last_error=error,
-        next_attempt_at=now + timedelta(seconds=delay),
-    )
     stats.retried += 1
     log.warning(
-        "outbox mail %d to %s not sent (attempt %d of %d), retry in %.0f s: %s",
+        "outbox mail %d to %s not sent (attempt %d of %d), next try %s: %s",
         row.id,
         ", ".join(row.rcpt_to),
-        attempts,
+        outcome.attempts,
         config.max_attempts,
-        delay,
+        f"{outcome.retry_at:%H:%M:%S}" if outcome.retry_at else "-",
         error,
     )

@@ -132,6 +132,7 @@ def drain_outbox(
                         sent_at=utcnow(),
                         attempts=row.attempts + 1,
                         last_error=None,
+                        claimed_by=None,
                     )
                 else:
                     record_failure(

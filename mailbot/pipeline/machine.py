@@ -45,7 +45,7 @@ from mailbot.pipeline.stages import (
 from mailbot.sources.base import Source
 from mailbot.storage import work
 from mailbot.storage.db import Database
-from mailbot.storage.models import Blob, Event, MessageState, StoredMessage
+from mailbot.storage.models import Blob, Event, MessageState, OutboxMail, StoredMessage
 from mailbot.storage.store import (
     FAILED,
     PROCESSED,
@@ -141,10 +141,17 @@ class Pipeline:
             self.deliver()
 
     def release_dead_claims(self) -> None:
+        """Take back what a killed process of this machine had claimed (messages, mail)."""
+        now = self.clock()
         with self.db.session() as session:
-            released = work.release_dead_claims(session, StoredMessage, self.clock())
-        if released:
-            log.info("took back %d message(s) claimed by a process that is gone", released)
+            messages = work.release_dead_claims(session, StoredMessage, now)
+            mails = work.release_dead_claims(session, OutboxMail, now)
+        if messages or mails:
+            log.info(
+                "took back %d message(s) and %d outgoing mail(s) claimed by a process that is gone",
+                messages,
+                mails,
+            )
 
     def advance(self, failed_now: set[int] | None = None) -> RunStats:
         """Run the stages until none has a due message (or a stop is requested).

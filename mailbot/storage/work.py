@@ -86,12 +86,17 @@ def claim(
         select(table_id).where(ready, due(model, now)).order_by(table_id).limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        # Rows another worker is claiming right now are skipped instead of waited for.
+        # Rows another worker is claiming right now are skipped instead of waited for; the
+        # ones found stay locked until the claim commits. (Not as a subquery of the
+        # UPDATE: PostgreSQL may run that again per row and so claim past the limit.)
         candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
     claimed = session.execute(
         update(model)
         # Checked again: on SQLite another process may have claimed them since.
-        .where(table_id.in_(candidates.scalar_subquery()), ready, due(model, now))
+        .where(table_id.in_(ids), ready, due(model, now))
         .values(next_attempt_at=now + lease, claimed_by=worker_name())
         .returning(table_id)
         .execution_options(synchronize_session=False)
