@@ -1,4 +1,7 @@
-"""Fixtures: a `Bot` (see queue_bot.py) and the same bot with three items filed."""
+"""Fixtures: a `Bot` (see queue_bot.py) and the same bot with three items filed.
+
+`filed` is built once per session and copied for each test (see tests/support/prepared.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.prepared import Prepared, prepare_once
 from tests.unit.queue.queue_bot import Bot
 
 
@@ -30,8 +34,7 @@ def bot(tmp_path: Path) -> Iterator[Bot]:
         b.db.dispose()
 
 
-@pytest.fixture
-def filed(bot: Bot) -> Bot:
+def file_three_items(bot: Bot) -> None:
     """ACME-1 an issue (two client messages), ACME-2 a change request, HX-1 a Chinese issue."""
     first = bot.deliver("Anna <anna@acme.example>", "Checkout fails", "Error 500 when we pay.")
     bot.deliver("Anna <anna@acme.example>", "New banner change", "Please add a banner.")
@@ -41,4 +44,33 @@ def filed(bot: Bot) -> Bot:
         "Anna <anna@acme.example>", "Re: Checkout fails", "Also with PayPal.", reply_to=first
     )
     bot.run()
-    return bot
+
+
+def _build_filed(folder: Path) -> int:
+    bot = Bot(folder)
+    try:
+        file_three_items(bot)
+    finally:
+        bot.db.dispose()
+    return bot.n
+
+
+@pytest.fixture(scope="session")
+def filed_once(tmp_path_factory: pytest.TempPathFactory) -> Prepared | None:
+    return prepare_once(tmp_path_factory, "filed", _build_filed)
+
+
+@pytest.fixture
+def filed(tmp_path: Path, filed_once: Prepared | None) -> Iterator[Bot]:
+    """The bot after `file_three_items`: a copy of the session's filed bot, on SQLite."""
+    if filed_once is not None:
+        filed_once.copy_to(tmp_path)
+    b = Bot(tmp_path)
+    try:
+        if filed_once is None:
+            file_three_items(b)
+        else:
+            b.n = filed_once.mails
+        yield b
+    finally:
+        b.db.dispose()

@@ -2,6 +2,7 @@
 
 Mail goes through the real pipeline (with `SubjectTriage`); then the tests pin the
 items' times, so reports made at the injected `NOW` are the same on every run.
+`busy_bot` is built once per session and copied for each test (tests/support/prepared.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, Item, StoredMessage
 from tests.support.fake_triage import SubjectTriage
 from tests.support.pipeline import make_pipeline
+from tests.support.prepared import Prepared, prepare_once
 
 # Monday 30 November 2026, 09:00 in Shanghai: the weekly summaries are due.
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
@@ -193,7 +195,31 @@ def bot(tmp_path: Path) -> Iterator[Bot]:
     b.db.dispose()
 
 
+def _build_busy(folder: Path) -> int:
+    bot = Bot(folder)
+    try:
+        populate(bot)
+    finally:
+        bot.db.dispose()
+    return bot.n
+
+
+@pytest.fixture(scope="session")
+def busy_once(tmp_path_factory: pytest.TempPathFactory) -> Prepared | None:
+    return prepare_once(tmp_path_factory, "busy", _build_busy)
+
+
 @pytest.fixture
-def busy_bot(bot: Bot) -> Bot:
-    populate(bot)
-    return bot
+def busy_bot(tmp_path: Path, busy_once: Prepared | None) -> Iterator[Bot]:
+    """The bot after `populate`: a copy of the session's busy week, on SQLite."""
+    if busy_once is not None:
+        busy_once.copy_to(tmp_path)
+    b = Bot(tmp_path)
+    try:
+        if busy_once is None:
+            populate(b)
+        else:
+            b.n = busy_once.mails
+        yield b
+    finally:
+        b.db.dispose()
