@@ -1,17 +1,20 @@
 """The acknowledge stage: decide whether a client gets an acknowledgement, then queue it.
 
 The decision is a chain of small checks, each with its reason, in the order a
-careful person would ask them: should this mail be answered at all, by us,
-now? The acknowledgement itself is made by `outgoing.send_templated` and written to
-the outbox in the same transaction; delivery sends it later.
+careful person would ask them (listed in `rules/pipeline/chains.toml`): should this
+mail be answered at all, by us, now? The acknowledgement itself is made by
+`outgoing.send_templated` and written to the outbox in the same transaction; delivery
+sends it later.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -21,6 +24,8 @@ from mailbot.config import Config
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Message
 from mailbot.outgoing.send import SEND_ERRORS, send_templated
+from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
+from mailbot.pipeline.file import Answer
 from mailbot.pipeline.route import Route
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
 
@@ -43,6 +48,138 @@ ACK_KIND = "ack"
 class AckDecision:
     send: bool
     reason: str
+    checks: tuple[Link, ...] = ()  # every check asked, in order, with its answer
+
+
+@dataclass(frozen=True, slots=True)
+class AckInput:
+    """What the acknowledgement checks look at."""
+
+    session: Session
+    config: Config
+    message: Message
+    verdict: Verdict | None
+    route: Route
+    new_item: bool
+    now: datetime
+
+    @property
+    def sender(self) -> str:
+        return self.message.from_.email if self.message.from_ else ""
+
+
+Check = Callable[[AckInput], Outcome[str]]  # a decision is the reason not to answer
+
+
+def _enabled(a: AckInput) -> Outcome[str]:
+    on = a.config.acknowledgements.enabled
+    return Outcome(None, "on") if on else Outcome("acknowledgements are off", "off")
+
+
+def _sender_address(a: AckInput) -> Outcome[str]:
+    if not a.sender or "@" not in a.sender:
+        return Outcome("no usable sender address", "none")
+    return Outcome(None, a.sender)
+
+
+def _noise(a: AckInput) -> Outcome[str]:
+    # Decided once, by the classify stage (the parser's signals when triage is off).
+    if a.verdict is not None and a.verdict.category == "none":
+        reason = "noise (auto-reply, bounce or bulk mail) is never answered"
+        return Outcome(reason, "classified as noise")
+    return Outcome(None, "client correspondence")
+
+
+def _robot_address(a: AckInput) -> Outcome[str]:
+    if ROBOT_LOCAL_PART.match(a.sender.split("@", 1)[0]):
+        return Outcome(f"{a.sender} is a robot address", "robot local part")
+    return Outcome(None, "not a robot address")
+
+
+def _own_address(a: AckInput) -> Outcome[str]:
+    if a.config.is_own_address(a.sender):
+        return Outcome(f"{a.sender} is one of our own addresses", "ours")
+    return Outcome(None, "not ours")
+
+
+def _breaker(a: AckInput) -> Outcome[str]:
+    breaker = a.session.get(Breaker, a.sender)
+    if breaker is not None:
+        return Outcome(f"answers to {a.sender} are stopped: {breaker.reason}", "tripped")
+    return Outcome(None, "no breaker")
+
+
+def _reply_to_our_mail(a: AckInput) -> Outcome[str]:
+    ours = _our_mail_replied_to(a.session, a.message)
+    if ours is None:
+        return Outcome(None, "not a reply to our acknowledgement")
+    if ours.sent_at is not None and a.now - ours.sent_at < ROBOT_REPLY_WINDOW:
+        trip(
+            a.session,
+            a.sender,
+            f"answered our automatic mail {ours.message_id} within "
+            f"{ROBOT_REPLY_WINDOW.seconds // 60} minutes: looks like another robot",
+        )
+        return Outcome(f"{a.sender} looks like a robot: breaker tripped", "answered too fast")
+    return Outcome("replies to our own acknowledgement are not acknowledged", "a reply to ours")
+
+
+def _follow_up(a: AckInput) -> Outcome[str]:
+    if not a.new_item and not a.config.acknowledgements.follow_ups:
+        reason = "a follow-up on an existing item gets no second acknowledgement"
+        return Outcome(reason, "follow-up")
+    return Outcome(None, "new item" if a.new_item else "follow-ups are answered")
+
+
+def _known_sender(a: AckInput) -> Outcome[str]:
+    if a.route.project is None and a.config.acknowledgements.unknown_senders == "triage":
+        reason = "sender unknown to every project: filed for triage, not answered"
+        return Outcome(reason, "unassigned")
+    return Outcome(None, f"filed under {a.route.project or 'triage'}")
+
+
+def _rate_limit(a: AckInput) -> Outcome[str]:
+    limit = a.config.acknowledgements.max_per_sender_per_hour
+    recent = (
+        a.session.scalar(
+            select(func.count())
+            .select_from(OutboxMail)
+            .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
+            .where(
+                OutboxMail.kind == ACK_KIND,
+                StoredMessage.from_email == a.sender,
+                OutboxMail.created_at >= a.now - RATE_WINDOW,
+            )
+        )
+        or 0
+    )
+    if recent >= limit:
+        trip(
+            a.session,
+            a.sender,
+            f"more than {limit} acknowledgements in an hour: a loop or a flood",
+        )
+        return Outcome(f"rate limit reached for {a.sender}: breaker tripped", f"{recent} this hour")
+    return Outcome(None, f"{recent} of {limit} this hour")
+
+
+ACK_CHECKS: dict[str, Check] = {
+    "enabled": _enabled,
+    "sender_address": _sender_address,
+    "noise": _noise,
+    "robot_address": _robot_address,
+    "own_address": _own_address,
+    "breaker": _breaker,
+    "reply_to_our_mail": _reply_to_our_mail,
+    "follow_up": _follow_up,
+    "known_sender": _known_sender,
+    "rate_limit": _rate_limit,
+}
+
+
+def ack_checks(path: Path | None = None) -> tuple[str, ...]:
+    """The checks in the order `rules/pipeline/chains.toml` lists under `[answer]`."""
+    return checked(path, "answer", load_chains(path)["answer"], ACK_CHECKS)
 
 
 def decide(
@@ -53,70 +190,21 @@ def decide(
     route: Route,
     new_item: bool,
     now: datetime,
+    checks: Sequence[str] | None = None,
 ) -> AckDecision:
     """Whether to acknowledge this message; may trip a breaker as a side effect it reports."""
-    acks = config.acknowledgements
-    if not acks.enabled:
-        return AckDecision(False, "acknowledgements are off")
-    sender = message.from_.email if message.from_ else ""
-    if not sender or "@" not in sender:
-        return AckDecision(False, "no usable sender address")
-    if (verdict is not None and verdict.category == "none") or message.signals.noise:
-        return AckDecision(False, "noise (auto-reply, bounce or bulk mail) is never answered")
-    if ROBOT_LOCAL_PART.match(sender.split("@", 1)[0]):
-        return AckDecision(False, f"{sender} is a robot address")
-    if config.is_own_address(sender):
-        return AckDecision(False, f"{sender} is one of our own addresses")
-    breaker = session.get(Breaker, sender)
-    if breaker is not None:
-        return AckDecision(False, f"answers to {sender} are stopped: {breaker.reason}")
-    ours = _our_mail_replied_to(session, message)
-    if ours is not None:
-        if ours.sent_at is not None and now - _aware(ours.sent_at) < ROBOT_REPLY_WINDOW:
-            trip(
-                session,
-                sender,
-                f"answered our automatic mail {ours.message_id} within "
-                f"{ROBOT_REPLY_WINDOW.seconds // 60} minutes: looks like another robot",
-            )
-            return AckDecision(False, f"{sender} looks like a robot: breaker tripped")
-        return AckDecision(False, "replies to our own acknowledgement are not acknowledged")
-    if not new_item and not acks.follow_ups:
-        return AckDecision(False, "a follow-up on an existing item gets no second acknowledgement")
-    if route.project is None and acks.unknown_senders == "triage":
-        return AckDecision(False, "sender unknown to every project: filed for triage, not answered")
-    recent = (
-        session.scalar(
-            select(func.count())
-            .select_from(OutboxMail)
-            .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
-            .where(
-                OutboxMail.kind == ACK_KIND,
-                StoredMessage.from_email == sender,
-                OutboxMail.created_at >= now - RATE_WINDOW,
-            )
-        )
-        or 0
-    )
-    if recent >= acks.max_per_sender_per_hour:
-        trip(
-            session,
-            sender,
-            f"more than {acks.max_per_sender_per_hour} acknowledgements "
-            "in an hour: a loop or a flood",
-        )
-        return AckDecision(False, f"rate limit reached for {sender}: breaker tripped")
-    return AckDecision(True, "new client item")
+    a = AckInput(session, config, message, verdict, route, new_item, now)
+    names = ack_checks() if checks is None else checks
+    refused, record = run_chain([(n, lambda c=ACK_CHECKS[n]: c(a)) for n in names])
+    if refused is not None:
+        return AckDecision(False, refused, tuple(record))
+    return AckDecision(True, "new client item", tuple(record))
 
 
 def trip(session: Session, address: str, reason: str) -> None:
     if session.get(Breaker, address) is None:
         session.add(Breaker(address=address, reason=reason))
         log.warning("stopped answering %s: %s", address, reason)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def _our_mail_replied_to(session: Session, message: Message) -> OutboxMail | None:
@@ -163,11 +251,12 @@ class TemplateAcknowledger:
         item: Item,
         route: Route,
         new_item: bool,
-    ) -> str:
+    ) -> Answer:
         now = self.clock.now(UTC)
         decision = decide(session, self.config, message, verdict, route, new_item, now)
+        checks = tuple(str(link) for link in decision.checks)
         if not decision.send:
-            return f"not sent: {decision.reason}"
+            return Answer(f"not sent: {decision.reason}", checks)
         acks = self.config.acknowledgements
         try:
             outbox = send_templated(
@@ -197,9 +286,9 @@ class TemplateAcknowledger:
                     detail={"error": str(err)},
                 )
             )
-            return f"not sent: {err.message}"
+            return Answer(f"not sent: {err.message}", checks)
         if outbox is None:
-            return "not sent: already queued earlier"
+            return Answer("not sent: already queued earlier", checks)
         if item.category == "issue" and item.status == "new":
             session.add(
                 change_status(
@@ -209,4 +298,4 @@ class TemplateAcknowledger:
                     reason=f"acknowledgement {outbox.message_id} queued",
                 )
             )
-        return f"queued {outbox.message_id} ({decision.reason})"
+        return Answer(f"queued {outbox.message_id} ({decision.reason})", checks)

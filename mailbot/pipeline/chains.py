@@ -19,8 +19,8 @@ from mailbot.errors import ConfigError
 from mailbot.resources import rules_dir
 
 T = TypeVar("T")
-CHAIN_NAMES = ("route", "file")
-CHAIN_KEYS = {"route": "steps", "file": "hooks"}
+CHAIN_NAMES = ("route", "file", "answer")
+CHAIN_KEYS = {"route": "steps", "file": "hooks", "answer": "checks"}
 
 
 @dataclass(frozen=True, slots=True)

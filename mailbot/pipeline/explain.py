@@ -108,6 +108,7 @@ def explain(
         ).all()
         result.stages["answer"] = {
             "decision": decision,
+            "checks": _events(session, row.id, "answered", "checks"),
             "mail": [{"kind": o.kind, "to": list(o.rcpt_to), "subject": o.subject} for o in queued],
         }
     return result

@@ -38,6 +38,14 @@ class Filed:
     route: Route | None
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The acknowledgement decision for one message, and every check that led to it."""
+
+    text: str  # "queued <id> (why)" or "not sent: why"
+    checks: tuple[str, ...] = ()  # "name: answer", in the order they were asked
+
+
 class Acknowledger(Protocol):
     def acknowledge(
         self,
@@ -49,8 +57,8 @@ class Acknowledger(Protocol):
         item: Item,
         route: Route,
         new_item: bool,
-    ) -> str:
-        """Queue an acknowledgement if one is due; return the decision in words."""
+    ) -> Answer:
+        """Queue an acknowledgement if one is due; return the decision and its checks."""
         ...
 
 
@@ -86,7 +94,7 @@ def file_message(
     hooks: Sequence[FilingHook] = (),
 ) -> Filed:
     category = verdict.category if verdict else None
-    if category == "none" or (verdict is None and message.signals.noise):
+    if category == "none":  # decided once, by the classify stage
         row.state = MessageState.FILED
         reasons = verdict.explanation.get("decided_by") if verdict else None
         detail = {"reason": reasons or ", ".join(message.signals.reasons) or "noise"}

@@ -40,6 +40,7 @@ from mailbot.pipeline.stages import (
     file_one,
     parse_stored,
     record_parsed,
+    signals_verdict,
     verdict_fields,
 )
 from mailbot.sources.base import Source
@@ -268,7 +269,7 @@ class Pipeline:
         verdicts = (
             classify_batch(self.triage, [m for _, m in todo])
             if self.triage is not None
-            else [None] * len(todo)
+            else [signals_verdict(m) for _, m in todo]
         )
         with self.db.session() as session:
             for (row_id, _message), verdict in zip(todo, verdicts, strict=True):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from mailbot.errors import MailbotError, ParseError
 from mailbot.message import Message
 from mailbot.parse import parse_bytes
-from mailbot.pipeline.file import Acknowledger, FilingHook, file_message
+from mailbot.pipeline.file import Acknowledger, Answer, FilingHook, file_message
 from mailbot.pipeline.route import Route
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
 from mailbot.storage.store import message_fields
@@ -105,6 +105,25 @@ def verdict_fields(verdict: Verdict) -> dict[str, Any]:
     }
 
 
+def signals_verdict(message: Message) -> Verdict | None:
+    """With triage off, noise is still decided here, once: by the parser's signals."""
+    if not message.signals.noise:
+        return None
+    return Verdict(
+        category="none",
+        confidence=1.0,
+        needs_review=False,
+        escalate=False,
+        escalate_reasons=(),
+        language="en",
+        explanation={
+            "decided_by": "the parser's signals: " + ", ".join(message.signals.reasons),
+            "model": None,
+        },
+        model_version="signals",
+    )
+
+
 def classify_batch(triage: Triage, messages: Sequence[Message]) -> list[Verdict | Exception]:
     """Verdicts for a batch; when the batch fails, one by one, so only the bad mail fails."""
     try:
@@ -146,15 +165,15 @@ def answer_one(
 ) -> str:
     """Decide (and queue) the acknowledgement of one filed message; returns the decision."""
     if row.item_id is None:
-        decision = "not sent: noise is never answered"
+        answer = Answer("not sent: noise is never answered")
     elif acknowledger is None:
-        decision = "not sent: acknowledgements are not configured"
+        answer = Answer("not sent: acknowledgements are not configured")
     else:
         item = session.get(Item, row.item_id)
         if item is None:  # a foreign key guarantees it
             raise StageError(f"message {row.id} is filed under a missing item {row.item_id}")
         stored = row.route or {}
-        decision = acknowledger.acknowledge(
+        answer = acknowledger.acknowledge(
             session,
             row=row,
             message=message,
@@ -168,7 +187,7 @@ def answer_one(
             message_pk=row.id,
             item_id=row.item_id,
             kind="answered",
-            detail={"ack": decision},
+            detail={"ack": answer.text, "checks": list(answer.checks)},
         )
     )
-    return decision
+    return answer.text

@@ -120,9 +120,7 @@ class EscalationHook:
         self.clock = clock
 
     def __call__(self, session: Session, ctx: FilingContext) -> str | None:
-        verdict, message = ctx.verdict, ctx.message
-        if (verdict is not None and verdict.category == "none") or message.signals.noise:
-            return None  # noise is never escalated (filing does not even call us for it)
+        message = ctx.message  # noise never reaches a filing hook
         sender = message.from_.email if message.from_ else ""
         if not sender or _ours(self.config, sender):
             return None  # the team writing in a thread is not a client's alarm

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.acknowledge import ACK_CHECKS, ack_checks
 from mailbot.config import Config
 from mailbot.errors import ConfigError
 from mailbot.message import Address
@@ -16,9 +17,12 @@ from mailbot.policies import HOOKS, default_hooks
 from tests.unit.test_route import PROJECTS, FakeLookup
 
 
-def write(tmp_path: Path, route: str, hooks: str = '["sla"]') -> Path:
+def write(tmp_path: Path, route: str, hooks: str = '["sla"]', checks: str = '["enabled"]') -> Path:
     path = tmp_path / "chains.toml"
-    path.write_text(f"version = 1\n[route]\nsteps = {route}\n[file]\nhooks = {hooks}\n")
+    path.write_text(
+        f"version = 1\n[route]\nsteps = {route}\n[file]\nhooks = {hooks}\n"
+        f"[answer]\nchecks = {checks}\n"
+    )
     return path
 
 
@@ -41,6 +45,7 @@ def test_the_shipped_file_names_every_step_and_hook() -> None:
     chains = load_chains()
     assert set(chains["route"]) == set(ROUTE_STEPS)
     assert set(chains["file"]) == set(HOOKS)
+    assert set(chains["answer"]) == set(ACK_CHECKS)
 
 
 def test_the_order_comes_from_the_file(tmp_path: Path) -> None:
@@ -63,10 +68,12 @@ def test_the_order_comes_from_the_file(tmp_path: Path) -> None:
         ('["thread", "thread"]', '["sla"]', "names 'thread' twice"),
         ('"thread"', '["sla"]', "must be a list of names"),
         ('["thread"]', '["sla", "fortune"]', "unknown link 'fortune'"),
+        ('["thread"]', '["sla"]', "unknown link 'astrology'"),
     ],
 )
 def test_a_broken_file_is_explained(tmp_path: Path, route: str, hooks: str, error: str) -> None:
-    path = write(tmp_path, route, hooks)
+    path = write(tmp_path, route, hooks, '["enabled", "astrology"]')
     with pytest.raises(ConfigError, match=error):
         route_steps(path)
         default_hooks(Config(mailboxes=()), path)
+        ack_checks(path)

@@ -58,6 +58,9 @@ def test_every_stage_decides_and_nothing_is_kept(tmp_path: Path) -> None:
     assert follow_up["route"]["step"] == "thread" and follow_up["file"]["item"] == "ACME-1"
     assert "follow-up" in str(follow_up["answer"]["decision"])
     assert follow_up["answer"]["mail"] == []
+    checks = follow_up["answer"]["checks"]
+    assert [c.split(":")[0] for c in checks][-1] == "follow_up"  # the check that said no
+    assert checks[0] == "enabled: on"
     assert counts(inbox) == before  # nothing stored, filed or queued
 
 
