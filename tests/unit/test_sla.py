@@ -52,14 +52,54 @@ def make(session: Session, n: int, category: str = "issue", **fields: object) ->
     return item
 
 
-def test_due_time_is_wall_clock_hours_per_category(session: Session) -> None:
-    assert due_at(make(session, 1), CONFIG) == T0 + timedelta(hours=4)
-    assert due_at(make(session, 2, "change_request"), CONFIG) == T0 + timedelta(hours=24)
+def item(category: str = "issue", **fields: object) -> Item:
+    """An item that never touches a database: the SLA decisions read only its fields."""
+    status = {"issue": "new", "change_request": "submitted", "feedback": "received"}
+    values: dict[str, object] = {"status": status.get(category, "new"), "created_at": T0}
+    values |= {"first_response_at": None, "merged_into_id": None, **fields}
+    built = Item(ref="ACME-1", project_key="ACME", number=1, category=category, title="t")
+    for key, value in values.items():
+        setattr(built, key, value)
+    return built
+
+
+def test_due_time_is_wall_clock_hours_per_category() -> None:
+    assert due_at(item(), CONFIG) == T0 + timedelta(hours=4)
+    assert due_at(item("change_request"), CONFIG) == T0 + timedelta(hours=24)
     # Friday 17:00 + 48 h is Sunday 17:00: weekends count (wall-clock hours).
     friday = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
-    assert due_at(make(session, 3, "feedback", created_at=friday), CONFIG) == datetime(
+    assert due_at(item("feedback", created_at=friday), CONFIG) == datetime(
         2026, 11, 29, 17, 0, tzinfo=UTC
     )
+    assert due_at(item("none"), CONFIG) is None  # noise has no SLA
+
+
+@pytest.mark.parametrize(
+    ("fields", "hours_later", "state", "late"),
+    [
+        ({}, 1, "due", False),
+        ({}, 4, "due", False),  # due at the hour, late only after it
+        ({}, 5, "breached", True),
+        ({"first_response_at": T0 + timedelta(hours=6)}, 9, "met", False),
+        ({"status": "closed"}, 9, "closed", False),
+        ({"status": "merged", "merged_into_id": 7}, 9, "closed", False),
+        ({"status": "in_progress", "merged_into_id": 7}, 9, "closed", False),
+        ({"category": "none"}, 99, "none", False),
+    ],
+)
+def test_the_sla_state_of_one_item(
+    fields: dict[str, object], hours_later: int, state: str, late: bool
+) -> None:
+    one = item(**fields)
+    now = T0 + timedelta(hours=hours_later)
+    assert sla_state(one, CONFIG, now) == state
+    assert is_overdue(one, CONFIG, now) is late
+
+
+def test_a_naive_time_read_from_sqlite_counts_as_utc() -> None:
+    naive = item(created_at=T0.replace(tzinfo=None))
+    assert due_at(naive, CONFIG) == T0 + timedelta(hours=4)
+    assert is_overdue(naive, CONFIG, (T0 + timedelta(hours=5)).replace(tzinfo=None))
 
 
 def test_overdue_only_after_the_due_time(session: Session) -> None:
