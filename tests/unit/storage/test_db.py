@@ -48,3 +48,17 @@ def test_bad_urls_are_explained(tmp_path: Path, database_backend: str) -> None:
     blocker.write_text("x")
     with pytest.raises(StorageError, match="cannot create the database folder"):
         open_database(f"sqlite:///{blocker}/sub/m.sqlite3")
+
+
+def test_a_failed_migration_leaves_no_half_schema(tmp_path: Path) -> None:
+    """DDL runs inside the transaction: a crash mid-migration leaves nothing behind."""
+    from sqlalchemy import inspect
+
+    db = open_database(f"sqlite:///{tmp_path}/half.sqlite3", migrate=False)
+    with pytest.raises(RuntimeError), db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE half_done (id INTEGER)"))
+        raise RuntimeError("killed while migrating")
+    assert "half_done" not in inspect(db.engine).get_table_names()
+    db.upgrade()  # and the real migrations still run from scratch
+    assert "messages" in inspect(db.engine).get_table_names()
+    db.dispose()
