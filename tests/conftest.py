@@ -57,13 +57,12 @@ def database_backend(
             mailbot.storage.db.premigrated = None
         return
     databases = PostgresDatabases(postgres_server)
-    mailbot.storage.db.url_rewriter = databases.rewrite
-    mailbot.storage.db.premigrated = databases.premigrated
+    postgres_server.current = databases
     try:
-        yield "postgresql"
+        with databases.installed():
+            yield "postgresql"
     finally:
-        mailbot.storage.db.premigrated = None
-        mailbot.storage.db.url_rewriter = None
+        postgres_server.current = None
         databases.drop_all()
 
 

@@ -17,12 +17,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+import mailbot.storage.db
 from mailbot.storage.db import open_database
 
 ENV = "MAILBOT_TEST_DATABASE_URL"
@@ -85,18 +88,36 @@ class PostgresServer:
         self.url = make_url(server_url)
         self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
         self._template: str | None = None
+        self._kept: list[str] = []  # databases other tests' databases are copied from
+        self.current: PostgresDatabases | None = None  # the running test's databases
 
     def url_of(self, name: str) -> str:
         target: URL = self.url.set(database=name)
         return target.render_as_string(hide_password=False)
 
-    def create(self, *, migrated: bool) -> str:
-        """A new database, empty or a copy of the migrated template; its URL."""
+    def create(self, *, migrated: bool = False, template: str | None = None) -> str:
+        """A new database: empty, a copy of the migrated template or of `template`; its URL."""
         name = f"mbt_{uuid.uuid4().hex[:12]}"
-        template = f' TEMPLATE "{self._template_name()}"' if migrated else ""
+        source = template or (self._template_name() if migrated else None)
+        clause = f' TEMPLATE "{source}"' if source else ""
         with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"{template}'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
         return self.url_of(name)
+
+    def keep(self, url: str) -> str:
+        """Keep a test database until the session ends, to copy others from; its name."""
+        name = make_url(url).database
+        assert name is not None
+        with self.admin.connect() as conn:  # a template must have no connections when copied
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+        self._kept.append(name)
+        return name
 
     def _template_name(self) -> str:
         if self._template is None:
@@ -116,9 +137,10 @@ class PostgresServer:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def close(self) -> None:
-        if self._template is not None:
-            self.drop([self.url_of(self._template)])
-            self._template = None
+        names = self._kept + ([self._template] if self._template else [])
+        self.drop([self.url_of(name) for name in names])
+        self._kept.clear()
+        self._template = None
         self.admin.dispose()
 
 
@@ -142,6 +164,22 @@ class PostgresDatabases:
             return False
         self.mapped[url] = self.server.create(migrated=True)
         return True
+
+    def clone(self, url: str, template: str) -> None:
+        """Map a SQLite URL not used yet to a copy of the server database `template`."""
+        assert url not in self.mapped, f"{url} is already in use"
+        self.mapped[url] = self.server.create(template=template)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """Route the SQLite URLs opened meanwhile to these databases."""
+        saved = mailbot.storage.db.url_rewriter, mailbot.storage.db.premigrated
+        mailbot.storage.db.url_rewriter = self.rewrite
+        mailbot.storage.db.premigrated = self.premigrated
+        try:
+            yield
+        finally:
+            mailbot.storage.db.url_rewriter, mailbot.storage.db.premigrated = saved
 
     def drop_all(self) -> None:
         self.server.drop(list(self.mapped.values()))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.databases import PostgresServer
 from tests.support.prepared import Prepared, prepare_once
 from tests.unit.queue.queue_bot import Bot
 
@@ -56,21 +57,19 @@ def _build_filed(folder: Path) -> int:
 
 
 @pytest.fixture(scope="session")
-def filed_once(tmp_path_factory: pytest.TempPathFactory) -> Prepared | None:
-    return prepare_once(tmp_path_factory, "filed", _build_filed)
+def filed_once(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer | None
+) -> Prepared:
+    return prepare_once(tmp_path_factory, "filed", _build_filed, postgres_server)
 
 
 @pytest.fixture
-def filed(tmp_path: Path, filed_once: Prepared | None) -> Iterator[Bot]:
-    """The bot after `file_three_items`: a copy of the session's filed bot, on SQLite."""
-    if filed_once is not None:
-        filed_once.copy_to(tmp_path)
+def filed(tmp_path: Path, filed_once: Prepared, database_backend: str) -> Iterator[Bot]:
+    """The bot after `file_three_items`: a copy of the one the session filed."""
+    filed_once.copy_to(tmp_path)
     b = Bot(tmp_path)
+    b.n = filed_once.mails
     try:
-        if filed_once is None:
-            file_three_items(b)
-        else:
-            b.n = filed_once.mails
         yield b
     finally:
         b.db.dispose()

@@ -21,6 +21,7 @@ from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, Item, StoredMessage
+from tests.support.databases import PostgresServer
 from tests.support.fake_triage import SubjectTriage
 from tests.support.pipeline import make_pipeline
 from tests.support.prepared import Prepared, prepare_once
@@ -205,21 +206,19 @@ def _build_busy(folder: Path) -> int:
 
 
 @pytest.fixture(scope="session")
-def busy_once(tmp_path_factory: pytest.TempPathFactory) -> Prepared | None:
-    return prepare_once(tmp_path_factory, "busy", _build_busy)
+def busy_once(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer | None
+) -> Prepared:
+    return prepare_once(tmp_path_factory, "busy", _build_busy, postgres_server)
 
 
 @pytest.fixture
-def busy_bot(tmp_path: Path, busy_once: Prepared | None) -> Iterator[Bot]:
-    """The bot after `populate`: a copy of the session's busy week, on SQLite."""
-    if busy_once is not None:
-        busy_once.copy_to(tmp_path)
+def busy_bot(tmp_path: Path, busy_once: Prepared, database_backend: str) -> Iterator[Bot]:
+    """The bot after `populate`: a copy of the session's busy week."""
+    busy_once.copy_to(tmp_path)
     b = Bot(tmp_path)
+    b.n = busy_once.mails
     try:
-        if busy_once is None:
-            populate(b)
-        else:
-            b.n = busy_once.mails
         yield b
     finally:
         b.db.dispose()
