@@ -131,6 +131,8 @@ class PostgresServer:
         return self._template
 
     def drop(self, urls: list[str]) -> None:
+        if not urls:
+            return
         with self.admin.connect() as conn:
             for url in urls:
                 name = make_url(url).database
