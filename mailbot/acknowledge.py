@@ -24,9 +24,11 @@ from mailbot.config import Config
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Message
 from mailbot.outgoing.send import SEND_ERRORS, send_templated
+from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
 from mailbot.pipeline.file import Answer
 from mailbot.pipeline.route import Route
+from mailbot.policies.escalation import queue_pm_notice
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
 
 if TYPE_CHECKING:
@@ -40,8 +42,11 @@ ROBOT_LOCAL_PART = re.compile(
     re.IGNORECASE,
 )
 ROBOT_REPLY_WINDOW = timedelta(minutes=2)  # a "reply" to our ack this fast is a machine
-RATE_WINDOW = timedelta(hours=1)
+RATE_WINDOW = timedelta(hours=1)  # of arrival time, for the volume limit
+BURST_WINDOW = timedelta(hours=1)  # identical new text from one sender within this ...
+BURST_REPEATS = 2  # ... this many times before: a machine repeating itself
 ACK_KIND = "ack"
+BREAKER_KIND = "breaker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,7 @@ class AckDecision:
     send: bool
     reason: str
     checks: tuple[Link, ...] = ()  # every check asked, in order, with its answer
+    tripped: Breaker | None = None  # a breaker this decision set: the PM is told at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +68,17 @@ class AckInput:
     route: Route
     new_item: bool
     now: datetime
+    arrived_at: datetime  # when the mail reached the server
+    tripped: list[Breaker]  # filled by a check that stops answering the sender
 
     @property
     def sender(self) -> str:
         return self.message.from_.email if self.message.from_ else ""
+
+    def trip(self, reason: str) -> None:
+        breaker = trip(self.session, self.sender, reason, self.now, self.config)
+        if breaker is not None:
+            self.tripped.append(breaker)
 
 
 Check = Callable[[AckInput], Outcome[str]]  # a decision is the reason not to answer
@@ -102,10 +115,30 @@ def _own_address(a: AckInput) -> Outcome[str]:
     return Outcome(None, "not ours")
 
 
+def _max_age(a: AckInput) -> Outcome[str]:
+    age = a.now - a.arrived_at
+    limit = a.config.acknowledgements.max_age_hours
+    if age > timedelta(hours=limit):
+        reason = (
+            f"arrived {_hours(age)} ago, more than acknowledgements.max_age_hours "
+            f"({limit:g} h): filed without an answer"
+        )
+        return Outcome(reason, "too old")
+    return Outcome(None, f"arrived {_hours(age)} ago")
+
+
+def _hours(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 1 else f"{age.total_seconds() / 60:.0f} min"
+
+
 def _breaker(a: AckInput) -> Outcome[str]:
-    breaker = a.session.get(Breaker, a.sender)
+    breaker = active_breaker(a.session, a.sender, a.now)
     if breaker is not None:
-        return Outcome(f"answers to {a.sender} are stopped: {breaker.reason}", "tripped")
+        until = f"{breaker.expires_at:%Y-%m-%d %H:%M} UTC"
+        return Outcome(
+            f"answers to {a.sender} are stopped until {until}: {breaker.reason}", "tripped"
+        )
     return Outcome(None, "no breaker")
 
 
@@ -113,15 +146,43 @@ def _reply_to_our_mail(a: AckInput) -> Outcome[str]:
     ours = _our_mail_replied_to(a.session, a.message)
     if ours is None:
         return Outcome(None, "not a reply to our acknowledgement")
-    if ours.sent_at is not None and a.now - ours.sent_at < ROBOT_REPLY_WINDOW:
-        trip(
-            a.session,
-            a.sender,
+    # Arrival, not processing, time: a backlog read at once is no robot's speed.
+    if ours.sent_at is not None and timedelta(0) <= a.arrived_at - ours.sent_at < (
+        ROBOT_REPLY_WINDOW
+    ):
+        a.trip(
             f"answered our automatic mail {ours.message_id} within "
             f"{ROBOT_REPLY_WINDOW.seconds // 60} minutes: looks like another robot",
         )
         return Outcome(f"{a.sender} looks like a robot: breaker tripped", "answered too fast")
     return Outcome("replies to our own acknowledgement are not acknowledged", "a reply to ours")
+
+
+def _repeated_text(a: AckInput) -> Outcome[str]:
+    text = (a.message.new_text or "").strip()
+    if not text:
+        return Outcome(None, "no text to compare")
+    # The same subject and the same words again and again: a machine, not a person (people
+    # reuse a body like "see attached", but not with the same subject each time).
+    repeats = (
+        a.session.scalar(
+            select(func.count())
+            .select_from(StoredMessage)
+            .where(
+                StoredMessage.from_email == a.sender,
+                StoredMessage.subject_normalized == a.message.subject_normalized,
+                StoredMessage.new_text == a.message.new_text,
+                StoredMessage.arrived_at >= a.arrived_at - BURST_WINDOW,
+                StoredMessage.arrived_at <= a.arrived_at,
+                StoredMessage.message_id != a.message.message_id,
+            )
+        )
+        or 0
+    )
+    if repeats >= BURST_REPEATS:
+        a.trip(f"sent the same mail {repeats + 1} times within an hour: a machine repeating itself")
+        return Outcome(f"{a.sender} repeats itself: breaker tripped", f"{repeats} repeats")
+    return Outcome(None, "not a repeat" if not repeats else f"{repeats} repeat(s)")
 
 
 def _follow_up(a: AckInput) -> Outcome[str]:
@@ -140,6 +201,7 @@ def _known_sender(a: AckInput) -> Outcome[str]:
 
 def _rate_limit(a: AckInput) -> Outcome[str]:
     limit = a.config.acknowledgements.max_per_sender_per_hour
+    # Counted by when the mails arrived, so a backlog read at once is not a flood.
     recent = (
         a.session.scalar(
             select(func.count())
@@ -148,17 +210,14 @@ def _rate_limit(a: AckInput) -> Outcome[str]:
             .where(
                 OutboxMail.kind == ACK_KIND,
                 StoredMessage.from_email == a.sender,
-                OutboxMail.created_at >= a.now - RATE_WINDOW,
+                StoredMessage.arrived_at > a.arrived_at - RATE_WINDOW,
+                StoredMessage.arrived_at <= a.arrived_at,
             )
         )
         or 0
     )
     if recent >= limit:
-        trip(
-            a.session,
-            a.sender,
-            f"more than {limit} acknowledgements in an hour: a loop or a flood",
-        )
+        a.trip(f"more than {limit} new threads acknowledged within an hour: a loop or a flood")
         return Outcome(f"rate limit reached for {a.sender}: breaker tripped", f"{recent} this hour")
     return Outcome(None, f"{recent} of {limit} this hour")
 
@@ -169,8 +228,10 @@ ACK_CHECKS: dict[str, Check] = {
     "noise": _noise,
     "robot_address": _robot_address,
     "own_address": _own_address,
+    "max_age": _max_age,
     "breaker": _breaker,
     "reply_to_our_mail": _reply_to_our_mail,
+    "repeated_text": _repeated_text,
     "follow_up": _follow_up,
     "known_sender": _known_sender,
     "rate_limit": _rate_limit,
@@ -191,20 +252,19 @@ def decide(
     new_item: bool,
     now: datetime,
     checks: Sequence[str] | None = None,
+    *,
+    arrived_at: datetime | None = None,
 ) -> AckDecision:
     """Whether to acknowledge this message; may trip a breaker as a side effect it reports."""
-    a = AckInput(session, config, message, verdict, route, new_item, now)
+    a = AckInput(
+        session, config, message, verdict, route, new_item, now, arrived_at or now, tripped=[]
+    )
     names = ack_checks() if checks is None else checks
     refused, record = run_chain([(n, lambda c=ACK_CHECKS[n]: c(a)) for n in names])
+    tripped = a.tripped[0] if a.tripped else None
     if refused is not None:
-        return AckDecision(False, refused, tuple(record))
-    return AckDecision(True, "new client item", tuple(record))
-
-
-def trip(session: Session, address: str, reason: str) -> None:
-    if session.get(Breaker, address) is None:
-        session.add(Breaker(address=address, reason=reason))
-        log.warning("stopped answering %s: %s", address, reason)
+        return AckDecision(False, refused, tuple(record), tripped)
+    return AckDecision(True, "new client item", tuple(record), tripped)
 
 
 def _our_mail_replied_to(session: Session, message: Message) -> OutboxMail | None:
@@ -253,8 +313,12 @@ class TemplateAcknowledger:
         new_item: bool,
     ) -> Answer:
         now = self.clock.now(UTC)
-        decision = decide(session, self.config, message, verdict, route, new_item, now)
+        decision = decide(
+            session, self.config, message, verdict, route, new_item, now, arrived_at=row.arrived_at
+        )
         checks = tuple(str(link) for link in decision.checks)
+        if decision.tripped is not None:
+            checks += (self._tell_pm(session, row, item, decision.tripped, now),)
         if not decision.send:
             return Answer(f"not sent: {decision.reason}", checks)
         acks = self.config.acknowledgements
@@ -299,3 +363,27 @@ class TemplateAcknowledger:
                 )
             )
         return Answer(f"queued {outbox.message_id} ({decision.reason})", checks)
+
+    def _tell_pm(
+        self, session: Session, row: StoredMessage, item: Item, breaker: Breaker, now: datetime
+    ) -> str:
+        """A breaker silences a sender: the item's PM hears of it at once."""
+        queued = queue_pm_notice(
+            session,
+            self.config,
+            item,
+            kind=BREAKER_KIND,
+            template=(BREAKER_KIND, "notice"),
+            subject=f"[Answers stopped] {breaker.address}",
+            context={
+                "address": breaker.address,
+                "reason": breaker.reason,
+                "until": f"{breaker.expires_at:%Y-%m-%d %H:%M} UTC",
+            },
+            dedupe_key=f"{BREAKER_KIND}:{breaker.address}:{breaker.tripped_at.isoformat()}",
+            message_pk=row.id,
+            now=now,
+        )
+        if isinstance(queued, str):
+            return f"breaker: PM not told: {queued}"
+        return "breaker: PM told" if queued is not None else "breaker: PM told already"

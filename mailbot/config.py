@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.config_types import (
+    DEFAULT_ACK_MAX_AGE_HOURS,
     DEFAULT_ACKS_PER_SENDER_PER_HOUR,
     DEFAULT_BATCH_SIZE,
+    DEFAULT_BREAKER_COOLDOWN_HOURS,
     DEFAULT_DATABASE_URL,
     DEFAULT_DECISION_DAYS,
     DEFAULT_FIRST_RESPONSE_HOURS,
@@ -155,6 +157,8 @@ _ACK_KEYS = {
     "follow_ups": ((bool,), False),
     "unknown_senders": ((str,), "triage"),
     "max_per_sender_per_hour": ((int,), DEFAULT_ACKS_PER_SENDER_PER_HOUR),
+    "max_age_hours": ((int, float), DEFAULT_ACK_MAX_AGE_HOURS),
+    "breaker_cooldown_hours": ((int, float), DEFAULT_BREAKER_COOLDOWN_HOURS),
     "first_response_hours": ((int,), DEFAULT_FIRST_RESPONSE_HOURS),
     "decision_days": ((int,), DEFAULT_DECISION_DAYS),
 }
@@ -275,6 +279,9 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     _choice("acknowledgements.unknown_senders", acks["unknown_senders"], ("triage", "acknowledge"))
     if acks["max_per_sender_per_hour"] < 0:
         raise ConfigError("acknowledgements.max_per_sender_per_hour must not be negative")
+    for key in ("max_age_hours", "breaker_cooldown_hours"):
+        if acks[key] <= 0:
+            raise ConfigError(f"acknowledgements.{key} must be a positive number of hours")
     smtp = _smtp(data["smtp"], site, base_dir) if "smtp" in data else None
     outbox = _section(data, "outbox", _OUTBOX_KEYS)
     sla = _section(data, "sla", _SLA_KEYS)

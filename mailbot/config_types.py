@@ -73,7 +73,12 @@ class Secret:
         )
 
 
-DEFAULT_ACKS_PER_SENDER_PER_HOUR = 5  # more than this from one sender looks like a loop
+# New threads acknowledged per sender per hour of arrival; past it a flood, not a person.
+# A last resort: loops are caught by what robots do (see acknowledge.py), and a busy client
+# in acceptance testing writes 15 separate issues in half an hour.
+DEFAULT_ACKS_PER_SENDER_PER_HOUR = 20
+DEFAULT_ACK_MAX_AGE_HOURS = 24.0  # older mail (a backlog) is filed, not acknowledged
+DEFAULT_BREAKER_COOLDOWN_HOURS = 24.0  # a breaker ends by itself after this
 DEFAULT_FIRST_RESPONSE_HOURS = 4  # promised in issue acknowledgements
 DEFAULT_DECISION_DAYS = 5  # change requests: a decision within this many working days
 
@@ -113,6 +118,8 @@ class AckConfig:
     follow_ups: bool = False  # acknowledge follow-ups on an existing item too
     unknown_senders: str = "triage"  # "triage": file without answering; "acknowledge"
     max_per_sender_per_hour: int = DEFAULT_ACKS_PER_SENDER_PER_HOUR
+    max_age_hours: float = DEFAULT_ACK_MAX_AGE_HOURS
+    breaker_cooldown_hours: float = DEFAULT_BREAKER_COOLDOWN_HOURS
     first_response_hours: int = DEFAULT_FIRST_RESPONSE_HOURS
     decision_days: int = DEFAULT_DECISION_DAYS
 

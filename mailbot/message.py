@@ -14,6 +14,9 @@ class RawMail:
     uid: int  # IMAP UID; for Maildir a per-run sequence number
     key: str  # stable id inside the folder: str(uid) for IMAP, the file name for Maildir
     data: bytes
+    # When it reached the server (IMAP INTERNALDATE, the Maildir file's delivery time);
+    # None when the source cannot tell. Clocks (SLA, ages, reports) start here.
+    arrived_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

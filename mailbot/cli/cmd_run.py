@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import threading
 
@@ -18,10 +19,19 @@ log = logging.getLogger("mailbot.run")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--once", action="store_true", help="drain every mailbox once and exit")
+    parser.add_argument(
+        "--no-ack",
+        action="store_true",
+        help="file everything but answer nobody (importing an inbox's history)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     config = load(args)
+    if args.no_ack:
+        acks = dataclasses.replace(config.acknowledgements, enabled=False)
+        config = dataclasses.replace(config, acknowledgements=acks)
+        log.info("--no-ack: mail is filed, nobody is answered")
     db = database(config)
     stop = threading.Event()
     StopSignals(stop).install()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session
@@ -110,7 +111,7 @@ def file_message(
         if not config.is_own_address(sender):  # a PM's "fixed it" must not reopen the issue
             _follow_up(session, item, row, category)
     else:
-        item = _new_item(session, route, message, verdict)
+        item = _new_item(session, route, message, verdict, opened_at=row.arrived_at)
         new_item = True
     row.item_id = item.id
     row.route = {**route.to_dict(), "new_item": new_item}  # the answer stage reads both
@@ -128,7 +129,14 @@ def file_message(
     )
 
 
-def _new_item(session: Session, route: Route, message: Message, verdict: Verdict | None) -> Item:
+def _new_item(
+    session: Session,
+    route: Route,
+    message: Message,
+    verdict: Verdict | None,
+    *,
+    opened_at: datetime | None,
+) -> Item:
     key = route.project or UNASSIGNED_KEY
     number = next_number(session, key)
     category = verdict.category if verdict else FALLBACK_CATEGORY
@@ -145,6 +153,8 @@ def _new_item(session: Session, route: Route, message: Message, verdict: Verdict
         confidence=verdict.confidence if verdict else None,
         needs_review=verdict.needs_review if verdict else True,
         escalate=verdict.escalate if verdict else False,
+        # The client's clock: SLA, age and "new this week" count from the mail's arrival.
+        created_at=opened_at or datetime.now(UTC),
     )
     session.add(item)
     session.flush()

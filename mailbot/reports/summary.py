@@ -46,7 +46,7 @@ from mailbot.reports.mail import (
 from mailbot.reports.periods import local_date, week_period, week_start
 from mailbot.sla import is_open
 from mailbot.storage.db import Database
-from mailbot.storage.models import Breaker, Item, Report, StoredMessage
+from mailbot.storage.models import Item, Report, StoredMessage
 
 log = logging.getLogger("mailbot.reports")
 
@@ -140,7 +140,7 @@ def summary_recipients(
             StoredMessage.category.is_distinct_from("none"),
             or_(
                 Item.id.in_(ids),
-                and_(StoredMessage.received_at >= since, StoredMessage.received_at < until),
+                and_(StoredMessage.arrived_at >= since, StoredMessage.arrived_at < until),
             ),
         )
         .distinct()
@@ -150,7 +150,8 @@ def summary_recipients(
         local, _, domain = address.rpartition("@")
         if domain not in project.client_domains or address in found or address in ours:
             continue
-        if ROBOT_LOCAL_PART.match(local) or session.get(Breaker, address) is not None:
+        # A breaker stops automatic answers, never a client's summary.
+        if ROBOT_LOCAL_PART.match(local):
             continue
         found.append(address)
     return found

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 
 from imapclient import IMAPClient
 from imapclient.exceptions import (
@@ -249,14 +250,17 @@ class ImapSource:
             chunk = uids[start : start + batch_size]
             with self._errors(f"fetching from {self.folder} on {self._where}"):
                 # BODY.PEEK leaves \Seen alone, so people reading the inbox see what is new.
-                response = self.client.fetch(chunk, ["BODY.PEEK[]"])
+                response = self.client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
             mails = []
             for uid in chunk:
                 body = response.get(uid, {}).get(b"BODY[]")
                 if body is None:  # expunged by someone else since the search
                     log.debug("UID %d vanished from %s before it was fetched", uid, self.folder)
                     continue
-                mails.append(RawMail(uid=uid, key=str(uid), data=bytes(body)))
+                arrived = response.get(uid, {}).get(b"INTERNALDATE")
+                mails.append(
+                    RawMail(uid=uid, key=str(uid), data=bytes(body), arrived_at=_utc(arrived))
+                )
             if mails:
                 yield mails
 
@@ -417,3 +421,10 @@ def _describe(err: BaseException) -> str:
     text = str(err) or type(err).__name__
     match = re.fullmatch(r"b(['\"])(.*)\1", text, re.DOTALL)
     return match.group(2) if match else text
+
+
+def _utc(moment: object) -> datetime | None:
+    """INTERNALDATE as an aware UTC time (imapclient gives naive local time by default)."""
+    if not isinstance(moment, datetime):
+        return None
+    return moment.astimezone(UTC)  # a naive value is taken as local time, as imapclient means

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mailbot.config_types import MailboxConfig
@@ -95,10 +96,13 @@ class MaildirSource:
             key = _base_name(path.name)
             try:
                 data = path.read_bytes()
+                # Delivery writes the file once and renames it into new/: its mtime is
+                # when the mail arrived.
+                arrived = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             except FileNotFoundError:
                 continue  # moved away by someone else meanwhile
             self._paths[key] = path
-            batch.append(RawMail(uid=_uid_for(key), key=key, data=data))
+            batch.append(RawMail(uid=_uid_for(key), key=key, data=data, arrived_at=arrived))
             if len(batch) >= batch_size:
                 yield batch
                 batch = []

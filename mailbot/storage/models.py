@@ -102,7 +102,9 @@ class StoredMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     account: Mapped[str] = mapped_column(String(200))  # where it was first seen
     folder: Mapped[str] = mapped_column(String(500))
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)  # stored by us
+    # When it reached the mail server (INTERNALDATE, Maildir delivery): clocks start here.
+    arrived_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -274,10 +276,15 @@ class ProjectCounter(Base):
 
 
 class Breaker(Base):
-    """An address we stopped answering automatically (a loop, another robot)."""
+    """An address we stopped answering automatically (a loop, another robot), for a while.
+
+    A breaker stops automatic answers only: the mail is still filed, and the client still
+    gets summaries. It ends by itself at `expires_at`, or when a person clears it.
+    """
 
     __tablename__ = "breakers"
 
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
     tripped_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -131,10 +131,12 @@ def store_batch(
                 "state": MessageState.RECEIVED,
                 "attempts": 0,
                 "received_at": now,
+                # Never in the future: a server clock ahead of ours must not stop the SLA.
+                "arrived_at": min(m.arrived_at, now) if m.arrived_at else now,
                 "next_attempt_at": claimed_until or now,
                 "claimed_by": claimed_by,
             }
-            for sha in new
+            for sha, m in new.items()
         ]
         inserted = session.execute(
             insert(StoredMessage).returning(

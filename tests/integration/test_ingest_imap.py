@@ -21,6 +21,7 @@ from mailbot.config_types import Folders
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Blob, MessageState, StoredMessage
 from tests.servers import DovecotAccount
+from tests.servers.dovecot import DovecotError
 from tests.support.configs import write_config
 from tests.support.mails import make_mails
 from tests.support.pipeline import make_pipeline
@@ -203,9 +204,17 @@ def test_daemon_survives_a_dropped_connection(imap_account: DovecotAccount, tmp_
     db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
     proc = mailbot("--config", str(cfg), "run")
     try:
-        time.sleep(2.0)
-        imap_account.kick()  # the server drops every connection of this user
-        time.sleep(0.5)
+        # The server drops every connection of this user, as soon as the daemon has one
+        # (a fixed sleep failed on a busy machine: "no users kicked").
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                imap_account.kick()
+                break
+            except DovecotError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
         imap_account.append_many("INBOX", make_mails(2))
         deadline = time.monotonic() + 20
         while count(db_url) < 2 and time.monotonic() < deadline:

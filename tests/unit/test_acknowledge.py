@@ -61,7 +61,9 @@ class Bot:
             triage=SubjectTriage(),
             deliver=lambda: deliver_outbox(self.db, self.config),
         ).run_once()
-        return [p.read_bytes() for p in sorted((self.config.outbox_dir or Path()).glob("*.eml"))]
+        # The acknowledgements written so far (a PM notice of a breaker is not one).
+        outbox = self.config.outbox_dir or Path()
+        return [p.read_bytes() for p in sorted(outbox.glob("*-ack.eml"))]
 
     def decisions(self) -> list[str]:
         from mailbot.storage.models import Event

@@ -62,3 +62,65 @@ def test_a_failed_migration_leaves_no_half_schema(tmp_path: Path) -> None:
     db.upgrade()  # and the real migrations still run from scratch
     assert "messages" in inspect(db.engine).get_table_names()
     db.dispose()
+
+
+def test_a_database_with_mail_upgrades_from_before_the_stage_machine(tmp_path: Path) -> None:
+    """Old rows get their stage and arrival; SQLite's foreign keys never block the upgrade."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import select
+
+    from mailbot.storage.db import _alembic_config
+    from mailbot.storage.models import Item, MessageState, StoredMessage
+
+    db = open_database(f"sqlite:///{tmp_path}/old.sqlite3", migrate=False)
+    cfg = _alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    with db.engine.begin() as conn:
+        for sha in ("a", "b"):
+            conn.execute(
+                text("INSERT INTO blobs (sha256, size, data) VALUES (:sha, 1, :data)"),
+                {"sha": sha, "data": b"\x00"},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO items (id, ref, project_key, number, category, status, title, "
+                "needs_review, escalate, created_at, updated_at) VALUES (1, 'ACME-1', 'ACME', 1, "
+                "'issue', 'new', 't', :no, :no, :at, :at)"
+            ),
+            {"no": False, "at": at},
+        )
+        for pk, sha, state, mid in ((1, "a", "filed", "m1"), (2, "b", "failed", None)):
+            conn.execute(
+                text(
+                    "INSERT INTO messages (id, sha256, message_id, message_id_synthetic, "
+                    '"references", recipients, attachments, signals, defects, state, attempts, '
+                    "account, folder, received_at, updated_at, item_id) VALUES "
+                    "(:pk, :sha, :mid, :no, '[]', '{}', '[]', '{}', '[]', :state, 1, "
+                    "'a', 'INBOX', :at, :at, 1)"
+                ),
+                {"pk": pk, "sha": sha, "mid": mid, "no": False, "state": state, "at": at},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO locations (message_pk, account, folder, uidvalidity, uid, key, "
+                "server_target, server_done, seen_at) VALUES "
+                "(1, 'a', 'INBOX', 1, 1, '1', 'processed', :yes, :at)"
+            ),
+            {"yes": True, "at": at},
+        )
+    db.upgrade()
+    with db.session() as s:
+        done, failed = s.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
+        assert (done.state, failed.state, failed.failed_stage) == (
+            MessageState.ANSWERED,
+            MessageState.FAILED,
+            "parse",
+        )
+        assert done.arrived_at == done.received_at and done.arrived_at.tzinfo is not None
+        assert s.get(Item, 1) is not None
+    db.dispose()

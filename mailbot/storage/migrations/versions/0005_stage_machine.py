@@ -15,16 +15,20 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+EPOCH = "1970-01-01 00:00:00"
+
 
 def upgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("failed_stage", sa.String(length=20), nullable=True))
+        # A constant default: SQLite adds such a column in place, where anything else
+        # rebuilds the table, which its foreign keys refuse once there is mail in it.
         batch_op.add_column(
             sa.Column(
                 "next_attempt_at",
                 sa.DateTime(timezone=True),
                 nullable=False,
-                server_default=sa.func.current_timestamp(),
+                server_default=EPOCH,  # due at once
             )
         )
         batch_op.add_column(sa.Column("claimed_by", sa.String(length=200), nullable=True))
@@ -59,8 +63,6 @@ def upgrade() -> None:
             .where(messages.c.state == state, messages.c.message_id.is_not(None))
             .values(failed_stage="file")
         )
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.alter_column("next_attempt_at", server_default=None)
 
 
 def downgrade() -> None:

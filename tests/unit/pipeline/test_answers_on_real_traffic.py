@@ -1,0 +1,163 @@
+"""Automatic answers on real traffic: clocks from arrival, backlogs filed quietly, busy
+clients answered, loops stopped by what robots do, breakers that end and can be cleared."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mailbot.cli import main
+from mailbot.config import Config
+from mailbot.config_types import AckConfig, Folders, MailboxConfig, ProjectConfig, SiteConfig
+from mailbot.pipeline.breakers import clear_breaker, list_breakers
+from mailbot.sources.maildir import ensure_maildir
+from mailbot.storage.db import Database, open_database
+from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
+from tests.support.fake_triage import SubjectTriage
+from tests.support.pipeline import make_pipeline
+
+ACME = ProjectConfig(
+    key="ACME", name="ACME web shop", client_domains=("acme.example",), pm="pm@agency.example"
+)
+NUMBERS = itertools.count(1)
+
+
+class Inbox:
+    def __init__(self, tmp_path: Path, **acks: object) -> None:
+        self.root = tmp_path / "Maildir"
+        ensure_maildir(self.root)
+        box = MailboxConfig(name="local", kind="maildir", path=self.root, folders=Folders())
+        self.config = Config(
+            mailboxes=(box,),
+            database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+            projects=(ACME,),
+            site=SiteConfig(name="Agency", address="team@agency.example", domain="agency.example"),
+            outbox_dir=tmp_path / "outbox",
+            acknowledgements=AckConfig(**acks),  # type: ignore[arg-type]
+        )
+        self.db: Database = open_database(self.config.database_url)
+
+    def deliver(
+        self, subject: str, *, arrived: datetime, sender: str = "anna@acme.example", body: str = ""
+    ) -> None:
+        n = next(NUMBERS)
+        raw = (
+            f"From: {sender}\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
+            f"Message-ID: <r{n}@acme.example>\r\nDate: {arrived:%a, %d %b %Y %H:%M:%S +0000}\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body or f'Problem number {n}.'}\r\n"
+        ).encode()
+        path = self.root / "new" / f"{n}.M{n}.host"
+        path.write_bytes(raw)
+        os.utime(path, (arrived.timestamp(), arrived.timestamp()))  # delivery time
+
+    def run(self) -> None:
+        make_pipeline(self.config, self.db, triage=SubjectTriage()).run_once()
+
+    def acks(self) -> list[str]:
+        with self.db.session() as s:
+            return list(s.scalars(select(OutboxMail.subject).where(OutboxMail.kind == "ack")))
+
+    def decisions(self) -> list[str]:
+        with self.db.session() as s:
+            return [
+                e.detail["ack"] for e in s.scalars(select(Event).where(Event.kind == "answered"))
+            ]
+
+
+def test_a_backlog_is_filed_from_its_arrival_and_only_recent_mail_is_answered(
+    tmp_path: Path,
+) -> None:
+    inbox = Inbox(tmp_path)
+    now = datetime.now(UTC)
+    two_weeks = now - timedelta(days=14)
+    for n in range(12):  # one client, twelve new threads over two weeks
+        inbox.deliver(f"Old problem {n}", arrived=two_weeks + timedelta(hours=n * 24))
+    inbox.deliver("Fresh problem", arrived=now - timedelta(hours=2))
+    inbox.run()
+    with inbox.db.session() as s:
+        items = s.scalars(select(Item).order_by(Item.id)).all()
+        assert len(items) == 13  # every thread filed
+        # Ages and SLA clocks start when the mail arrived, not when it was read.
+        assert abs(items[0].created_at - two_weeks) < timedelta(seconds=1)
+        arrived = s.scalars(select(StoredMessage.arrived_at).order_by(StoredMessage.id)).all()
+        assert abs(arrived[0] - two_weeks) < timedelta(seconds=1)
+        assert s.scalars(select(Breaker)).all() == []  # no client silenced
+    assert inbox.acks() == ["Re: Fresh problem [ACME-13]"]
+    assert sum("max_age_hours" in d for d in inbox.decisions()) == 12
+
+
+def test_a_busy_client_is_answered_every_time(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    for n in range(15):  # acceptance testing: 15 separate issues in half an hour
+        inbox.deliver(f"UAT finding {n}", arrived=start + timedelta(minutes=2 * n))
+    inbox.run()
+    assert len(inbox.acks()) == 15
+
+
+def test_a_flood_trips_a_breaker_that_tells_the_pm_ends_and_can_be_cleared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = Inbox(tmp_path, max_per_sender_per_hour=3, breaker_cooldown_hours=1)
+    start = datetime.now(UTC) - timedelta(hours=3)  # a flood within one hour, 3 h ago
+    for n in range(5):
+        inbox.deliver(f"Flood {n}", arrived=start + timedelta(minutes=n))
+    inbox.run()
+    assert len(inbox.acks()) == 3
+    with inbox.db.session() as s:
+        [breaker] = list_breakers(s, datetime.now(UTC))
+        assert breaker.address == "anna@acme.example"
+        assert breaker.expires_at - breaker.tripped_at == timedelta(hours=1)
+        notices = s.scalars(select(OutboxMail).where(OutboxMail.kind == "breaker")).all()
+        assert [n.rcpt_to for n in notices] == [["pm@agency.example"]]  # told once, at once
+        assert list_breakers(s, datetime.now(UTC) + timedelta(hours=2)) == []  # it ends
+    cfg = tmp_path / "mailbot.toml"
+    cfg.write_text(
+        f'[mailbox]\nname = "local"\nkind = "maildir"\npath = "{inbox.root}"\n'
+        f'[database]\nurl = "sqlite:///{tmp_path}/mb.sqlite3"\n'
+    )
+    assert main(["--config", str(cfg), "breakers", "list"]) == 0
+    assert "anna@acme.example" in capsys.readouterr().out
+    assert main(["--config", str(cfg), "breakers", "clear", "anna@acme.example"]) == 0
+    with inbox.db.session() as s:
+        assert list_breakers(s, datetime.now(UTC)) == []
+        with pytest.raises(Exception, match="no breaker is on"):
+            clear_breaker(s, "anna@acme.example", actor="pm", now=datetime.now(UTC))
+    inbox.deliver("After the clear", arrived=datetime.now(UTC))
+    inbox.run()
+    assert "Re: After the clear [ACME-6]" in inbox.acks()
+
+
+def test_a_machine_repeating_itself_is_stopped(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    for n in range(4):  # an autoresponder without Auto-Submitted, same words each time
+        inbox.deliver("Ticket received", arrived=start + timedelta(minutes=n), body="We got it.")
+    inbox.run()
+    # Two identical mails may be a person sending twice; the third shows a machine.
+    assert len(inbox.acks()) == 2
+    assert any("repeats itself" in d for d in inbox.decisions())
+    with inbox.db.session() as s:
+        assert [b.address for b in list_breakers(s, datetime.now(UTC))] == ["anna@acme.example"]
+
+
+def test_run_no_ack_files_history_without_answering(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    inbox.deliver("Last year's problem", arrived=datetime.now(UTC))
+    cfg = tmp_path / "mailbot.toml"
+    cfg.write_text(
+        f'[mailbox]\nname = "local"\nkind = "maildir"\npath = "{inbox.root}"\n'
+        f'[database]\nurl = "sqlite:///{tmp_path}/mb.sqlite3"\n[triage]\nenabled = false\n'
+        f'[outbox]\ndirectory = "{tmp_path / "outbox"}"\n'
+        '[site]\nname = "Agency"\naddress = "team@agency.example"\ndomain = "agency.example"\n'
+        '[[projects]]\nkey = "ACME"\nname = "ACME"\nclient_domains = ["acme.example"]\n'
+    )
+    assert main(["--config", str(cfg), "run", "--once", "--no-ack"]) == 0
+    with inbox.db.session() as s:
+        assert len(s.scalars(select(Item)).all()) == 1
+    assert inbox.acks() == []
