@@ -27,7 +27,7 @@ from mailbot.outgoing.send import SEND_ERRORS, send_templated
 from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
 from mailbot.pipeline.file import Answer
-from mailbot.pipeline.route import Route
+from mailbot.pipeline.route import Route, is_listed_client
 from mailbot.policies.escalation import queue_pm_notice
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
 
@@ -193,10 +193,20 @@ def _follow_up(a: AckInput) -> Outcome[str]:
 
 
 def _known_sender(a: AckInput) -> Outcome[str]:
-    if a.route.project is None and a.config.acknowledgements.unknown_senders == "triage":
+    """Only listed clients are answered: a keyword or a copied tag never makes one."""
+    if a.config.acknowledgements.unknown_senders == "acknowledge":
+        return Outcome(None, "strangers are answered too (unknown_senders = acknowledge)")
+    project = a.config.project(a.route.project) if a.route.project else None
+    if project is None:
         reason = "sender unknown to every project: filed for triage, not answered"
         return Outcome(reason, "unassigned")
-    return Outcome(None, f"filed under {a.route.project or 'triage'}")
+    if is_listed_client(project, a.sender):
+        return Outcome(None, f"a listed client of {project.key}")
+    reason = (
+        f"{a.sender} is not a listed client of {project.key} (filed by {a.route.step}): "
+        "not answered"
+    )
+    return Outcome(reason, "not listed")
 
 
 def _rate_limit(a: AckInput) -> Outcome[str]:

@@ -73,6 +73,15 @@ def _domain_matches(sender_domain: str, domain: str) -> bool:
     return sender_domain == domain or sender_domain.endswith("." + domain)
 
 
+def is_listed_client(project: ProjectConfig, sender: str) -> bool:
+    """Is `sender` one of the project's client addresses, or at one of its client domains?"""
+    domain = sender.rpartition("@")[2]
+    return bool(sender) and (
+        sender in project.client_addresses
+        or any(_domain_matches(domain, d) for d in project.client_domains)
+    )
+
+
 def keyword_hits(project: ProjectConfig, text: str) -> list[str]:
     lowered = text.lower()
     return [k for k in project.keywords if k.lower() in lowered]

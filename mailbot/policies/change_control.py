@@ -2,8 +2,11 @@
 
 Runs on follow-ups in a change request's thread once approval was requested and while
 the decision is open. A clear "Approved" / "同意" approves, a clear "Rejected" / "不同意"
-rejects, each recorded with the client's words; anything else leaves the status alone,
-marks the item for review and tells the PM. mailbot never guesses a decision.
+rejects, each recorded with the client's words — but only from a reply to *our* approval
+request (its Message-ID in In-Reply-To/References: only the client received it) sent by
+the client. Anything else leaves the status alone, marks the item for review and tells
+the PM: an unclear answer, or an answer that cannot be trusted as the client's (not a
+reply to our request, a forged or look-alike sender). mailbot never guesses a decision.
 """
 
 from __future__ import annotations
@@ -11,15 +14,24 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot.change_control import AWAITING_DECISION, Phrases, interpret_reply, load_phrases
+from mailbot.change_control import (
+    APPROVAL_KIND,
+    AWAITING_DECISION,
+    Phrases,
+    interpret_reply,
+    load_phrases,
+)
 from mailbot.config import Config
 from mailbot.items.lifecycle import change_status
+from mailbot.message import Address
 from mailbot.outgoing.send import SEND_ERRORS, send_templated
+from mailbot.pipeline.breakers import active_breaker
 from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.policies.escalation import client_text, queue_pm_notice
-from mailbot.storage.models import Breaker, Event
+from mailbot.storage.models import Event, OutboxMail, StoredMessage
 
 log = logging.getLogger("mailbot.change_control")
 
@@ -27,6 +39,23 @@ PM_NOTICE_KIND = "pm_notice"
 DECISION_KIND = "decision"  # the confirmation to the client of the decision we recorded
 CLOCK_SKEW = timedelta(minutes=15)  # a client's clock may run this much behind ours
 NEW_STATUS = {"approve": "approved", "reject": "rejected"}
+
+
+def replies_to_our_request(session: Session, ctx: FilingContext) -> bool:
+    """Does the mail answer the approval request we sent the client for this item?"""
+    ids = [i for i in (ctx.message.in_reply_to, *ctx.message.references) if i]
+    if not ids:
+        return False
+    found = session.scalar(
+        select(OutboxMail.id)
+        .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
+        .where(
+            OutboxMail.kind == APPROVAL_KIND,
+            OutboxMail.message_id.in_(ids),
+            StoredMessage.item_id == ctx.item.id,
+        )
+    )
+    return found is not None
 
 
 def from_the_client(config: Config, ctx: FilingContext) -> bool:
@@ -71,6 +100,15 @@ class ChangeControlHook:
                 ctx,
                 f"dated {ctx.message.date:%Y-%m-%d %H:%M %Z}, before the approval request",
             )
+        if not replies_to_our_request(session, ctx):
+            # The subject tag or the client's own Message-ID can be copied by anyone; our
+            # request's Message-ID only the client received.
+            return self._ambiguous(
+                session,
+                ctx,
+                "not a reply to our approval request (its Message-ID is not in the thread "
+                "headers): not taken as the client's decision",
+            )
         decision = interpret_reply(ctx.message.new_text, self.phrases)
         actor = ctx.message.from_.email if ctx.message.from_ else "client"
         if decision.kind in NEW_STATUS:
@@ -96,7 +134,8 @@ class ChangeControlHook:
         message = ctx.message
         if not self.config.acknowledgements.enabled or message.from_ is None:
             return "decision not confirmed: acknowledgements are off"
-        if session.get(Breaker, message.from_.email) is not None:
+        now = self.clock.now(UTC)
+        if active_breaker(session, message.from_.email, now) is not None:
             return f"decision not confirmed: answers to {message.from_.email} are stopped"
         try:
             outbox = send_templated(
@@ -106,8 +145,10 @@ class ChangeControlHook:
                 category=status,
                 item=ctx.item,
                 thread_from=ctx.row,
+                # To the client who decided, never to a Reply-To someone else wrote.
+                to=[Address(message.from_.name, message.from_.email)],
                 dedupe_key=f"{DECISION_KIND}:{ctx.row.sha256}",
-                now=self.clock.now(UTC),
+                now=now,
             )
         except SEND_ERRORS as err:
             # The decision stands; a person tells the client by hand.

@@ -159,7 +159,8 @@ def test_change_requests_are_decided_by_the_clients_answers_and_urgent_mail_esca
     imap_account.append_many(
         "INBOX",
         [
-            # Anna answers our approval request itself; the others answer their first mail.
+            # The clients answer our approval requests (only a reply to our request can
+            # decide); Bob answers his own first mail, which only the PM can read as a yes.
             client_mail(
                 5,
                 ANNA,
@@ -167,8 +168,16 @@ def test_change_requests_are_decided_by_the_clients_answers_and_urgent_mail_esca
                 "Approved, please go ahead.",
                 by_ref[banner]["Message-ID"].strip("<>"),
             ),
-            client_mail(6, WANG, "回复：销售看板增加区域筛选", "同意，请尽快安排。", 2),
-            client_mail(7, WANG, "回复：导出格式变更", "不同意", 3),
+            client_mail(
+                6,
+                WANG,
+                "回复：销售看板增加区域筛选",
+                "同意，请尽快安排。",
+                by_ref[region_zh]["Message-ID"].strip("<>"),
+            ),
+            client_mail(
+                7, WANG, "回复：导出格式变更", "不同意", by_ref[export]["Message-ID"].strip("<>")
+            ),
             client_mail(8, BOB, "Re: Region filter", "Let me check with my boss", 4),
             client_mail(
                 9,

@@ -62,8 +62,13 @@ class Bot:
         *,
         reply_to: int | None = None,
         date: datetime | None = None,
+        answering: str | None = None,
     ) -> int:
-        """Drop a client mail into the Maildir; returns its number (Message-ID <mN@client>)."""
+        """Drop a client mail into the Maildir; returns its number (Message-ID <mN@client>).
+
+        `reply_to=N` answers the client's mail N; `answering` is the Message-ID of our mail
+        the client replies to (as a mail program does when the client clicks Reply on it).
+        """
         self.n += 1
         msg = EmailMessage(policy=policy.SMTP)
         msg["From"] = sender
@@ -72,8 +77,8 @@ class Bot:
         msg["Message-ID"] = f"<m{self.n}@client>"
         msg["Date"] = format_datetime(date or datetime.now(UTC))
         if reply_to is not None:
-            msg["In-Reply-To"] = f"<m{reply_to}@client>"
-            msg["References"] = f"<m{reply_to}@client>"
+            msg["In-Reply-To"] = answering or f"<m{reply_to}@client>"
+            msg["References"] = f"<m{reply_to}@client>" + (f" {answering}" if answering else "")
         msg.set_content(body)
         (self.root / "new" / f"{self.n}.M{self.n}.host").write_bytes(bytes(msg))
         return self.n
