@@ -43,7 +43,7 @@ from mailbot.reports.mail import (
 from mailbot.reports.periods import check_day_period, day_period, local_date
 from mailbot.sla import is_open, overdue
 from mailbot.storage.db import Database
-from mailbot.storage.models import Report
+from mailbot.storage.models import Event, Report
 
 log = logging.getLogger("mailbot.reports")
 
@@ -77,6 +77,9 @@ class Digest:
     projects: list[ProjectDigest]
     unassigned_new: list[Line]
     unassigned_open: int
+    # Mail filed in the period without an acknowledgement because it arrived too long ago
+    # (a backlog, an outage): the client has not been answered, a person should look.
+    filed_unanswered: int = 0
 
     def totals(self) -> dict[str, int]:
         return {
@@ -101,6 +104,8 @@ class Digest:
             "projects": self.projects,
             "unassigned_new": self.unassigned_new,
             "unassigned_open": self.unassigned_open,
+            "filed_unanswered": self.filed_unanswered,
+            "max_age_hours": config.acknowledgements.max_age_hours,
             "totals": self.totals(),
         }
 
@@ -125,6 +130,7 @@ class Digest:
             ],
             "unassigned_new": [x.as_dict() for x in self.unassigned_new],
             "unassigned_open": self.unassigned_open,
+            "filed_unanswered": self.filed_unanswered,
         }
 
 
@@ -186,7 +192,16 @@ def collect_digest(
             if data.in_window(i.created_at, since, until)
         ],
         unassigned_open=len(unassigned),
+        filed_unanswered=_filed_too_old(session, since, until),
     )
+
+
+def _filed_too_old(session: Session, since: datetime, until: datetime) -> int:
+    """Mails answered "not sent: … max_age_hours" in the period (a backlog filed quietly)."""
+    answered = session.scalars(
+        select(Event.detail).where(Event.kind == "answered", Event.at >= since, Event.at < until)
+    )
+    return sum("max_age_hours" in str(detail.get("ack", "")) for detail in answered)
 
 
 def digest_mail(config: Config, digest: Digest) -> ReportMail:

@@ -15,6 +15,7 @@ from mailbot.cli import main
 from mailbot.config import Config
 from mailbot.config_types import AckConfig, Folders, MailboxConfig, ProjectConfig, SiteConfig
 from mailbot.pipeline.breakers import clear_breaker, list_breakers
+from mailbot.reports.digest import collect_digest, render_digest
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
@@ -89,6 +90,20 @@ def test_a_backlog_is_filed_from_its_arrival_and_only_recent_mail_is_answered(
         assert s.scalars(select(Breaker)).all() == []  # no client silenced
     assert inbox.acks() == ["Re: Fresh problem [ACME-13]"]
     assert sum("max_age_hours" in d for d in inbox.decisions()) == 12
+    # The PM hears of the quiet backlog in the digest.
+    with inbox.db.session() as s:
+        digest = collect_digest(
+            s,
+            inbox.config,
+            "pm@agency.example",
+            [ACME],
+            period="today",
+            since=now - timedelta(hours=1),
+            until=datetime.now(UTC) + timedelta(minutes=1),
+        )
+    assert digest.filed_unanswered == 12
+    _subject, rendered = render_digest(inbox.config, digest)
+    assert "Filed without an answer: 12 mails older than 24 h" in rendered.text
 
 
 def test_a_busy_client_is_answered_every_time(tmp_path: Path) -> None:
