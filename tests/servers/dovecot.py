@@ -28,6 +28,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,15 +104,24 @@ class DovecotAccount:
         return self.append_many(folder, [data], flags)[0]
 
     def append_many(
-        self, folder: str, messages: list[bytes], flags: tuple[str, ...] = ()
+        self,
+        folder: str,
+        messages: list[bytes],
+        flags: tuple[str, ...] = (),
+        times: list[datetime] | None = None,
     ) -> list[int]:
-        """APPEND several messages over one connection; returns their UIDs in order."""
+        """APPEND several messages over one connection; returns their UIDs in order.
+
+        `times` sets each message's INTERNALDATE (when it reached the server), e.g. in the
+        past for a backlog.
+        """
         with self.client() as client:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
             uids = []
-            for data in messages:
-                response = client.append(folder, data, flags=flags)
+            for n, data in enumerate(messages):
+                when = times[n] if times else None
+                response = client.append(folder, data, flags=flags, msg_time=when)
                 uids.append(_appenduid(response))
             return uids
 
