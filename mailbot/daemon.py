@@ -72,10 +72,14 @@ def watch_mailbox(
                     stats = pipeline.intake(source, box)
                     if pulse is not None:
                         pulse.fetched(stats.stored)
-                    if stats.fetched:
-                        wake.set()  # the work loop takes it from here
                     if stop.is_set():
                         break
+                    if stats.fetched:
+                        wake.set()  # the work loop takes it from here
+                        # Look again before waiting: mail that came while we worked was
+                        # announced with another command's answer (MOVE, EXPUNGE), which
+                        # is lost, and IDLE would not announce it again.
+                        continue
                     source.wait(DEFAULT_IDLE_RENEW if box.idle else box.poll_interval)
         except SourceError as err:
             if pulse is not None:

@@ -35,20 +35,12 @@ def _alembic_config() -> AlembicConfig:
 
 
 def _tune_sqlite(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    # SQLAlchemy, not the sqlite3 module, begins transactions (`_begin_sqlite`): the module
-    # would run DDL outside any transaction, so a process killed while migrating a new
-    # database left half a schema behind that the next start could not migrate.
-    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
-
-
-def _begin_sqlite(conn) -> None:  # type: ignore[no-untyped-def]
-    conn.exec_driver_sql("BEGIN")
 
 
 class Database:
@@ -101,6 +93,12 @@ class Database:
     def _upgrade(self) -> None:
         cfg = _alembic_config()
         with self.engine.begin() as conn:
+            if self.dialect == "sqlite":
+                # The sqlite3 module runs DDL outside any transaction unless one is open:
+                # a process killed while migrating a new database would leave half a
+                # schema behind that no later start could migrate. Open one, and take the
+                # write lock at once.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             if self.dialect == "postgresql":
                 # Two daemons starting together must not both run the migrations.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
@@ -178,7 +176,6 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
                 ) from None
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _tune_sqlite)
-        event.listen(engine, "begin", _begin_sqlite)
     else:
         engine = create_engine(parsed, pool_pre_ping=True)
     db = Database(engine)

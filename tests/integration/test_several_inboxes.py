@@ -66,7 +66,7 @@ def test_one_daemon_serves_two_inboxes(dovecot: DovecotServer, tmp_path: Path) -
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(StoredMessage)) == 6
+        assert s.scalar(select(func.count()).select_from(StoredMessage)) == 6, err.decode()[-4000:]
         cursors = {(c.account, c.folder): c.last_uid for c in s.scalars(select(Cursor))}
     assert cursors == {("support", "INBOX"): 4, ("sales", "Orders"): 2}
     assert len(support.messages("Done")) == 4 and len(sales.messages("Done")) == 2

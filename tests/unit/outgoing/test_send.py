@@ -211,6 +211,8 @@ def test_a_fresh_mail_takes_its_subject_from_the_kinds_subject_template(
                 "projects": [],
                 "unassigned_new": [],
                 "unassigned_open": 0,
+                "filed_unanswered": 0,
+                "max_age_hours": 24,
                 "totals": dict.fromkeys(
                     ("new", "needs_review", "escalations", "overdue", "unassigned", "held"), 0
                 ),

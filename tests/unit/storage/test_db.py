@@ -50,14 +50,24 @@ def test_bad_urls_are_explained(tmp_path: Path, database_backend: str) -> None:
         open_database(f"sqlite:///{blocker}/sub/m.sqlite3")
 
 
-def test_a_failed_migration_leaves_no_half_schema(tmp_path: Path) -> None:
-    """DDL runs inside the transaction: a crash mid-migration leaves nothing behind."""
+def test_a_failed_migration_leaves_no_half_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DDL runs inside the migration's transaction: a crash midway leaves nothing behind."""
     from sqlalchemy import inspect
 
-    db = open_database(f"sqlite:///{tmp_path}/half.sqlite3", migrate=False)
-    with pytest.raises(RuntimeError), db.engine.begin() as conn:
+    import mailbot.storage.db
+
+    def killed_midway(cfg: object, _revision: str) -> None:
+        conn = cfg.attributes["connection"]  # type: ignore[attr-defined]
         conn.execute(text("CREATE TABLE half_done (id INTEGER)"))
         raise RuntimeError("killed while migrating")
+
+    db = open_database(f"sqlite:///{tmp_path}/half.sqlite3", migrate=False)
+    with monkeypatch.context() as patched:
+        patched.setattr(mailbot.storage.db.command, "upgrade", killed_midway)
+        with pytest.raises(RuntimeError):
+            db.upgrade()
     assert "half_done" not in inspect(db.engine).get_table_names()
     db.upgrade()  # and the real migrations still run from scratch
     assert "messages" in inspect(db.engine).get_table_names()
