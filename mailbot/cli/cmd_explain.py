@@ -49,8 +49,14 @@ def run(args: argparse.Namespace) -> int:
                 for line in value:
                     print(f"    {line}")
                 continue
+            if key == "checks" and isinstance(value, list):
+                print(f"  {key}:")
+                for line in value:
+                    print(f"    {line}")
+                continue
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            print(f"  {key}: {text[:300]}")
+            text = text if len(text) <= 600 else text[:600] + "…"
+            print(f"  {key}: " + text.replace("\n", "\n      "))
     if result.stopped:
         print(f"(stopped at {result.stopped})")
     print("nothing was stored, filed or sent")

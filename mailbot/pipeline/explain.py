@@ -76,11 +76,26 @@ def explain(
     with db.scratch() as session:
         existing = session.scalar(select(StoredMessage).where(StoredMessage.sha256 == sha))
         if existing is not None:
+            # Stored already: what mailbot decided then, as recorded with the message.
             result.stages["store"] = {
                 "duplicate_of": existing.id,
-                "note": "these exact bytes are stored already: mailbot would not file them again",
+                "note": "these exact bytes are stored already: shown is what was decided then",
+                "state": existing.state,
             }
-            result.stopped = "store"
+            item = session.get(Item, existing.item_id) if existing.item_id else None
+            result.stages["route"] = dict(existing.route or {"step": "noise", "explanation": []})
+            result.stages["file"] = {
+                "item": item.ref if item else None,
+                "status": item.status if item else None,
+                "notes": _events(session, existing.id, "filed", "notes"),
+            }
+            answered = session.scalars(
+                select(Event).where(Event.message_pk == existing.id, Event.kind == "answered")
+            ).first()
+            result.stages["answer"] = {
+                "decision": answered.detail.get("ack") if answered else None,
+                "checks": answered.detail.get("checks", []) if answered else [],
+            }
             return result
         session.add(Blob(sha256=sha, size=len(data), data=data))
         row = StoredMessage(

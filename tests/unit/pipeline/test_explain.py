@@ -61,6 +61,10 @@ def test_every_stage_decides_and_nothing_is_kept(tmp_path: Path) -> None:
     checks = follow_up["answer"]["checks"]
     assert [c.split(":")[0] for c in checks][-1] == "follow_up"  # the check that said no
     assert checks[0] == "enabled: on"
+    # A mail stored already: what was decided then, from the record.
+    again = run(eml("first@acme.example", "Export fails"))
+    assert again["store"]["duplicate_of"] == 1 and again["file"]["item"] == "ACME-1"
+    assert str(again["answer"]["decision"]).startswith("queued")
     assert counts(inbox) == before  # nothing stored, filed or queued
 
 
