@@ -370,8 +370,8 @@ def _secret(box: dict[str, Any], key: str, stem: str) -> Secret:
         file=Path(given["file"]).expanduser() if "file" in given else None,
         command=given.get("command"),
     )
-    if secret.env is not None or secret.file is not None:
-        secret.reveal()  # fail now, with a clear message, rather than at the first login
+    # Read when needed (`check_secrets` at start-up of what logs in): a PM reading the
+    # queue on the server needs no mailbox password.
     return secret
 
 
@@ -548,3 +548,13 @@ def _schedules(table: dict[str, Any]) -> ScheduleConfig:
         summary_time=table["summary_time"],
         summary_hold=table["summary_hold"],
     )
+
+
+def check_secrets(config: Config) -> None:
+    """Read every secret from the environment or a file now, so a missing one stops start-up
+    with a clear message rather than at the first login (commands are run when needed)."""
+    secrets = [box.secret for box in config.mailboxes]
+    secrets.append(config.smtp.secret if config.smtp else None)
+    for secret in secrets:
+        if secret is not None and (secret.env is not None or secret.file is not None):
+            secret.reveal()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from mailbot.cli.common import load
+from mailbot.config import check_secrets
 
 NAME = "check-config"
 HELP = "validate the config file and exit (0 when valid)"
@@ -16,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load(args)
+    check_secrets(config)
     print(f"{config.path}: valid")
     for box in config.mailboxes:
         if box.kind == "maildir":

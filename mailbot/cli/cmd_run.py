@@ -9,6 +9,7 @@ import threading
 
 from mailbot.app import build_pipeline
 from mailbot.cli.common import database, load
+from mailbot.config import check_secrets
 from mailbot.daemon import StopSignals, run_forever
 
 NAME = "run"
@@ -28,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load(args)
+    check_secrets(config)  # a missing password stops here, not at the first login
     if args.no_ack:
         acks = dataclasses.replace(config.acknowledgements, enabled=False)
         config = dataclasses.replace(config, acknowledgements=acks)

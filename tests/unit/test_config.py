@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.cli import main
-from mailbot.config import load_config
+from mailbot.config import check_secrets, load_config
 from mailbot.errors import ConfigError
 
 VALID = """
@@ -92,8 +92,9 @@ def test_missing_secret_is_reported_without_its_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MB_TEST_PASSWORD", raising=False)
+    config = load_config(write(tmp_path, VALID))  # reading the queue needs no password
     with pytest.raises(ConfigError) as info:
-        load_config(write(tmp_path, VALID))
+        check_secrets(config)  # what `run` and `check-config` do at start-up
     assert "MB_TEST_PASSWORD is not set" in str(info.value)
     assert "what to do" in str(info.value)
 
@@ -194,3 +195,17 @@ def test_schedules_and_sla(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     ):
         with pytest.raises(ConfigError, match=message):
             load_config(write(tmp_path, VALID + "\n[schedules]\n" + bad + "\n"))
+
+
+def test_reading_commands_need_no_mailbox_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mailbot.cli import main
+
+    monkeypatch.delenv("MB_TEST_PASSWORD", raising=False)
+    cfg = write(tmp_path, VALID)
+    for command in (["queue", "list"], ["items", "--json"], ["failed", "list"]):
+        assert main(["--config", str(cfg), *command]) == 0, command
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "check-config"]) == 2
+    assert "MB_TEST_PASSWORD is not set" in capsys.readouterr().err
