@@ -16,6 +16,7 @@ def setup_logging(level: str = "INFO") -> None:
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
-    # Third-party chatter stays at WARNING unless we debug.
+    # Third-party chatter stays at WARNING even with -v: mailbot's own DEBUG lines say what
+    # it does; SQLAlchemy's mapper and pool internals and the IMAP protocol would drown them.
     for noisy in ("imapclient", "sqlalchemy", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -85,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
 
     acks = sorted(workspace.outbox.glob("*-ack.eml"))
     others = sorted(set(workspace.outbox.glob("*.eml")) - set(acks))
-    notices = f", and {len(others)} notice(s) to the PMs" if others else ""
+    notices = (
+        f", and {len(others)} notice{'s' if len(others) != 1 else ''} to the PMs" if others else ""
+    )
     print(
         f"\n{len(acks)} acknowledgements written to {workspace.outbox}/ "
         f"(one per new client item){notices}."
@@ -99,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         shown.add(language)
         print(f"\n--- {path.name} ({language}) ---\nTo: {to}\nSubject: {subject}\n\n{text.strip()}")
     _print_summary(workspace)
+    mb = command_name()
+    processed = sorted((workspace.inbox / ".mailbot.processed" / "cur").glob("*"))
+    first = processed[0] if processed else f"{workspace.inbox}/.mailbot.processed/cur/FILE"
     print(f"""
 Files:
   config     {workspace.config}
@@ -107,9 +114,24 @@ Files:
   database   {workspace.database}
 
 Try next:
-  mailbot --config {workspace.config} queue list
-  mailbot --config {workspace.config} queue show HX-1
-  mailbot --config {workspace.config} messages --json
-  mailbot classify --explain {workspace.inbox}/.mailbot.processed/cur/*   # why each verdict
-  cp mailbot.example.toml mailbot.toml   # point it at your IMAP server, then: mailbot run""")
+  {mb} --config {workspace.config} queue list
+  {mb} --config {workspace.config} queue show HX-1
+  {mb} --config {workspace.config} explain {first}   # every decision
+  {mb} --config {workspace.config} messages --json
+  {mb} classify --explain {workspace.inbox}/.mailbot.processed/cur/*   # why each verdict
+  cp mailbot.example.toml mailbot.toml   # point it at your IMAP server, then: {mb} run""")
     return 0
+
+
+def command_name() -> str:
+    """How to type `mailbot` here: on PATH, else the script next to this Python (.venv/bin)."""
+    beside = Path(sys.executable).parent / "mailbot"
+    found = shutil.which("mailbot")
+    if found and Path(found).resolve() == beside.resolve():
+        return "mailbot"
+    if beside.exists():
+        try:
+            return str(beside.relative_to(Path.cwd()))
+        except ValueError:
+            return str(beside)
+    return f"{sys.executable} -m mailbot"

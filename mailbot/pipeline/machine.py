@@ -299,7 +299,10 @@ class Pipeline:
         row.state, row.failed_stage, row.error = stage.makes, None, None
         session.flush()
         work.finish(session, StoredMessage, row.id, self.clock())
-        log.debug("message %s: %s → %s (%s)", row.id, stage.name, row.state, note)
+        if stage in (FILE, ANSWER):  # one line each: where it went, and whether it was answered
+            log.info("message %s <%s> %s: %s", row.id, row.message_id, row.state, note)
+        else:
+            log.debug("message %s: %s → %s (%s)", row.id, stage.name, row.state, note)
 
     def _failed(self, stage: Stage, row_id: int, error: str, stats: RunStats) -> None:
         now = self.clock()
