@@ -6,6 +6,7 @@ logs or error messages.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -28,7 +29,10 @@ from mailbot.config_types import (
     DEFAULT_SMTP_MAX_ATTEMPTS,
     DEFAULT_SMTP_PORTS,
     DEFAULT_SMTP_TIMEOUT,
+    DEFAULT_SPAM_MAX_SIZE,
+    DEFAULT_SPAM_TIMEOUT,
     DEFAULT_TIMEOUT,
+    SPAM_BACKENDS,
     WEEKDAYS,
     AckConfig,
     Folders,
@@ -39,6 +43,7 @@ from mailbot.config_types import (
     SiteConfig,
     SlaConfig,
     SmtpConfig,
+    SpamConfig,
 )
 from mailbot.errors import ConfigError
 
@@ -71,6 +76,7 @@ class Config:
     outbox_dir: Path | None = None  # write outgoing mail here as .eml instead (demo, dry runs)
     schedules: ScheduleConfig = field(default_factory=ScheduleConfig)
     sla: SlaConfig = field(default_factory=SlaConfig)
+    spam: SpamConfig = field(default_factory=SpamConfig)
     path: Path | None = None
 
     def project(self, key: str) -> ProjectConfig | None:
@@ -192,6 +198,16 @@ _SLA_KEYS = {
     "change_request_hours": ((int, float), 24.0),
     "feedback_hours": ((int, float), 48.0),
 }
+_SPAM_KEYS = {
+    "backend": ((str,), "none"),
+    "host": ((str,), "127.0.0.1"),
+    "port": ((int,), None),
+    "threshold": ((int, float), None),
+    "timeout": ((int, float), DEFAULT_SPAM_TIMEOUT),
+    "max_size": ((int,), DEFAULT_SPAM_MAX_SIZE),
+    "trusted_upstream": ((bool,), False),
+    "heuristics": ((bool,), True),
+}
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
@@ -209,6 +225,7 @@ _SECTIONS = (
     "outbox",
     "schedules",
     "sla",
+    "spam",
 )
 
 
@@ -290,6 +307,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     return Config(
         schedules=_schedules(_section(data, "schedules", _SCHEDULE_KEYS)),
         sla=SlaConfig(**{k: float(v) for k, v in sla.items()}),
+        spam=_spam(_section(data, "spam", _SPAM_KEYS)),
         smtp=smtp,
         outbox_dir=_path(outbox["directory"], base_dir),
         site=site,
@@ -547,6 +565,32 @@ def _schedules(table: dict[str, Any]) -> ScheduleConfig:
         summary_day=table["summary_day"].lower(),
         summary_time=table["summary_time"],
         summary_hold=table["summary_hold"],
+    )
+
+
+def _spam(table: dict[str, Any]) -> SpamConfig:
+    _choice("spam.backend", table["backend"], SPAM_BACKENDS)
+    if not table["host"].strip():
+        raise ConfigError("spam.host must not be empty", 'e.g. host = "127.0.0.1"')
+    port = table["port"]
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"spam.port {port} is not a TCP port", "use a number from 1 to 65535")
+    threshold = table["threshold"]
+    if threshold is not None and not math.isfinite(threshold):
+        raise ConfigError("spam.threshold must be a finite number", "e.g. threshold = 5.0")
+    if not (table["timeout"] > 0 and math.isfinite(table["timeout"])):
+        raise ConfigError("spam.timeout must be a positive number of seconds")
+    if table["max_size"] < 1024:
+        raise ConfigError("spam.max_size must be at least 1024 bytes")
+    return SpamConfig(
+        backend=table["backend"],
+        host=table["host"].strip(),
+        port=port,
+        threshold=None if threshold is None else float(threshold),
+        timeout=float(table["timeout"]),
+        max_size=table["max_size"],
+        trusted_upstream=table["trusted_upstream"],
+        heuristics=table["heuristics"],
     )
 
 

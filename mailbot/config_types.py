@@ -213,3 +213,29 @@ class SmtpConfig:
             object.__setattr__(self, "envelope_from", self.from_address)
         if not self.domain:
             object.__setattr__(self, "domain", self.from_address.rpartition("@")[2])
+
+
+SPAM_BACKENDS = ("none", "spamd", "rspamd")
+DEFAULT_SPAM_PORTS = {"spamd": 783, "rspamd": 11333}
+DEFAULT_SPAM_TIMEOUT = 10.0  # seconds for one check; a slow filter must not stall the pipeline
+DEFAULT_SPAM_MAX_SIZE = 512_000  # bytes sent to the filter; bigger mails by their start (as spamc)
+
+
+@dataclass(frozen=True, slots=True)
+class SpamConfig:
+    """The spam filter asked about every mail, and the heuristics added to it."""
+
+    backend: str = "none"  # "none" | "spamd" (SpamAssassin) | "rspamd"
+    host: str = "127.0.0.1"
+    port: int | None = None  # None: 783 for spamd, 11333 for rspamd
+    threshold: float | None = None  # None: the filter's own
+    timeout: float = DEFAULT_SPAM_TIMEOUT
+    max_size: int = DEFAULT_SPAM_MAX_SIZE
+    # Respect X-Spam-Flag / X-Spam-Status written by the organisation's own filter. Off by
+    # default: anyone can write these headers into the mail they send.
+    trusted_upstream: bool = False
+    heuristics: bool = True
+
+    def __post_init__(self) -> None:
+        if self.port is None and self.backend in DEFAULT_SPAM_PORTS:
+            object.__setattr__(self, "port", DEFAULT_SPAM_PORTS[self.backend])
