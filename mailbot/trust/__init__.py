@@ -1,0 +1,1 @@
+"""Whether a mail can be trusted: who really sent it, and whether it is spam or phishing."""
