@@ -14,17 +14,24 @@ as_root() {
     echo "need root (or sudo) to run: $*" >&2; exit 1; fi
 }
 
-# System packages: Python with venv, and Dovecot + OpenSSL for the IMAP integration tests.
+# System packages: Python with venv, Dovecot + OpenSSL for the IMAP integration tests, and
+# SpamAssassin (spamd, spamc) for the spam filter test.
 missing=()
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || missing+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "$what" = test ]; then
   command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v spamd >/dev/null 2>&1 || [ -x /usr/sbin/spamd ] || missing+=(spamassassin)
+  command -v spamc >/dev/null 2>&1 || missing+=(spamc)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing system packages: ${missing[*]}"
   as_root apt-get update -qq
+  # Debian 12 and later ship spamd as a package of its own (before: inside spamassassin).
+  if [[ " ${missing[*]} " == *" spamassassin "* ]] && apt-cache show spamd >/dev/null 2>&1; then
+    missing+=(spamd)
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {

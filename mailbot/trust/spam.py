@@ -149,7 +149,7 @@ _REQUIRED = re.compile(r"\brequired" + _NUMBER)
 
 def _number(pattern: re.Pattern[str], text: str) -> float | None:
     found = pattern.search(text)
-    return float(found[1]) if found else None
+    return float(found[1]) + 0.0 if found else None
 
 
 def _tests(status: str) -> list[str]:
@@ -316,7 +316,7 @@ class SpamdChecker:
         if spam_line is None:
             return _not_checked("spamd", f"{self.where} answered without a Spam: line")
         spam = spam_line[1].lower() in (b"true", b"yes")
-        score, own = float(spam_line[2]), float(spam_line[3])
+        score, own = float(spam_line[2]) + 0.0, float(spam_line[3])  # + 0.0: no -0
         verdict, threshold = _decide(spam, score, own, self.threshold)
         reasons = [f"spamd score {score:g} of {threshold:g}"]
         rules = _symbols(body.decode("ascii", "replace").split(","))
@@ -381,7 +381,7 @@ class RspamdChecker:
         if data.get("is_skipped"):
             return _not_checked("rspamd", "rspamd skipped the mail")
         action = str(data["action"])
-        score = float(data["score"])
+        score = float(data["score"]) + 0.0
         thresholds = data.get("thresholds") or {}
         # The filter's own line: its lowest spam action's score, else required_score.
         own = [float(v) for k, v in thresholds.items() if k in RSPAMD_SPAM_ACTIONS]
