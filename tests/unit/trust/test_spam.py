@@ -725,7 +725,11 @@ def rspamd_config(server: FakeRspamd, **overrides: Any) -> SpamConfig:
     return SpamConfig(**{"backend": "rspamd", "port": port, "timeout": 2.0, **overrides})
 
 
-def test_rspamd_spam_by_its_action(fake_rspamd: Callable[..., FakeRspamd]) -> None:
+def test_rspamd_spam_by_its_action(
+    fake_rspamd: Callable[..., FakeRspamd], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{closed_port()}")  # not used
+    monkeypatch.setenv("no_proxy", "")
     server = fake_rspamd(200, RSPAMD_SPAM)
     raw, message = mail()
     verdict = check_spam(raw, message, rspamd_config(server), STRANGER)
