@@ -21,6 +21,7 @@ from mailbot.config_types import (
     DEFAULT_BREAKER_COOLDOWN_HOURS,
     DEFAULT_DATABASE_URL,
     DEFAULT_DECISION_DAYS,
+    DEFAULT_DKIM_TIMEOUT,
     DEFAULT_FIRST_RESPONSE_HOURS,
     DEFAULT_IMAP_PORTS,
     DEFAULT_MAX_ATTEMPTS,
@@ -33,8 +34,10 @@ from mailbot.config_types import (
     DEFAULT_SPAM_TIMEOUT,
     DEFAULT_TIMEOUT,
     SPAM_BACKENDS,
+    VERIFIED_FOR,
     WEEKDAYS,
     AckConfig,
+    AuthPolicy,
     Folders,
     MailboxConfig,
     ProjectConfig,
@@ -77,6 +80,7 @@ class Config:
     schedules: ScheduleConfig = field(default_factory=ScheduleConfig)
     sla: SlaConfig = field(default_factory=SlaConfig)
     spam: SpamConfig = field(default_factory=SpamConfig)
+    authentication: AuthPolicy = field(default_factory=AuthPolicy)
     path: Path | None = None
 
     def project(self, key: str) -> ProjectConfig | None:
@@ -208,6 +212,12 @@ _SPAM_KEYS = {
     "trusted_upstream": ((bool,), False),
     "heuristics": ((bool,), True),
 }
+_AUTH_KEYS = {
+    "trusted_authserv_ids": ((list,), []),
+    "verify_dkim": ((bool,), True),
+    "require_verified_for": ((list,), ["approval"]),
+    "dkim_timeout": ((int, float), DEFAULT_DKIM_TIMEOUT),
+}
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
@@ -226,6 +236,7 @@ _SECTIONS = (
     "schedules",
     "sla",
     "spam",
+    "authentication",
 )
 
 
@@ -308,6 +319,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         schedules=_schedules(_section(data, "schedules", _SCHEDULE_KEYS)),
         sla=SlaConfig(**{k: float(v) for k, v in sla.items()}),
         spam=_spam(_section(data, "spam", _SPAM_KEYS)),
+        authentication=_authentication(_section(data, "authentication", _AUTH_KEYS)),
         smtp=smtp,
         outbox_dir=_path(outbox["directory"], base_dir),
         site=site,
@@ -591,6 +603,25 @@ def _spam(table: dict[str, Any]) -> SpamConfig:
         max_size=table["max_size"],
         trusted_upstream=table["trusted_upstream"],
         heuristics=table["heuristics"],
+    )
+
+
+def _authentication(table: dict[str, Any]) -> AuthPolicy:
+    ids = _strings("authentication.trusted_authserv_ids", table["trusted_authserv_ids"], lower=True)
+    needs = _strings("authentication.require_verified_for", table["require_verified_for"])
+    for need in needs:
+        _choice("authentication.require_verified_for", need, VERIFIED_FOR)
+    timeout = table["dkim_timeout"]
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ConfigError(
+            "authentication.dkim_timeout must be a positive number of seconds",
+            "e.g. dkim_timeout = 5",
+        )
+    return AuthPolicy(
+        trusted_authserv_ids=ids,
+        verify_dkim=table["verify_dkim"],
+        require_verified_for=tuple(dict.fromkeys(needs)),
+        dkim_timeout=float(timeout),
     )
 
 

@@ -239,3 +239,24 @@ class SpamConfig:
     def __post_init__(self) -> None:
         if self.port is None and self.backend in DEFAULT_SPAM_PORTS:
             object.__setattr__(self, "port", DEFAULT_SPAM_PORTS[self.backend])
+
+
+DEFAULT_DKIM_TIMEOUT = 5.0  # seconds for the DNS lookup of one DKIM key
+VERIFIED_FOR = ("approval", "acknowledgement")  # what `require_verified_for` may name
+
+
+@dataclass(frozen=True, slots=True)
+class AuthPolicy:
+    """Whom mailbot believes about who sent a mail (see docs/security.md).
+
+    The first four come from [authentication]; the protected names are filled from the
+    projects and the site by `mailbot.trust.sender.auth_policy(config)`."""
+
+    # Authentication-Results written by these servers (their authserv-id) are read; any
+    # other is ignored, as anyone can write one into the mail they send.
+    trusted_authserv_ids: tuple[str, ...] = ()
+    verify_dkim: bool = True  # without a trusted header, check DKIM signatures ourselves
+    require_verified_for: tuple[str, ...] = ("approval",)  # of VERIFIED_FOR
+    dkim_timeout: float = DEFAULT_DKIM_TIMEOUT
+    protected_domains: tuple[str, ...] = ()  # client domains and our own, lower-case
+    protected_addresses: tuple[str, ...] = ()  # client, VIP and our own addresses

@@ -209,3 +209,44 @@ def test_reading_commands_need_no_mailbox_password(
     capsys.readouterr()
     assert main(["--config", str(cfg), "check-config"]) == 2
     assert "MB_TEST_PASSWORD is not set" in capsys.readouterr().err
+
+
+def test_authentication(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    default = load_config(write(tmp_path, VALID)).authentication
+    assert default.trusted_authserv_ids == () and default.verify_dkim
+    assert default.require_verified_for == ("approval",) and default.dkim_timeout == 5.0
+    extra = (
+        '\n[authentication]\ntrusted_authserv_ids = ["MX.Agency.example"]\nverify_dkim = false\n'
+        'require_verified_for = ["approval", "acknowledgement"]\ndkim_timeout = 2\n'
+    )
+    policy = load_config(write(tmp_path, VALID + extra)).authentication
+    assert policy.trusted_authserv_ids == ("mx.agency.example",) and not policy.verify_dkim
+    assert policy.require_verified_for == ("approval", "acknowledgement")
+    assert policy.dkim_timeout == 2.0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            'require_verified_for = ["approvals"]',
+            "authentication.require_verified_for 'approvals' is not one of approval, "
+            "acknowledgement",
+        ),
+        ('require_verified_for = "approval"', "authentication.require_verified_for must be list"),
+        ("trusted_authserv_ids = [1]", "authentication.trusted_authserv_ids must be a list"),
+        ('trusted_authserv_ids = [" "]', "authentication.trusted_authserv_ids must be a list"),
+        ("dkim_timeout = 0", "authentication.dkim_timeout must be a positive number"),
+        ("dkim_timeout = nan", "authentication.dkim_timeout must be a positive number"),
+        ('verify_dkim = "yes"', "authentication.verify_dkim must be bool"),
+        ("trusted_ids = []", "unknown key 'authentication.trusted_ids'"),
+    ],
+)
+def test_authentication_mistakes_name_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, expected: str
+) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, VALID + "\n[authentication]\n" + line + "\n"))
+    assert expected in str(info.value)
