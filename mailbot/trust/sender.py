@@ -34,10 +34,13 @@ log = logging.getLogger("mailbot.trust")
 STATUSES = ("verified", "unverified", "failed", "lookalike")
 METHODS = ("authentication-results", "dkim", "none")
 MAX_REASONS = 12
+MAX_FROM = 5  # From headers read: more than one is already too many
 
 
 @dataclass(frozen=True, slots=True)
 class SenderVerdict:
+    """Who sent a mail, as far as it can be proven, and why; stored with the mail."""
+
     status: str  # "verified" | "unverified" | "failed" | "lookalike"
     method: str  # "authentication-results" | "dkim" | "none"
     reasons: tuple[str, ...]  # plain words: "dmarc=fail (p=reject) by mx.agency.example"
@@ -113,7 +116,7 @@ def auth_policy(config: Configured) -> AuthPolicy:
 
 def from_count(message: Message) -> int:
     """How many From addresses the mail has, in all its From headers."""
-    values = [value for name, value in message.headers if name == "from"]
+    values = [value for name, value in message.headers if name == "from"][:MAX_FROM]
     return max(len(parse_addresses(values, [], "from")), len(values))
 
 
