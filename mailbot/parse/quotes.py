@@ -20,17 +20,57 @@ _VERB = re.compile(
 )
 _WROTE_DASHES = re.compile(r"\b(?:wrote|writes)\s*-{2,}$", re.IGNORECASE)
 _ATTRIBUTION_HINT = re.compile(r"\d|@|^\W{0,5}(?:on|am|le|el|il|op|den|em|在|於|于)\b", re.I)
-_CJK_ATTRIBUTION = re.compile(r"^\W{0,3}(?:在|於|于).{0,200}(?:写道|寫道|寫到|写到)\s*[:：]?\s*$")
-# Old Gmail: "2013/7/20 Name <address>" with no verb at all.
-_DATED_ATTRIBUTION = re.compile(
-    r"^\W{0,3}\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b"
-    r"(?:.{0,200}@[^\s>]+>?\s*[:：]?|\s+\d{1,2}:\d{2}\s+GMT[+-]\d{1,2}:?\d{2}\s.{1,100})\s*$"
-)
+# "在 <date>, <name> 写道:". The ending is checked on the stripped text, not with
+# `.{0,200}…\s*$`, which backtracks over every position of every line.
+_CJK_START = re.compile(r"\W{0,3}(?:在|於|于)")
+_CJK_VERBS = ("写道", "寫道", "寫到", "写到")
+# Old Gmail: "2013/7/20 Name <address>" with no verb at all, or
+# "2013/7/20 10:00 GMT+08:00 Name <address>".
+_DATE_START = re.compile(r"\W{0,3}\d{4}[/.-]\d{1,2}[/.-]\d{1,2}\b")
+_GMT_TIME = re.compile(r"\s+\d{1,2}:\d{2}\s+GMT[+-]\d{1,2}:?\d{2}\s")
+# The last run of non-space characters, optionally followed by ">" and a colon: it
+# starts after a space or ">", so each character is looked at once.
+_LAST_WORD = re.compile(r"(?<![^\s>])([^\s>]++)>?\s*+[:：]?\s*+$")
 _ATTRIBUTION_START = re.compile(
     r"^\W{0,5}(?:(?:on|am|le|el|il|op|den|em|w\s+dniu)\b|在|於|于|\d)", re.IGNORECASE
 )
 _TIME = re.compile(r"\b\d{1,2}:\d{2}\b")
 _MAX_ATTRIBUTION = 400
+
+
+def _without_colon(text: str) -> str:
+    """The text without trailing space and one final colon (and the space before it)."""
+    text = text.rstrip()
+    return text[:-1].rstrip() if text.endswith((":", "：")) else text
+
+
+def _cjk_attribution(text: str) -> bool:
+    """Opens with 在/於/于 and ends with 写道 (or a variant) within 200 characters."""
+    start = _CJK_START.match(text)
+    if not start:
+        return False
+    rest = _without_colon(text)
+    verb = len(rest) - 2
+    return rest.endswith(_CJK_VERBS) and start.end() <= verb <= start.end() + 200
+
+
+def _dated_attribution(text: str) -> bool:
+    """A date, then within 200 characters an address ending the line (optionally ">:"),
+    or a time with a GMT offset and at most 100 more characters. Linear time.
+    """
+    start = _DATE_START.match(text)
+    if not start:
+        return False
+    rest = text[start.end() :]
+    gmt = _GMT_TIME.match(rest)
+    if gmt and len(rest) > gmt.end() and len(rest[gmt.end() :].rstrip()) <= 100:
+        return True
+    last = _LAST_WORD.search(rest)
+    if not last:
+        return False
+    # The "@" must be inside that last word with something after it.
+    at = rest.find("@", last.start(1), last.end(1) - 1)
+    return 0 <= at <= 200
 
 
 def _ends_attribution(text: str) -> bool:
@@ -42,7 +82,7 @@ def _ends_attribution(text: str) -> bool:
 def _attribution(text: str) -> bool:
     if len(text) > _MAX_ATTRIBUTION:
         return False
-    if _CJK_ATTRIBUTION.match(text) or _DATED_ATTRIBUTION.match(text):
+    if _cjk_attribution(text) or _dated_attribution(text):
         return True
     if not _ends_attribution(text):
         return False
@@ -70,13 +110,14 @@ _SEPARATOR = re.compile(
 )
 _FORWARD_INTRO = re.compile(
     r"^\s*(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht|"
-    r"début\s+du\s+message\s+réexpédié|以下为转发的邮件|下面是被转发的邮件)\s*[:：]?\s*$",
+    r"début\s+du\s+message\s+réexpédié|以下为转发的邮件|下面是被转发的邮件)\s*+[:：]?\s*+$",
     re.IGNORECASE,
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
 
 # Outlook-style header blocks: "From: … Sent: … To: … Subject: …" in several languages.
-_KEY = r"\s*[*>]?\s*(?:{})\s*\*?\s*[:：]"
+# Possessive whitespace (`\s*+`): `\s*[*>]?\s*` backtracks quadratically on a line of spaces.
+_KEY = r"\s*+[*>]?\s*+(?:{})\s*+\*?\s*+[:：]"
 _FROM_KEY = re.compile(
     _KEY.format(
         r"from|von|van|de|da|fra|från|od|от|mittente|发件人|發件人|寄件者|寄件人|送信者|差出人"
@@ -128,7 +169,7 @@ _QUOTE_MARKS = re.compile(r"^(?:\s{0,3}(?:>|[A-Za-z]{1,10}>(?=\s|$)))+")
 _SHORT_SIGNATURE = re.compile(r"^-[^\W\d][\w .]{0,40}$")  # "-Rick" under the text
 _STRONG_HINT = re.compile(r"@|\d{1,4}[/.:-]\d{1,2}|\b\d{4}\b|\d日|年")
 _HEADER_LINE = re.compile(
-    rf"{_FROM_KEY.pattern}|{_OTHER_KEY.pattern}|\s*[*>]?\s*[A-Z][\w-]{{1,20}}\s*\*?\s*:\s",
+    rf"{_FROM_KEY.pattern}|{_OTHER_KEY.pattern}|\s*+[*>]?\s*+[A-Z][\w-]{{1,20}}\s*+\*?\s*+:\s",
     re.IGNORECASE,
 )
 _LOOKAHEAD = 6  # header-block lines are close together
@@ -144,8 +185,8 @@ def _attribution_lines(lines: list[str], index: int) -> int:
     joined = lines[index].strip()
     if len(joined) > _MAX_ATTRIBUTION or not (
         _ends_attribution(joined)
-        or _CJK_ATTRIBUTION.match(joined)
-        or _DATED_ATTRIBUTION.match(joined)
+        or _cjk_attribution(joined)
+        or _dated_attribution(joined)
         or "@" in joined
     ):
         return 0
