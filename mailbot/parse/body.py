@@ -53,7 +53,7 @@ class Walk:
             return "\n\n".join(plain), "text/plain"
         html = [h for h in self.html if h.strip()]
         if html:
-            return html_to_text("\n".join(html)), "text/html"
+            return html_to_text("\n".join(html), self.defects), "text/html"
         return "", "none"
 
 
