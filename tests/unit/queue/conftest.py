@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import PostgresServer
-from tests.support.prepared import Prepared, prepare_once
+from tests.support.prepared import Prepared
 from tests.unit.queue.queue_bot import Bot
 
 
@@ -28,11 +28,8 @@ def restore_logging() -> Iterator[None]:
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Bot]:
-    b = Bot(tmp_path)
-    try:
+    with Bot(tmp_path) as b:
         yield b
-    finally:
-        b.db.dispose()
 
 
 def file_three_items(bot: Bot) -> None:
@@ -47,29 +44,15 @@ def file_three_items(bot: Bot) -> None:
     bot.run()
 
 
-def _build_filed(folder: Path) -> int:
-    bot = Bot(folder)
-    try:
-        file_three_items(bot)
-    finally:
-        bot.db.dispose()
-    return bot.n
-
-
 @pytest.fixture(scope="session")
 def filed_once(
     tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer | None
 ) -> Prepared:
-    return prepare_once(tmp_path_factory, "filed", _build_filed, postgres_server)
+    return Bot.prepare(tmp_path_factory, "filed", file_three_items, postgres_server)
 
 
 @pytest.fixture
 def filed(tmp_path: Path, filed_once: Prepared, database_backend: str) -> Iterator[Bot]:
     """The bot after `file_three_items`: a copy of the one the session filed."""
-    filed_once.copy_to(tmp_path)
-    b = Bot(tmp_path)
-    b.n = filed_once.mails
-    try:
+    with Bot.copied(filed_once, tmp_path) as b:
         yield b
-    finally:
-        b.db.dispose()

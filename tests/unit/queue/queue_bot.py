@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from mailbot.cli import main
 from mailbot.config import load_config
-from mailbot.outgoing.delivery import deliver_outbox
-from mailbot.sources.maildir import ensure_maildir
-from mailbot.storage.db import open_database
-from mailbot.storage.models import Item
-from tests.support.fake_triage import SubjectTriage
-from tests.support.pipeline import make_pipeline
+from tests.support.pipeline import MaildirBot
 
 CONFIG = """
 [mailbox]
@@ -57,54 +49,17 @@ pm = "pm.hx@agency.example"
 """
 
 
-class Bot:
-    """Mail in through a Maildir, filed by the real pipeline; actions and CLI on its database."""
+class Bot(MaildirBot):
+    """The bot on the config file above, which the `mailbot` command reads too."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.dir = tmp_path
-        self.root = tmp_path / "Maildir"
-        ensure_maildir(self.root)
         self.config_path = tmp_path / "mailbot.toml"
         self.config_path.write_text(CONFIG, encoding="utf-8")
-        self.config = load_config(self.config_path)
-        self.db = open_database(self.config.database_url)
-        self.n = 0
-
-    def deliver(
-        self, sender: str, subject: str, body: str = "Text.", *, reply_to: str | None = None
-    ) -> str:
-        """Drop one mail in the inbox; returns its Message-ID (no brackets)."""
-        self.n += 1
-        message_id = f"m{self.n}@client"
-        thread = f"In-Reply-To: <{reply_to}>\r\nReferences: <{reply_to}>\r\n" if reply_to else ""
-        raw = (
-            f"From: {sender}\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
-            f"Message-ID: <{message_id}>\r\n{thread}"
-            "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-        ).encode()
-        (self.root / "new" / f"{self.n}.M{self.n}.host").write_bytes(raw)
-        return message_id
-
-    def run(self) -> None:
-
-        make_pipeline(
-            self.config,
-            self.db,
-            triage=SubjectTriage(),
-            deliver=lambda: deliver_outbox(self.db, self.config),
-        ).run_once()
-
-    def outbox(self) -> list[Path]:
-        return sorted((self.dir / "outbox").glob("*.eml"))
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        with self.db.session() as session:
-            yield session
-
-    def item(self, session: Session, ref: str) -> Item:
-        return session.scalars(select(Item).where(Item.ref == ref)).one()
+        super().__init__(
+            tmp_path,
+            config=load_config(self.config_path),
+            date=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+        )
 
     def cli(self, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         """Run `mailbot --config ... ARGV`; returns (exit code, stdout, stderr)."""

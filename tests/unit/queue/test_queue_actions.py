@@ -68,7 +68,7 @@ def test_a_reply_from_our_side_is_not_a_training_example(filed: Bot) -> None:
     filed.deliver("Lena <pm@agency.example>", "Re: Checkout fails", "Seen.", reply_to="m1@client")
     filed.run()
     with filed.session() as s:
-        assert len(qa.item_messages(s, filed.item(s, "ACME-1"))) == 3
+        assert len(qa.item_messages(s, filed.item("ACME-1", s))) == 3
         qa.reclassify(s, filed.config, "ACME-1", "feedback", actor="lena")
         senders = {c.message.from_email for c in []}
         pks = [c.message_pk for c in s.scalars(select(Correction))]
@@ -142,7 +142,7 @@ def test_a_failed_notification_leaves_the_status_as_it_was(bot: Bot) -> None:
         qa.set_status(s, bot.config, "TRIAGE-1", "in_progress", actor="lena", notify=True)
     assert "without --notify" in str(err.value)
     with bot.session() as s:
-        item = bot.item(s, "TRIAGE-1")
+        item = bot.item("TRIAGE-1", s)
         assert (item.status, item.first_response_at) == ("new", None)
         assert events(s, item, "status") == []
 
@@ -151,7 +151,7 @@ def test_a_status_without_a_template_is_a_clear_error(filed: Bot) -> None:
     from mailbot.queue.actions import notify_status
 
     with filed.session() as s, pytest.raises(MailbotError, match="no status template"):
-        item = filed.item(s, "ACME-2")
+        item = filed.item("ACME-2", s)
         notify_status(s, filed.config, item, "no_such_status", event_id=1, note=None, now=NOW)
 
 
@@ -164,7 +164,7 @@ def test_assign_and_unassign(filed: Bot) -> None:
             "dev@agency.example"
         )
         assert qa.assign(s, "ACME-1", "-", actor="lena").assignee is None
-        trail = events(s, filed.item(s, "ACME-1"), "assigned")
+        trail = events(s, filed.item("ACME-1", s), "assigned")
         kinds = [(e.detail["from"], e.detail["to"]) for e in trail]
         assert kinds == [(None, "dev@agency.example"), ("dev@agency.example", None)]
         with pytest.raises(QueueError, match="already assigned to nobody"):
@@ -172,7 +172,7 @@ def test_assign_and_unassign(filed: Bot) -> None:
 
 
 def test_a_note_is_an_internal_event_only(filed: Bot) -> None:
-    sent_before = len(filed.outbox())
+    sent_before = len(filed.outbox_files())
     with filed.session() as s:
         event = qa.add_note(s, "ACME-1", "  Client called, wants a fix by Friday. ", actor="lena")
         assert event.kind == "note"
@@ -180,13 +180,13 @@ def test_a_note_is_an_internal_event_only(filed: Bot) -> None:
         with pytest.raises(QueueError, match="empty"):
             qa.add_note(s, "ACME-1", "   ", actor="lena")
     filed.run()
-    assert len(filed.outbox()) == sent_before
+    assert len(filed.outbox_files()) == sent_before
 
 
 def test_merge_moves_messages_and_marks_the_source(filed: Bot) -> None:
     with filed.session() as s:
         target = qa.merge(s, "ACME-2", "ACME-1", actor="lena", reason="same request")
-        source = filed.item(s, "ACME-2")
+        source = filed.item("ACME-2", s)
         assert target.ref == "ACME-1"
         assert (source.status, source.merged_into_id) == ("merged", target.id)
         assert len(qa.item_messages(s, target)) == 3 and qa.item_messages(s, source) == []
@@ -207,7 +207,7 @@ def test_a_follow_up_after_a_merge_lands_on_the_target(filed: Bot) -> None:
     filed.deliver("anna@acme.example", "Re: New banner change", "And blue.", reply_to="m2@client")
     filed.run()
     with filed.session() as s:
-        assert len(qa.item_messages(s, filed.item(s, "ACME-1"))) == 4
+        assert len(qa.item_messages(s, filed.item("ACME-1", s))) == 4
 
 
 def test_split_makes_a_new_item_of_one_message(filed: Bot) -> None:
@@ -221,7 +221,7 @@ def test_split_makes_a_new_item_of_one_message(filed: Bot) -> None:
         )
         [row] = qa.item_messages(s, new)
         assert row.message_id == "m4@client" and new.client_email == "anna@acme.example"
-        source = filed.item(s, "ACME-1")
+        source = filed.item("ACME-1", s)
         assert [r.message_id for r in qa.item_messages(s, source)] == ["m1@client"]
         assert events(s, source, "split")[0].detail["to"] == "ACME-3"
         with pytest.raises(QueueError, match="only message of ACME-1"):

@@ -129,20 +129,20 @@ def test_every_action_json_and_the_actor(
 
 
 def test_status_notify_json_and_the_mail_written(filed: Bot, capsys: Capture) -> None:
-    before = set(filed.outbox())
+    before = set(filed.outbox_files())
     result = filed.cli_json(
         capsys, "queue", "status", "HX-1", "in_progress", "--notify", "--note", "已安排工程师"
     )
     assert result["ref"] == "HX-1" and result["status"] == "in_progress"
     assert result["notified"].endswith("@agency.example") and result["delivered_now"] == 1
-    [new] = set(filed.outbox()) - before
+    [new] = set(filed.outbox_files()) - before
     mail = message_from_bytes(new.read_bytes(), policy=policy.default)
     assert mail["In-Reply-To"] == "<m3@client>"
     body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "HX-1" in body and "已安排工程师" in body and "已经开始处理" in body
     # Nothing more on the next pipeline run.
     filed.run()
-    assert len(set(filed.outbox()) - before) == 1
+    assert len(set(filed.outbox_files()) - before) == 1
 
 
 def test_errors_are_plain_words_with_what_to_do(filed: Bot, capsys: Capture) -> None:
