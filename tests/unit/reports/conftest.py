@@ -12,19 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from mailbot.config import Config
-from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, ScheduleConfig, SiteConfig
+from mailbot.config_types import ProjectConfig, ScheduleConfig, SiteConfig
 from mailbot.items.lifecycle import change_status
-from mailbot.outgoing.delivery import deliver_outbox
-from mailbot.sources.maildir import ensure_maildir
-from mailbot.storage.db import Database, open_database
-from mailbot.storage.models import Event, Item, StoredMessage
+from mailbot.storage.models import Item, StoredMessage
 from tests.support.databases import PostgresServer
-from tests.support.fake_triage import SubjectTriage
-from tests.support.pipeline import make_pipeline
-from tests.support.prepared import Prepared, prepare_once
+from tests.support.pipeline import MaildirBot
+from tests.support.prepared import Prepared
 
 # Monday 30 November 2026, 09:00 in Shanghai: the weekly summaries are due.
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
@@ -62,54 +57,34 @@ SCHEDULES = ScheduleConfig(
 )
 
 
-class Bot:
-    """The real pipeline over a Maildir; reports are delivered as .eml files."""
+class Bot(MaildirBot):
+    """Three clients (en, zh-Hans, zh-Hant) and their schedules; mail carries no Date.
+
+    A pass leaves what it queues in the outbox: the tests read the reports, which `sent`
+    delivers to the folder.
+    """
 
     def __init__(self, root: Path, schedules: ScheduleConfig = SCHEDULES) -> None:
-        self.root = root
-        self.maildir = root / "Maildir"
-        ensure_maildir(self.maildir)
-        box = MailboxConfig(name="local", kind="maildir", path=self.maildir, folders=Folders())
-        self.config = Config(
-            mailboxes=(box,),
-            database_url=f"sqlite:///{root}/mb.sqlite3",
+        super().__init__(
+            root,
             projects=(ACME, HX, TW),
             site=SiteConfig(
                 name="Northwind Digital", address="team@agency.example", domain="agency.example"
             ),
-            outbox_dir=root / "outbox",
             schedules=schedules,
+            date=None,
+            delivery=lambda: None,
         )
-        self.db: Database = open_database(self.config.database_url)
-        self.n = 0
-
-    def mail(self, sender: str, subject: str, *, extra: str = "", body: str = "Text.") -> None:
-        self.n += 1
-        raw = (
-            f"From: {sender}\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
-            f"Message-ID: <m{self.n}@client>\r\n{extra}"
-            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-        ).encode()
-        (self.maildir / "new" / f"{self.n}.M{self.n}.host").write_bytes(raw)
-
-    def ingest(self) -> None:
-        make_pipeline(
-            self.config,
-            self.db,
-            triage=SubjectTriage(),
-            deliver=lambda: None,  # acknowledgements stay queued; tests read reports only
-        ).run_once()
 
     def sent(self, kind: str) -> list[bytes]:
         """Deliver the outbox to the folder; the files of one kind written so far."""
-        deliver_outbox(self.db, self.config, now=NOW + timedelta(days=30))
-        folder = self.config.outbox_dir or Path()
-        return [p.read_bytes() for p in sorted(folder.glob(f"*-{kind}.eml"))]
+        self.send(now=NOW + timedelta(days=30))
+        return [p.read_bytes() for p in self.outbox_files(kind)]
 
     def pin(self, ref: str, created: datetime) -> None:
         """Give an item (and its mail) a fixed creation time."""
         with self.db.session() as s:
-            item = s.scalars(select(Item).where(Item.ref == ref)).one()
+            item = self.item(ref, s)
             item.created_at = created
             s.execute(
                 update(StoredMessage)
@@ -119,7 +94,7 @@ class Bot:
 
     def move(self, ref: str, *statuses: str, at: datetime) -> None:
         with self.db.session() as s:
-            item = s.scalars(select(Item).where(Item.ref == ref)).one()
+            item = self.item(ref, s)
             for status in statuses:
                 event = change_status(item, status, actor="lena", reason="test")
                 event.at = at
@@ -128,10 +103,6 @@ class Bot:
     def set(self, ref: str, **values: object) -> None:
         with self.db.session() as s:
             s.execute(update(Item).where(Item.ref == ref).values(**values))
-
-    def events(self, kind: str) -> list[Event]:
-        with self.db.session() as s:
-            return list(s.scalars(select(Event).where(Event.kind == kind)))
 
 
 def at(day: int, hour: int) -> datetime:
@@ -154,14 +125,14 @@ def populate(bot: Bot) -> None:
         ("Stranger <someone@elsewhere.example>", "Question about your services", 28, 12),
     ]
     for sender, subject, _day, _hour in mails:
-        bot.mail(sender, subject)
-    bot.mail(
+        bot.deliver(sender, subject)
+    bot.deliver(
         "Anna Keller <anna@acme.example>",
         "Out of office",
         extra="Auto-Submitted: auto-replied\r\n",
     )
-    bot.mail("noreply@acme.example", "Your invoice is ready")
-    bot.ingest()
+    bot.deliver("noreply@acme.example", "Your invoice is ready")
+    bot.run()
     refs = [
         "ACME-1",
         "ACME-2",
@@ -191,34 +162,19 @@ def populate(bot: Bot) -> None:
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Bot]:
-    b = Bot(tmp_path)
-    yield b
-    b.db.dispose()
-
-
-def _build_busy(folder: Path) -> int:
-    bot = Bot(folder)
-    try:
-        populate(bot)
-    finally:
-        bot.db.dispose()
-    return bot.n
+    with Bot(tmp_path) as b:
+        yield b
 
 
 @pytest.fixture(scope="session")
 def busy_once(
     tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer | None
 ) -> Prepared:
-    return prepare_once(tmp_path_factory, "busy", _build_busy, postgres_server)
+    return Bot.prepare(tmp_path_factory, "busy", populate, postgres_server)
 
 
 @pytest.fixture
 def busy_bot(tmp_path: Path, busy_once: Prepared, database_backend: str) -> Iterator[Bot]:
     """The bot after `populate`: a copy of the session's busy week."""
-    busy_once.copy_to(tmp_path)
-    b = Bot(tmp_path)
-    b.n = busy_once.mails
-    try:
+    with Bot.copied(busy_once, tmp_path) as b:
         yield b
-    finally:
-        b.db.dispose()

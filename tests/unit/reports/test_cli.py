@@ -61,9 +61,9 @@ pm = "lena@agency.example"
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[Bot, str]]:
     bot = Bot(tmp_path)  # the same database and Maildir as the config file below
-    bot.mail("张伟 <zhang.wei@huaxin.example>", "运单查询页面打不开")
-    bot.mail("Anna <anna@acme.example>", "Checkout fails")
-    bot.ingest()
+    bot.deliver("张伟 <zhang.wei@huaxin.example>", "运单查询页面打不开")
+    bot.deliver("Anna <anna@acme.example>", "Checkout fails")
+    bot.run()
     path = tmp_path / "mailbot.toml"
     path.write_text(CONFIG, encoding="utf-8")
     yield bot, str(path)
@@ -105,7 +105,7 @@ def test_send_twice_sends_once(setup: tuple[Bot, str], capsys: pytest.CaptureFix
     assert main(["--config", config, "summary", "--project", "HX", "--send"]) == 0
     assert "already sent" in capsys.readouterr().out
     assert len(summaries(bot)) == 1
-    assert list((bot.root / "outbox").glob("*-summary.eml"))  # delivered at once
+    assert list((bot.folder / "outbox").glob("*-summary.eml"))  # delivered at once
     assert main(args) == 0  # TW has no items at all
     assert "nothing to report" in capsys.readouterr().out
 
@@ -149,4 +149,4 @@ def test_digest_preview_and_send(
     assert main(["--config", config, "digest", "--send", "--json"]) == 0
     results = [json.loads(line)["result"] for line in capsys.readouterr().out.splitlines()]
     assert results == ["exists", "exists"]
-    assert len(list((bot.root / "outbox").glob("*-digest.eml"))) == 2
+    assert len(list((bot.folder / "outbox").glob("*-digest.eml"))) == 2

@@ -68,8 +68,8 @@ def test_summary_recipients_are_listed_contacts_and_writers_from_client_domains(
 
 
 def test_client_text_is_escaped_in_html_and_kept_in_text(bot: Bot) -> None:
-    bot.mail("mei@formosa.example", "<script>alert(1)</script> & 登入失敗")
-    bot.ingest()
+    bot.deliver("mei@formosa.example", "<script>alert(1)</script> & 登入失敗")
+    bot.run()
     summary = preview_summary(bot.db, bot.config, TW, NOW)
     _subject, rendered = render_summary(bot.config, summary)
     assert "<script>alert(1)</script> & 登入失敗" in rendered.text

@@ -152,8 +152,8 @@ def test_a_naive_time_is_refused(bot: Bot) -> None:
 
 
 def test_a_project_with_nothing_to_say_gets_no_summary(bot: Bot) -> None:
-    bot.mail("anna@acme.example", "Checkout fails")
-    bot.ingest()
+    bot.deliver("anna@acme.example", "Checkout fails")
+    bot.run()
     made = ReportScheduler(bot.config, bot.db).run_pending(NOW)
     summaries = {o.scope: o.result for o in made if o.kind == "summary"}
     assert summaries == {"ACME": "queued", "HX": "skipped", "TW": "skipped"}
@@ -191,8 +191,8 @@ def test_held_summaries_wait_for_the_pm_and_the_digest_says_so(bot: Bot) -> None
 def test_release_sends_the_held_summary_once_for_its_own_window(bot: Bot) -> None:
     held_bot(bot)
     ReportScheduler(bot.config, bot.db).run_pending(NOW)
-    bot.mail("mei@formosa.example", "結帳頁面很慢")  # while it waits: included when released
-    bot.ingest()
+    bot.deliver("mei@formosa.example", "結帳頁面很慢")  # while it waits: included when released
+    bot.run()
     bot.pin("TW-2", NOW + timedelta(hours=3))
     outcome = release_summary(bot.db, bot.config, TW, NOW + timedelta(hours=5))
     assert (outcome.result, outcome.period) == ("released", "2026-W49")
