@@ -11,14 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from mailbot.acknowledge import add_working_days
-from mailbot.config import Config
-from mailbot.config_types import AckConfig, Folders, MailboxConfig, ProjectConfig, SiteConfig
-from mailbot.outgoing.delivery import deliver_outbox
-from mailbot.sources.maildir import ensure_maildir
-from mailbot.storage.db import open_database
+from mailbot.config_types import AckConfig, ProjectConfig
 from mailbot.storage.models import Breaker, Item, OutboxMail
-from tests.support.fake_triage import SubjectTriage
-from tests.support.pipeline import make_pipeline
+from tests.support.pipeline import MaildirBot
 
 ACME = ProjectConfig(
     key="ACME",
@@ -29,48 +24,21 @@ ACME = ProjectConfig(
 )
 
 
-class Bot:
+class Bot(MaildirBot):
+    """ACME alone, the acknowledgement settings given, mail with no Date header."""
+
     def __init__(self, tmp_path: Path, **acks: object) -> None:
-        self.root = tmp_path / "Maildir"
-        ensure_maildir(self.root)
-        box = MailboxConfig(name="local", kind="maildir", path=self.root, folders=Folders())
-        self.config = Config(
-            mailboxes=(box,),
-            database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+        super().__init__(
+            tmp_path,
             projects=(ACME,),
-            site=SiteConfig(name="Agency", address="team@agency.example", domain="agency.example"),
             acknowledgements=dataclasses.replace(AckConfig(), **acks),  # type: ignore[arg-type]
-            outbox_dir=tmp_path / "outbox",
+            date=None,
         )
-        self.db = open_database(self.config.database_url)
-        self.n = 0
 
-    def deliver(self, sender: str, subject: str, *, extra: str = "", body: str = "Text.") -> None:
-        self.n += 1
-        raw = (
-            f"From: {sender}\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
-            f"Message-ID: <m{self.n}@client>\r\n{extra}"
-            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-        ).encode()
-        (self.root / "new" / f"{self.n}.M{self.n}.host").write_bytes(raw)
-
-    def run(self) -> list[bytes]:
-        make_pipeline(
-            self.config,
-            self.db,
-            triage=SubjectTriage(),
-            deliver=lambda: deliver_outbox(self.db, self.config),
-        ).run_once()
-        # The acknowledgements written so far (a PM notice of a breaker is not one).
-        outbox = self.config.outbox_dir or Path()
-        return [p.read_bytes() for p in sorted(outbox.glob("*-ack.eml"))]
-
-    def decisions(self) -> list[str]:
-        from mailbot.storage.models import Event
-
-        with self.db.session() as s:
-            answered = s.scalars(select(Event).where(Event.kind == "answered"))
-            return [e.detail["ack"] for e in answered]
+    def run(self) -> list[bytes]:  # type: ignore[override]
+        """One pass; the acknowledgements written so far (a PM notice of a breaker is not one)."""
+        super().run()
+        return [p.read_bytes() for p in self.outbox_files("ack")]
 
 
 @pytest.mark.parametrize(
