@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from mailbot.config import Config
-from mailbot.config_types import AckConfig, Folders, MailboxConfig, ProjectConfig
+from mailbot.config_types import AckConfig, ProjectConfig, SiteConfig
 from mailbot.pipeline.machine import Pipeline, RunStats
-from mailbot.sources.maildir import ensure_maildir
-from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
-from tests.support.fake_triage import SubjectTriage
-from tests.support.pipeline import make_pipeline
+from tests.support.pipeline import MaildirBot, client_mail
 
 ACME = ProjectConfig(key="ACME", name="ACME", client_domains=("acme.example",))
 
@@ -26,57 +23,41 @@ def mail(
     reply_to: int | None = None,
     extra: str = "",
 ) -> bytes:
-    thread = (
-        f"In-Reply-To: <m{reply_to}@acme.example>\r\nReferences: <m{reply_to}@acme.example>\r\n"
-        if reply_to
-        else ""
+    return client_mail(
+        f"Anna <{sender}>",
+        subject,
+        "Some text.",
+        message_id=f"m{n}@acme.example",
+        reply_to=f"m{reply_to}@acme.example" if reply_to else None,
+        extra=extra,
     )
-    return (
-        f"From: Anna <{sender}>\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
-        f"Message-ID: <m{n}@acme.example>\r\n{thread}{extra}"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\nSome text.\r\n"
-    ).encode()
 
 
-class Inbox:
+class Inbox(MaildirBot):
+    """ACME alone, filing only: no acknowledgements, no site, no outbox."""
+
     def __init__(self, tmp_path: Path) -> None:
-        self.root = tmp_path / "Maildir"
-        ensure_maildir(self.root)
-        box = MailboxConfig(name="local", kind="maildir", path=self.root, folders=Folders())
-        self.config = Config(
-            mailboxes=(box,),
-            database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+        super().__init__(
+            tmp_path,
             projects=(ACME,),
+            site=SiteConfig(),
+            outbox_dir=None,
             retry_delay=0.0,  # each run retries what failed in the last one
-            acknowledgements=AckConfig(enabled=False),  # filing alone
+            acknowledgements=AckConfig(enabled=False),
         )
-        self.db: Database = open_database(self.config.database_url)
-        self.n = 0
-
-    def deliver(self, data: bytes) -> None:
-        self.n += 1
-        (self.root / "new" / f"{self.n}.M{self.n}.host").write_bytes(data)
-
-    def run(self) -> Pipeline:
-        ingest = make_pipeline(self.config, self.db, triage=SubjectTriage())
-        ingest.run_once()
-        return ingest
-
-    def items(self) -> list[Item]:
-        with self.db.session() as s:
-            return list(s.scalars(select(Item).order_by(Item.id)))
 
 
 @pytest.fixture
-def inbox(tmp_path: Path) -> Inbox:
-    return Inbox(tmp_path)
+def inbox(tmp_path: Path) -> Iterator[Inbox]:
+    with Inbox(tmp_path) as box:
+        yield box
 
 
 def test_a_thread_is_one_item_with_all_its_messages(inbox: Inbox) -> None:
-    inbox.deliver(mail(1, "Login broken"))
-    inbox.deliver(mail(2, "Re: Login broken", reply_to=1))
+    inbox.deliver_bytes(mail(1, "Login broken"))
+    inbox.deliver_bytes(mail(2, "Re: Login broken", reply_to=1))
     inbox.run()
-    inbox.deliver(mail(3, "Re: Login broken", reply_to=2))
+    inbox.deliver_bytes(mail(3, "Re: Login broken", reply_to=2))
     inbox.run()
     [item] = inbox.items()
     assert (item.ref, item.category, item.status, item.project_key) == (
@@ -94,8 +75,8 @@ def test_a_thread_is_one_item_with_all_its_messages(inbox: Inbox) -> None:
 
 def test_refs_are_per_project_and_monotonic(inbox: Inbox) -> None:
     for n, subject in enumerate(["Bug one", "Please change the logo", "Thanks!"], start=1):
-        inbox.deliver(mail(n, subject))
-    inbox.deliver(mail(4, "Hello", sender="stranger@elsewhere.example"))
+        inbox.deliver_bytes(mail(n, subject))
+    inbox.deliver_bytes(mail(4, "Hello", sender="stranger@elsewhere.example"))
     inbox.run()
     got = [(i.ref, i.category, i.status) for i in inbox.items()]
     assert got == [
@@ -107,14 +88,14 @@ def test_refs_are_per_project_and_monotonic(inbox: Inbox) -> None:
 
 
 def test_still_broken_reopens_a_resolved_issue_and_thanks_does_not(inbox: Inbox) -> None:
-    inbox.deliver(mail(1, "Export fails"))
+    inbox.deliver_bytes(mail(1, "Export fails"))
     inbox.run()
     with inbox.db.session() as s:
         s.scalars(select(Item)).one().status = "resolved"
-    inbox.deliver(mail(2, "Re: Export fails, thanks", reply_to=1))
+    inbox.deliver_bytes(mail(2, "Re: Export fails, thanks", reply_to=1))
     inbox.run()
     assert inbox.items()[0].status == "resolved"  # feedback on the item, no new item
-    inbox.deliver(mail(3, "Re: Export fails again", reply_to=1))
+    inbox.deliver_bytes(mail(3, "Re: Export fails again", reply_to=1))
     inbox.run()
     [item] = inbox.items()
     assert item.status == "reopened" and item.escalate
@@ -124,7 +105,7 @@ def test_still_broken_reopens_a_resolved_issue_and_thanks_does_not(inbox: Inbox)
 
 
 def test_noise_is_stored_but_not_filed_as_an_item(inbox: Inbox) -> None:
-    inbox.deliver(mail(1, "Automatic reply: away", extra="Auto-Submitted: auto-replied\r\n"))
+    inbox.deliver_bytes(mail(1, "Automatic reply: away", extra="Auto-Submitted: auto-replied\r\n"))
     inbox.run()
     assert inbox.items() == []
     with inbox.db.session() as s:
@@ -141,8 +122,8 @@ def test_a_filing_failure_is_retried_then_set_aside(
         raise RuntimeError("bug in filing")
 
     monkeypatch.setattr(mailbot.pipeline.stages, "file_message", broken)
-    inbox.deliver(mail(1, "Bug"))
-    inbox.deliver(mail(2, "Another bug"))
+    inbox.deliver_bytes(mail(1, "Bug"))
+    inbox.deliver_bytes(mail(2, "Another bug"))
     for _ in range(3):
         inbox.run()
     with inbox.db.session() as s:
@@ -159,7 +140,7 @@ def test_a_filing_failure_is_retried_then_set_aside(
 def test_a_crash_between_store_and_filing_is_finished_next_run(
     inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inbox.deliver(mail(1, "Bug"))
+    inbox.deliver_bytes(mail(1, "Bug"))
     # As if killed after the intake, before any later stage.
     monkeypatch.setattr(Pipeline, "advance", lambda self, failed_now=None: RunStats())
     inbox.run()
@@ -182,8 +163,8 @@ def test_items_and_route_commands(
         f'[database]\nurl = "sqlite:///mb.sqlite3"\n[triage]\nenabled = false\n'
         '[[projects]]\nkey = "ACME"\nname = "ACME"\nclient_domains = ["acme.example"]\n'
     )
-    inbox.deliver(mail(1, "Login broken"))
-    inbox.deliver(mail(2, "Re: Login broken", reply_to=1))
+    inbox.deliver_bytes(mail(1, "Login broken"))
+    inbox.deliver_bytes(mail(2, "Re: Login broken", reply_to=1))
     assert main(["--config", str(cfg), "run", "--once"]) == 0
     capsys.readouterr()
     assert main(["--config", str(cfg), "items", "--json"]) == 0
