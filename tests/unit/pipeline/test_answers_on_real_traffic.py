@@ -3,8 +3,6 @@ clients answered, loops stopped by what robots do, breakers that end and can be 
 
 from __future__ import annotations
 
-import itertools
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,62 +10,32 @@ import pytest
 from sqlalchemy import select
 
 from mailbot.cli import main
-from mailbot.config import Config
-from mailbot.config_types import AckConfig, Folders, MailboxConfig, ProjectConfig, SiteConfig
+from mailbot.config_types import AckConfig
 from mailbot.pipeline.breakers import clear_breaker, list_breakers
 from mailbot.reports.digest import collect_digest, render_digest
-from mailbot.sources.maildir import ensure_maildir
-from mailbot.storage.db import Database, open_database
-from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
-from tests.support.fake_triage import SubjectTriage
-from tests.support.pipeline import make_pipeline
-
-ACME = ProjectConfig(
-    key="ACME", name="ACME web shop", client_domains=("acme.example",), pm="pm@agency.example"
-)
-NUMBERS = itertools.count(1)
+from mailbot.storage.models import Breaker, Item, OutboxMail, StoredMessage
+from tests.support.pipeline import ACME, MaildirBot
 
 
-class Inbox:
+class Inbox(MaildirBot):
+    """ACME alone, the acknowledgement settings given; each mail dated when it arrived."""
+
     def __init__(self, tmp_path: Path, **acks: object) -> None:
-        self.root = tmp_path / "Maildir"
-        ensure_maildir(self.root)
-        box = MailboxConfig(name="local", kind="maildir", path=self.root, folders=Folders())
-        self.config = Config(
-            mailboxes=(box,),
-            database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+        super().__init__(
+            tmp_path,
             projects=(ACME,),
-            site=SiteConfig(name="Agency", address="team@agency.example", domain="agency.example"),
-            outbox_dir=tmp_path / "outbox",
             acknowledgements=AckConfig(**acks),  # type: ignore[arg-type]
+            message_ids="r{n}@acme.example",
         )
-        self.db: Database = open_database(self.config.database_url)
 
-    def deliver(
+    def deliver(  # type: ignore[override]
         self, subject: str, *, arrived: datetime, sender: str = "anna@acme.example", body: str = ""
-    ) -> None:
-        n = next(NUMBERS)
-        raw = (
-            f"From: {sender}\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
-            f"Message-ID: <r{n}@acme.example>\r\nDate: {arrived:%a, %d %b %Y %H:%M:%S +0000}\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body or f'Problem number {n}.'}\r\n"
-        ).encode()
-        path = self.root / "new" / f"{n}.M{n}.host"
-        path.write_bytes(raw)
-        os.utime(path, (arrived.timestamp(), arrived.timestamp()))  # delivery time
-
-    def run(self) -> None:
-        make_pipeline(self.config, self.db, triage=SubjectTriage()).run_once()
+    ) -> int:
+        body = body or f"Problem number {self.n + 1}."
+        return super().deliver(sender, subject, body, date=arrived, arrived=arrived)
 
     def acks(self) -> list[str]:
-        with self.db.session() as s:
-            return list(s.scalars(select(OutboxMail.subject).where(OutboxMail.kind == "ack")))
-
-    def decisions(self) -> list[str]:
-        with self.db.session() as s:
-            return [
-                e.detail["ack"] for e in s.scalars(select(Event).where(Event.kind == "answered"))
-            ]
+        return [o.subject for o in self.outbox("ack")]
 
 
 def test_a_backlog_is_filed_from_its_arrival_and_only_recent_mail_is_answered(

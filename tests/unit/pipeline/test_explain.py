@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from mailbot.cli import main
 from mailbot.pipeline.explain import explain
 from mailbot.storage.models import Event, Item, OutboxMail, StoredMessage
 from tests.support.fake_triage import SubjectTriage
-from tests.support.pipeline import make_pipeline
+from tests.support.pipeline import client_mail
 from tests.unit.pipeline.test_stage_failures import Inbox
 
 
@@ -25,18 +26,20 @@ def counts(inbox: Inbox) -> tuple[int, ...]:
 
 
 def eml(message_id: str, subject: str, reply_to: str | None = None) -> bytes:
-    thread = f"In-Reply-To: <{reply_to}>\r\n" if reply_to else ""
-    return (
-        f"From: Anna <anna@acme.example>\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
-        f"Message-ID: <{message_id}>\r\n{thread}Date: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\nThe export fails.\r\n"
-    ).encode()
+    return client_mail(
+        "Anna <anna@acme.example>",
+        subject,
+        "The export fails.",
+        message_id=message_id,
+        date=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+        reply_to=reply_to,
+    )
 
 
 def test_every_stage_decides_and_nothing_is_kept(tmp_path: Path) -> None:
     inbox = Inbox(tmp_path)
-    (inbox.root / "new" / "1.M1.host").write_bytes(eml("first@acme.example", "Export fails"))
-    pipeline = make_pipeline(inbox.config, inbox.db, triage=SubjectTriage())
+    inbox.deliver_bytes(eml("first@acme.example", "Export fails"))
+    pipeline = inbox.pipeline()
     pipeline.run_once()
     before = counts(inbox)
 

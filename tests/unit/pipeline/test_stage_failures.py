@@ -7,8 +7,8 @@ max_attempts, set aside, listed by `mailbot failed`, and `requeue` brings it bac
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +19,16 @@ import mailbot.pipeline.file
 import mailbot.pipeline.machine
 import mailbot.pipeline.route
 import mailbot.pipeline.stages
-from mailbot.config import Config
-from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, SiteConfig
+from mailbot.config_types import ProjectConfig
 from mailbot.message import Message
 from mailbot.pipeline.failures import list_failures, requeue, show_failure
-from mailbot.sources.maildir import ensure_maildir
-from mailbot.storage.db import Database, open_database
-from mailbot.storage.models import Item, MessageState, OutboxMail, StoredMessage
+from mailbot.storage.models import Item, MessageState, StoredMessage
 from mailbot.triage import Verdict
 from tests.support.fake_triage import SubjectTriage
-from tests.support.pipeline import make_pipeline
+from tests.support.pipeline import SUBJECT_TRIAGE, MaildirBot
 
 ACME = ProjectConfig(key="ACME", name="ACME web shop", client_domains=("acme.example",))
 POISON = "poison"  # in the subject of the mail that breaks the stage under test
-COUNTER = itertools.count(1)
 
 
 class PoisonTriage(SubjectTriage):
@@ -47,44 +43,29 @@ class PoisonTriage(SubjectTriage):
         return super().classify(message)
 
 
-class Inbox:
-    def __init__(self, tmp_path: Path, triage: Any = None) -> None:
-        self.root = tmp_path / "Maildir"
-        ensure_maildir(self.root)
-        box = MailboxConfig(name="local", kind="maildir", path=self.root, folders=Folders())
-        self.config = Config(
-            mailboxes=(box,),
-            database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+class Inbox(MaildirBot):
+    """ACME alone; three attempts, each run retrying what failed in the last one."""
+
+    def __init__(self, tmp_path: Path, triage: Any = SUBJECT_TRIAGE) -> None:
+        super().__init__(
+            tmp_path,
             projects=(ACME,),
-            site=SiteConfig(name="Agency", address="team@agency.example", domain="agency.example"),
-            outbox_dir=tmp_path / "outbox",
+            triage=triage,
             max_attempts=3,
-            retry_delay=0.0,  # each run retries what failed in the last one
+            retry_delay=0.0,
+            date=datetime(2026, 11, 30, 9, 0, tzinfo=UTC),
+            message_ids="m{n}@acme.example",
         )
-        self.db: Database = open_database(self.config.database_url)
-        self.triage = triage or SubjectTriage()
 
-    def deliver(self, subject: str, sender: str = "anna@acme.example") -> None:
-        n = next(COUNTER)
-        raw = (
-            f"From: {sender}\r\nTo: team@agency.example\r\nSubject: {subject}\r\n"
-            f"Message-ID: <m{n}@acme.example>\r\nDate: Mon, 30 Nov 2026 09:00:00 +0000\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\n\r\nThe checkout is broken.\r\n"
-        ).encode()
-        (self.root / "new" / f"{n}.M{n}.host").write_bytes(raw)
-
-    def run(self) -> None:
-        make_pipeline(self.config, self.db, triage=self.triage).run_once()
+    def deliver(self, subject: str, sender: str = "anna@acme.example") -> int:  # type: ignore[override]
+        return super().deliver(sender, subject, "The checkout is broken.")
 
     def states(self) -> dict[str, str]:
         with self.db.session() as s:
             return {r.subject or "": r.state for r in s.scalars(select(StoredMessage))}
 
     def acknowledged(self) -> set[str]:
-        with self.db.session() as s:
-            return {
-                o.subject for o in s.scalars(select(OutboxMail).where(OutboxMail.kind == "ack"))
-            }
+        return {o.subject for o in self.outbox("ack")}
 
 
 @pytest.fixture
