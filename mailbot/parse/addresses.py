@@ -9,18 +9,23 @@ from mailbot.message import Address
 from mailbot.parse.headers import decode_value
 
 # One "Name <addr>" or a bare addr: most headers, parsed without the slow general parser.
-_SIMPLE = re.compile(
-    r'^\s*(?:"([^"\\<>]*)"|([^",;:<>()@\\]*?))\s*<([^<>\s,;:"()]+@[^<>\s,;:"()]+)>\s*$'
-)
-_BARE = re.compile(r'^\s*<?([^<>\s,;:"()]+@[^<>\s,;:"()]+)>?\s*$')
+# Possessive runs, and the "@" looked for afterwards: a lazy name followed by `\s*<`, or
+# `[^…]+@[^…]+` where the class holds "@", backtracks quadratically on 50,000 spaces or "@"s.
+_SIMPLE = re.compile(r'^\s*+(?:"([^"\\<>]*+)"|([^",;:<>()@\\]*+))\s*+<([^<>\s,;:"()]++)>\s*+$')
+_BARE = re.compile(r'^\s*+<?([^<>\s,;:"()]++)>?\s*+$')
+
+
+def _with_at(address: str) -> bool:
+    """An "@" with something on both sides."""
+    return "@" in address[1:-1]
 
 
 def _simple_pair(value: str) -> tuple[str, str] | None:
     match = _BARE.match(value)
-    if match:
+    if match and _with_at(match.group(1)):
         return "", match.group(1)
     match = _SIMPLE.match(value)
-    if match:
+    if match and _with_at(match.group(3)):
         return (match.group(1) or match.group(2) or "").strip(), match.group(3)
     return None
 
