@@ -19,6 +19,7 @@ from mailbot.parse import raw, signals
 from mailbot.parse.addresses import parse_addresses
 from mailbot.parse.body import Walk, walk
 from mailbot.parse.headers import decode_value, id_list, message_id, to_bytes
+from mailbot.parse.limits import bound_headers
 from mailbot.parse.quotes import new_text
 from mailbot.parse.subject import normalize_subject
 
@@ -81,6 +82,7 @@ def parse_bytes(data: bytes, received_at: datetime | None = None) -> Message:
     data = bytes(data)
     digest = hashlib.sha256(data).hexdigest()
     cleaned, defects = raw.prepare(data)
+    cleaned = bound_headers(cleaned, defects)
     mime, lenient_date = _mime(cleaned, defects)
 
     header_defects: list[str] = []
