@@ -12,6 +12,9 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _NEWLINES = re.compile(r"[\r\n]+")
 _ANGLE_ID = re.compile(r"<([^<>\s]+)>")
+# Control characters never belong in header text, and a NUL is refused by PostgreSQL:
+# C0 controls other than tab, and DEL, are removed from every decoded value.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0A, 0x20), 0x7F])
 
 
 def to_bytes(value: str) -> bytes:
@@ -53,7 +56,7 @@ def decode_value(value: str | None, defects: list[str] | None = None) -> str:
     if "=?" not in value:
         if not value.isascii():
             value = _decode_literal(to_bytes(value), sink)
-        return (_NEWLINES.sub(" ", value) if multiline else value).strip()
+        return (_NEWLINES.sub(" ", value) if multiline else value).translate(_CONTROLS).strip()
     out: list[str] = []
     pending = b""
     pending_charset: str | None = None
@@ -86,7 +89,7 @@ def decode_value(value: str | None, defects: list[str] | None = None) -> str:
     flush()
     if position < len(value):
         out.append(_decode_literal(to_bytes(value[position:]), sink))
-    return _NEWLINES.sub(" ", "".join(out)).strip()
+    return _NEWLINES.sub(" ", "".join(out)).translate(_CONTROLS).strip()
 
 
 def message_id(value: str | None) -> str | None:

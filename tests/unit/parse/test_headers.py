@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mailbot.message import Address
+from mailbot.parse import parse_bytes
 from mailbot.parse.addresses import parse_addresses
 from mailbot.parse.headers import decode_value, id_list, message_id
+
+HOSTILE = Path(__file__).parents[2] / "fixtures" / "hostile"
 
 
 def _raw(data: bytes) -> str:
@@ -67,3 +72,38 @@ def test_raw_8bit_display_name() -> None:
 def test_whole_address_in_an_encoded_word() -> None:
     value = "=?unknown-8bit?q?=22test=22_=3Ctest=40test.com=3E?="
     assert parse_addresses([value], [], "from") == (Address("test", "test@test.com"),)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=?utf-8?b?TG9naW4AIGJyb2tlbg==?=", "Login broken"),  # an encoded NUL (F6)
+        ("Login\x00 broken", "Login broken"),
+        ("a\x01b\x07c\x08d\x0be\x0cf\x1bg\x1fh\x7fi", "abcdefghi"),
+        ("=?utf-8?q?tab=09stays?=", "tab\tstays"),
+        ("=?utf-8?q?line=0Abreak?=", "line break"),
+        ("\u202eright-to-left\u200b", "\u202eright-to-left\u200b"),  # not C0: left to others
+    ],
+)
+def test_control_characters_are_removed_from_header_text(value: str, expected: str) -> None:
+    assert decode_value(value) == expected
+
+
+def test_no_control_character_reaches_a_parsed_field() -> None:
+    # F6-pg-nul-subject.eml: PostgreSQL refuses NUL in text; every header-derived field is
+    # cleaned the same way.
+    data = (
+        (HOSTILE / "F6-pg-nul-subject.eml")
+        .read_bytes()
+        .replace(
+            b"From: Anna <anna@acme-retail.example>",
+            b'From: "=?utf-8?q?An=00na=1B?=" <anna@acme-retail.example>\n'
+            b"Reply-To: <=?utf-8?q?x=00y?=@b.example>",
+        )
+    )
+    message = parse_bytes(data)
+    assert message.subject == "Login broken"
+    assert message.from_ == Address("Anna", "anna@acme-retail.example")
+    assert [a.email for a in message.reply_to] == ["xy@b.example"]
+    for name, value in message.headers:
+        assert not any(ord(c) < 32 and c != "\t" for c in name + value), name
