@@ -11,6 +11,7 @@ import pytest
 
 from mailbot.errors import ParseError
 from mailbot.parse import parse_bytes
+from mailbot.parse import parser as parser_module
 
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 
@@ -315,3 +316,42 @@ def test_mutated_fixtures_never_crash() -> None:
         encoded = json.dumps(message_dict("fuzz", message), ensure_ascii=False).encode("utf-8")
         assert json.loads(encoded)["raw_sha256"] == hashlib.sha256(data).hexdigest()
     assert parsed > 360, f"only {parsed} of 400 slightly damaged mails were read as mail"
+
+
+@pytest.mark.parametrize("line", [b"@", b":", b"Am 1.2.2013 schrieb a@b", b"From: a@b"])
+def test_new_text_reads_a_bounded_number_of_lines(
+    line: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Up to ~12 µs a line: 500,000 lines of "@" took 4 s.
+    seen: list[str] = []
+    monkeypatch.setattr(parser_module, "new_text", lambda text: seen.append(text) or "")
+    message = parse_bytes(b"From: a@b.example\nSubject: s\n\nHello\n" + (line + b"\n") * 200_000)
+    [read] = seen
+    assert read.count("\n") == parser_module.MAX_QUOTE_LINES - 1
+    assert read.startswith("Hello\n")
+    assert "new text looked for in the first 20,000 lines only" in message.defects
+    assert len(message.text) > 200_000  # the body itself is whole
+
+
+def test_short_bodies_reach_new_text_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    monkeypatch.setattr(parser_module, "new_text", lambda text: seen.append(text) or "")
+    body = "line\n" * (parser_module.MAX_QUOTE_LINES - 1)
+    message = parse_bytes(b"From: a@b.example\nSubject: s\n\n" + body.encode())
+    assert seen == [body]
+    assert not any("new text" in defect for defect in message.defects)
+
+
+HOSTILE_SHARED = Path("/work/shared/corpus/hostile")
+
+
+@pytest.mark.parametrize("prefix", ["F1-", "F3-", "F4-", "F6-", "F8-", "F9-"])
+def test_shared_hostile_mails_parse(prefix: str) -> None:
+    # The stalling mails of the shared collection, as delivered (some are megabytes).
+    files = sorted(HOSTILE_SHARED.glob(f"{prefix}*.eml"))
+    if not files:
+        pytest.skip("shared hostile corpus not available")
+    for path in files:
+        message = parse_bytes(path.read_bytes())
+        assert message.from_ is not None, path.name
+        assert "\x00" not in message.subject, path.name
