@@ -6,12 +6,12 @@ import logging
 import threading
 from collections.abc import Callable
 
-from mailbot.acknowledge import TemplateAcknowledger
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.outgoing.delivery import deliver_outbox
+from mailbot.pipeline.answer import TemplateAcknowledger
+from mailbot.pipeline.hooks import default_hooks
 from mailbot.pipeline.machine import Pipeline, SourceFactory
-from mailbot.policies import default_hooks
 from mailbot.sources.base import Source
 from mailbot.sources.imap import ImapSource
 from mailbot.sources.maildir import MaildirSource

@@ -22,7 +22,7 @@ from types import FrameType
 
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
 from mailbot.errors import SourceError
-from mailbot.health import Pulse
+from mailbot.ops.health import Pulse
 from mailbot.pipeline.machine import Pipeline
 from mailbot.pipeline.stages import describe_error
 from mailbot.reports.scheduler import ReportScheduler

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
+
+# Local parts that only machines write from: never answered, never a summary's reader.
+ROBOT_LOCAL_PART = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?|"
+    r"notifications?|auto[-_.]?reply)([+\-_.].*)?$",
+    re.IGNORECASE,
+)
+
+
+def is_robot_address(address: str) -> bool:
+    """Whether `address` belongs to a machine (noreply@, mailer-daemon@, bounces+x@…)."""
+    return ROBOT_LOCAL_PART.match(address.rpartition("@")[0] or address) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mailbot.doctor import Check
+    from mailbot.ops.doctor import Check
 
 NAME = "doctor"
 HELP = "check that this installation can work: config, mailboxes, SMTP, database, model, daemon"
@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def render_table(checks: list[Check]) -> str:
     """Plain text: one row per check, what to do indented under warnings and failures."""
-    from mailbot.doctor import FAIL, PASS, WARN
+    from mailbot.ops.doctor import FAIL, PASS, WARN
 
     width_name = max([len(c.name) for c in checks] + [5])
     width_part = max([len(c.subject) for c in checks] + [4])
@@ -41,7 +41,7 @@ def render_table(checks: list[Check]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from mailbot.cli.common import print_json
-    from mailbot.doctor import exit_code, run_checks
+    from mailbot.ops.doctor import exit_code, run_checks
 
     # Doctor reports problems as rows; library log lines would only repeat them.
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.CRITICAL)

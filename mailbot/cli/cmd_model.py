@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _corrections(args: argparse.Namespace) -> list:
     from mailbot.cli.common import database, load
-    from mailbot.queue.corrections import correction_records
+    from mailbot.items.corrections import correction_records
 
     db = database(load(args))
     with db.session() as session:
@@ -92,7 +92,7 @@ def _corrections(args: argparse.Namespace) -> list:
 
 def _export_corrections(args: argparse.Namespace) -> int:
     from mailbot.cli.common import database, load
-    from mailbot.queue.corrections import export_corrections
+    from mailbot.items.corrections import export_corrections
 
     db = database(load(args))
     with db.session() as session:

@@ -1,6 +1,6 @@
 """`mailbot queue ACTION`: the PM's work queue (list, show and correct items).
 
-Sub-commands are the `mailbot/queue/cmd_*.py` modules, found when the parser is
+Sub-commands are the `mailbot/cli/queue/cmd_*.py` modules, found when the parser is
 built; each gets `--json` and `--actor` unless it defines its own.
 """
 
@@ -10,7 +10,7 @@ import argparse
 import getpass
 import os
 
-from mailbot.queue import subcommands
+from mailbot.cli.queue import subcommands
 
 NAME = "queue"
 HELP = "the PM's work queue: list, show, reclassify, move, status, assign, note, merge, split"

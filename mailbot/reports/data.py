@@ -1,6 +1,6 @@
 """Queries shared by the digest and the summary: items as plain lines, what was delivered.
 
-What counts as open and as overdue is `mailbot.sla`'s, so reports and the SLA agree.
+What counts as open and as overdue is `mailbot.items.sla`'s, so reports and the SLA agree.
 """
 
 from __future__ import annotations

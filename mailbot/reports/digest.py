@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.errors import MailbotError
+from mailbot.items.sla import is_open, overdue
 from mailbot.items.store import UNASSIGNED_KEY
 from mailbot.outgoing.send import Audience
 from mailbot.outgoing.templates import Rendered
@@ -41,7 +42,6 @@ from mailbot.reports.mail import (
     report_scope,
 )
 from mailbot.reports.periods import check_day_period, day_period, local_date
-from mailbot.sla import is_open, overdue
 from mailbot.storage.db import Database
 from mailbot.storage.models import Event, Report
 

@@ -25,10 +25,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from mailbot.acknowledge import ROBOT_LOCAL_PART
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.errors import MailbotError
+from mailbot.items.sla import is_open
+from mailbot.message import is_robot_address
 from mailbot.outgoing.templates import Rendered
 from mailbot.reports import data
 from mailbot.reports.data import Line
@@ -44,7 +45,6 @@ from mailbot.reports.mail import (
     render_report,
 )
 from mailbot.reports.periods import local_date, week_period, week_start
-from mailbot.sla import is_open
 from mailbot.storage.db import Database
 from mailbot.storage.models import Item, Report, StoredMessage
 
@@ -147,11 +147,11 @@ def summary_recipients(
     )
     ours = config.own_addresses()
     for address in sorted({a.strip().lower() for a in writers if a}):
-        local, _, domain = address.rpartition("@")
+        domain = address.rpartition("@")[2]
         if domain not in project.client_domains or address in found or address in ours:
             continue
         # A breaker stops automatic answers, never a client's summary.
-        if ROBOT_LOCAL_PART.match(local):
+        if is_robot_address(address):
             continue
         found.append(address)
     return found
@@ -196,7 +196,7 @@ def _client_visible(item: Item, ours: set[str]) -> bool:
     sender = (item.client_email or "").lower()
     if not sender or sender in ours:
         return False
-    return not ROBOT_LOCAL_PART.match(sender.rpartition("@")[0])
+    return not is_robot_address(sender)
 
 
 def summary_mail(config: Config, summary: Summary) -> ReportMail:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig, SiteConfig
+from mailbot.items.sla import due_at
 from mailbot.reports.summary import collect_summary
-from mailbot.sla import due_at
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Breaker, Item, OutboxMail, StoredMessage
 from tests.servers import DovecotAccount

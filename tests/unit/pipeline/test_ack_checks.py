@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from mailbot.acknowledge import ACK_CHECKS, AckInput
 from mailbot.config import Config
 from mailbot.config_types import AckConfig, ProjectConfig, SiteConfig
 from mailbot.parse import parse_bytes
+from mailbot.pipeline.answer import ACK_CHECKS, AckInput
 from mailbot.pipeline.route import Route
 from mailbot.triage.verdict import Verdict
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.acknowledge import ACK_CHECKS, ack_checks
 from mailbot.config import Config
 from mailbot.errors import ConfigError
 from mailbot.message import Address
 from mailbot.parse import parse_bytes
+from mailbot.pipeline.answer import ACK_CHECKS, ack_checks
 from mailbot.pipeline.chains import Outcome, load_chains, run_chain
+from mailbot.pipeline.hooks import HOOKS, default_hooks
 from mailbot.pipeline.route import ROUTE_STEPS, route_steps, route_to_project
-from mailbot.policies import HOOKS, default_hooks
-from tests.unit.test_route import PROJECTS, FakeLookup
+from tests.unit.pipeline.test_route import PROJECTS, FakeLookup
 
 
 def write(tmp_path: Path, route: str, hooks: str = '["sla"]', checks: str = '["enabled"]') -> Path:

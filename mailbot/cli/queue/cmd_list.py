@@ -1,0 +1,59 @@
+"""`mailbot queue list`: the items waiting for the team, filtered, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "list"
+HELP = "list open items (filters: project, category, status, review, escalated, age, search, SLA)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", help="only this project (TRIAGE: not yet assigned)")
+    parser.add_argument("--category", choices=("issue", "change_request", "feedback"))
+    parser.add_argument("--status", help="only items in this status (closed ones too)")
+    parser.add_argument("--needs-review", action="store_true", help="triage was not sure")
+    parser.add_argument("--escalated", action="store_true", help="escalated items only")
+    parser.add_argument(
+        "--unassigned", action="store_true", help="items not yet filed to a project (TRIAGE)"
+    )
+    parser.add_argument("--older-than", metavar="AGE", help="created before AGE ago: 12h, 3d, 2w")
+    parser.add_argument("--search", metavar="TEXT", help="in titles and the messages' new text")
+    parser.add_argument(
+        "--overdue", action="store_true", help="first-response SLA breached, nobody answered yet"
+    )
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument("--open", action="store_true", help="open items only (the default)")
+    state.add_argument("--all", action="store_true", help="closed and merged items too")
+
+
+def run(args: argparse.Namespace) -> int:
+    from mailbot.cli.queue.common import now, session_for
+    from mailbot.items.views import QueueFilter, item_summary, list_items, parse_age
+
+    filters = QueueFilter(
+        project=args.project,
+        category=args.category,
+        status=args.status,
+        needs_review=args.needs_review,
+        escalated=args.escalated,
+        unassigned=args.unassigned,
+        older_than=parse_age(args.older_than) if args.older_than else None,
+        search=args.search,
+        overdue=args.overdue,
+        include_closed=args.all,
+    )
+    moment = now()
+    with session_for(args) as (config, session):
+        rows = [
+            item_summary(i, config, moment) for i in list_items(session, config, filters, moment)
+        ]
+    if args.json:
+        from mailbot.cli.common import print_json
+
+        print_json(rows)
+    else:
+        from mailbot.cli.queue.render import print_items
+
+        print_items(rows, moment)
+    return 0

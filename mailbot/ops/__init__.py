@@ -1,0 +1,1 @@
+"""Operating mailbot: `mailbot doctor` and the daemon's heartbeats and health checks."""

@@ -1,0 +1,61 @@
+"""Notices to a project's PM: escalations, breakers, change-control questions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.outgoing.send import SEND_ERRORS, Audience, send_templated
+from mailbot.storage.models import Item, OutboxMail
+
+log = logging.getLogger("mailbot.notice")
+
+
+def queue_pm_notice(
+    session: Session,
+    config: Config,
+    item: Item,
+    *,
+    kind: str,
+    template: tuple[str, str],
+    subject: str,
+    context: Mapping[str, Any],
+    dedupe_key: str,
+    message_pk: int | None,
+    now: datetime,
+) -> OutboxMail | str | None:
+    """Queue a notice to the item's PM.
+
+    Returns the outbox row, None when it was queued before, or a sentence saying why
+    nobody could be told (no PM configured, or the notice cannot be made). The message
+    stays filed either way.
+    """
+    project = config.project(item.project_key)
+    if project is None or not project.pm:
+        where = f"project {item.project_key}" if project else "items without a project"
+        return f"no PM configured for {where}: nobody notified (set projects.pm)"
+    template_kind, category = template
+    try:
+        return send_templated(
+            session,
+            config,
+            kind=kind,
+            template_kind=template_kind,
+            category=category,
+            item=item,
+            project=project,
+            audience=Audience.PM,
+            subject=subject,
+            context=context,
+            dedupe_key=dedupe_key,
+            message_pk=message_pk,
+            now=now,
+        )
+    except SEND_ERRORS as err:
+        log.error("%s notice for %s not queued: %s", kind, item.ref, err)
+        return f"{err.message} ({err.code})"

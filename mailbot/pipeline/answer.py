@@ -1,0 +1,393 @@
+"""The acknowledge stage: decide whether a client gets an acknowledgement, then queue it.
+
+The decision is a chain of small checks, each with its reason, in the order a
+careful person would ask them (listed in `rules/pipeline/chains.toml`): should this
+mail be answered at all, by us, now? The acknowledgement itself is made by
+`outgoing.send_templated` and written to the outbox in the same transaction; delivery
+sends it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.items.lifecycle import change_status
+from mailbot.message import Message, is_robot_address
+from mailbot.outgoing.notice import queue_pm_notice
+from mailbot.outgoing.send import SEND_ERRORS, send_templated
+from mailbot.pipeline.breakers import active_breaker, trip
+from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
+from mailbot.pipeline.file import Answer
+from mailbot.pipeline.route import Route, is_listed_client
+from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
+
+if TYPE_CHECKING:
+    from mailbot.triage import Verdict
+
+log = logging.getLogger("mailbot.ack")
+
+ROBOT_REPLY_WINDOW = timedelta(minutes=2)  # a "reply" to our ack this fast is a machine
+RATE_WINDOW = timedelta(hours=1)  # of arrival time, for the volume limit
+BURST_WINDOW = timedelta(hours=1)  # identical new text from one sender within this ...
+BURST_REPEATS = 2  # ... this many times before: a machine repeating itself
+ACK_KIND = "ack"
+BREAKER_KIND = "breaker"
+
+
+@dataclass(frozen=True, slots=True)
+class AckDecision:
+    send: bool
+    reason: str
+    checks: tuple[Link, ...] = ()  # every check asked, in order, with its answer
+    tripped: Breaker | None = None  # a breaker this decision set: the PM is told at once
+
+
+@dataclass(frozen=True, slots=True)
+class AckInput:
+    """What the acknowledgement checks look at."""
+
+    session: Session
+    config: Config
+    message: Message
+    verdict: Verdict | None
+    route: Route
+    new_item: bool
+    now: datetime
+    arrived_at: datetime  # when the mail reached the server
+    tripped: list[Breaker]  # filled by a check that stops answering the sender
+
+    @property
+    def sender(self) -> str:
+        return self.message.from_.email if self.message.from_ else ""
+
+    def trip(self, reason: str) -> None:
+        breaker = trip(self.session, self.sender, reason, self.now, self.config)
+        if breaker is not None:
+            self.tripped.append(breaker)
+
+
+Check = Callable[[AckInput], Outcome[str]]  # a decision is the reason not to answer
+
+
+def _enabled(a: AckInput) -> Outcome[str]:
+    on = a.config.acknowledgements.enabled
+    return Outcome(None, "on") if on else Outcome("acknowledgements are off", "off")
+
+
+def _sender_address(a: AckInput) -> Outcome[str]:
+    if not a.sender or "@" not in a.sender:
+        return Outcome("no usable sender address", "none")
+    return Outcome(None, a.sender)
+
+
+def _noise(a: AckInput) -> Outcome[str]:
+    # Decided once, by the classify stage (the parser's signals when triage is off).
+    if a.verdict is not None and a.verdict.category == "none":
+        reason = "noise (auto-reply, bounce or bulk mail) is never answered"
+        return Outcome(reason, "classified as noise")
+    return Outcome(None, "client correspondence")
+
+
+def _robot_address(a: AckInput) -> Outcome[str]:
+    if is_robot_address(a.sender):
+        return Outcome(f"{a.sender} is a robot address", "robot local part")
+    return Outcome(None, "not a robot address")
+
+
+def _own_address(a: AckInput) -> Outcome[str]:
+    if a.config.is_own_address(a.sender):
+        return Outcome(f"{a.sender} is one of our own addresses", "ours")
+    return Outcome(None, "not ours")
+
+
+def _max_age(a: AckInput) -> Outcome[str]:
+    age = a.now - a.arrived_at
+    limit = a.config.acknowledgements.max_age_hours
+    if age > timedelta(hours=limit):
+        reason = (
+            f"arrived {_hours(age)} ago, more than acknowledgements.max_age_hours "
+            f"({limit:g} h): filed without an answer"
+        )
+        return Outcome(reason, "too old")
+    return Outcome(None, f"arrived {_hours(age)} ago")
+
+
+def _hours(age: timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 1 else f"{age.total_seconds() / 60:.0f} min"
+
+
+def _breaker(a: AckInput) -> Outcome[str]:
+    breaker = active_breaker(a.session, a.sender, a.now)
+    if breaker is not None:
+        until = f"{breaker.expires_at:%Y-%m-%d %H:%M} UTC"
+        return Outcome(
+            f"answers to {a.sender} are stopped until {until}: {breaker.reason}", "tripped"
+        )
+    return Outcome(None, "no breaker")
+
+
+def _reply_to_our_mail(a: AckInput) -> Outcome[str]:
+    ours = _our_mail_replied_to(a.session, a.message)
+    if ours is None:
+        return Outcome(None, "not a reply to our acknowledgement")
+    # Arrival, not processing, time: a backlog read at once is no robot's speed.
+    if ours.sent_at is not None and timedelta(0) <= a.arrived_at - ours.sent_at < (
+        ROBOT_REPLY_WINDOW
+    ):
+        a.trip(
+            f"answered our automatic mail {ours.message_id} within "
+            f"{ROBOT_REPLY_WINDOW.seconds // 60} minutes: looks like another robot",
+        )
+        return Outcome(f"{a.sender} looks like a robot: breaker tripped", "answered too fast")
+    return Outcome("replies to our own acknowledgement are not acknowledged", "a reply to ours")
+
+
+def _repeated_text(a: AckInput) -> Outcome[str]:
+    text = (a.message.new_text or "").strip()
+    if not text:
+        return Outcome(None, "no text to compare")
+    # The same subject and the same words again and again: a machine, not a person (people
+    # reuse a body like "see attached", but not with the same subject each time).
+    repeats = (
+        a.session.scalar(
+            select(func.count())
+            .select_from(StoredMessage)
+            .where(
+                StoredMessage.from_email == a.sender,
+                StoredMessage.subject_normalized == a.message.subject_normalized,
+                StoredMessage.new_text == a.message.new_text,
+                StoredMessage.arrived_at >= a.arrived_at - BURST_WINDOW,
+                StoredMessage.arrived_at <= a.arrived_at,
+                StoredMessage.message_id != a.message.message_id,
+            )
+        )
+        or 0
+    )
+    if repeats >= BURST_REPEATS:
+        a.trip(f"sent the same mail {repeats + 1} times within an hour: a machine repeating itself")
+        return Outcome(f"{a.sender} repeats itself: breaker tripped", f"{repeats} repeats")
+    return Outcome(None, "not a repeat" if not repeats else f"{repeats} repeat(s)")
+
+
+def _follow_up(a: AckInput) -> Outcome[str]:
+    if not a.new_item and not a.config.acknowledgements.follow_ups:
+        reason = "a follow-up on an existing item gets no second acknowledgement"
+        return Outcome(reason, "follow-up")
+    return Outcome(None, "new item" if a.new_item else "follow-ups are answered")
+
+
+def _known_sender(a: AckInput) -> Outcome[str]:
+    """Only listed clients are answered: a keyword or a copied tag never makes one."""
+    if a.config.acknowledgements.unknown_senders == "acknowledge":
+        return Outcome(None, "strangers are answered too (unknown_senders = acknowledge)")
+    project = a.config.project(a.route.project) if a.route.project else None
+    if project is None:
+        reason = "sender unknown to every project: filed for triage, not answered"
+        return Outcome(reason, "unassigned")
+    if is_listed_client(project, a.sender):
+        return Outcome(None, f"a listed client of {project.key}")
+    reason = (
+        f"{a.sender} is not a listed client of {project.key} (filed by {a.route.step}): "
+        "not answered"
+    )
+    return Outcome(reason, "not listed")
+
+
+def _rate_limit(a: AckInput) -> Outcome[str]:
+    limit = a.config.acknowledgements.max_per_sender_per_hour
+    # Counted by when the mails arrived, so a backlog read at once is not a flood.
+    recent = (
+        a.session.scalar(
+            select(func.count())
+            .select_from(OutboxMail)
+            .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
+            .where(
+                OutboxMail.kind == ACK_KIND,
+                StoredMessage.from_email == a.sender,
+                StoredMessage.arrived_at > a.arrived_at - RATE_WINDOW,
+                StoredMessage.arrived_at <= a.arrived_at,
+            )
+        )
+        or 0
+    )
+    if recent >= limit:
+        a.trip(f"more than {limit} new threads acknowledged within an hour: a loop or a flood")
+        return Outcome(f"rate limit reached for {a.sender}: breaker tripped", f"{recent} this hour")
+    return Outcome(None, f"{recent} of {limit} this hour")
+
+
+ACK_CHECKS: dict[str, Check] = {
+    "enabled": _enabled,
+    "sender_address": _sender_address,
+    "noise": _noise,
+    "robot_address": _robot_address,
+    "own_address": _own_address,
+    "max_age": _max_age,
+    "breaker": _breaker,
+    "reply_to_our_mail": _reply_to_our_mail,
+    "repeated_text": _repeated_text,
+    "follow_up": _follow_up,
+    "known_sender": _known_sender,
+    "rate_limit": _rate_limit,
+}
+
+
+def ack_checks(path: Path | None = None) -> tuple[str, ...]:
+    """The checks in the order `rules/pipeline/chains.toml` lists under `[answer]`."""
+    return checked(path, "answer", load_chains(path)["answer"], ACK_CHECKS)
+
+
+def decide(
+    session: Session,
+    config: Config,
+    message: Message,
+    verdict: Verdict | None,
+    route: Route,
+    new_item: bool,
+    now: datetime,
+    checks: Sequence[str] | None = None,
+    *,
+    arrived_at: datetime | None = None,
+) -> AckDecision:
+    """Whether to acknowledge this message; may trip a breaker as a side effect it reports."""
+    a = AckInput(
+        session, config, message, verdict, route, new_item, now, arrived_at or now, tripped=[]
+    )
+    names = ack_checks() if checks is None else checks
+    refused, record = run_chain([(n, lambda c=ACK_CHECKS[n]: c(a)) for n in names])
+    tripped = a.tripped[0] if a.tripped else None
+    if refused is not None:
+        return AckDecision(False, refused, tuple(record), tripped)
+    return AckDecision(True, "new client item", tuple(record), tripped)
+
+
+def _our_mail_replied_to(session: Session, message: Message) -> OutboxMail | None:
+    ids = [i for i in (message.in_reply_to, *message.references) if i]
+    if not ids:
+        return None
+    # Only our acknowledgements: a client may well answer an approval request at once.
+    return session.scalars(
+        select(OutboxMail).where(OutboxMail.message_id.in_(ids), OutboxMail.kind == ACK_KIND)
+    ).first()
+
+
+def add_working_days(start: date, days: int) -> date:
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def first_response_text(hours: int) -> dict[str, str]:
+    return {
+        "en": f"within {hours} business hours",
+        "zh-Hans": f"{hours}个工作小时内",
+        "zh-Hant": f"{hours}個工作小時內",
+    }
+
+
+class TemplateAcknowledger:
+    """Decides on an acknowledgement and queues it with `send_templated` (the answer stage)."""
+
+    def __init__(self, config: Config, *, clock: type[datetime] = datetime) -> None:
+        self.config = config
+        self.clock = clock
+
+    def acknowledge(
+        self,
+        session: Session,
+        *,
+        row: StoredMessage,
+        message: Message,
+        verdict: Verdict | None,
+        item: Item,
+        route: Route,
+        new_item: bool,
+    ) -> Answer:
+        now = self.clock.now(UTC)
+        decision = decide(
+            session, self.config, message, verdict, route, new_item, now, arrived_at=row.arrived_at
+        )
+        checks = tuple(str(link) for link in decision.checks)
+        if decision.tripped is not None:
+            checks += (self._tell_pm(session, row, item, decision.tripped, now),)
+        if not decision.send:
+            return Answer(f"not sent: {decision.reason}", checks)
+        acks = self.config.acknowledgements
+        try:
+            outbox = send_templated(
+                session,
+                self.config,
+                kind=ACK_KIND,
+                category=item.category,
+                item=item,
+                thread_from=row,
+                # The language of this mail, which on a follow-up may not be the item's.
+                language=verdict.language if verdict else None,
+                context={
+                    "first_response": first_response_text(acks.first_response_hours),
+                    "decision_by": add_working_days(now.date(), acks.decision_days),
+                },
+                dedupe_key=f"{ACK_KIND}:{row.sha256}",
+                now=now,
+            )
+        except SEND_ERRORS as err:
+            # The item stays filed; a person answers this one by hand.
+            log.error("acknowledgement for %s not queued: %s", item.ref, err)
+            session.add(
+                Event(
+                    message_pk=row.id,
+                    item_id=item.id,
+                    kind="ack_failed",
+                    detail={"error": str(err)},
+                )
+            )
+            return Answer(f"not sent: {err.message}", checks)
+        if outbox is None:
+            return Answer("not sent: already queued earlier", checks)
+        if item.category == "issue" and item.status == "new":
+            session.add(
+                change_status(
+                    item,
+                    "acknowledged",
+                    actor="mailbot",
+                    reason=f"acknowledgement {outbox.message_id} queued",
+                )
+            )
+        return Answer(f"queued {outbox.message_id} ({decision.reason})", checks)
+
+    def _tell_pm(
+        self, session: Session, row: StoredMessage, item: Item, breaker: Breaker, now: datetime
+    ) -> str:
+        """A breaker silences a sender: the item's PM hears of it at once."""
+        queued = queue_pm_notice(
+            session,
+            self.config,
+            item,
+            kind=BREAKER_KIND,
+            template=(BREAKER_KIND, "notice"),
+            subject=f"[Answers stopped] {breaker.address}",
+            context={
+                "address": breaker.address,
+                "reason": breaker.reason,
+                "until": f"{breaker.expires_at:%Y-%m-%d %H:%M} UTC",
+            },
+            dedupe_key=f"{BREAKER_KIND}:{breaker.address}:{breaker.tripped_at.isoformat()}",
+            message_pk=row.id,
+            now=now,
+        )
+        if isinstance(queued, str):
+            return f"breaker: PM not told: {queued}"
+        return "breaker: PM told" if queued is not None else "breaker: PM told already"
