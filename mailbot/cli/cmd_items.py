@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from mailbot.cli.common import database, load, print_json
+from mailbot.items.views import item_summary
 from mailbot.storage.models import Item, StoredMessage
 
 NAME = "items"
@@ -21,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load(args)
     db = database(config)
+    now = datetime.now(UTC)
     with db.session() as session:
         query = select(Item).order_by(Item.id)
         if args.project:
@@ -34,20 +37,7 @@ def run(args: argparse.Namespace) -> int:
         ):
             members.setdefault(item_id, []).append(message_id)
         for item in items:
-            record = {
-                "ref": item.ref,
-                "project": item.project_key,
-                "category": item.category,
-                "status": item.status,
-                "title": item.title,
-                "client": item.client_email,
-                "language": item.language,
-                "confidence": item.confidence,
-                "needs_review": item.needs_review,
-                "escalate": item.escalate,
-                "message_ids": members.get(item.id, []),
-                "created_at": item.created_at.isoformat(),
-            }
+            record = {**item_summary(item, config, now), "message_ids": members.get(item.id, [])}
             if args.json:
                 print_json(record)
             else:

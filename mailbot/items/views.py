@@ -128,6 +128,7 @@ def item_summary(item: Item, config: Config, now: datetime) -> dict[str, Any]:
         "client_name": item.client_name,
         "language": item.language,
         "assignee": item.assignee,
+        "confidence": item.confidence,
         "needs_review": item.needs_review,
         "escalate": item.escalate,
         "flags": flags(item, config, now),

@@ -59,3 +59,12 @@ def queue_pm_notice(
     except SEND_ERRORS as err:
         log.error("%s notice for %s not queued: %s", kind, item.ref, err)
         return f"{err.message} ({err.code})"
+
+
+def told(queued: OutboxMail | str | None) -> str:
+    """What `queue_pm_notice` did, as an audit note: told (to whom), told already, or why not."""
+    if isinstance(queued, str):
+        return f"PM not told: {queued}"
+    if queued is None:
+        return "PM told already"
+    return f"PM told ({queued.rcpt_to[0]})"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Message, is_robot_address
-from mailbot.outgoing.notice import queue_pm_notice
+from mailbot.outgoing.notice import queue_pm_notice, told
 from mailbot.outgoing.send import SEND_ERRORS, send_templated
 from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
@@ -388,6 +388,4 @@ class TemplateAcknowledger:
             message_pk=row.id,
             now=now,
         )
-        if isinstance(queued, str):
-            return f"breaker: PM not told: {queued}"
-        return "breaker: PM told" if queued is not None else "breaker: PM told already"
+        return f"breaker: {told(queued)}"

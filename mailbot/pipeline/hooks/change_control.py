@@ -27,7 +27,7 @@ from mailbot.items.change_control import (
 )
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Address
-from mailbot.outgoing.notice import queue_pm_notice
+from mailbot.outgoing.notice import queue_pm_notice, told
 from mailbot.outgoing.send import SEND_ERRORS, send_templated
 from mailbot.pipeline.breakers import active_breaker
 from mailbot.pipeline.file import FilingContext, FilingHook
@@ -176,12 +176,7 @@ class ChangeControlHook:
             message_pk=ctx.row.id,
             now=self.clock.now(UTC),
         )
-        if isinstance(queued, str):
-            notified = f"PM not notified: {queued}"
-        elif queued is None:
-            notified = "PM notice already queued"
-        else:
-            notified = f"PM notified ({queued.rcpt_to[0]})"
+        notified = told(queued)
         session.add(
             Event(
                 message_pk=ctx.row.id,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
-from mailbot.outgoing.notice import queue_pm_notice
+from mailbot.outgoing.notice import queue_pm_notice, told
 from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.storage.models import Event, Item
 
@@ -100,12 +100,7 @@ class EscalationHook:
             now=self.clock.now(UTC),
         )
         # The item stays filed and flagged; the audit trail says whether the PM was mailed.
-        if isinstance(queued, str):
-            note = f"escalation not sent: {queued}"
-        elif queued is None:
-            note = "escalation already queued for this message"
-        else:
-            note = f"escalated to {queued.rcpt_to[0]}: {'; '.join(reasons)}"
+        note = f"escalation ({'; '.join(reasons)}): {told(queued)}"
         session.add(
             Event(
                 message_pk=ctx.row.id,

@@ -17,8 +17,8 @@ from tests.support.queue_bot import Bot
 Capture = pytest.CaptureFixture[str]
 SUMMARY_KEYS = {
     "ref", "project", "category", "status", "title", "client", "client_name", "language",
-    "assignee", "needs_review", "escalate", "flags", "created_at", "age_seconds", "sla_due_at",
-    "sla", "first_response_at",
+    "assignee", "confidence", "needs_review", "escalate", "flags", "created_at", "age_seconds",
+    "sla_due_at", "sla", "first_response_at",
 }  # fmt: skip
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.unit.pipeline.hooks.conftest import Bot, body
 
 from mailbot.items.change_control import ChangeControlError, assess, find_item, request_approval
+from tests.unit.pipeline.hooks.conftest import Bot, body
 
 NOW = datetime.now(UTC)
 

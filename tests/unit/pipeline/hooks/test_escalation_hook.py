@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import update
-from tests.unit.pipeline.hooks.conftest import ACME, Bot, body, replace
 
 from mailbot.storage.models import Item
+from tests.unit.pipeline.hooks.conftest import ACME, Bot, body, replace
 
 
 def test_an_urgent_mail_reaches_the_pm_at_once_and_the_client_gets_one_ack(bot: Bot) -> None:
