@@ -91,6 +91,12 @@ class StoredMessage(Base):
     language: Mapped[str | None] = mapped_column(String(10))
     verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     model_version: Mapped[str | None] = mapped_column(String(100))
+    # Who sent it and whether it is spam (mailbot.trust), checked at classify; None before.
+    # The status columns repeat the verdicts' status for the queue's filters.
+    sender_check: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sender_status: Mapped[str | None] = mapped_column(String(12), index=True)
+    spam_check: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    spam_status: Mapped[str | None] = mapped_column(String(12), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     route: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the routing decision and why
     state: Mapped[str] = mapped_column(String(20), default=MessageState.RECEIVED, index=True)
