@@ -12,6 +12,7 @@ from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.pipeline.answer import TemplateAcknowledger
 from mailbot.pipeline.hooks import default_hooks
 from mailbot.pipeline.machine import Pipeline, SourceFactory
+from mailbot.pipeline.trust import TrustChecks
 from mailbot.sources.base import Source
 from mailbot.sources.imap import ImapSource
 from mailbot.sources.maildir import MaildirSource
@@ -66,4 +67,5 @@ def build_pipeline(
         acknowledger=TemplateAcknowledger(config),
         hooks=default_hooks(config),
         deliver=deliver or (lambda: deliver_outbox(db, config)),
+        trust=TrustChecks(config),
     )

@@ -75,3 +75,17 @@ def migrate_from_scratch(database_backend: str) -> Iterator[None]:
         yield
     finally:
         mailbot.storage.db.premigrated = hook
+
+
+@pytest.fixture(autouse=True, scope="session")
+def dkim_keys_offline() -> Iterator[None]:
+    """DKIM keys are looked up in DNS; tests talk to loopback only, so no key is found
+    (a test that needs keys passes its own `dkim_verify`)."""
+    import dkim.dnsplug
+
+    original = dkim.dnsplug.get_txt
+    dkim.dnsplug.get_txt = lambda name, timeout=5: None
+    try:
+        yield
+    finally:
+        dkim.dnsplug.get_txt = original

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.message import Message, RawMail
+from mailbot.pipeline import trust
 from mailbot.pipeline.file import Acknowledger, FilingHook
 from mailbot.pipeline.stages import (
     ANSWER,
@@ -43,6 +44,7 @@ from mailbot.pipeline.stages import (
     signals_verdict,
     verdict_fields,
 )
+from mailbot.pipeline.trust import Trust, TrustChecks
 from mailbot.sources.base import Source
 from mailbot.storage import work
 from mailbot.storage.db import Database
@@ -105,6 +107,7 @@ class Pipeline:
         hooks: Sequence[FilingHook] = (),
         deliver: Callable[[], object] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        trust: TrustChecks | None = None,
     ) -> None:
         self.config = config
         self.db = db
@@ -113,6 +116,7 @@ class Pipeline:
         self.triage = triage
         self.acknowledger = acknowledger
         self.hooks = tuple(hooks)  # policies run when a message is filed
+        self.trust = trust  # sender and spam checks at classify; None: not checked
         self.deliver = deliver  # sends the outbox; its own step, never called from a stage
         self.clock = clock
         self.retry = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
@@ -253,41 +257,58 @@ class Pipeline:
             self._failed(stage, row_id, describe_error(err), stats)
 
     def _classify(self, ids: Sequence[int], stats: RunStats) -> None:
-        """Classify a batch at once (the model is faster so); a failure stays with its mail."""
-        todo: list[tuple[int, Message]] = []
+        """Classify a batch at once (the model is faster so); a failure stays with its mail.
+
+        Each mail's sender and spam checks run first, one by one (they read the bytes and
+        may ask a spam filter); their verdicts then adjust the triage's.
+        """
+        todo: list[tuple[int, Message, Trust | None]] = []
         for row_id in ids:
             try:
                 with self.db.session() as session:
                     row = self._claimed(session, row_id)
                     if row is None:
                         continue
-                    todo.append((row_id, self._message(session, row)))
+                    message = self._message(session, row)
+                    todo.append((row_id, message, self._trust(session, row, message)))
             except Exception as err:
                 self._failed(CLASSIFY, row_id, describe_error(err), stats)
         if not todo:
             return
         verdicts = (
-            classify_batch(self.triage, [m for _, m in todo])
+            classify_batch(self.triage, [m for _, m, _ in todo])
             if self.triage is not None
-            else [signals_verdict(m) for _, m in todo]
+            else [signals_verdict(m) for _, m, _ in todo]
         )
         with self.db.session() as session:
-            for (row_id, _message), verdict in zip(todo, verdicts, strict=True):
+            for (row_id, message, checked), verdict in zip(todo, verdicts, strict=True):
                 if isinstance(verdict, Exception):
                     continue
                 row = self._claimed(session, row_id)
                 if row is None:
                     continue
                 stats.retried += row.state == MessageState.FAILED
+                if checked is not None:
+                    trust.record(row, checked)
+                    trust.note_filter_health(session, checked.spam, self.clock())
+                    verdict = trust.apply(verdict, checked, message)
                 note = "triage is off"
                 if verdict is not None:
                     for key, value in verdict_fields(verdict).items():
                         setattr(row, key, value)
                     note = f"{verdict.category} ({verdict.confidence:.2f})"
                 self._advanced(session, row, CLASSIFY, note)
-        for (row_id, _message), verdict in zip(todo, verdicts, strict=True):
+        for (row_id, _message, _checked), verdict in zip(todo, verdicts, strict=True):
             if isinstance(verdict, Exception):
                 self._failed(CLASSIFY, row_id, f"triage: {describe_error(verdict)}", stats)
+
+    def _trust(self, session: Session, row: StoredMessage, message: Message) -> Trust | None:
+        if self.trust is None:
+            return None
+        blob = session.get(Blob, row.sha256)
+        if blob is None:  # a foreign key guarantees it
+            raise StageError(f"the original bytes of message {row.id} are missing")
+        return self.trust.check(session, row, blob.data, message)
 
     def _claimed(self, session: Session, row_id: int) -> StoredMessage | None:
         row = session.get(StoredMessage, row_id)

@@ -27,7 +27,7 @@ from mailbot.trust.spam_rules import STRONG, heuristic_score, run_heuristics
 log = logging.getLogger("mailbot.trust")
 
 STATUSES = ("spam", "ham", "not_checked")
-SOURCES = ("spamd", "rspamd", "upstream", "heuristics", "none")
+SOURCES = ("spamd", "rspamd", "upstream", "heuristics", "person", "none")
 MAX_REPLY = 1_000_000  # bytes read from a filter's answer; more is not a filter talking
 MAX_SYMBOLS = 40  # rule names kept in a reason
 
@@ -37,7 +37,7 @@ class SpamVerdict:
     status: str  # "spam" | "ham" | "not_checked"
     score: float | None
     threshold: float | None
-    source: str  # "spamd" | "rspamd" | "upstream" | "heuristics" | "none"
+    source: str  # "spamd" | "rspamd" | "upstream" | "heuristics" | "person" | "none"
     reasons: tuple[str, ...]
 
     @property
