@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from datetime import UTC, datetime
 
+from mailbot.cli.cmd_queue import default_actor
 from mailbot.cli.common import database, load, print_json
 from mailbot.pipeline.breakers import clear_breaker, list_breakers
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                 if not breakers and not args.json:
                     print("no breaker is on: every client is answered")
                 return 0
-            actor = args.actor or getpass.getuser()
+            actor = args.actor or default_actor()
             for address in args.addresses:
                 breaker = clear_breaker(session, address, actor=actor, now=now)
                 print(f"{breaker.address} is answered again")

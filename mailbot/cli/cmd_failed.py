@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 from datetime import UTC, datetime
 
+from mailbot.cli.cmd_queue import default_actor
 from mailbot.cli.common import database, load, print_json
 from mailbot.pipeline.failures import list_failures, requeue, show_failure
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                     )
                 print(f"to try again: mailbot failed requeue {f.key}")
             else:
-                actor = args.actor or getpass.getuser()
+                actor = args.actor or default_actor()
                 done = requeue(session, args.ids, actor=actor, now=datetime.now(UTC))
                 print(
                     f"requeued {', '.join(done)}: the running daemon (or the next "

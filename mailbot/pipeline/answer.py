@@ -28,7 +28,9 @@ from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
 from mailbot.pipeline.file import Answer
 from mailbot.pipeline.route import Route, is_listed_client
+from mailbot.pipeline.trust import sender_verdict
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
+from mailbot.trust.sender import SenderVerdict
 
 if TYPE_CHECKING:
     from mailbot.triage import Verdict
@@ -64,6 +66,7 @@ class AckInput:
     now: datetime
     arrived_at: datetime  # when the mail reached the server
     tripped: list[Breaker]  # filled by a check that stops answering the sender
+    sender_check: SenderVerdict | None = None  # who sent it; None: never checked
 
     @property
     def sender(self) -> str:
@@ -95,6 +98,23 @@ def _noise(a: AckInput) -> Outcome[str]:
         reason = "noise (auto-reply, bounce or bulk mail) is never answered"
         return Outcome(reason, "classified as noise")
     return Outcome(None, "client correspondence")
+
+
+def _verified_sender(a: AckInput) -> Outcome[str]:
+    verdict = a.sender_check
+    if verdict is None:
+        return Outcome(None, "sender not checked")
+    if verdict.suspicious:
+        why = verdict.reasons[0] if verdict.reasons else verdict.status
+        return Outcome(f"possible impersonation ({verdict.status}): {why}", verdict.status)
+    needed = "acknowledgement" in a.config.authentication.require_verified_for
+    if needed and not verdict.verified:
+        why = verdict.reasons[0] if verdict.reasons else "nothing proves the sender"
+        return Outcome(
+            f"the sender is not verified ({why}); acknowledgements need a verified sender",
+            verdict.status,
+        )
+    return Outcome(None, verdict.status)
 
 
 def _robot_address(a: AckInput) -> Outcome[str]:
@@ -230,6 +250,7 @@ ACK_CHECKS: dict[str, Check] = {
     "enabled": _enabled,
     "sender_address": _sender_address,
     "noise": _noise,
+    "verified_sender": _verified_sender,
     "robot_address": _robot_address,
     "own_address": _own_address,
     "max_age": _max_age,
@@ -258,10 +279,20 @@ def decide(
     checks: Sequence[str] | None = None,
     *,
     arrived_at: datetime | None = None,
+    sender_check: SenderVerdict | None = None,
 ) -> AckDecision:
     """Whether to acknowledge this message; may trip a breaker as a side effect it reports."""
     a = AckInput(
-        session, config, message, verdict, route, new_item, now, arrived_at or now, tripped=[]
+        session,
+        config,
+        message,
+        verdict,
+        route,
+        new_item,
+        now,
+        arrived_at or now,
+        tripped=[],
+        sender_check=sender_check,
     )
     names = ack_checks() if checks is None else checks
     refused, record = run_chain([(n, lambda c=ACK_CHECKS[n]: c(a)) for n in names])
@@ -318,7 +349,15 @@ class TemplateAcknowledger:
     ) -> Answer:
         now = self.clock.now(UTC)
         decision = decide(
-            session, self.config, message, verdict, route, new_item, now, arrived_at=row.arrived_at
+            session,
+            self.config,
+            message,
+            verdict,
+            route,
+            new_item,
+            now,
+            arrived_at=row.arrived_at,
+            sender_check=sender_verdict(row),
         )
         checks = tuple(str(link) for link in decision.checks)
         if decision.tripped is not None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.message import Message, RawMail
-from mailbot.pipeline import trust
+from mailbot.pipeline import spam, trust
 from mailbot.pipeline.file import Acknowledger, FilingHook
 from mailbot.pipeline.stages import (
     ANSWER,
@@ -297,6 +297,8 @@ class Pipeline:
                     for key, value in verdict_fields(verdict).items():
                         setattr(row, key, value)
                     note = f"{verdict.category} ({verdict.confidence:.2f})"
+                    if checked is not None and trust.person_said_not_spam(checked):
+                        spam.learned_from_not_spam(session, row, verdict.category)
                 self._advanced(session, row, CLASSIFY, note)
         for (row_id, _message, _checked), verdict in zip(todo, verdicts, strict=True):
             if isinstance(verdict, Exception):

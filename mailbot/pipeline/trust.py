@@ -139,6 +139,17 @@ def apply(verdict: Verdict | None, trust: Trust, message: Message) -> Verdict | 
             },
             model_version=verdict.model_version if verdict is not None else "spam",
         )
+    if person_said_not_spam(trust) and verdict is not None and verdict.category == "none":
+        # The person knows it is correspondence; triage's "noise" would drop it again.
+        verdict = replace(
+            verdict,
+            category="feedback",
+            needs_review=True,
+            review_reasons=(
+                *verdict.review_reasons,
+                "marked not spam, but triage called it noise: check the category",
+            ),
+        )
     if not trust.sender.suspicious:
         return verdict
     why = "possible impersonation: " + (trust.sender.reasons[0] if trust.sender.reasons else "")
@@ -165,6 +176,10 @@ def apply(verdict: Verdict | None, trust: Trust, message: Message) -> Verdict | 
         escalate_reasons=(*verdict.escalate_reasons, why),
         explanation={**verdict.explanation, "sender": trust.sender.to_dict()},
     )
+
+
+def person_said_not_spam(trust: Trust) -> bool:
+    return trust.spam.source == PERSON and trust.spam.status == "ham"
 
 
 def note_filter_health(session: Session, spam: SpamVerdict, now: datetime) -> None:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
 from typing import Any, Protocol
 
 from mailbot.config_types import AuthPolicy, ProjectConfig, SiteConfig
 from mailbot.message import Address, Message
-from mailbot.parse.addresses import parse_addresses
 from mailbot.trust import domains
 from mailbot.trust.authres import judge, read_trusted
 from mailbot.trust.lookalike import find_lookalike
@@ -35,6 +37,8 @@ STATUSES = ("verified", "unverified", "failed", "lookalike")
 METHODS = ("authentication-results", "dkim", "none")
 MAX_REASONS = 12
 MAX_FROM = 5  # From headers read: more than one is already too many
+MAX_FROM_CHARS = 8_000  # of each
+MAX_HEAD = 256_000  # bytes of the header block read for them
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +118,17 @@ def auth_policy(config: Configured) -> AuthPolicy:
 # --- the verdict ------------------------------------------------------------------------------
 
 
-def from_count(message: Message) -> int:
-    """How many From addresses the mail has, in all its From headers."""
-    values = [value for name, value in message.headers if name == "from"][:MAX_FROM]
-    return max(len(parse_addresses(values, [], "from")), len(values))
+def from_count(raw: bytes) -> int:
+    """How many From addresses the mail has, in all its From headers, read as sent.
+
+    The encoded header is read, not the decoded one: an address spelled inside an encoded
+    display name is a name, not a second sender.
+    """
+    head = raw[:MAX_HEAD].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    fields = BytesHeaderParser(policy=compat32).parsebytes(head).get_all("from") or []
+    values = [str(value)[:MAX_FROM_CHARS] for value in fields[:MAX_FROM]]
+    found = [addr for _name, addr in getaddresses(values) if "@" in addr]
+    return max(len(found), len(values))
 
 
 def judge_dkim(checks: Sequence[DkimCheck], from_domain: str) -> tuple[str, list[str]]:
@@ -183,7 +194,7 @@ def _verdict(
     if sender is None or "@" not in sender.email or not from_domain:
         return SenderVerdict("unverified", "none", ("no readable From address",))
     status, method, reasons = authenticate(raw, message, from_domain, policy, verify)
-    if from_count(message) > 1:
+    if from_count(raw) > 1:
         status = "failed"
         reasons.insert(0, "several From addresses: a mail program may show another one")
     copy = find_lookalike(sender, policy.protected_domains, policy.protected_addresses)

@@ -32,6 +32,7 @@ from mailbot.outgoing.send import SEND_ERRORS, send_templated
 from mailbot.pipeline.breakers import active_breaker
 from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.pipeline.hooks.escalation import client_text
+from mailbot.pipeline.trust import sender_verdict
 from mailbot.storage.models import Event, OutboxMail, StoredMessage
 
 log = logging.getLogger("mailbot.items.change_control")
@@ -110,6 +111,9 @@ class ChangeControlHook:
                 "not a reply to our approval request (its Message-ID is not in the thread "
                 "headers): not taken as the client's decision",
             )
+        doubt = self._sender_doubt(ctx)
+        if doubt is not None:
+            return self._ambiguous(session, ctx, doubt)
         decision = interpret_reply(ctx.message.new_text, self.phrases)
         actor = ctx.message.from_.email if ctx.message.from_ else "client"
         if decision.kind in NEW_STATUS:
@@ -129,6 +133,22 @@ class ChangeControlHook:
                 f"{confirmed}"
             )
         return self._ambiguous(session, ctx, decision.evidence)
+
+    def _sender_doubt(self, ctx: FilingContext) -> str | None:
+        """Why the sender's word cannot decide (see docs/security.md); None when it can."""
+        verdict = sender_verdict(ctx.row)
+        if verdict is not None and verdict.suspicious:
+            why = verdict.reasons[0] if verdict.reasons else verdict.status
+            return f"possible impersonation ({verdict.status}: {why}): not taken as a decision"
+        if "approval" not in self.config.authentication.require_verified_for:
+            return None
+        if verdict is None or not verdict.verified:
+            why = verdict.reasons[0] if verdict and verdict.reasons else "not checked"
+            return (
+                f"the sender is not verified ({why}): a decision by email needs a verified "
+                "sender, so the PM confirms it"
+            )
+        return None
 
     def _confirm(self, session: Session, ctx: FilingContext, status: str) -> str:
         """Tell the client, in their thread and language, which decision we recorded."""

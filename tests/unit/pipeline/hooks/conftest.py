@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from mailbot.config_types import ProjectConfig
+from mailbot.config_types import AuthPolicy, ProjectConfig
 from mailbot.storage.models import OutboxMail
 from tests.support.pipeline import MaildirBot
 
@@ -29,11 +29,32 @@ HX = ProjectConfig(
 )
 
 
+MX = "mx.agency.example"  # our mail server, whose Authentication-Results are trusted
+
+
+def authenticated(sender: str, result: str = "pass") -> str:
+    """The header our server writes after checking the sender's domain (DMARC)."""
+    domain = sender.rpartition("@")[2].rstrip(">")
+    return f"Authentication-Results: {MX}; dmarc={result} header.from={domain}\r\n"
+
+
 class Bot(MaildirBot):
-    """ACME and HX; what is sent looks sent an hour ago."""
+    """ACME and HX behind our server, which checks senders; what is sent looks sent an
+    hour ago."""
 
     def __init__(self, tmp_path: Path, *projects: ProjectConfig) -> None:
-        super().__init__(tmp_path, projects=projects or (ACME, HX))
+        super().__init__(
+            tmp_path,
+            projects=projects or (ACME, HX),
+            authentication=AuthPolicy(trusted_authserv_ids=(MX,)),
+        )
+
+    def deliver(self, sender: str, *args: Any, dmarc: str = "pass", **kwargs: Any) -> int:
+        """A client mail as our server hands it over: with its DMARC result (`dmarc=""`:
+        a mail nobody checked)."""
+        stamp = authenticated(sender, dmarc) if dmarc else ""
+        kwargs["extra"] = stamp + kwargs.get("extra", "")
+        return super().deliver(sender, *args, **kwargs)
 
     def send(self, now: datetime | None = None) -> None:
         super().send(now)
