@@ -26,7 +26,7 @@ from mailbot.config import Config, load_config
 from mailbot.config_types import MailboxConfig, SmtpConfig
 from mailbot.errors import MailbotError
 from mailbot.ops.checks import FAIL, PASS, WARN, Check
-from mailbot.ops.health import check_fetches, check_outbox
+from mailbot.ops.health import check_breakers, check_fetches, check_outbox, check_spam_filter
 from mailbot.storage.db import Database
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ def run_checks(config_path: str | Path | None) -> list[Check]:
         try:
             checks += _guarded("last fetch", "database", lambda: check_fetches(config, db))
             checks += _guarded("outbox", "outbox", lambda: check_outbox(db))
+            checks += _guarded("breakers", "answers", lambda: check_breakers(db))
+            checks += _guarded("spam filter", "spam", lambda: check_spam_filter(config, db))
         finally:
             db.dispose()
     return checks

@@ -23,8 +23,11 @@ from mailbot import __version__
 from mailbot.config import Config
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
 from mailbot.ops.checks import FAIL, PASS, WARN, Check, ago
+from mailbot.pipeline.breakers import list_breakers
+from mailbot.pipeline.trust import filter_down
 from mailbot.storage.db import Database
 from mailbot.storage.models import Cursor, Heartbeat, OutboxMail, OutboxState
+from mailbot.trust.spam import SpamdChecker, make_checker
 
 log = logging.getLogger("mailbot.ops.health")
 
@@ -279,3 +282,71 @@ def check_outbox(db: Database, now: datetime | None = None) -> list[Check]:
     else:
         checks.append(Check("outbox failed", "outbox", PASS, "no refused mail"))
     return checks
+
+
+def check_breakers(db: Database, now: datetime | None = None) -> list[Check]:
+    """Addresses whose automatic answers are stopped: a real client there needs a person."""
+    now = now or datetime.now(UTC)
+    with db.session() as session:
+        breakers = list_breakers(session, now)
+    if not breakers:
+        return [Check("breakers", "answers", PASS, "automatic answers go to every sender")]
+    shown = ", ".join(
+        f"{b.address} (until {aware(b.expires_at):%Y-%m-%d %H:%M} UTC: {b.reason})"
+        for b in breakers[:5]
+    )
+    more = f" and {len(breakers) - 5} more" if len(breakers) > 5 else ""
+    return [
+        Check(
+            "breakers",
+            "answers",
+            WARN,
+            f"{len(breakers)} address(es) get no automatic answers: {shown}{more}",
+            "if one is a real client, `mailbot breakers clear ADDRESS`; "
+            "`mailbot breakers list` shows them all",
+        )
+    ]
+
+
+def check_spam_filter(config: Config, db: Database | None = None) -> list[Check]:
+    """Does the configured spam filter answer, and was mail left unchecked?"""
+    spam = config.spam
+    if spam.backend == "none":
+        detail = "no spam filter configured: the built-in heuristics only"
+        return [Check("spam filter", "spam", PASS, detail)]
+    checker = make_checker(spam)
+    where = f"{spam.backend} at {spam.host}:{spam.port}"
+    if isinstance(checker, SpamdChecker):
+        answers = checker.ping()
+    else:
+        assert checker is not None
+        answers = checker.check(PROBE).status != "not_checked"
+    checks = [
+        Check("spam filter", "spam", PASS, f"{where} answers")
+        if answers
+        else Check(
+            "spam filter",
+            "spam",
+            FAIL,
+            f"{where} does not answer: mail is filed unchecked for spam",
+            f"start the filter (systemctl start {'spamd' if spam.backend == 'spamd' else 'rspamd'})"
+            " or fix [spam] host and port",
+        )
+    ]
+    if db is not None:
+        with db.session() as session:
+            down = filter_down(session)
+        if down:
+            checks.append(
+                Check(
+                    "spam filter outage",
+                    "spam",
+                    WARN,
+                    "mail was filed unchecked for spam since the filter last failed",
+                    "look through recent items for spam; `mailbot spam mark ID` files one as spam",
+                )
+            )
+    return checks
+
+
+PROBE = b"From: doctor@localhost\r\nSubject: mailbot doctor\r\n\r\nIs the filter there?\r\n"

@@ -3,12 +3,15 @@ and with spamd stopped the verdict is "not checked" instead of an error."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from mailbot.parse import parse_bytes
+from mailbot.storage.models import StoredMessage
 from mailbot.trust.spam import SpamContext, check_spam
 from tests.servers.spamd import SpamdServer, spamd_available
 from tests.support.mails import make_mail
@@ -56,3 +59,36 @@ def test_real_spamd_spam_ham_and_stopped(tmp_path: Path) -> None:
     down = check_spam(raw, parse_bytes(raw), config, CLIENT)
     assert (down.status, down.source, down.score) == ("not_checked", "spamd", None)
     assert down.reasons[0] == f"spamd at 127.0.0.1:{config.port} refused the connection"
+
+
+def test_the_pipeline_with_real_spamd(tmp_path: Path) -> None:
+    """GTUBE from a stranger is filed as spam, a client's mail is answered; with spamd
+    stopped, mail is still filed and answered, marked not checked, and the PM told once."""
+    if not spamd_available():
+        if os.environ.get("CI"):
+            pytest.fail("spamd is not installed, but CI must run the spam filter test")
+        pytest.skip("spamd is not installed (apt-get install spamassassin spamc)")
+    from tests.unit.pipeline.hooks.conftest import Bot
+
+    server = SpamdServer(tmp_path / "spamd")
+    with Bot(tmp_path / "bot") as bot:
+        with server:
+            bot.config = dataclasses.replace(bot.config, spam=server.spam_config())
+            bot.deliver_bytes(gtube_mail().replace(b"maria@client.example", b"x@stranger.example"))
+            bot.deliver("Anna <anna@acme.example>", "Checkout fails", "Error 500 when we pay.")
+            sent = bot.run()
+            assert [m["To"].addresses[0].addr_spec for m in sent] == ["anna@acme.example"]
+            with bot.db.session() as s:
+                spam, client = s.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
+                assert (spam.spam_status, spam.category, spam.item_id) == ("spam", "none", None)
+                assert spam.spam_check is not None and spam.spam_check["source"] == "spamd"
+                assert client.spam_status == "ham" and client.item_id is not None
+        assert not server.running
+        bot.deliver("Anna <anna@acme.example>", "Banner broken", "The banner is gone.")
+        bot.deliver("Anna <anna@acme.example>", "Export broken", "CSV export fails.")
+        sent = bot.run()
+        to = [m["To"].addresses[0].addr_spec for m in sent]
+        assert to.count("anna@acme.example") == 2 and to.count("pm@agency.example") == 1
+        with bot.db.session() as s:
+            rows = s.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
+            assert [r.spam_status for r in rows[2:]] == ["not_checked", "not_checked"]

@@ -105,3 +105,52 @@ def test_a_pulse_never_raises_when_the_database_is_gone(tmp_path: Path) -> None:
     finally:
         broken.dispose()
     assert Pulse("work").name.endswith(":work")
+
+
+def test_doctor_shows_breakers_until_they_end(db: Database) -> None:
+    from mailbot.ops.checks import PASS, WARN
+    from mailbot.ops.health import check_breakers
+    from mailbot.storage.models import Breaker
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    [calm] = check_breakers(db, now)
+    assert calm.status == PASS
+    with db.session() as s:
+        s.add(
+            Breaker(
+                address="anna@acme.example",
+                reason="20 new threads in an hour",
+                tripped_at=now,
+                expires_at=now + timedelta(hours=6),
+            )
+        )
+    [tripped] = check_breakers(db, now)
+    assert tripped.status == WARN
+    assert "anna@acme.example (until 2026-12-03 18:00 UTC" in tripped.detail
+    assert "mailbot breakers clear" in tripped.action
+    [over] = check_breakers(db, now + timedelta(hours=7))
+    assert over.status == PASS
+
+
+def test_doctor_says_whether_the_spam_filter_answers(db: Database) -> None:
+    import dataclasses
+    import socket
+
+    from mailbot.config_types import SpamConfig
+    from mailbot.ops.checks import FAIL, PASS, WARN
+    from mailbot.ops.health import check_spam_filter
+    from mailbot.storage.models import Event
+
+    base = Config(mailboxes=())
+    [none] = check_spam_filter(base)
+    assert none.status == PASS and "heuristics" in none.detail
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = dataclasses.replace(base, spam=SpamConfig(backend="spamd", port=port, timeout=2))
+    [down] = check_spam_filter(config, db)
+    assert down.status == FAIL and f"spamd at 127.0.0.1:{port} does not answer" in down.detail
+    with db.session() as s:
+        s.add(Event(kind="spam_filter_down", detail={"source": "spamd"}))
+    statuses = [c.status for c in check_spam_filter(config, db)]
+    assert statuses == [FAIL, WARN]
