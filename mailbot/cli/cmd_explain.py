@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
             triage=pipeline.triage,
             acknowledger=pipeline.acknowledger,
             hooks=pipeline.hooks,
+            trust=pipeline.trust,
         )
     finally:
         db.dispose()

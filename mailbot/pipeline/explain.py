@@ -24,6 +24,7 @@ from mailbot.pipeline.stages import (
     record_parsed,
     verdict_fields,
 )
+from mailbot.pipeline.trust import TrustChecks, apply, record
 from mailbot.storage.db import Database
 from mailbot.storage.models import Blob, Event, Item, MessageState, OutboxMail, StoredMessage
 
@@ -50,6 +51,7 @@ def explain(
     triage: Triage | None,
     acknowledger: Acknowledger | None,
     hooks: Sequence[FilingHook],
+    trust: TrustChecks | None = None,
 ) -> Explanation:
     result = Explanation()
     try:
@@ -69,9 +71,6 @@ def explain(
         "defects": list(message.defects),
     }
     verdict = triage.classify(message) if triage is not None else None
-    result.stages["classify"] = (
-        verdict.to_dict() if verdict is not None else {"category": None, "note": "triage is off"}
-    )
     sha = hashlib.sha256(data).hexdigest()
     with db.scratch() as session:
         existing = session.scalar(select(StoredMessage).where(StoredMessage.sha256 == sha))
@@ -81,6 +80,11 @@ def explain(
                 "duplicate_of": existing.id,
                 "note": "these exact bytes are stored already: shown is what was decided then",
                 "state": existing.state,
+            }
+            result.stages["classify"] = {
+                **(existing.verdict or {"category": None}),
+                "sender": existing.sender_check,
+                "spam": existing.spam_check,
             }
             item = session.get(Item, existing.item_id) if existing.item_id else None
             result.stages["route"] = dict(existing.route or {"step": "noise", "explanation": []})
@@ -102,6 +106,15 @@ def explain(
             sha256=sha, account="explain", folder="-", state=MessageState.CLASSIFIED, attempts=0
         )
         record_parsed(row, message)
+        checked = trust.check(session, row, data, message) if trust is not None else None
+        if checked is not None:
+            record(row, checked)
+            verdict = apply(verdict, checked, message)
+        result.stages["classify"] = {
+            **(verdict.to_dict() if verdict else {"category": None, "note": "triage is off"}),
+            "sender": checked.sender.to_dict() if checked else None,
+            "spam": checked.spam.to_dict() if checked else None,
+        }
         if verdict is not None:
             for key, value in verdict_fields(verdict).items():
                 setattr(row, key, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.cli import main
+from mailbot.config_types import AuthPolicy
 from mailbot.pipeline.explain import explain
+from mailbot.pipeline.trust import TrustChecks
 from mailbot.storage.models import Event, Item, OutboxMail, StoredMessage
 from tests.support.fake_triage import SubjectTriage
 from tests.support.pipeline import client_mail
@@ -89,3 +92,31 @@ def test_the_command_prints_json_and_explains_a_bad_path(
     assert out["stages"]["file"]["item"] == "ACME-1"
     assert main(["--config", str(cfg), "explain", str(tmp_path / "missing.eml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_explain_shows_who_sent_it_and_why_nothing_is_answered(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    pipeline = inbox.pipeline()
+    trusted = dataclasses.replace(
+        inbox.config, authentication=AuthPolicy(trusted_authserv_ids=("mx.agency.example",))
+    )
+    forged = client_mail(
+        "Anna <anna@acme.example>",
+        "New bank details",
+        "Please pay to the new account.",
+        message_id="forged@acme.example",
+        extra="Authentication-Results: mx.agency.example; dmarc=fail header.from=acme.example\r\n",
+    )
+    stages = explain(
+        trusted,
+        inbox.db,
+        forged,
+        triage=SubjectTriage(),
+        acknowledger=pipeline.acknowledger,
+        hooks=pipeline.hooks,
+        trust=TrustChecks(trusted),
+    ).stages
+    assert stages["classify"]["sender"]["status"] == "failed"
+    assert stages["classify"]["spam"]["status"] == "ham"
+    assert stages["classify"]["needs_review"] is True
+    assert "possible impersonation" in stages["answer"]["decision"]
