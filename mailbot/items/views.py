@@ -54,6 +54,15 @@ class QueueFilter:
     search: str | None = None
     overdue: bool = False
     include_closed: bool = False  # --all
+    # A message of the item whose sender is not proven ("unverified"), or who is
+    # possibly someone else ("suspicious": failed or look-alike).
+    sender: str | None = None  # None | "unverified" | "suspicious"
+
+
+SENDER_FILTERS = {
+    "unverified": ("unverified", "failed", "lookalike"),
+    "suspicious": ("failed", "lookalike"),
+}
 
 
 def _like(text: str) -> str:
@@ -79,6 +88,18 @@ def _query(filters: QueueFilter, now: datetime) -> Select[tuple[Item]]:
         query = query.where(Item.escalate.is_(True))
     if filters.older_than is not None:
         query = query.where(Item.created_at < now - filters.older_than)
+    if filters.sender is not None:
+        statuses = SENDER_FILTERS.get(filters.sender)
+        if statuses is None:
+            raise ActionError(
+                f"unknown sender filter {filters.sender!r}",
+                f"use one of: {', '.join(SENDER_FILTERS)}",
+            )
+        query = query.where(
+            exists().where(
+                StoredMessage.item_id == Item.id, StoredMessage.sender_status.in_(statuses)
+            )
+        )
     if filters.search:
         pattern = _like(filters.search)
         in_messages = exists().where(
@@ -168,6 +189,8 @@ def _message(row: StoredMessage) -> dict[str, Any]:
         "language": row.language,
         "reasons": verdict_reasons(row.verdict),
         "verdict": row.verdict,
+        "sender_check": row.sender_check,
+        "spam_check": row.spam_check,
         "route": row.route,
     }
 

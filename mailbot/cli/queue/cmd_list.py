@@ -15,6 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--needs-review", action="store_true", help="triage was not sure")
     parser.add_argument("--escalated", action="store_true", help="escalated items only")
     parser.add_argument(
+        "--sender",
+        choices=("unverified", "suspicious"),
+        help="items with mail from a sender nothing proves (unverified), or who is possibly "
+        "someone else (suspicious: failed or look-alike)",
+    )
+    parser.add_argument(
         "--unassigned", action="store_true", help="items not yet filed to a project (TRIAGE)"
     )
     parser.add_argument("--older-than", metavar="AGE", help="created before AGE ago: 12h, 3d, 2w")
@@ -42,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         search=args.search,
         overdue=args.overdue,
         include_closed=args.all,
+        sender=args.sender,
     )
     moment = now()
     with session_for(args) as (config, session):

@@ -80,6 +80,11 @@ def print_detail(detail: dict[str, Any], console: Console | None = None) -> None
             )
         for reason in message["reasons"]:
             console.print(f"[dim]  - {escape(reason)}[/dim]")
+        sender = message.get("sender_check")
+        if sender:
+            why = "; ".join(sender.get("reasons") or [])
+            style = "bold red" if sender["status"] in ("failed", "lookalike") else "dim"
+            console.print(f"[{style}]sender: {sender['status']}[/{style}] [dim]{escape(why)}[/dim]")
         route = message.get("route") or {}
         for line in route.get("explanation") or []:
             console.print(f"[dim]  route: {escape(str(line))}[/dim]")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from mailbot.cli import main
 from mailbot.config_types import AuthPolicy, SpamConfig
 from mailbot.items.change_control import assess, find_item, request_approval
+from mailbot.items.views import QueueFilter, item_detail, list_items
 from mailbot.pipeline.machine import Pipeline
 from mailbot.pipeline.spam import SpamActionError, list_spam, mark_not_spam, mark_spam
 from mailbot.pipeline.trust import TrustChecks
@@ -67,6 +68,23 @@ def test_forged_client_mail_goes_to_review_and_the_pm_never_to_the_sender(bot: B
     assert row.sender_status == "failed"
     [decision] = bot.decisions()
     assert decision.startswith("not sent: possible impersonation (failed)")
+
+
+def test_the_queue_finds_items_from_unproven_and_suspicious_senders(bot: Bot) -> None:
+    bot.deliver("anna@acme.example", "Checkout fails", "Error 500.")
+    bot.deliver("anna@acme.example", "Export fails", "CSV is empty.", dmarc="")
+    bot.deliver("anna@acme.example", "New bank details", "Pay here.", dmarc="fail")
+    bot.run()
+    with bot.db.session() as s:
+
+        def refs(sender: str) -> list[str]:
+            found = list_items(s, bot.config, QueueFilter(sender=sender), NOW)
+            return [i.ref for i in found]
+
+        assert refs("unverified") == ["ACME-2", "ACME-3"]
+        assert refs("suspicious") == ["ACME-3"]
+        detail = item_detail(s, bot.config, find_item(s, "ACME-3"), NOW)
+    assert detail["messages"][0]["sender_check"]["status"] == "failed"
 
 
 def test_a_dkim_signature_that_does_not_verify_is_a_forgery(
