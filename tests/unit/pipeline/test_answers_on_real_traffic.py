@@ -4,13 +4,14 @@ clients answered, loops stopped by what robots do, breakers that end and can be 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email import policy
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from mailbot.cli import main
-from mailbot.config_types import AckConfig
+from mailbot.config_types import AckConfig, ProjectConfig, SiteConfig
 from mailbot.pipeline.breakers import clear_breaker, list_breakers
 from mailbot.reports.digest import collect_digest, render_digest
 from mailbot.storage.models import Breaker, Item, OutboxMail, StoredMessage
@@ -144,3 +145,46 @@ def test_run_no_ack_files_history_without_answering(tmp_path: Path) -> None:
     with inbox.db.session() as s:
         assert len(s.scalars(select(Item)).all()) == 1
     assert inbox.acks() == []
+
+
+def _strip_auto_submitted(mail: bytes) -> bytes:
+    """What a careless autoresponder sends: our mail's threading, no Auto-Submitted."""
+    head, _, body = mail.partition(b"\r\n\r\n")
+    lines = [ln for ln in head.split(b"\r\n") if not ln.lower().startswith(b"auto-submitted")]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+@pytest.mark.parametrize("marked", [True, False], ids=["auto-submitted", "unmarked"])
+def test_two_mailbots_answering_each_other_stop_after_one_exchange(
+    tmp_path: Path, marked: bool
+) -> None:
+    """Our mailbot and a client's helpdesk bot (another mailbot), each the other's client:
+    every mail one sends lands in the other's inbox at once, as fast as machines answer."""
+    ours = MaildirBot(
+        tmp_path / "ours",
+        projects=(ACME,),
+        message_ids="o{n}@acme.example",
+        acknowledgements=AckConfig(unknown_senders="acknowledge"),
+    )
+    theirs = MaildirBot(
+        tmp_path / "theirs",
+        projects=(ProjectConfig(key="AGY", name="Agency", client_domains=("agency.example",)),),
+        site=SiteConfig(name="ACME helpdesk", address="help@acme.example", domain="acme.example"),
+        message_ids="t{n}@agency.example",
+        acknowledgements=AckConfig(unknown_senders="acknowledge"),
+    )
+    ours.deliver("help@acme.example", "Printer on fire", "Our printer is on fire.")
+    sent = {"ours": 0, "theirs": 0}
+    address = {"ours": "help@acme.example", "theirs": "team@agency.example"}
+    for _ in range(6):
+        for name, bot, other in (("ours", ours, theirs), ("theirs", theirs, ours)):
+            for mail in bot.run():
+                if mail["To"].addresses[0].addr_spec != address[name]:
+                    continue  # a notice to that side's PM
+                sent[name] += 1
+                data = mail.as_bytes(policy=policy.SMTP)
+                other.deliver_bytes(data if marked else _strip_auto_submitted(data))
+    # One acknowledgement from us; the other side answers it at most once; then silence.
+    assert sent["ours"] == 1 and sent["theirs"] <= 1, sent
+    ours.close()
+    theirs.close()
