@@ -100,6 +100,16 @@ class ProjectConfig:
     templates_dir: Path | None = None  # project templates, before the site's and the built-in
     vip_addresses: tuple[str, ...] = ()  # mail from these people is escalated to the PM at once
 
+    def lists(self, address: str) -> bool:
+        """Is `address` one of this project's clients: a listed address, or at (a subdomain
+        of) one of its client domains?"""
+        address = address.strip().lower()
+        domain = address.rpartition("@")[2]
+        return bool(address) and (
+            address in self.client_addresses
+            or any(domain == d or domain.endswith("." + d) for d in self.client_domains)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SiteConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,33 @@ ROBOT_LOCAL_PART = re.compile(
     r"notifications?|auto[-_.]?reply)([+\-_.].*)?$",
     re.IGNORECASE,
 )
+
+
+# Bidi embeddings, overrides and isolates: they make text display as something it is not.
+_BIDI = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+_BLANKS = re.compile(r"[ \t]+")
+
+
+def clean_text(value: str, *, limit: int | None = None, multiline: bool = False) -> str:
+    """Text a stranger wrote, made safe to show or send back: control characters (NUL, ESC,
+    BEL…) and bidi overrides removed, line breaks kept only when `multiline`, and at most
+    `limit` characters (cut with "…")."""
+    out = []
+    for char in value:
+        if char == "\n" and multiline:
+            out.append(char)
+        elif char in _BIDI:
+            continue
+        elif unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            out.append("\n" if multiline and char in "\r\u2028\u2029" else " ")
+        else:
+            out.append(char)
+    text = "".join(out)
+    text = text.replace("\n\n\n", "\n\n") if multiline else _BLANKS.sub(" ", text)
+    text = text.strip()
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
 
 
 def is_robot_address(address: str) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from mailbot.cli.common import database, load, print_json
 from mailbot.items.views import item_summary
+from mailbot.message import clean_text
 from mailbot.storage.models import Item, StoredMessage
 
 NAME = "items"
@@ -44,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
                 flags = ("!" if item.escalate else " ") + ("?" if item.needs_review else " ")
                 print(
                     f"{item.ref:<12} {flags} {item.category:<15} {item.status:<13} "
-                    f"{(item.client_email or '-')[:28]:<28} {item.title[:50]}"
+                    f"{clean_text(item.client_email or '-')[:28]:<28} {clean_text(item.title)[:50]}"
                 )
     return 0

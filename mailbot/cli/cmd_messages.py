@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from mailbot.cli.common import database, load, print_json
 from mailbot.errors import MailbotError
+from mailbot.message import clean_text
 from mailbot.storage.models import Blob, MessageState, StoredMessage
 
 NAME = "messages"
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 print_json(message_dict(row))
             else:
                 print(
-                    f"{row.id:>6}  {row.state:<9}  {(row.from_email or '-')[:30]:<30}  "
-                    f"{(row.subject or '')[:60]}"
+                    f"{row.id:>6}  {row.state:<9}  {clean_text(row.from_email or '-')[:30]:<30}  "
+                    f"{clean_text(row.subject or '')[:60]}"
                 )
     return 0

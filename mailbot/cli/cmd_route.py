@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{path}: cannot read: {err}", file=sys.stderr)
                 status = 1
                 continue
-            route = route_to_project(message, config.projects, lookup)
+            route = route_to_project(message, config.projects, lookup, is_own=config.is_own_address)
             if args.json:
                 print_json({"file": str(path), **route.to_dict()})
                 continue

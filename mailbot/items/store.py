@@ -21,6 +21,7 @@ class ItemRef:
     item_id: int
     ref: str
     project: str | None
+    client_email: str | None = None  # who wrote the mail that opened it
 
 
 class DbItemLookup:
@@ -32,25 +33,32 @@ class DbItemLookup:
     def item_for_message_ids(self, message_ids: Sequence[str]) -> ItemRef | None:
         if not message_ids:
             return None
-        rows = self.session.execute(
-            select(StoredMessage.message_id, Item.id, Item.ref, Item.project_key)
-            .join(Item, StoredMessage.item_id == Item.id)
-            .where(StoredMessage.message_id.in_(list(message_ids)))
-        ).all()
+        columns = (Item.id, Item.ref, Item.project_key, Item.client_email)
         # Replies to our own acknowledgements thread too: their ids are in the outbox.
-        rows += self.session.execute(
-            select(OutboxMail.message_id, Item.id, Item.ref, Item.project_key)
+        rows = self.session.execute(
+            select(OutboxMail.message_id, *columns)
             .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
             .join(Item, StoredMessage.item_id == Item.id)
             .where(OutboxMail.message_id.in_(list(message_ids)))
         ).all()
-        by_id = {mid: ItemRef(item_id, ref, _project(key)) for mid, item_id, ref, key in rows}
+        # A Message-ID anyone can reuse: the mail filed first keeps the thread.
+        rows += self.session.execute(
+            select(StoredMessage.message_id, *columns)
+            .join(Item, StoredMessage.item_id == Item.id)
+            .where(StoredMessage.message_id.in_(list(message_ids)))
+            .order_by(StoredMessage.id)
+        ).all()
+        by_id: dict[str, ItemRef] = {}
+        for mid, item_id, ref, key, client in rows:
+            by_id.setdefault(mid, ItemRef(item_id, ref, _project(key), client))
         # The nearest ancestor wins: callers pass In-Reply-To first.
         return next((by_id[i] for i in message_ids if i in by_id), None)
 
     def item_for_ref(self, ref: str) -> ItemRef | None:
         item = item_by_ref(self.session, ref)
-        return ItemRef(item.id, item.ref, _project(item.project_key)) if item else None
+        if item is None:
+            return None
+        return ItemRef(item.id, item.ref, _project(item.project_key), item.client_email)
 
 
 def item_by_ref(session: Session, ref: str) -> Item | None:

@@ -18,6 +18,7 @@ for every mail:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
-from mailbot.message import Address
+from mailbot.message import Address, clean_text, is_robot_address
 from mailbot.outgoing.compose import ComposeError, compose_notice, compose_reply
 from mailbot.outgoing.outbox import enqueue
 from mailbot.outgoing.templates import (
@@ -43,6 +44,9 @@ from mailbot.outgoing.templates import (
 from mailbot.storage.models import Item, OutboxMail, StoredMessage
 
 MIXED = "mixed"  # triage's language for a mail in more than one language
+# What a stranger wrote is echoed back at most this long ("Dear <name>", "<subject>").
+MAX_NAME_CHARS = 64
+MAX_SUBJECT_CHARS = 200
 SUBJECT_TEMPLATE = "subject"  # <kind>/subject.<language>.txt.j2: a fresh mail's subject line
 # What can stop a mail being queued; the caller keeps what it recorded and reports why.
 SEND_ERRORS = (ComposeError, TemplateNotFound, TemplateRenderError)
@@ -113,9 +117,25 @@ def shared_context(
         # The name the client wrote under: in the mail answered, else on the item.
         writer = thread_from.from_name if thread_from is not None else item.client_name
         values.update(
-            ref=item.ref, subject=item.title, status=item.status, client_name=writer or ""
+            ref=item.ref,
+            subject=clean_text(item.title or "", limit=MAX_SUBJECT_CHARS),
+            status=item.status,
+            client_name=greeting_name(writer or ""),
         )
     return values
+
+
+_NOT_A_NAME = re.compile(r"://|www\.|@|\.(?:com|net|org|cn|example)\b", re.IGNORECASE)
+
+
+def greeting_name(name: str) -> str:
+    """The name to greet a writer by: their display name, cleaned, or "" (a neutral
+    greeting) when it is long or carries a link or an address — a stranger's way of
+    making our answer carry an advertisement."""
+    name = clean_text(name)
+    if len(name) > MAX_NAME_CHARS or _NOT_A_NAME.search(name):
+        return ""
+    return name
 
 
 def render_templated(
@@ -155,10 +175,13 @@ def render_templated(
     return Draft(title, body)
 
 
-def reply_address(row: StoredMessage) -> Address | None:
-    """Where an answer to a stored message goes: its first Reply-To, else its sender."""
+def reply_address(row: StoredMessage, project: ProjectConfig | None = None) -> Address | None:
+    """Where an answer to a stored message goes: its sender, or its first Reply-To when that
+    is a listed client of `project` too. A Reply-To anyone else wrote is never followed, so a
+    stranger cannot make us mail a third party (RFC 3834: receipts go to the sender)."""
     reply_to = (row.recipients or {}).get("reply_to") or []
-    if reply_to:
+    wanted = reply_to[0]["email"] if reply_to else ""
+    if wanted and project is not None and project.lists(wanted) and not is_robot_address(wanted):
         return Address(reply_to[0].get("name") or "", reply_to[0]["email"])
     if row.from_email:
         return Address(row.from_name or "", row.from_email)
@@ -176,7 +199,7 @@ def _recipients(
         return list(to)
     if audience is Audience.PM:
         return [Address("", project.pm)] if project and project.pm else []
-    found = reply_address(thread_from) if thread_from is not None else None
+    found = reply_address(thread_from, project) if thread_from is not None else None
     return [found] if found else []
 
 

@@ -20,10 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
+from mailbot.config_types import ProjectConfig
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Message, is_robot_address
 from mailbot.outgoing.notice import queue_pm_notice, told
-from mailbot.outgoing.send import SEND_ERRORS, send_templated
+from mailbot.outgoing.send import SEND_ERRORS, reply_address, send_templated
 from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
 from mailbot.pipeline.file import Answer
@@ -67,13 +68,18 @@ class AckInput:
     arrived_at: datetime  # when the mail reached the server
     tripped: list[Breaker]  # filled by a check that stops answering the sender
     sender_check: SenderVerdict | None = None  # who sent it; None: never checked
+    recipient: str = ""  # where the answer would go (outgoing.reply_address); "" = the sender
 
     @property
     def sender(self) -> str:
         return self.message.from_.email if self.message.from_ else ""
 
+    @property
+    def to(self) -> str:
+        return self.recipient or self.sender
+
     def trip(self, reason: str) -> None:
-        breaker = trip(self.session, self.sender, reason, self.now, self.config)
+        breaker = trip(self.session, self.to, reason, self.now, self.config)
         if breaker is not None:
             self.tripped.append(breaker)
 
@@ -118,14 +124,16 @@ def _verified_sender(a: AckInput) -> Outcome[str]:
 
 
 def _robot_address(a: AckInput) -> Outcome[str]:
-    if is_robot_address(a.sender):
-        return Outcome(f"{a.sender} is a robot address", "robot local part")
+    for address in dict.fromkeys((a.sender, a.to)):
+        if is_robot_address(address):
+            return Outcome(f"{address} is a robot address", "robot local part")
     return Outcome(None, "not a robot address")
 
 
 def _own_address(a: AckInput) -> Outcome[str]:
-    if a.config.is_own_address(a.sender):
-        return Outcome(f"{a.sender} is one of our own addresses", "ours")
+    for address in dict.fromkeys((a.sender, a.to)):
+        if a.config.is_own_address(address):
+            return Outcome(f"{address} is one of our own addresses", "ours")
     return Outcome(None, "not ours")
 
 
@@ -147,12 +155,10 @@ def _hours(age: timedelta) -> str:
 
 
 def _breaker(a: AckInput) -> Outcome[str]:
-    breaker = active_breaker(a.session, a.sender, a.now)
+    breaker = active_breaker(a.session, a.to, a.now)
     if breaker is not None:
         until = f"{breaker.expires_at:%Y-%m-%d %H:%M} UTC"
-        return Outcome(
-            f"answers to {a.sender} are stopped until {until}: {breaker.reason}", "tripped"
-        )
+        return Outcome(f"answers to {a.to} are stopped until {until}: {breaker.reason}", "tripped")
     return Outcome(None, "no breaker")
 
 
@@ -161,15 +167,44 @@ def _reply_to_our_mail(a: AckInput) -> Outcome[str]:
     if ours is None:
         return Outcome(None, "not a reply to our acknowledgement")
     # Arrival, not processing, time: a backlog read at once is no robot's speed.
-    if ours.sent_at is not None and timedelta(0) <= a.arrived_at - ours.sent_at < (
-        ROBOT_REPLY_WINDOW
-    ):
+    if _fast_reply(ours, a.arrived_at) and _fast_replies_before(a) >= 1:
+        # Once may be a person ("thanks!"); again within the hour is a machine in a loop.
         a.trip(
             f"answered our automatic mail {ours.message_id} within "
             f"{ROBOT_REPLY_WINDOW.seconds // 60} minutes: looks like another robot",
         )
         return Outcome(f"{a.sender} looks like a robot: breaker tripped", "answered too fast")
     return Outcome("replies to our own acknowledgement are not acknowledged", "a reply to ours")
+
+
+def _fast_reply(ours: OutboxMail, arrived_at: datetime) -> bool:
+    return ours.sent_at is not None and timedelta(0) <= arrived_at - ours.sent_at < (
+        ROBOT_REPLY_WINDOW
+    )
+
+
+def _fast_replies_before(a: AckInput) -> int:
+    """Earlier mails of this sender in the last hour that answered our acknowledgement at
+    robot speed (the answer stage records them as such)."""
+    rows = a.session.scalars(
+        select(StoredMessage)
+        .where(
+            StoredMessage.from_email == a.sender,
+            StoredMessage.arrived_at >= a.arrived_at - RATE_WINDOW,
+            StoredMessage.arrived_at < a.arrived_at,
+            StoredMessage.in_reply_to.is_not(None),
+        )
+        .limit(50)
+    ).all()
+    count = 0
+    for row in rows:
+        ours = a.session.scalars(
+            select(OutboxMail).where(
+                OutboxMail.message_id == row.in_reply_to, OutboxMail.kind == ACK_KIND
+            )
+        ).first()
+        count += ours is not None and _fast_reply(ours, row.arrived_at)
+    return count
 
 
 def _repeated_text(a: AckInput) -> Outcome[str]:
@@ -280,6 +315,7 @@ def decide(
     *,
     arrived_at: datetime | None = None,
     sender_check: SenderVerdict | None = None,
+    recipient: str = "",
 ) -> AckDecision:
     """Whether to acknowledge this message; may trip a breaker as a side effect it reports."""
     a = AckInput(
@@ -293,6 +329,7 @@ def decide(
         arrived_at or now,
         tripped=[],
         sender_check=sender_check,
+        recipient=recipient,
     )
     names = ack_checks() if checks is None else checks
     refused, record = run_chain([(n, lambda c=ACK_CHECKS[n]: c(a)) for n in names])
@@ -329,6 +366,11 @@ def first_response_text(hours: int) -> dict[str, str]:
     }
 
 
+def _recipient(row: StoredMessage, project: ProjectConfig | None) -> str:
+    found = reply_address(row, project)
+    return found.email if found else ""
+
+
 class TemplateAcknowledger:
     """Decides on an acknowledgement and queues it with `send_templated` (the answer stage)."""
 
@@ -358,6 +400,7 @@ class TemplateAcknowledger:
             now,
             arrived_at=row.arrived_at,
             sender_check=sender_verdict(row),
+            recipient=_recipient(row, self.config.project(item.project_key)),
         )
         checks = tuple(str(link) for link in decision.checks)
         if decision.tripped is not None:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.items.lifecycle import CLOSED_ISSUE_STATES, change_status, initial_status
 from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, next_number
 from mailbot.message import Message
-from mailbot.pipeline.route import Route, route_to_project
+from mailbot.pipeline.route import OUTSIDER, Route, route_to_project
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
 
 if TYPE_CHECKING:
@@ -102,7 +103,9 @@ def file_message(
         session.add(Event(message_pk=row.id, kind="noise", detail=detail))
         return Filed(row.id, "noise", None, None, None)
 
-    route = route_to_project(message, config.projects, DbItemLookup(session))
+    route = route_to_project(
+        message, config.projects, DbItemLookup(session), is_own=config.is_own_address
+    )
     if route.item is not None:
         item = session.get(Item, route.item.item_id)
         assert item is not None
@@ -113,6 +116,7 @@ def file_message(
     else:
         item = _new_item(session, route, message, verdict, opened_at=row.arrived_at)
         new_item = True
+    _doubts(session, item, row, message, route)
     row.item_id = item.id
     row.route = {**route.to_dict(), "new_item": new_item}  # the answer stage reads both
     row.state = MessageState.FILED
@@ -126,6 +130,38 @@ def file_message(
         item.ref,
         None if item.project_key == UNASSIGNED_KEY else item.project_key,
         route,
+    )
+
+
+def _doubts(
+    session: Session, item: Item, row: StoredMessage, message: Message, route: Route
+) -> None:
+    """What a person must look at: an outsider in a client's thread, a reused Message-ID."""
+    reasons = []
+    if route.step == OUTSIDER:
+        reasons.append(route.explanation[-1] if route.explanation else "in another's thread")
+    sender = message.from_.email if message.from_ else ""
+    if not message.message_id_synthetic:
+        earlier = session.scalars(
+            select(StoredMessage)
+            .where(
+                StoredMessage.message_id == message.message_id,
+                StoredMessage.id != row.id,
+                StoredMessage.item_id.is_not(None),
+            )
+            .order_by(StoredMessage.id)
+            .limit(1)
+        ).first()
+        if earlier is not None and (earlier.from_email or "") != sender:
+            reasons.append(
+                f"its Message-ID was used before by {earlier.from_email or 'another sender'} "
+                f"(message {earlier.id}): the thread stays with that first mail"
+            )
+    if not reasons:
+        return
+    item.needs_review = True
+    session.add(
+        Event(message_pk=row.id, item_id=item.id, kind="review", detail={"reasons": reasons})
     )
 
 

@@ -23,6 +23,7 @@ from mailbot.pipeline.chains import Outcome, checked, load_chains, run_chain
 REF_TAG = re.compile(r"\[([A-Z][A-Z0-9]{1,15})-(\d{1,9})\]")
 # Headers where the original envelope recipient survives forwarding and BCC.
 ENVELOPE_HEADERS = ("delivered-to", "x-original-to", "envelope-to")
+OUTSIDER = "outsider"  # the step of a mail written into a thread that is not its writer's
 
 
 class ItemLookup(Protocol):
@@ -37,7 +38,7 @@ class ItemLookup(Protocol):
 class Route:
     project: str | None  # the project key, or None: unassigned
     item: ItemRef | None  # the existing item this message follows up, if any
-    step: str  # thread | ref_tag | alias | address | domain | keywords | unassigned
+    step: str  # thread | ref_tag | alias | address | domain | keywords | unassigned | outsider
     explanation: tuple[str, ...]
 
     def to_dict(self) -> dict[str, object]:
@@ -75,11 +76,7 @@ def _domain_matches(sender_domain: str, domain: str) -> bool:
 
 def is_listed_client(project: ProjectConfig, sender: str) -> bool:
     """Is `sender` one of the project's client addresses, or at one of its client domains?"""
-    domain = sender.rpartition("@")[2]
-    return bool(sender) and (
-        sender in project.client_addresses
-        or any(_domain_matches(domain, d) for d in project.client_domains)
-    )
+    return project.lists(sender)
 
 
 def keyword_hits(project: ProjectConfig, text: str) -> list[str]:
@@ -106,10 +103,31 @@ class RouteInput:
     message: Message
     projects: Sequence[ProjectConfig]
     lookup: ItemLookup
+    is_own: Callable[[str], bool] = lambda address: False  # our people and addresses
 
     @property
     def sender(self) -> str:
         return self.message.from_.email if self.message.from_ else ""
+
+    def may_follow_up(self, item: ItemRef) -> bool:
+        """The item's client, another client of its project, or one of us: a copied tag
+        or Message-ID never lets anyone else into a client's thread."""
+        sender = self.sender
+        if not sender:
+            return False
+        if sender == (item.client_email or "").lower() or self.is_own(sender):
+            return True
+        project = next((p for p in self.projects if p.key == item.project), None)
+        return project is not None and project.lists(sender)
+
+
+def _outsider(mail: RouteInput, item: ItemRef, how: str) -> Outcome[Route]:
+    """Someone else writes into a client's thread: a new item for review, the thread untouched."""
+    reason = (
+        f"{how} {item.ref}, but {mail.sender or 'the sender'} is not its client nor one of "
+        "us: not attached, left for review"
+    )
+    return Outcome(Route(None, None, OUTSIDER, ()), reason)
 
 
 Step = Callable[[RouteInput], Outcome[Route]]
@@ -120,6 +138,8 @@ def _thread(mail: RouteInput) -> Outcome[Route]:
     thread_ids = [i for i in (message.in_reply_to, *reversed(message.references)) if i]
     item = mail.lookup.item_for_message_ids(thread_ids) if thread_ids else None
     if item is not None:
+        if not mail.may_follow_up(item):
+            return _outsider(mail, item, "In-Reply-To/References name")
         reason = f"follows up {item.ref}"
         return Outcome(Route(item.project, item, "thread", ()), reason)
     return Outcome(None, "no filed message in In-Reply-To/References")
@@ -131,6 +151,8 @@ def _ref_tag(mail: RouteInput) -> Outcome[Route]:
         ref = f"{match.group(1)}-{int(match.group(2))}"
         item = mail.lookup.item_for_ref(ref)
         if item is not None:
+            if not mail.may_follow_up(item):
+                return _outsider(mail, item, "the subject names")
             return Outcome(Route(item.project, item, "ref_tag", ()), f"subject names {ref}")
         unknown.append(f"{ref} in the subject is not a known item")
     return Outcome(None, "; ".join(unknown) or "none in the subject")
@@ -205,9 +227,12 @@ def route_to_project(
     projects: Sequence[ProjectConfig],
     lookup: ItemLookup,
     steps: Sequence[str] | None = None,
+    *,
+    is_own: Callable[[str], bool] = lambda address: False,
 ) -> Route:
-    """Run the routing chain; the route explains every step it tried."""
-    mail = RouteInput(message, projects, lookup)
+    """Run the routing chain; the route explains every step it tried. `is_own` tells our
+    own people's addresses (they may write in any client's thread)."""
+    mail = RouteInput(message, projects, lookup, is_own)
     names = route_steps() if steps is None else steps
     decided, record = run_chain([(name, lambda s=ROUTE_STEPS[name]: s(mail)) for name in names])
     why = tuple(str(link) for link in record)

@@ -33,6 +33,7 @@ ACME = {
 }
 HX = {"key": "HX", "name": "华信物流", "client_domains": ["huaxin.example"], "language": "zh-Hans"}
 SITE = {"name": "Agency team", "address": "team@agency.example"}
+MX = "mx.agency.example"  # whose Authentication-Results mailbot trusts
 ANNA, BOB, WANG = "Anna <anna@acme.example>", "Bob <bob@acme.example>", "王芳 <wang@huaxin.example>"
 
 
@@ -46,6 +47,9 @@ def client_mail(
     msg["Subject"] = subject
     msg["Message-ID"] = f"<c{n}@client>"
     msg["Date"] = format_datetime(datetime.now(UTC))
+    # Our mail server checked the sender (docs/security.md): decisions need a proven one.
+    domain = sender.rpartition("@")[2].rstrip(">")
+    msg["Authentication-Results"] = f"{MX}; dmarc=pass header.from={domain}"
     if reply_to is not None:
         parent = f"c{reply_to}@client" if isinstance(reply_to, int) else reply_to
         msg["In-Reply-To"] = msg["References"] = f"<{parent}>"
@@ -96,6 +100,7 @@ def test_change_requests_are_decided_by_the_clients_answers_and_urgent_mail_esca
         projects=[ACME, HX],
         smtp_port=smtp_sink.port,
         site=SITE,
+        authentication={"trusted_authserv_ids": [MX]},
     )
     config = load_config(path)
     imap_account.append_many(

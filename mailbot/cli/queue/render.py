@@ -7,10 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from mailbot.items.views import format_age
+from mailbot.message import clean_text
+
+
+def escape(text: str) -> str:
+    """Client text for the terminal: no control or bidi characters (an ESC sequence could
+    rewrite the PM's screen), and rich markup in it stays literal."""
+    return rich_escape(clean_text(text, multiline=True))
+
 
 LEGEND = "flags: ! escalated  ? needs review  L SLA breached  M merged"
 

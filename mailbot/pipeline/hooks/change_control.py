@@ -29,7 +29,6 @@ from mailbot.items.lifecycle import change_status
 from mailbot.message import Address
 from mailbot.outgoing.notice import queue_pm_notice, told
 from mailbot.outgoing.send import SEND_ERRORS, send_templated
-from mailbot.pipeline.breakers import active_breaker
 from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.pipeline.hooks.escalation import client_text
 from mailbot.pipeline.trust import sender_verdict
@@ -155,9 +154,9 @@ class ChangeControlHook:
         message = ctx.message
         if not self.config.acknowledgements.enabled or message.from_ is None:
             return "decision not confirmed: acknowledgements are off"
+        # No breaker check: a decision is taken once, from a reply to our own request, so
+        # its confirmation cannot loop; a breaker tripped by forgeries must not hide it.
         now = self.clock.now(UTC)
-        if active_breaker(session, message.from_.email, now) is not None:
-            return f"decision not confirmed: answers to {message.from_.email} are stopped"
         try:
             outbox = send_templated(
                 session,

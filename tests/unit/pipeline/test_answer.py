@@ -94,18 +94,23 @@ def test_rate_limit_trips_a_breaker(tmp_path: Path) -> None:
     assert "answers to anna@acme.example are stopped" in bot.decisions()[3]
 
 
-def test_a_fast_reply_to_our_acknowledgement_trips_the_breaker(tmp_path: Path) -> None:
+def test_fast_replies_to_our_acknowledgements_trip_the_breaker_the_second_time(
+    tmp_path: Path,
+) -> None:
     bot = Bot(tmp_path)
-    bot.deliver("anna@acme.example", "Login broken")
-    [ack] = bot.run()
-    our_id = message_from_bytes(ack, policy=policy.default)["Message-ID"]
-    # A robot answers our acknowledgement at once, as a new subject, without auto headers.
-    bot.deliver(
-        "anna@acme.example", "Thank you for your message", extra=f"In-Reply-To: {our_id}\r\n"
-    )
-    assert len(bot.run()) == 1
-    with bot.db.session() as s:
-        assert s.get(Breaker, "anna@acme.example") is not None
+    for subject in ("Login broken", "Export broken"):
+        bot.deliver("anna@acme.example", subject)
+        ack = bot.run()[-1]
+        our_id = message_from_bytes(ack, policy=policy.default)["Message-ID"]
+        # A robot answers our acknowledgement at once, as a new subject, without auto headers.
+        bot.deliver(
+            "anna@acme.example", "Thank you for your message", extra=f"In-Reply-To: {our_id}\r\n"
+        )
+        bot.run()
+        with bot.db.session() as s:
+            tripped = s.get(Breaker, "anna@acme.example") is not None
+        # Once may be a person saying thanks at once; twice in an hour is a loop.
+        assert tripped == (subject == "Export broken")
 
 
 def test_a_slow_human_reply_to_our_acknowledgement_is_not_a_robot(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def route(raw: bytes, lookup: FakeLookup | None = None):  # type: ignore[no-unty
 
 
 def test_thread_wins_over_everything() -> None:
-    item = ItemRef(7, "HX-3", "HX")
+    item = ItemRef(7, "HX-3", "HX", "someone@acme.example")  # the item's own client
     r = route(
         mail("someone@acme.example", extra="In-Reply-To: <old@x>\r\nReferences: <old@x>\r\n"),
         FakeLookup(by_id={"old@x": item}),
@@ -68,7 +68,7 @@ def test_thread_wins_over_everything() -> None:
 
 
 def test_ref_tag_in_subject() -> None:
-    item = ItemRef(9, "ACME-42", "ACME")
+    item = ItemRef(9, "ACME-42", "ACME", "x@unknown.example")
     r = route(
         mail("x@unknown.example", subject="Re: still broken [ACME-42]"),
         FakeLookup(by_ref={"ACME-42": item}),
@@ -77,6 +77,28 @@ def test_ref_tag_in_subject() -> None:
     unknown = route(mail("x@unknown.example", subject="about [ACME-999]"))
     assert unknown.step == "unassigned"
     assert any("ACME-999 in the subject is not a known item" in w for w in unknown.explanation)
+
+
+def test_a_copied_tag_or_message_id_never_lets_an_outsider_into_a_thread() -> None:
+    item = ItemRef(9, "ACME-42", "ACME", "anna@acme.example")
+    lookup = FakeLookup(by_id={"old@x": item}, by_ref={"ACME-42": item})
+    thread = "In-Reply-To: <old@x>\r\nReferences: <old@x>\r\n"
+    for outsider in (
+        mail("eve@evil.example", subject="[ACME-42] still broken"),
+        mail("eve@evil.example", extra=thread),
+    ):
+        r = route(outsider, lookup)
+        assert (r.project, r.item, r.step) == (None, None, "outsider")
+        assert any("not its client nor one of us" in line for line in r.explanation)
+    # Another person of the client, and one of us, may write in the thread.
+    assert route(mail("bob@acme.example", extra=thread), lookup).item == item
+    ours = route_to_project(
+        parse_bytes(mail("lena@agency.example", extra=thread)),
+        PROJECTS,
+        lookup,
+        is_own=lambda address: address.endswith("@agency.example"),
+    )
+    assert ours.item == item
 
 
 def test_alias_then_address_then_domain() -> None:
