@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     )
     db = open_database(f"sqlite:///{workspace.database}")
     with db.session() as session:
-        print("The triaged queue (! escalated, ? needs review):")
+        print("The triaged queue (! escalated, ? needs review; noise and spam are not answered):")
         print(
             f"  {'ref':<8} {'':2} {'category':<15} {'status':<13} {'conf':>4}  {'client':<34} title"
         )
@@ -79,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
             )
         noise = session.scalars(select(StoredMessage).where(StoredMessage.category == "none"))
         for row in noise:
+            kind = "spam" if row.spam_status == "spam" else "noise"
             print(
-                f"  {'-':<8}    {'noise':<15} {'not answered':<13} {'':>4}  "
+                f"  {'-':<8}    {kind:<15} {'not answered':<13} {'':>4}  "
                 f"{(row.from_email or '-')[:34]:<34} {(row.subject or '')[:44]}"
             )
     db.dispose()
