@@ -21,7 +21,7 @@ def test_demo_runs_and_reports(
     # The queue: items per project, noise not answered.
     for ref in ("ACME-1", "ACME-2", "ACME-3", "HX-1", "HX-2", "HX-3", "FH-1"):
         assert ref in out
-    assert out.count("not answered") == 3
+    assert out.count("not answered") == 3 + 1  # and once in the heading
     # The Chinese invoice spam is filed as spam; the look-alike "Anna" asking for a payment
     # to a new account is flagged for review and escalated, and never answered.
     assert "spam            not answered" in out and "代开各类增值税发票" in out
