@@ -55,7 +55,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     evaluate = sub.add_parser("evaluate", help="per-class P/R/F1, macro-F1, confusion matrix")
     evaluate.add_argument("--model", type=Path, help="model directory (default: bundled)")
-    evaluate.add_argument("--data", type=Path, required=True, help="JSONL, CSV or corpus directory")
+    evaluate.add_argument(
+        "--data", type=Path, help="JSONL, CSV or corpus directory (default: the bundled corpus)"
+    )
+    evaluate.add_argument(
+        "--dev",
+        type=Path,
+        help="independent dev set to report beside a corpus directory (default: data/dev)",
+    )
+    evaluate.add_argument(
+        "--model-only",
+        action="store_true",
+        help="the model's scores alone on --data, not the whole triage decision",
+    )
     evaluate.add_argument(
         "--split",
         choices=("auto", "all", "train", "dev", "test"),
@@ -71,6 +83,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.model_command == "export-corrections":
         return _export_corrections(args)
+    if args.model_command == "evaluate" and args.data is None:
+        from mailbot.triage.data import corpus_dir
+
+        args.data = corpus_dir()
     records = read_records(args.data)
     if args.model_command == "train":
         if args.include_corrections:
@@ -147,9 +163,36 @@ def _evaluate(args: argparse.Namespace, records: list) -> int:
     split = args.split
     if split == "auto":
         split = "test" if args.data.is_dir() else "all"
+    if args.data.is_dir() and not args.model_only:
+        return _evaluate_decision(args, records, split)
     result = evaluate_path(args.model, records, split=split, with_rules=not args.no_rules)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(format_report(result))
+    return 0
+
+
+def _evaluate_decision(args: argparse.Namespace, records: list, split: str) -> int:
+    """The whole decision on the corpus split and on the independent dev set, and the gap."""
+    from mailbot.triage import Triage
+    from mailbot.triage.assess import assess, compare, format_assessment, format_gap
+    from mailbot.triage.data import dev_dir, read_records
+    from mailbot.triage.evaluate import select
+
+    triage = Triage.load(model_dir=args.model)
+    name = "held-out" if split == "test" else split
+    report = {name: assess(triage, select(records, split))}
+    dev = args.dev if args.dev is not None else dev_dir()
+    if dev.is_dir() and dev.resolve() != args.data.resolve():
+        report["dev"] = assess(triage, read_records(dev))
+        report["gap"] = compare(report[name], report["dev"])
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    for key, result in report.items():
+        if key != "gap":
+            print(format_assessment(key, result))
+    if "gap" in report:
+        print(format_gap(report["gap"]))
     return 0

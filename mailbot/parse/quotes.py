@@ -94,11 +94,12 @@ def _attribution(text: str) -> bool:
     )
 
 
-# "-----Original Message-----", QQ's "------------------ 原始邮件 ------------------",
+# "-----Original Message-----", QQ's "------------------ 原始邮件 ------------------" (and
+# "------------------ Original ------------------" in its English interface),
 # Gmail's "---------- Forwarded message ---------" and their translations.
 _SEPARATOR = re.compile(
     r"""^\s*[-_=*]{2,}\s*(?:
-        original\s+message|forwarded\s+message|original\s+e-?mail|message\s+d'origine|
+        original|original\s+message|forwarded\s+message|original\s+e-?mail|message\s+d'origine|
         message\s+transf[ée]r[ée]|ursprüngliche\s+nachricht|weitergeleitete\s+nachricht|
         mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|
         originalmeddelande|opprinnelig\s+melding|oprindelig\s+meddelelse|wiadomość\s+oryginalna|

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailbot.errors import ModelError
+from mailbot.triage.mail import Mail
+from mailbot.triage.textprep import new_text
 
 SPLITS = ("train", "dev", "test")
+EML_LABELS = "labels.jsonl"
 TEST_MODULO = 5
 DEV_MODULO = 6
 
@@ -33,6 +36,17 @@ class Record:
     body: str
     lang: str = ""
     source: str = ""  # file:line, for error messages
+    family: str = ""  # the hard family it belongs to (docs/triage.md), "" when not known
+    style: str = ""  # how it was written (Outlook reply, HTML table, ...), "" when not known
+    raw: bytes = b""  # the original mail when the record is a .eml file
+
+    def mail(self) -> Mail:
+        """What triage reads of this record: the parsed .eml, or the subject and new text."""
+        if self.raw:
+            from mailbot.parse import parse_bytes
+
+            return Mail.from_message(parse_bytes(self.raw))
+        return Mail(subject=self.subject, text=new_text(self.body))
 
 
 def split_of(record_id: str) -> str:
@@ -65,7 +79,16 @@ def _from_mapping(row: dict, source: str, fallback_id: str) -> Record:
             f"{source}: no text", "give each record 'text', or 'subject'/'title' and 'body'"
         )
     record_id = str(row.get("id") or fallback_id)
-    return Record(record_id, label.strip(), subject, body, str(row.get("lang") or ""), source)
+    return Record(
+        record_id,
+        label.strip(),
+        subject,
+        body,
+        str(row.get("lang") or ""),
+        source,
+        family=str(row.get("family") or ""),
+        style=str(row.get("style") or ""),
+    )
 
 
 def read_jsonl(path: Path) -> Iterator[Record]:
@@ -97,14 +120,48 @@ def read_csv(path: Path) -> Iterator[Record]:
             yield _from_mapping(row, f"{path}:{number}", f"{path.name}:{number}")
 
 
+def read_eml_set(labels: Path) -> Iterator[Record]:
+    """The .eml files listed by a labels.jsonl (id, file, label, lang, family, style): each
+    is parsed as a mail, so the parser's new-text extraction is part of what is read."""
+    from mailbot.parse import parse_bytes
+
+    with labels.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            source = f"{labels}:{number}"
+            row = json.loads(line)
+            path = labels.parent / row["file"]
+            if not path.is_file():
+                raise ModelError(f"{source}: {path} is missing", "regenerate or restore the set")
+            raw = path.read_bytes()
+            message = parse_bytes(raw)
+            yield Record(
+                id=str(row["id"]),
+                label=str(row["label"]),
+                subject=message.subject,
+                body=message.text,
+                lang=str(row.get("lang") or ""),
+                source=source,
+                family=str(row.get("family") or ""),
+                style=str(row.get("style") or ""),
+                raw=raw,
+            )
+
+
 def read_records(path: Path) -> list[Record]:
-    """A JSONL or CSV file, or a directory of *.jsonl files (searched recursively)."""
+    """A JSONL or CSV file, or a directory of *.jsonl files (searched recursively), where a
+    file named labels.jsonl describes the .eml files beside it (read_eml_set)."""
     path = Path(path)
     if path.is_dir():
         files = sorted(path.rglob("*.jsonl"))
         if not files:
             raise ModelError(f"{path}: no *.jsonl files", "point --data at a file or corpus folder")
-        return [record for file in files for record in read_jsonl(file)]
+        records: list[Record] = []
+        for file in files:
+            reader = read_eml_set if file.name == EML_LABELS else read_jsonl
+            records.extend(reader(file))
+        return records
     if not path.exists():
         raise ModelError(f"{path}: no such file", "check the --data path")
     if path.suffix.lower() == ".csv":
@@ -116,3 +173,10 @@ def corpus_dir() -> Path:
     from mailbot.resources import data_dir
 
     return data_dir() / "corpus"
+
+
+def dev_dir() -> Path:
+    """The independent dev set: written apart from the corpus, never trained on."""
+    from mailbot.resources import data_dir
+
+    return data_dir() / "dev"
