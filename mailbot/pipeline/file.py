@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.items.lifecycle import CLOSED_ISSUE_STATES, change_status, initial_status
 from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, next_number
-from mailbot.message import Message
+from mailbot.message import Message, clean_text
 from mailbot.pipeline.route import OUTSIDER, Route, route_to_project
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
 
@@ -183,8 +183,9 @@ def _new_item(
         category=category,
         status=initial_status(category),
         title=(message.subject_normalized or "(no subject)")[:2000],
-        client_email=message.from_.email if message.from_ else None,
-        client_name=message.from_.name if message.from_ else None,
+        # Bounded like their columns: a 11 KB display name must not stop the filing.
+        client_email=message.from_.email[:320] if message.from_ else None,
+        client_name=clean_text(message.from_.name, limit=500) if message.from_ else None,
         language=verdict.language if verdict else None,
         confidence=verdict.confidence if verdict else None,
         needs_review=verdict.needs_review if verdict else True,
