@@ -25,6 +25,7 @@ from mailbot.config_types import (
     DEFAULT_FIRST_RESPONSE_HOURS,
     DEFAULT_IMAP_PORTS,
     DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_RETRY_DELAY,
     DEFAULT_SMTP_MAX_ATTEMPTS,
@@ -70,6 +71,7 @@ class Config:
     database_url: str = DEFAULT_DATABASE_URL
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_delay: float = DEFAULT_RETRY_DELAY  # seconds before a failed stage is tried again
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # larger: stored, header read only
     log_level: str = "INFO"
     triage: TriageConfig = field(default_factory=TriageConfig)
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -133,6 +135,7 @@ _DATABASE_KEYS = {"url": ((str,), DEFAULT_DATABASE_URL)}
 _PROCESSING_KEYS = {
     "max_attempts": ((int,), DEFAULT_MAX_ATTEMPTS),
     "retry_delay": ((int, float), DEFAULT_RETRY_DELAY),
+    "max_message_bytes": ((int,), DEFAULT_MAX_MESSAGE_BYTES),
 }
 _LOGGING_KEYS = {"level": ((str,), "INFO")}
 _TRIAGE_KEYS = {
@@ -298,6 +301,11 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         raise ConfigError("processing.max_attempts must be at least 1")
     if processing["retry_delay"] < 0:
         raise ConfigError("processing.retry_delay must be 0 or more seconds")
+    if processing["max_message_bytes"] < 64 * 1024:
+        raise ConfigError(
+            "processing.max_message_bytes must be at least 65536",
+            "mail up to this size is read in full; the default is 26214400 (25 MB)",
+        )
     threshold = float(triage["review_threshold"])
     if not 0.0 <= threshold <= 1.0:
         raise ConfigError("triage.review_threshold must be between 0 and 1")
@@ -329,6 +337,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         database_url=_database_url(db["url"], base_dir),
         max_attempts=processing["max_attempts"],
         retry_delay=float(processing["retry_delay"]),
+        max_message_bytes=processing["max_message_bytes"],
         log_level=level,
         triage=TriageConfig(
             enabled=triage["enabled"],

@@ -42,6 +42,7 @@ from mailbot.pipeline.stages import (
     parse_stored,
     record_parsed,
     signals_verdict,
+    unread_for_review,
     verdict_fields,
 )
 from mailbot.pipeline.trust import Trust, TrustChecks
@@ -292,6 +293,7 @@ class Pipeline:
                     trust.record(row, checked)
                     trust.note_filter_health(session, checked.spam, self.clock())
                     verdict = trust.apply(verdict, checked, message)
+                verdict = unread_for_review(verdict, message)
                 note = "triage is off"
                 if verdict is not None:
                     for key, value in verdict_fields(verdict).items():
@@ -392,7 +394,7 @@ class Pipeline:
         blob = session.get(Blob, row.sha256)
         if blob is None:  # a foreign key guarantees it
             raise StageError(f"the original bytes of message {row.id} are missing")
-        message = parse_stored(blob.data)
+        message = parse_stored(blob.data, self.config.max_message_bytes)
         record_parsed(row, message)
         self._remember(row.id, message)
         return message
@@ -406,7 +408,7 @@ class Pipeline:
         blob = session.get(Blob, row.sha256)
         if blob is None:
             raise StageError(f"the original bytes of message {row.id} are missing")
-        message = parse_stored(blob.data)
+        message = parse_stored(blob.data, self.config.max_message_bytes)
         self._remember(row.id, message)
         return message
 

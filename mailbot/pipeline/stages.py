@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -74,15 +74,41 @@ def describe_error(err: BaseException) -> str:
 # --- parse ---------------------------------------------------------------------------
 
 
-def parse_stored(data: bytes) -> Message:
-    """Parse the original bytes; any failure is a StageError saying what was wrong."""
+def parse_stored(data: bytes, max_bytes: int | None = None) -> Message:
+    """Parse the original bytes; any failure is a StageError saying what was wrong.
+
+    Mail over `max_bytes` is read by its header only (the store keeps it whole): the
+    PM sees who wrote about what, and that the body was too large to read.
+    """
     try:
+        if max_bytes is not None and len(data) > max_bytes:
+            return _header_only(data, max_bytes)
         return parse_bytes(data)
     except ParseError as err:
         raise StageError(err.message) from None
     except Exception as err:  # a parser bug must not stop the mailbox
         log.exception("the parser crashed")
         raise StageError(f"internal error while parsing: {describe_error(err)}") from None
+
+
+def _header_only(data: bytes, max_bytes: int) -> Message:
+    end = min((i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0), default=-1)
+    head = data[: end if 0 <= end < max_bytes else min(len(data), 256 * 1024)]
+    size = f"{len(data) / 1_048_576:.1f} MB"
+    note = (
+        f"This mail is {size}, more than processing.max_message_bytes "
+        f"({max_bytes / 1_048_576:.1f} MB): only its header was read. "
+        "The whole mail is stored: mailbot messages --raw ID."
+    )
+    # Only the header's own Content-* lines would describe a body we do not read.
+    lines = [
+        line
+        for line in head.replace(b"\r\n", b"\n").split(b"\n")
+        if not line.lower().startswith((b"content-", b"mime-version"))
+    ]
+    stub = b"\n".join(lines) + b"\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+    message = parse_bytes(stub + note.encode())
+    return replace(message, defects=(*message.defects, f"too large to read ({size})"))
 
 
 def record_parsed(row: StoredMessage, message: Message) -> None:
@@ -122,6 +148,14 @@ def signals_verdict(message: Message) -> Verdict | None:
         },
         model_version="signals",
     )
+
+
+def unread_for_review(verdict: Verdict | None, message: Message) -> Verdict | None:
+    """A mail read by its header only is for a person to read, whatever triage made of it."""
+    unread = [d for d in message.defects if d.startswith("too large to read")]
+    if verdict is None or not unread or verdict.category == "none":
+        return verdict
+    return replace(verdict, needs_review=True, review_reasons=(*verdict.review_reasons, unread[0]))
 
 
 def classify_batch(triage: Triage, messages: Sequence[Message]) -> list[Verdict | Exception]:

@@ -32,6 +32,8 @@ TRUE_LABELS = {
     "07-issue-zh-hant.eml": "issue",
     "08-auto-reply.eml": "none",
     "09-bounce.eml": "none",
+    "10-lookalike-en.eml": "none",  # phishing is not client correspondence
+    "11-spam-zh.eml": "none",
 }
 
 
@@ -97,14 +99,16 @@ def test_replay_reports_and_leaves_everything_untouched(
     assert rows["08-auto-reply.eml"].outcome == "noise" and not rows["08-auto-reply.eml"].ack
 
     totals = report.totals()
-    assert totals["messages"] == 9 and totals["failed"] == 0
+    assert totals["messages"] == 11 and totals["failed"] == 0
     assert totals["acknowledgements"] == 7
     assert totals["ack_languages"] == {"en": 3, "zh-Hans": 3, "zh-Hant": 1}
 
     confusion = report.confusion()
     assert confusion["change_request"] == {"change_request": 2, "feedback": 1}
-    assert confusion["none"] == {"none": 2}
-    assert report.accuracy() == pytest.approx(8 / 9)
+    # The look-alike's payment request reads like correspondence to triage; the sender
+    # check is what flags it (for review, never answered).
+    assert confusion["none"] == {"none": 3, "feedback": 1}
+    assert report.accuracy() == pytest.approx(9 / 11)
 
 
 def test_mbox_with_a_labels_file(tmp_path: Path, config_path: Path) -> None:
@@ -149,9 +153,9 @@ def test_cli_json_and_table(
 ) -> None:
     assert main(["--config", str(config_path), "replay", "--maildir", str(archive), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert len(report["messages"]) == 9
+    assert len(report["messages"]) == 11
     assert report["totals"]["acknowledgements"] == 7
-    assert report["evaluation"]["labelled"] == 9
+    assert report["evaluation"]["labelled"] == 11
     assert report["evaluation"]["confusion"]["issue"] == {"issue": 3}
 
     assert main(["--config", str(config_path), "replay", "--maildir", str(archive)]) == 0
@@ -159,4 +163,4 @@ def test_cli_json_and_table(
     assert "nothing was sent or changed" in text
     assert "7 acknowledgements would be sent" in text
     assert "Confusion (rows: true label, columns: predicted)" in text
-    assert "accuracy 88.9% on 9 labelled messages" in text
+    assert "accuracy 81.8% on 11 labelled messages" in text

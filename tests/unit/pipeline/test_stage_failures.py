@@ -7,6 +7,7 @@ max_attempts, set aside, listed by `mailbot failed`, and `requeue` brings it bac
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from mailbot.pipeline.failures import list_failures, requeue, show_failure
 from mailbot.storage.models import Item, MessageState, StoredMessage
 from mailbot.triage import Verdict
 from tests.support.fake_triage import SubjectTriage
-from tests.support.pipeline import SUBJECT_TRIAGE, MaildirBot
+from tests.support.pipeline import SUBJECT_TRIAGE, MaildirBot, client_mail
 
 ACME = ProjectConfig(key="ACME", name="ACME web shop", client_domains=("acme.example",))
 POISON = "poison"  # in the subject of the mail that breaks the stage under test
@@ -163,3 +164,28 @@ def test_requeue_explains_an_unknown_id(tmp_path: Path) -> None:
         requeue(s, ["m42"], actor="pm", now=failure_now())
     with inbox.db.session() as s, pytest.raises(FailureError, match="not a failure id"):
         requeue(s, ["x42"], actor="pm", now=failure_now())
+
+
+def test_mail_over_max_message_bytes_is_stored_whole_and_read_by_its_header(
+    tmp_path: Path,
+) -> None:
+    from mailbot.storage.models import Blob
+
+    big = client_mail(
+        "Anna <anna@acme.example>",
+        "Screenshots of the broken checkout",
+        "See the attached screenshots.\r\n" + "A" * 200_000,
+        message_id="big@acme.example",
+    )
+    inbox = Inbox(tmp_path)
+    inbox.config = dataclasses.replace(inbox.config, max_message_bytes=100_000)
+    inbox.deliver_bytes(big)
+    inbox.pipeline().run_once()
+    with inbox.db.session() as s:
+        row = s.scalars(select(StoredMessage)).one()
+        assert s.get(Blob, row.sha256).data == big  # nothing lost
+        assert row.subject == "Screenshots of the broken checkout"
+        assert any(d.startswith("too large to read (0.2 MB)") for d in row.defects)
+        assert "only its header was read" in (row.new_text or "")
+        item = s.get(Item, row.item_id)
+        assert item is not None and item.needs_review
