@@ -136,18 +136,33 @@ def _record_corrections(
     for row in rows:
         # A message's own verdict is the better "before" for category (it may differ per mail).
         before = (row.category or old_value) if field == "category" else old_value
-        session.add(
-            Correction(
-                message_pk=row.id,
-                item_id=item.id,
-                field=field,
-                old_value=before,
-                new_value=new_value,
-                text=model_text(row),
-                language=row.language,
-                actor=actor,
-            )
+        record_correction(
+            session, row, field=field, old_value=before, new_value=new_value, actor=actor
         )
+
+
+def record_correction(
+    session: Session,
+    row: StoredMessage,
+    *,
+    field: str,
+    old_value: str | None,
+    new_value: str,
+    actor: str,
+) -> None:
+    """A person's correction of one message: a labelled example for retraining."""
+    session.add(
+        Correction(
+            message_pk=row.id,
+            item_id=row.item_id,
+            field=field,
+            old_value=old_value,
+            new_value=new_value,
+            text=model_text(row),
+            language=row.language,
+            actor=actor,
+        )
+    )
 
 
 def move(

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot.errors import MailbotError
-from mailbot.items.actions import model_text
+from mailbot.items.actions import record_correction
 from mailbot.pipeline.failures import parse_key
 from mailbot.pipeline.trust import PERSON
-from mailbot.storage.models import Correction, Event, MessageState, StoredMessage
+from mailbot.storage.models import Event, MessageState, StoredMessage
 from mailbot.trust.spam import SpamVerdict
 
 SPAM, HAM = "spam", "ham"
@@ -144,17 +144,9 @@ def mark_spam(
         verdict = _person_verdict(SPAM, actor, reason)
         row.spam_check, row.spam_status = verdict.to_dict(), verdict.status
         if row.category is not None and row.category != "none":
-            session.add(
-                Correction(
-                    message_pk=row.id,
-                    item_id=row.item_id,
-                    field="category",
-                    old_value=row.category,
-                    new_value="none",
-                    text=model_text(row),
-                    language=row.language,
-                    actor=actor,
-                )
+            before = row.category
+            record_correction(
+                session, row, field="category", old_value=before, new_value="none", actor=actor
             )
             row.category = "none"
         session.add(
@@ -183,15 +175,11 @@ def learned_from_not_spam(session: Session, row: StoredMessage, verdict_category
         .order_by(Event.id.desc())
         .limit(1)
     )
-    session.add(
-        Correction(
-            message_pk=row.id,
-            item_id=row.item_id,
-            field="category",
-            old_value="none",
-            new_value=verdict_category,
-            text=model_text(row),
-            language=row.language,
-            actor=actor or "mailbot",
-        )
+    record_correction(
+        session,
+        row,
+        field="category",
+        old_value="none",
+        new_value=verdict_category,
+        actor=actor or "mailbot",
     )

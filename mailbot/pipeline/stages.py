@@ -131,23 +131,27 @@ def verdict_fields(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def signals_verdict(message: Message) -> Verdict | None:
-    """With triage off, noise is still decided here, once: by the parser's signals."""
-    if not message.signals.noise:
-        return None
+def noise_verdict(
+    decided_by: str, *, language: str = "en", model_version: str = "signals", **explanation: Any
+) -> Verdict:
+    """Category none, for certain: mail nobody answers (a robot, a bounce, spam)."""
     return Verdict(
         category="none",
         confidence=1.0,
         needs_review=False,
         escalate=False,
         escalate_reasons=(),
-        language="en",
-        explanation={
-            "decided_by": "the parser's signals: " + ", ".join(message.signals.reasons),
-            "model": None,
-        },
-        model_version="signals",
+        language=language,
+        explanation={"decided_by": decided_by, "model": None, **explanation},
+        model_version=model_version,
     )
+
+
+def signals_verdict(message: Message) -> Verdict | None:
+    """With triage off, noise is still decided here, once: by the parser's signals."""
+    if not message.signals.noise:
+        return None
+    return noise_verdict("the parser's signals: " + ", ".join(message.signals.reasons))
 
 
 def unread_for_review(verdict: Verdict | None, message: Message) -> Verdict | None:

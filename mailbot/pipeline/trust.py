@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.message import Message
 from mailbot.pipeline.route import is_listed_client
+from mailbot.pipeline.stages import noise_verdict
 from mailbot.storage.models import Event, OutboxMail, StoredMessage
 from mailbot.triage.verdict import Verdict
 from mailbot.trust.sender import SenderVerdict, auth_policy, check_sender
@@ -123,21 +124,13 @@ def in_known_thread(session: Session, message: Message) -> bool:
 def apply(verdict: Verdict | None, trust: Trust, message: Message) -> Verdict | None:
     """The triage verdict after the checks: spam is noise; impersonation needs a person."""
     if trust.spam.spam:
-        said = verdict.category if verdict is not None else None
-        return Verdict(
-            category="none",
-            confidence=1.0,
-            needs_review=False,
-            escalate=False,
-            escalate_reasons=(),
+        return noise_verdict(
+            f"spam ({trust.spam.source}): " + "; ".join(trust.spam.reasons),
             language=verdict.language if verdict is not None else "en",
-            explanation={
-                "decided_by": f"spam ({trust.spam.source}): " + "; ".join(trust.spam.reasons),
-                "spam": trust.spam.to_dict(),
-                "triage_said": said,
-                "model": (verdict.explanation.get("model") if verdict else None),
-            },
             model_version=verdict.model_version if verdict is not None else "spam",
+            spam=trust.spam.to_dict(),
+            triage_said=verdict.category if verdict is not None else None,
+            model=verdict.explanation.get("model") if verdict is not None else None,
         )
     if person_said_not_spam(trust) and verdict is not None and verdict.category == "none":
         # The person knows it is correspondence; triage's "noise" would drop it again.
