@@ -26,6 +26,7 @@ from mailbot.config_types import (
     DEFAULT_IMAP_PORTS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_PARSE_TIMEOUT,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_RETRY_DELAY,
     DEFAULT_SMTP_MAX_ATTEMPTS,
@@ -72,6 +73,7 @@ class Config:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_delay: float = DEFAULT_RETRY_DELAY  # seconds before a failed stage is tried again
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # larger: stored, header read only
+    parse_timeout: float = DEFAULT_PARSE_TIMEOUT  # seconds per mail; 0: no budget (in process)
     log_level: str = "INFO"
     triage: TriageConfig = field(default_factory=TriageConfig)
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -136,6 +138,7 @@ _PROCESSING_KEYS = {
     "max_attempts": ((int,), DEFAULT_MAX_ATTEMPTS),
     "retry_delay": ((int, float), DEFAULT_RETRY_DELAY),
     "max_message_bytes": ((int,), DEFAULT_MAX_MESSAGE_BYTES),
+    "parse_timeout": ((int, float), DEFAULT_PARSE_TIMEOUT),
 }
 _LOGGING_KEYS = {"level": ((str,), "INFO")}
 _TRIAGE_KEYS = {
@@ -301,6 +304,11 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         raise ConfigError("processing.max_attempts must be at least 1")
     if processing["retry_delay"] < 0:
         raise ConfigError("processing.retry_delay must be 0 or more seconds")
+    if processing["parse_timeout"] < 0:
+        raise ConfigError(
+            "processing.parse_timeout must be 0 (no budget) or more seconds",
+            "e.g. parse_timeout = 20",
+        )
     if processing["max_message_bytes"] < 64 * 1024:
         raise ConfigError(
             "processing.max_message_bytes must be at least 65536",
@@ -338,6 +346,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         max_attempts=processing["max_attempts"],
         retry_delay=float(processing["retry_delay"]),
         max_message_bytes=processing["max_message_bytes"],
+        parse_timeout=float(processing["parse_timeout"]),
         log_level=level,
         triage=TriageConfig(
             enabled=triage["enabled"],

@@ -18,6 +18,7 @@ DEFAULT_TIMEOUT = 60.0  # socket timeout for IMAP commands
 DEFAULT_MAX_ATTEMPTS = 3  # failed attempts before a message is set aside for a person
 DEFAULT_RETRY_DELAY = 60.0  # seconds before a failed stage is retried; doubles each time
 DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # larger mail is stored whole, read by its header
+DEFAULT_PARSE_TIMEOUT = 20.0  # seconds to read one mail before it is read by its header only
 DEFAULT_DATABASE_URL = "sqlite:///mailbot.sqlite3"
 SECRET_COMMAND_TIMEOUT = 30.0
 

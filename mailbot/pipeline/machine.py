@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.message import Message, RawMail
-from mailbot.pipeline import spam, trust
+from mailbot.pipeline import budget, spam, trust
 from mailbot.pipeline.file import Acknowledger, FilingHook
 from mailbot.pipeline.stages import (
     ANSWER,
@@ -118,6 +118,8 @@ class Pipeline:
         self.acknowledger = acknowledger
         self.hooks = tuple(hooks)  # policies run when a message is filed
         self.trust = trust  # sender and spam checks at classify; None: not checked
+        # Mail is read in a helper process with a time budget (processing.parse_timeout).
+        self.reader = budget.shared_reader() if config.parse_timeout > 0 else None
         self.deliver = deliver  # sends the outbox; its own step, never called from a stage
         self.clock = clock
         self.retry = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
@@ -394,7 +396,12 @@ class Pipeline:
         blob = session.get(Blob, row.sha256)
         if blob is None:  # a foreign key guarantees it
             raise StageError(f"the original bytes of message {row.id} are missing")
-        message = parse_stored(blob.data, self.config.max_message_bytes)
+        message = parse_stored(
+            blob.data,
+            self.config.max_message_bytes,
+            reader=self.reader,
+            timeout=self.config.parse_timeout,
+        )
         record_parsed(row, message)
         self._remember(row.id, message)
         return message
@@ -408,7 +415,12 @@ class Pipeline:
         blob = session.get(Blob, row.sha256)
         if blob is None:
             raise StageError(f"the original bytes of message {row.id} are missing")
-        message = parse_stored(blob.data, self.config.max_message_bytes)
+        message = parse_stored(
+            blob.data,
+            self.config.max_message_bytes,
+            reader=self.reader,
+            timeout=self.config.parse_timeout,
+        )
         self._remember(row.id, message)
         return message
 

@@ -12,7 +12,7 @@ The functions here do the work for one message and raise on failure; the machine
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from mailbot.errors import MailbotError, ParseError
 from mailbot.message import Message
 from mailbot.parse import parse_bytes
+from mailbot.pipeline.budget import OverBudget, Reader
 from mailbot.pipeline.file import Acknowledger, Answer, FilingHook, file_message
 from mailbot.pipeline.route import Route
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from mailbot.triage import Triage
 
 log = logging.getLogger("mailbot.pipeline")
+HEADER_READ = 256 * 1024  # bytes of a mail read when its body is not
+HEADER_BUDGET = 5.0  # seconds at least for reading a header (its size is bounded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +77,46 @@ def describe_error(err: BaseException) -> str:
 # --- parse ---------------------------------------------------------------------------
 
 
-def parse_stored(data: bytes, max_bytes: int | None = None) -> Message:
+def parse_stored(
+    data: bytes,
+    max_bytes: int | None = None,
+    *,
+    reader: Reader | None = None,
+    timeout: float = 0,
+) -> Message:
     """Parse the original bytes; any failure is a StageError saying what was wrong.
 
     Mail over `max_bytes` is read by its header only (the store keeps it whole): the
-    PM sees who wrote about what, and that the body was too large to read.
+    PM sees who wrote about what, and that the body was too large to read. With a
+    `reader` and a `timeout`, parsing runs in its helper process and a mail not read in
+    time is read by its header only as well (`mailbot.pipeline.budget`).
     """
+
+    def parse(raw: bytes, budget: float = timeout) -> Message:
+        if reader is not None and budget > 0:
+            return reader.parse(raw, budget)
+        return parse_bytes(raw)
+
+    def header(raw: bytes) -> Message:  # a few KB: seconds are plenty, whatever the budget
+        return parse(raw, max(timeout, HEADER_BUDGET) if timeout > 0 else 0)
+
     try:
         if max_bytes is not None and len(data) > max_bytes:
-            return _header_only(data, max_bytes)
-        return parse_bytes(data)
+            size = f"{len(data) / 1_048_576:.1f} MB"
+            why = (
+                f"This mail is {size}, more than processing.max_message_bytes "
+                f"({max_bytes / 1_048_576:.1f} MB)"
+            )
+            return _header_only(data, header, why, f"too large to read ({size})")
+        try:
+            return parse(data)
+        except OverBudget as err:
+            log.warning("a mail could not be read within %g s: reading its header only", timeout)
+            why = f"This mail could not be read within {err.seconds:g} s"
+            defect = f"could not be read in time ({err.seconds:g} s)"
+            return _header_only(data, header, why, defect)
+    except OverBudget as err:
+        raise StageError(f"not even the header could be read within {err.seconds:g} s") from None
     except ParseError as err:
         raise StageError(err.message) from None
     except Exception as err:  # a parser bug must not stop the mailbox
@@ -91,15 +124,13 @@ def parse_stored(data: bytes, max_bytes: int | None = None) -> Message:
         raise StageError(f"internal error while parsing: {describe_error(err)}") from None
 
 
-def _header_only(data: bytes, max_bytes: int) -> Message:
+UNREAD = ("too large to read", "could not be read in time")  # defects of a header-only read
+
+
+def _header_only(data: bytes, parse: Callable[[bytes], Message], why: str, defect: str) -> Message:
     end = min((i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0), default=-1)
-    head = data[: end if 0 <= end < max_bytes else min(len(data), 256 * 1024)]
-    size = f"{len(data) / 1_048_576:.1f} MB"
-    note = (
-        f"This mail is {size}, more than processing.max_message_bytes "
-        f"({max_bytes / 1_048_576:.1f} MB): only its header was read. "
-        "The whole mail is stored: mailbot messages --raw ID."
-    )
+    head = data[: end if 0 <= end < HEADER_READ else HEADER_READ]
+    note = f"{why}: only its header was read. The whole mail is stored: mailbot messages --raw ID."
     # Only the header's own Content-* lines would describe a body we do not read.
     lines = [
         line
@@ -107,8 +138,8 @@ def _header_only(data: bytes, max_bytes: int) -> Message:
         if not line.lower().startswith((b"content-", b"mime-version"))
     ]
     stub = b"\n".join(lines) + b"\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
-    message = parse_bytes(stub + note.encode())
-    return replace(message, defects=(*message.defects, f"too large to read ({size})"))
+    message = parse(stub + note.encode())
+    return replace(message, defects=(*message.defects, defect))
 
 
 def record_parsed(row: StoredMessage, message: Message) -> None:
@@ -156,7 +187,7 @@ def signals_verdict(message: Message) -> Verdict | None:
 
 def unread_for_review(verdict: Verdict | None, message: Message) -> Verdict | None:
     """A mail read by its header only is for a person to read, whatever triage made of it."""
-    unread = [d for d in message.defects if d.startswith("too large to read")]
+    unread = [d for d in message.defects if d.startswith(UNREAD)]
     if verdict is None or not unread or verdict.category == "none":
         return verdict
     return replace(verdict, needs_review=True, review_reasons=(*verdict.review_reasons, unread[0]))
