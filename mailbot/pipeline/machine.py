@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.message import Message, RawMail
+from mailbot.outgoing.outbox import SendStats
 from mailbot.pipeline import budget, spam, trust
 from mailbot.pipeline.file import Acknowledger, FilingHook
 from mailbot.pipeline.stages import (
@@ -140,13 +141,19 @@ class Pipeline:
             with self.source_factory(box, self.stop_event) as source:
                 total.add(self.intake(source, box, failed_now))
         total.add(self.advance(failed_now))
-        self.send()
+        self.send(until_done=True)
         return total
 
-    def send(self) -> None:
-        """Deliver what is due in the outbox (new mail, retries)."""
-        if self.deliver is not None:
-            self.deliver()
+    def send(self, *, until_done: bool = False) -> None:
+        """Deliver what is due in the outbox (new mail, retries).
+
+        One delivery sends a bounded number (the daemon's loop comes back for the rest);
+        `until_done` goes on while mail is sent, as `run --once` must not leave a backlog.
+        """
+        while self.deliver is not None and not self.stop_event.is_set():
+            stats = self.deliver()
+            if not until_done or not isinstance(stats, SendStats) or stats.sent == 0:
+                return
 
     def release_dead_claims(self) -> None:
         """Take back what a killed process of this machine had claimed (messages, mail)."""
