@@ -37,8 +37,8 @@ def killing(self, stage, stats, ids=None, **kw):
 machine.Pipeline.advance_stage = killing
 if point == "sent":
     send = machine.Pipeline.send
-    def killing_send(self):
-        send(self)
+    def killing_send(self, **kw):
+        send(self, **kw)
         os.kill(os.getpid(), signal.SIGKILL)
     machine.Pipeline.send = killing_send
 from mailbot.cli import main
