@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from mailbot.config_types import (
     DEFAULT_ACK_MAX_AGE_HOURS,
     DEFAULT_ACKS_PER_SENDER_PER_HOUR,
@@ -391,6 +394,17 @@ def _path(value: str | None, base_dir: Path) -> Path | None:
 
 
 def _database_url(url: str, base_dir: Path) -> str:
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError) as err:
+        # The URL may hold a password: say what is wrong, never repeat the URL.
+        why = "its port is not a number" if "invalid literal for int" in str(err) else str(err)
+        why = why.replace(url, "the URL")
+        raise ConfigError(
+            f"database.url is not a usable database URL: {why}",
+            'e.g. url = "postgresql+psycopg://mailbot@db.example:5432/mailbot" or '
+            '"sqlite:///mailbot.sqlite3"',
+        ) from None
     # A relative SQLite path is taken relative to the config file, not the working directory.
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":

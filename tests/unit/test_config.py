@@ -250,3 +250,28 @@ def test_authentication_mistakes_name_the_key(
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, VALID + "\n[authentication]\n" + line + "\n"))
     assert expected in str(info.value)
+
+
+HOSTILE = Path(__file__).parent.parent / "fixtures" / "hostile"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://mailbot:S3cretPW@db.example:notaport/mailbot",  # F19's URL
+        "postgresql+psycopg://mailbot:S3cretPW@db.example:99999999999999999999x/mailbot",
+        "not a url at all",
+    ],
+)
+def test_a_database_url_that_cannot_work_is_a_config_error_without_the_password(
+    tmp_path: Path, url: str
+) -> None:
+    shipped = (HOSTILE / "F19-check-config-bad-port.toml").read_text(encoding="utf-8")
+    path = tmp_path / "mailbot.toml"
+    path.write_text(
+        shipped.replace("postgresql+psycopg://mailbot:S3cretPW@db.example:notaport/mailbot", url),
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"database\.url is not a usable database URL") as err:
+        load_config(path)
+    assert "S3cretPW" not in str(err.value)
