@@ -32,12 +32,15 @@ def deliver_outbox(db: Database, config: Config, *, now: datetime | None = None)
 def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) -> SendStats:
     """Write each due mail to `directory` as <id>-<kind>.eml, exactly once, then mark it sent."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stats = SendStats()
     while (row := claim_next(db, now, DIRECTORY_LEASE)) is not None:
         target = directory / f"{row.id:06d}-{row.kind}.eml"
         tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(row.raw)
+        # Client mail: readable by mailbot alone, whatever the umask.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(row.raw)
         os.replace(tmp, target)  # a crash leaves either nothing or the whole file
         with db.session() as session:
             session.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -166,9 +167,13 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            folder = Path(parsed.database).expanduser().parent
+            path = Path(parsed.database).expanduser()
+            folder = path.parent
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                # All client mail is in this file: readable by mailbot alone, whatever the
+                # umask (outside systemd it is often 022).
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             except OSError as err:
                 raise StorageError(
                     f"cannot create the database folder {folder}: {err.strerror}",

@@ -149,3 +149,18 @@ def test_working_days_skip_weekends() -> None:
     friday = datetime(2026, 11, 27).date()
     assert add_working_days(friday, 1).isoformat() == "2026-11-30"
     assert add_working_days(friday, 5).isoformat() == "2026-12-04"
+
+
+def test_outgoing_mail_written_to_a_folder_is_readable_by_mailbot_alone(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        bot = Bot(tmp_path)
+        bot.deliver("anna@acme.example", "Login broken")
+        bot.run()
+    finally:
+        os.umask(old)
+    [ack] = bot.outbox_files("ack")
+    assert stat.S_IMODE(ack.stat().st_mode) == 0o600

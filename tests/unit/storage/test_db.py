@@ -134,3 +134,26 @@ def test_a_database_with_mail_upgrades_from_before_the_stage_machine(tmp_path: P
         assert done.arrived_at == done.received_at and done.arrived_at.tzinfo is not None
         assert s.get(Item, 1) is not None
     db.dispose()
+
+
+def test_a_new_sqlite_database_is_readable_by_mailbot_alone(
+    tmp_path: Path, database_backend: str
+) -> None:
+    import os
+    import stat
+
+    from mailbot.storage import db as db_module
+
+    if database_backend != "sqlite":
+        pytest.skip("on a PostgreSQL run every database URL is a server database")
+    old = os.umask(0o022)  # the usual umask outside systemd
+    saved, db_module.premigrated = db_module.premigrated, None  # a real new file, not a copy
+    try:
+        path = tmp_path / "new" / "mb.sqlite3"
+        db = open_database(f"sqlite:///{path}")
+        db.dispose()
+    finally:
+        os.umask(old)
+        db_module.premigrated = saved
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
