@@ -50,6 +50,7 @@ class _HeaderClasses(HeaderRegistry):
 
 
 MAIL_POLICY = policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
+MAX_MSGID_CHARS = 250  # real ones are under 100; RFC 5322 lines end at 998
 MAX_REFERENCES = 20  # keep the thread root and the newest ids; long chains get truncated
 MAX_SUBJECT_CHARS = 200  # of the client's subject; the "Re: " and "[REF]" come on top
 MAX_NOTICE_SUBJECT_CHARS = 250  # of a fresh mail's whole subject
@@ -131,7 +132,9 @@ def _msgid(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip().strip("<>").strip()
-    if not value or _MSGID_BAD.search(value) or any(ord(c) < 33 or ord(c) > 126 for c in value):
+    if not value or len(value) > MAX_MSGID_CHARS or _MSGID_BAD.search(value):
+        return None  # a 100 KB "id" is an attack on every mail program that threads it
+    if any(ord(c) < 33 or ord(c) > 126 for c in value):
         return None
     return value
 

@@ -242,3 +242,23 @@ def test_forged_mails_that_trip_a_breaker_never_silence_a_client_for_good(
         bot.deliver_bytes(hostile("F13-real-client-mail-afterwards.eml"), arrived=datetime.now(UTC))
         sent = bot.run()
     assert [to(m) for m in sent] == ["anna@acme-retail.example"]
+
+
+# --- F18: a huge Message-ID ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [97_000, 300])
+def test_a_huge_message_id_is_never_echoed_in_our_threading_headers(
+    tmp_path: Path, length: int
+) -> None:
+    data = hostile("F18-huge-message-id.eml")
+    if length != 97_000:  # a variant: long, but a line of ordinary length
+        start = data.index(b"Message-ID: <") + len(b"Message-ID: <")
+        end = data.index(b">", start)
+        data = data[:start] + b"B" * length + b"@acme-retail.example" + data[end:]
+    with bot_for(tmp_path) as bot:
+        bot.deliver_bytes(data)
+        [ack] = bot.run()
+        [raw] = [p.read_bytes() for p in bot.outbox_files("ack")]
+    assert ack["In-Reply-To"] is None and ack["References"] is None
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
