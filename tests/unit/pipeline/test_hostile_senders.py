@@ -262,3 +262,23 @@ def test_a_huge_message_id_is_never_echoed_in_our_threading_headers(
         [raw] = [p.read_bytes() for p in bot.outbox_files("ack")]
     assert ack["In-Reply-To"] is None and ack["References"] is None
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+# --- F6, F16: what PostgreSQL refuses -------------------------------------------------------
+
+
+def test_nul_and_overlong_header_values_are_stored_and_filed(tmp_path: Path) -> None:
+    """On PostgreSQL a NUL in a header or a value longer than its column failed the insert
+    (the batch was never stored) or the filing (set aside); the suite runs on both."""
+    names = ["F6-pg-nul-subject.eml", "F16-pg-long-display-name.eml", "F16-pg-long-address.eml"]
+    with bot_for(tmp_path, unknown_senders="acknowledge") as bot:
+        for name in names:
+            bot.deliver_bytes(hostile(name))
+        bot.run()
+        with bot.db.session() as s:
+            rows = s.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
+            assert len(rows) == len(names)
+            assert all(r.item_id is not None and r.error is None for r in rows), [
+                (r.state, r.error) for r in rows
+            ]
+            assert not any("\x00" in (r.subject or "") for r in rows)
