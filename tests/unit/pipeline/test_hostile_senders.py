@@ -282,3 +282,30 @@ def test_nul_and_overlong_header_values_are_stored_and_filed(tmp_path: Path) -> 
                 (r.state, r.error) for r in rows
             ]
             assert not any("\x00" in (r.subject or "") for r in rows)
+
+
+# --- F11: a forged approval ------------------------------------------------------------------
+
+
+def test_a_forged_approval_decides_nothing_and_tells_the_forger_nothing(tmp_path: Path) -> None:
+    from mailbot.items.actions import reclassify
+    from mailbot.items.change_control import assess, find_item, request_approval
+
+    with bot_for(tmp_path) as bot:
+        bot.deliver_bytes(hostile("F11-1-client-change-request.eml"))
+        bot.run()
+        [item] = bot.items()
+        with bot.db.session() as s:
+            if item.category != "change_request":  # the test's triage reads only subjects
+                reclassify(s, bot.config, item.ref, "change_request", actor="lena")
+            found = find_item(s, item.ref)
+            assess(s, found, effort="5 days", cost="EUR 9,000", schedule="+1 week", actor="lena")
+            assert request_approval(s, bot.config, found, actor="lena", now=datetime.now(UTC))
+        bot.send()
+        bot.new_mail()
+        bot.deliver_bytes(hostile("F11-2-outsider-approves.eml"))
+        sent = bot.run()
+        assert bot.item(item.ref).status == "under_review"
+        assert not bot.outbox("decision")
+    assert all(to(m).endswith(("@acme-retail.example", "@agency.example")) for m in sent)
+    assert not any("evil" in to(m) for m in sent)
