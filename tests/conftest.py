@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -89,3 +90,15 @@ def dkim_keys_offline() -> Iterator[None]:
         yield
     finally:
         dkim.dnsplug.get_txt = original
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """`mailbot` commands run in a test set logging up on the stderr pytest captured for that
+    test, which is closed after it: put the handlers back, or every later log line is a
+    "--- Logging error ---" traceback in the output."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

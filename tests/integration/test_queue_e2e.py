@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import email
 import json
-import logging
-from collections.abc import Iterator
 from email import policy
 from pathlib import Path
 
@@ -32,16 +30,6 @@ HX = {"key": "HX", "name": "华信物流", "client_domains": ["huaxin.example"],
 SITE = {"name": "Agency team", "address": "team@agency.example"}
 OTHER = {"issue": "change_request", "change_request": "issue", "feedback": "issue"}
 NEXT = {"issue": "in_progress", "change_request": "under_review", "feedback": "noted"}
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """`mailbot` sets up logging on the captured stderr; put pytest's handlers back after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def chinese_mail() -> bytes:

@@ -1,3 +1,3 @@
 """The queue fixtures: `bot`, and `filed` (three items already filed)."""
 
-from tests.support.queue_fixtures import bot, filed, filed_once, restore_logging  # noqa: F401
+from tests.support.queue_fixtures import bot, filed, filed_once  # noqa: F401

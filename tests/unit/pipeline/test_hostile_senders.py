@@ -17,7 +17,6 @@ from mailbot.items.actions import set_status
 from mailbot.pipeline.breakers import list_breakers
 from mailbot.storage.models import Item, StoredMessage
 from tests.support.pipeline import MaildirBot, client_mail
-from tests.support.queue_fixtures import restore_logging  # noqa: F401  (the CLI's logging)
 
 HOSTILE = Path(__file__).parents[2] / "fixtures" / "hostile"
 ACME = ProjectConfig(
