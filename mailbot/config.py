@@ -26,6 +26,8 @@ from mailbot.config_types import (
     DEFAULT_DECISION_DAYS,
     DEFAULT_DKIM_TIMEOUT,
     DEFAULT_FIRST_RESPONSE_HOURS,
+    DEFAULT_IDLE_RECHECK,
+    DEFAULT_IDLE_RENEW,
     DEFAULT_IMAP_PORTS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -126,6 +128,7 @@ _MAILBOX_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
     "ca_file": ((str,), None),
     "path": ((str,), None),
     "poll_interval": ((int, float), DEFAULT_POLL_INTERVAL),
+    "idle_recheck": ((int, float), DEFAULT_IDLE_RECHECK),
     "idle": ((bool,), True),
     "batch_size": ((int,), DEFAULT_BATCH_SIZE),
     "timeout": ((int, float), DEFAULT_TIMEOUT),
@@ -457,10 +460,16 @@ def _mailbox(box: Any, key: str, base_dir: Path) -> MailboxConfig:
     kind = _choice(f"{key}.kind", opts["kind"], ("imap", "maildir"))
     if opts["batch_size"] < 1 or opts["poll_interval"] <= 0 or opts["timeout"] <= 0:
         raise ConfigError(f"{key}: batch_size, poll_interval and timeout must be positive")
+    if not 1 <= opts["idle_recheck"] <= DEFAULT_IDLE_RENEW:
+        raise ConfigError(
+            f"{key}.idle_recheck must be from 1 to {DEFAULT_IDLE_RENEW:g} seconds",
+            "the default, 300, looks for new mail every 5 minutes even while idling",
+        )
     common = {
         "folders": folders,
         "poll_interval": float(opts["poll_interval"]),
         "idle": opts["idle"],
+        "idle_recheck": float(opts["idle_recheck"]),
         "batch_size": opts["batch_size"],
         "timeout": float(opts["timeout"]),
     }

@@ -13,6 +13,9 @@ from mailbot.errors import ConfigError
 DEFAULT_IMAP_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 DEFAULT_POLL_INTERVAL = 60.0  # seconds between polls when IDLE is off or missing
 DEFAULT_IDLE_RENEW = 25 * 60.0  # RFC 2177: re-issue IDLE before the server's 29-minute limit
+# Look for new mail this often even in IDLE: a server's announcement can be lost (it may
+# come with another command's answer), and mail should never wait for the 25-minute renewal.
+DEFAULT_IDLE_RECHECK = 300.0
 DEFAULT_BATCH_SIZE = 100  # messages fetched, stored and committed together
 DEFAULT_TIMEOUT = 60.0  # socket timeout for IMAP commands
 DEFAULT_MAX_ATTEMPTS = 3  # failed attempts before a message is set aside for a person
@@ -188,6 +191,7 @@ class MailboxConfig:
     folders: Folders = field(default_factory=Folders)
     poll_interval: float = DEFAULT_POLL_INTERVAL
     idle: bool = True
+    idle_recheck: float = DEFAULT_IDLE_RECHECK  # seconds in IDLE before looking again anyway
     batch_size: int = DEFAULT_BATCH_SIZE
     timeout: float = DEFAULT_TIMEOUT
 

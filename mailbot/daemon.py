@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from types import FrameType
 
-from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
+from mailbot.config_types import MailboxConfig
 from mailbot.errors import SourceError
 from mailbot.ops.health import Pulse
 from mailbot.pipeline.machine import Pipeline
@@ -80,7 +80,9 @@ def watch_mailbox(
                         # announced with another command's answer (MOVE, EXPUNGE), which
                         # is lost, and IDLE would not announce it again.
                         continue
-                    source.wait(DEFAULT_IDLE_RENEW if box.idle else box.poll_interval)
+                    # In IDLE the server says when mail comes; looking again every
+                    # idle_recheck seconds anyway catches an announcement that was lost.
+                    source.wait(box.idle_recheck if box.idle else box.poll_interval)
         except SourceError as err:
             if pulse is not None:
                 pulse.failed(err.message)

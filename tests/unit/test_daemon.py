@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,47 @@ def test_schedules_tick_at_most_once_a_minute_and_send_what_they_made(
     schedules.tick()  # within the minute: nothing
     assert len(calls) == 1 and sent == [1]
     assert calls[0].tzinfo is not None  # type: ignore[attr-defined]
+
+
+def test_an_idling_watcher_looks_again_after_idle_recheck(tmp_path: Path) -> None:
+    """Mail whose announcement was lost is found at the next look, not 25 minutes later."""
+    import dataclasses
+    import threading
+
+    from mailbot.config import load_config
+    from mailbot.daemon import watch_mailbox
+
+    config_path = tmp_path / "mailbot.toml"
+    config_path.write_text(
+        f'[mailbox]\nname = "in"\nkind = "maildir"\npath = "{tmp_path / "Maildir"}"\n'
+        "idle_recheck = 7\n",
+        encoding="utf-8",
+    )
+    box = load_config(config_path).mailboxes[0]
+    assert box.idle_recheck == 7.0
+    waited: list[float] = []
+    stop = threading.Event()
+
+    class Source:
+        def __enter__(self) -> Source:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def wait(self, timeout: float) -> bool:
+            waited.append(timeout)
+            stop.set()
+            return False
+
+    class Pipeline:
+        stop_event = stop
+
+        def source_factory(self, box: object, stop_event: object) -> Source:
+            return Source()
+
+        def intake(self, source: object, box: object) -> object:
+            return dataclasses.make_dataclass("Stats", [("stored", int), ("fetched", int)])(0, 0)
+
+    watch_mailbox(Pipeline(), box, threading.Event())  # type: ignore[arg-type]
+    assert waited == [7.0]
