@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from mailbot.config import Config
+from mailbot.outgoing.notice import tell_pm_undeliverable
 from mailbot.outgoing.outbox import SendStats, claim_next
 from mailbot.outgoing.smtp import drain_outbox
 from mailbot.storage.db import Database
@@ -23,7 +25,11 @@ DIRECTORY_LEASE = timedelta(minutes=5)
 def deliver_outbox(db: Database, config: Config, *, now: datetime | None = None) -> SendStats:
     """Send what is due by whatever transport is configured; never raises for transport trouble."""
     if config.smtp is not None:
-        return drain_outbox(db, config.smtp, now=now)
+
+        def tell_pm(session: Session, row: OutboxMail, error: str, when: datetime) -> object:
+            return tell_pm_undeliverable(session, config, row, error, when)
+
+        return drain_outbox(db, config.smtp, now=now, on_set_aside=tell_pm)
     if config.outbox_dir is not None:
         return write_outbox(db, config.outbox_dir, now=now)
     return SendStats()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.outgoing.send import SEND_ERRORS, Audience, send_templated
-from mailbot.storage.models import Item, OutboxMail
+from mailbot.storage.models import Item, OutboxMail, StoredMessage
 
 log = logging.getLogger("mailbot.notice")
 
@@ -68,3 +68,35 @@ def told(queued: OutboxMail | str | None) -> str:
     if queued is None:
         return "PM told already"
     return f"PM told ({queued.rcpt_to[0]})"
+
+
+UNDELIVERABLE_KIND = "undeliverable"
+# Mail to our own people: one that cannot be delivered is logged, not reported by mail
+# (a notice about a notice to an address that refuses mail would go nowhere either).
+PM_KINDS = frozenset(
+    {"escalation", "breaker", "pm_notice", "spam_filter", "digest", UNDELIVERABLE_KIND}
+)
+
+
+def tell_pm_undeliverable(
+    session: Session, config: Config, row: OutboxMail, error: str, now: datetime
+) -> OutboxMail | str | None:
+    """A mail to a client was given up on: its item's PM hears of it, once, with the reason."""
+    if row.kind in PM_KINDS or row.message_pk is None:
+        return None
+    stored = session.get(StoredMessage, row.message_pk)
+    item = session.get(Item, stored.item_id) if stored and stored.item_id else None
+    if item is None:
+        return None
+    return queue_pm_notice(
+        session,
+        config,
+        item,
+        kind=UNDELIVERABLE_KIND,
+        template=(UNDELIVERABLE_KIND, "notice"),
+        subject=f"[Not delivered] {item.ref}: {row.subject}"[:200],
+        context={"to": ", ".join(row.rcpt_to), "error": error[:1000], "what": row.kind},
+        dedupe_key=f"{UNDELIVERABLE_KIND}:{row.id}",
+        message_pk=row.message_pk,
+        now=now,
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -157,8 +158,10 @@ def record_failure(
     stats: SendStats,
     *,
     permanent: bool,
+    on_set_aside: Callable[[Session, OutboxMail, str, datetime], object] | None = None,
 ) -> None:
-    """Count a failed attempt: retry later with backoff, or set the mail aside for good."""
+    """Count a failed attempt: retry later with backoff, or set the mail aside for good
+    (then `on_set_aside` runs in the same transaction, e.g. to tell the PM)."""
     outcome = work.fail(
         session,
         OutboxMail,
@@ -174,6 +177,8 @@ def record_failure(
     )
     if outcome.set_aside:
         stats.failed += 1
+        if on_set_aside is not None:
+            on_set_aside(session, row, error, now)
         reason = (
             "refused for good" if permanent else f"still failing after {outcome.attempts} attempts"
         )

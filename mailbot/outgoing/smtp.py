@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from mailbot.config_types import SmtpConfig
 from mailbot.outgoing.connection import (
@@ -94,8 +97,10 @@ def drain_outbox(
     *,
     now: datetime | None = None,
     limit: int = DEFAULT_DRAIN_LIMIT,
+    on_set_aside: Callable[[Session, OutboxMail, str, datetime], object] | None = None,
 ) -> SendStats:
-    """Send up to `limit` due outbox mails over one SMTP connection."""
+    """Send up to `limit` due outbox mails over one SMTP connection; `on_set_aside` runs
+    for a mail given up on (refused for good, or out of attempts)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)  # SQLite compares the stored UTC text
     lease = claim_lease(config)
     stats = SendStats()
@@ -136,7 +141,14 @@ def drain_outbox(
                     )
                 else:
                     record_failure(
-                        session, row, failure.text, now, config, stats, permanent=failure.permanent
+                        session,
+                        row,
+                        failure.text,
+                        now,
+                        config,
+                        stats,
+                        permanent=failure.permanent,
+                        on_set_aside=on_set_aside,
                     )
             if failure is None:
                 stats.sent += 1

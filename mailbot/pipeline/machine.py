@@ -152,7 +152,8 @@ class Pipeline:
         """
         while self.deliver is not None and not self.stop_event.is_set():
             stats = self.deliver()
-            if not until_done or not isinstance(stats, SendStats) or stats.sent == 0:
+            # Until a delivery finds nothing due (what failed waits for its retry time).
+            if not until_done or not isinstance(stats, SendStats) or stats == SendStats():
                 return
 
     def release_dead_claims(self) -> None:

@@ -24,6 +24,7 @@ from mailbot.app import build_pipeline
 from mailbot.config import Config
 from mailbot.config_types import Folders, MailboxConfig, ProjectConfig, SiteConfig
 from mailbot.outgoing.delivery import deliver_outbox
+from mailbot.outgoing.outbox import SendStats
 from mailbot.pipeline.machine import Pipeline
 from mailbot.sources.maildir import ensure_maildir
 from mailbot.storage.db import Database, open_database
@@ -214,9 +215,9 @@ class MaildirBot:
         self.pipeline().run_once()
         return self.new_mail()
 
-    def send(self, now: datetime | None = None) -> None:
+    def send(self, now: datetime | None = None) -> SendStats:
         """Deliver what the outbox has due at `now` (default: the clock) to the folder."""
-        deliver_outbox(self.db, self.config, now=now or self.clock())
+        return deliver_outbox(self.db, self.config, now=now or self.clock())
 
     # --- mail out --------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from mailbot.outgoing.outbox import SendStats
 from tests.support.pipeline import ACME, MaildirBot
 
 
-def test_run_once_delivers_until_nothing_is_sent_and_the_loop_once(tmp_path: Path) -> None:
+def test_run_once_delivers_until_nothing_is_due_and_the_loop_once(tmp_path: Path) -> None:
     backlog = [100, 100, 37, 0]  # what each delivery sends, as SMTP's 100-mail drains do
     calls: list[int] = []
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from mailbot.config_types import AuthPolicy, ProjectConfig
+from mailbot.outgoing.outbox import SendStats
 from mailbot.storage.models import OutboxMail
 from tests.support.pipeline import MaildirBot
 
@@ -56,8 +57,8 @@ class Bot(MaildirBot):
         kwargs["extra"] = stamp + kwargs.get("extra", "")
         return super().deliver(sender, *args, **kwargs)
 
-    def send(self, now: datetime | None = None) -> None:
-        super().send(now)
+    def send(self, now: datetime | None = None) -> SendStats:
+        stats = super().send(now)
         # As if sent an hour ago: a client answering within two minutes looks like a robot
         # to the acknowledgement breaker, and a test's client answers at once.
         with self.db.session() as s:
@@ -66,6 +67,7 @@ class Bot(MaildirBot):
                 .where(OutboxMail.sent_at.is_not(None))
                 .values(sent_at=datetime.now(UTC) - timedelta(hours=1))
             )
+        return stats
 
 
 def body(mail: EmailMessage) -> str:
