@@ -13,6 +13,8 @@ the triage decision:
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -36,6 +38,7 @@ PERSON = "person"  # the source of a spam verdict a person gave ("not spam", "sp
 FILTERS = ("spamd", "rspamd")
 FILTER_DOWN, FILTER_BACK = "spam_filter_down", "spam_filter_back"  # event kinds
 MAX_THREAD_IDS = 20  # of In-Reply-To and References looked up
+FILTER_REST = 60.0  # seconds a failed spam filter is left alone before it is asked again
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,46 @@ def record(row: StoredMessage, trust: Trust) -> None:
     row.spam_check, row.spam_status = trust.spam.to_dict(), trust.spam.status
 
 
+class Resting:
+    """A spam filter that failed is not asked again for `rest` seconds: a filter that times
+    out would otherwise cost its whole timeout for every mail of a backlog."""
+
+    def __init__(
+        self,
+        checker: SpamChecker,
+        rest: float = FILTER_REST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.checker = checker
+        self.source = checker.source
+        self.rest = rest
+        self.clock = clock
+        self._failed_at: float | None = None
+        self._why = ""
+
+    def check(self, raw: bytes) -> SpamVerdict:
+        now = self.clock()
+        if self._failed_at is not None and now - self._failed_at < self.rest:
+            wait = self.rest - (now - self._failed_at)
+            return SpamVerdict(
+                "not_checked",
+                None,
+                None,
+                self.source,
+                (f"{self.source} not asked: it failed {self._why!r}; asked again in {wait:.0f} s",),
+            )
+        try:
+            verdict = self.checker.check(raw)
+        except Exception as err:  # check_spam reports it; we only remember to rest
+            self._failed_at, self._why = now, f"{type(err).__name__}: {err}"
+            raise
+        if verdict.status == "not_checked":
+            self._failed_at, self._why = now, verdict.reasons[0] if verdict.reasons else "?"
+        else:
+            self._failed_at = None
+        return verdict
+
+
 class TrustChecks:
     """Both checks with the site's settings; `dkim_verify` and `spam_checker` for tests."""
 
@@ -77,7 +120,8 @@ class TrustChecks:
         self.config = config
         self.policy = auth_policy(config)
         self.dkim_verify = dkim_verify if config.authentication.verify_dkim else _no_dkim
-        self.spam_checker = spam_checker or make_checker(config.spam)
+        checker = spam_checker or make_checker(config.spam)
+        self.spam_checker = Resting(checker) if checker is not None else None
         self.protected_names = protected_names(config)
 
     def check(self, session: Session, row: StoredMessage, raw: bytes, message: Message) -> Trust:

@@ -309,3 +309,26 @@ def test_the_spam_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "not spam" in capsys.readouterr().out
     assert main(["--config", str(config), "spam", "list"]) == 0
     assert "no mail is filed as spam" in capsys.readouterr().out
+
+
+def test_a_failed_spam_filter_is_left_alone_for_a_minute() -> None:
+    from mailbot.pipeline.trust import Resting
+
+    class Slow:
+        source = "spamd"
+        asked = 0
+
+        def check(self, raw: bytes) -> SpamVerdict:
+            self.asked += 1
+            return SpamVerdict("not_checked", None, None, "spamd", ("did not answer in 10s",))
+
+    now = [0.0]
+    slow = Slow()
+    resting = Resting(slow, rest=60, clock=lambda: now[0])
+    assert resting.check(b"x").status == "not_checked" and slow.asked == 1
+    now[0] = 30
+    skipped = resting.check(b"x")  # a backlog does not wait 10 s per mail
+    assert slow.asked == 1 and "not asked" in skipped.reasons[0] and "in 30 s" in skipped.reasons[0]
+    now[0] = 61
+    resting.check(b"x")
+    assert slow.asked == 2
