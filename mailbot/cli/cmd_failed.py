@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from mailbot.cli.cmd_queue import default_actor
-from mailbot.cli.common import database, load, print_json
+from mailbot.cli.common import print_json, session_for
 from mailbot.pipeline.failures import list_failures, requeue, show_failure
 
 NAME = "failed"
@@ -28,54 +28,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load(args)
-    db = database(config)
-    try:
-        with db.session() as session:
-            if args.action == "list":
-                failures = list_failures(session, set_aside_only=args.set_aside)
-                for f in failures:
-                    if args.json:
-                        print_json(f.as_dict())
-                        continue
-                    when = "set aside" if f.set_aside else f"retry {_short(f.next_attempt_at)}"
-                    print(
-                        f"{f.key:<7} {f.where:<9} {when:<18} {f.attempts:>2}×  "
-                        f"{_one_line(f.error, 60):<60}  {_one_line(f.about, 50)}"
-                    )
-                if not failures and not args.json:
-                    print("nothing has failed")
-            elif args.action == "show":
-                detail = show_failure(session, args.id)
+    with session_for(args) as (_config, session):
+        if args.action == "list":
+            failures = list_failures(session, set_aside_only=args.set_aside)
+            for f in failures:
                 if args.json:
-                    print_json({**detail.failure.as_dict(), "history": detail.history})
-                    return 0
-                f = detail.failure
-                print(f"{f.key}  {f.kind}  {f.about}")
-                print(f"failed at: {f.where}   attempts: {f.attempts}")
+                    print_json(f.as_dict())
+                    continue
+                when = "set aside" if f.set_aside else f"retry {_short(f.next_attempt_at)}"
                 print(
-                    "set aside: waits for a person"
-                    if f.set_aside
-                    else f"next try: {_short(f.next_attempt_at)}"
+                    f"{f.key:<7} {f.where:<9} {when:<18} {f.attempts:>2}×  "
+                    f"{_one_line(f.error, 60):<60}  {_one_line(f.about, 50)}"
                 )
-                print(f"error: {f.error}")
-                if f.kind == "message":
-                    print(f"original: mailbot messages --raw {f.id} > original.eml")
-                for event in detail.history:
-                    print(
-                        f"  {event['at']}  {event['kind']:<13} "
-                        f"{json.dumps(event['detail'], ensure_ascii=False)[:120]}"
-                    )
-                print(f"to try again: mailbot failed requeue {f.key}")
-            else:
-                actor = args.actor or default_actor()
-                done = requeue(session, args.ids, actor=actor, now=datetime.now(UTC))
+            if not failures and not args.json:
+                print("nothing has failed")
+        elif args.action == "show":
+            detail = show_failure(session, args.id)
+            if args.json:
+                print_json({**detail.failure.as_dict(), "history": detail.history})
+                return 0
+            f = detail.failure
+            print(f"{f.key}  {f.kind}  {f.about}")
+            print(f"failed at: {f.where}   attempts: {f.attempts}")
+            print(
+                "set aside: waits for a person"
+                if f.set_aside
+                else f"next try: {_short(f.next_attempt_at)}"
+            )
+            print(f"error: {f.error}")
+            if f.kind == "message":
+                print(f"original: mailbot messages --raw {f.id} > original.eml")
+            for event in detail.history:
                 print(
-                    f"requeued {', '.join(done)}: the running daemon (or the next "
-                    "`mailbot run --once`) takes them from the step that failed"
+                    f"  {event['at']}  {event['kind']:<13} "
+                    f"{json.dumps(event['detail'], ensure_ascii=False)[:120]}"
                 )
-    finally:
-        db.dispose()
+            print(f"to try again: mailbot failed requeue {f.key}")
+        else:
+            actor = args.actor or default_actor()
+            done = requeue(session, args.ids, actor=actor, now=datetime.now(UTC))
+            print(
+                f"requeued {', '.join(done)}: the running daemon (or the next "
+                "`mailbot run --once`) takes them from the step that failed"
+            )
     return 0
 
 

@@ -6,7 +6,8 @@ import argparse
 from datetime import UTC, datetime
 
 from mailbot.cli.cmd_queue import default_actor
-from mailbot.cli.common import database, load, print_json
+from mailbot.cli.common import print_json, session_for
+from mailbot.message import clean_text
 from mailbot.pipeline.spam import list_spam, mark_not_spam, mark_spam
 
 NAME = "spam"
@@ -29,40 +30,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load(args)
-    db = database(config)
-    try:
-        with db.session() as session:
-            if args.action == "list":
-                found = list_spam(session, limit=args.limit)
-                for mail in found:
-                    if args.json:
-                        print_json(mail.as_dict())
-                        continue
-                    score = (
-                        f"{mail.score:g}/{mail.threshold:g}"
-                        if mail.score is not None and mail.threshold is not None
-                        else "-"
-                    )
-                    reason = mail.reasons[0] if mail.reasons else ""
-                    print(
-                        f"{mail.key:<7} {mail.arrived_at:%Y-%m-%d %H:%M}  {mail.source:<10} "
-                        f"{score:<9} {mail.sender[:30]:<30} {mail.subject[:40]:<40}  {reason[:60]}"
-                    )
-                if not found and not args.json:
-                    print("no mail is filed as spam")
-                return 0
-            actor = args.actor or default_actor()
-            now = datetime.now(UTC)
-            if args.action == "not-spam":
-                done = mark_not_spam(session, args.ids, actor=actor, now=now, reason=args.reason)
-                print(
-                    f"{', '.join(done)} not spam: the running daemon (or the next "
-                    "`mailbot run --once`) classifies and files them"
+    with session_for(args) as (_config, session):
+        if args.action == "list":
+            found = list_spam(session, limit=args.limit)
+            for mail in found:
+                if args.json:
+                    print_json(mail.as_dict())
+                    continue
+                score = (
+                    f"{mail.score:g}/{mail.threshold:g}"
+                    if mail.score is not None and mail.threshold is not None
+                    else "-"
                 )
-            else:
-                for note in mark_spam(session, args.ids, actor=actor, now=now, reason=args.reason):
-                    print(note)
-    finally:
-        db.dispose()
+                reason = clean_text(mail.reasons[0] if mail.reasons else "", limit=60)
+                sender, subject = clean_text(mail.sender, limit=30), clean_text(mail.subject, limit=40)
+                print(
+                    f"{mail.key:<7} {mail.arrived_at:%Y-%m-%d %H:%M}  {mail.source:<10} "
+                    f"{score:<9} {sender:<30} {subject:<40}  {reason}"
+                )
+            if not found and not args.json:
+                print("no mail is filed as spam")
+            return 0
+        actor = args.actor or default_actor()
+        now = datetime.now(UTC)
+        if args.action == "not-spam":
+            done = mark_not_spam(session, args.ids, actor=actor, now=now, reason=args.reason)
+            print(
+                f"{', '.join(done)} not spam: the running daemon (or the next "
+                "`mailbot run --once`) classifies and files them"
+            )
+        else:
+            for note in mark_spam(session, args.ids, actor=actor, now=now, reason=args.reason):
+                print(note)
     return 0

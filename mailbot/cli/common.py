@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from mailbot.config import Config, load_config
 from mailbot.logsetup import setup_logging
@@ -24,3 +28,15 @@ def database(config: Config) -> Database:
 
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def session_for(args: argparse.Namespace) -> Iterator[tuple[Config, Session]]:
+    """The config and one transaction: committed when the command succeeds, else rolled back."""
+    config = load(args)
+    db = database(config)
+    try:
+        with db.session() as session:
+            yield config, session
+    finally:
+        db.dispose()

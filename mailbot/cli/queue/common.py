@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from mailbot.cli.common import session_for
 
-    from mailbot.config import Config
-
-
-@contextmanager
-def session_for(args: argparse.Namespace) -> Iterator[tuple[Config, Session]]:
-    """The config and one transaction: committed when the command succeeds, else rolled back."""
-    from mailbot.cli.common import database, load
-
-    config = load(args)
-    db = database(config)
-    try:
-        with db.session() as session:
-            yield config, session
-    finally:
-        db.dispose()
+__all__ = ["add_reason", "emit", "now", "session_for"]
 
 
 def now() -> datetime:
