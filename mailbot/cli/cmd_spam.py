@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
                     else "-"
                 )
                 reason = clean_text(mail.reasons[0] if mail.reasons else "", limit=60)
-                sender, subject = clean_text(mail.sender, limit=30), clean_text(mail.subject, limit=40)
+                sender = clean_text(mail.sender, limit=30)
+                subject = clean_text(mail.subject, limit=40)
                 print(
                     f"{mail.key:<7} {mail.arrived_at:%Y-%m-%d %H:%M}  {mail.source:<10} "
                     f"{score:<9} {sender:<30} {subject:<40}  {reason}"
