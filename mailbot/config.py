@@ -159,6 +159,8 @@ _SITE_KEYS = {
     "own_addresses": ((list,), []),
     "domain": ((str,), ""),
     "templates_dir": ((str,), None),
+    "name_by_language": ((dict,), {}),
+    "signature_by_language": ((dict,), {}),
 }
 _PROJECT_KEYS = {
     "key": ((str,), None),
@@ -516,7 +518,18 @@ def _site(table: dict[str, Any], base_dir: Path) -> SiteConfig:
         own_addresses=_strings("site.own_addresses", table["own_addresses"], lower=True),
         domain=table["domain"] or address.rsplit("@", 1)[1],
         templates_dir=_path(table["templates_dir"], base_dir),
+        names=_by_language("site.name_by_language", table["name_by_language"]),
+        signatures=_by_language("site.signature_by_language", table["signature_by_language"]),
     )
+
+
+def _by_language(key: str, table: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A {language: text} table, checked: known languages, non-empty text."""
+    for language, text in table.items():
+        _choice(f"{key} language", language, LANGUAGES)
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"{key}.{language} must be a non-empty string")
+    return tuple((language, text.strip()) for language, text in table.items())
 
 
 def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:

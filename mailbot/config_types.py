@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +126,20 @@ class SiteConfig:
     own_addresses: tuple[str, ...] = ()  # other addresses of ours (aliases, the PMs)
     domain: str = ""  # for Message-IDs; default: the address's domain
     templates_dir: Path | None = None
+    # Per language (("zh-Hans", "北风数码"), …): the From name, and the last line of a mail
+    # (default: that language's name, else `name`).
+    names: tuple[tuple[str, str], ...] = ()
+    signatures: tuple[tuple[str, str], ...] = ()
+
+    def name_in(self, languages: Sequence[str]) -> str:
+        """The From name for the first of `languages` that has one, else `name`."""
+        found = dict(self.names)
+        return next((found[lang] for lang in languages if lang in found), self.name)
+
+    def signature_in(self, languages: Sequence[str]) -> str:
+        """The signature line for the first of `languages` that has one (or a name)."""
+        found = dict(self.signatures)
+        return next((found[lang] for lang in languages if lang in found), self.name_in(languages))
 
 
 @dataclass(frozen=True, slots=True)
