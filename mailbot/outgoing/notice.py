@@ -10,10 +10,20 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
-from mailbot.outgoing.send import SEND_ERRORS, Audience, send_templated
+from mailbot.outgoing.send import (
+    MAX_SUBJECT_CHARS,
+    SEND_ERRORS,
+    Audience,
+    render_templated,
+    send_templated,
+)
+from mailbot.outgoing.templates import TemplateNotFound
 from mailbot.storage.models import Item, OutboxMail, StoredMessage
 
 log = logging.getLogger("mailbot.notice")
+
+# A notice's subject line in the PM's language: `escalation/notice_subject.zh-Hans.txt.j2`.
+SUBJECT_SUFFIX = "_subject"
 
 
 def queue_pm_notice(
@@ -41,6 +51,7 @@ def queue_pm_notice(
         return f"no PM configured for {where}: nobody notified (set projects.pm)"
     template_kind, category = template
     try:
+        subject = _subject_line(config, item, template_kind, category, context) or subject
         return send_templated(
             session,
             config,
@@ -59,6 +70,26 @@ def queue_pm_notice(
     except SEND_ERRORS as err:
         log.error("%s notice for %s not queued: %s", kind, item.ref, err)
         return f"{err.message} ({err.code})"
+
+
+def _subject_line(
+    config: Config, item: Item, kind: str, category: str, context: Mapping[str, Any]
+) -> str | None:
+    """The notice's subject in the PM's language (`<kind>/<category>_subject.<lang>.txt.j2`),
+    or None when there is no such template and the caller's own line is used."""
+    try:
+        draft = render_templated(
+            config,
+            kind=kind,
+            category=f"{category}{SUBJECT_SUFFIX}",
+            item=item,
+            audience=Audience.PM,
+            context=context,
+        )
+    except TemplateNotFound:
+        return None
+    line = " ".join(draft.body.text.split())
+    return line[:MAX_SUBJECT_CHARS] or None
 
 
 def told(queued: OutboxMail | str | None) -> str:

@@ -40,6 +40,7 @@ from mailbot.outgoing.templates import (
     TemplateLibrary,
     TemplateNotFound,
     TemplateRenderError,
+    language_order,
 )
 from mailbot.storage.models import Item, OutboxMail, StoredMessage
 
@@ -100,14 +101,19 @@ def shared_context(
     project: ProjectConfig | None,
     audience: Audience,
     thread_from: StoredMessage | None = None,
+    language: str = FALLBACK_LANGUAGE,
 ) -> dict[str, Any]:
-    """What every template may use (templates/README.md); the caller adds its own values."""
+    """What every template may use (templates/README.md); the caller adds its own values.
+
+    `language` is the one the mail is written in: the team's name and signature follow it
+    (`site.name_by_language`, `site.signature_by_language`)."""
     site = config.site
     pm_name = project.pm_name if project else None
+    languages = language_order(language)
     values: dict[str, Any] = {
         # A client mail is signed by the PM, else the team; a PM is greeted by name or not.
-        "pm_name": pm_name or ("" if audience is Audience.PM else site.name),
-        "team_signature": site.name,
+        "pm_name": pm_name or ("" if audience is Audience.PM else site.name_in(languages)),
+        "team_signature": site.signature_in(languages),
     }
     if project is not None:
         values["project"] = {"name": project.name, "key": project.key}
@@ -160,13 +166,19 @@ def render_templated(
     wanted, default = choose_language(
         item=item, project=project, audience=audience, language=language
     )
+    library = template_library(config, project)
+    written_in = library.language_for(kind, category, wanted, default)
     values = {
         **shared_context(
-            config, item=item, project=project, audience=audience, thread_from=thread_from
+            config,
+            item=item,
+            project=project,
+            audience=audience,
+            thread_from=thread_from,
+            language=written_in,
         ),
         **(context or {}),
     }
-    library = template_library(config, project)
     title = None
     if subject:
         line = library.render(kind, SUBJECT_TEMPLATE, wanted, values, default_language=default)
@@ -255,7 +267,7 @@ def send_templated(
             "configure the address (projects.pm, client_addresses, digest_to) or write by hand",
         )
     site = config.site
-    from_addr = Address(site.name, site.address)
+    from_addr = Address(site.name_in(language_order(draft.body.language_used)), site.address)
     envelope_from = config.smtp.envelope_from if config.smtp else None
     if thread_from is not None:
         if item is None or len(recipients) != 1:

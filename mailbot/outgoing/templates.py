@@ -156,6 +156,25 @@ def _local(ctx: jinja2.runtime.Context, value: Any) -> Any:
     return next(iter(value.values()), "")
 
 
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f]")
+
+
+def is_cjk(char: str) -> bool:
+    """A Chinese (or Japanese, Korean) character or full-width punctuation."""
+    return bool(char) and bool(_CJK.match(char))
+
+
+def _spaced(value: Any, sides: str = "both") -> str:
+    """A name set into Chinese text: a space on a side only where the name's own first or
+    last character is Latin ("登记到 ACME Portal 项目中", "登记到华信物流项目中")."""
+    text = str(value)
+    if not text:
+        return text
+    left = " " if sides in ("both", "left") and not is_cjk(text[0]) else ""
+    right = " " if sides in ("both", "right") and not is_cjk(text[-1]) else ""
+    return f"{left}{text}{right}"
+
+
 def _autoescape(name: str | None) -> bool:
     # Only HTML is escaped: in plain text "<b>" or "&" from a client must stay as written.
     return bool(name) and name.endswith(".html.j2")  # type: ignore[union-attr]
@@ -182,6 +201,7 @@ class TemplateLibrary:
         )
         self._env.filters["longdate"] = _longdate
         self._env.filters["local"] = _local
+        self._env.filters["spaced"] = _spaced
 
     def find(self, kind: str, category: str, language: str, fmt: str = "txt") -> Path | None:
         """The file that would be used for exactly this language, or None."""

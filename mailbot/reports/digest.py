@@ -5,12 +5,14 @@ set): new items per category since their last digest (or the last 24 hours), ite
 waiting for review, escalations, items past their SLA, mail nobody could file, and
 client summaries held for release. Unassigned mail (TRIAGE) is in every digest, since
 no project owns it. A project with no `pm` reaches nobody unless `digest_to` is set.
-The digest is in English.
+The digest is in its projects' `pm_language` (the most common one among a recipient's
+projects; English when there are none).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,7 +51,7 @@ log = logging.getLogger("mailbot.reports")
 
 KIND = "digest"
 TEMPLATE = "daily"
-LANGUAGE = "en"
+LANGUAGE = "en"  # a digest with no projects
 DEFAULT_WINDOW = timedelta(hours=24)  # the first digest looks back one day
 
 
@@ -80,6 +82,7 @@ class Digest:
     # Mail filed in the period without an acknowledgement because it arrived too long ago
     # (a backlog, an outage): the client has not been answered, a person should look.
     filed_unanswered: int = 0
+    language: str = LANGUAGE
 
     def totals(self) -> dict[str, int]:
         return {
@@ -193,7 +196,14 @@ def collect_digest(
         ],
         unassigned_open=len(unassigned),
         filed_unanswered=_filed_too_old(session, since, until),
+        language=digest_language(projects),
     )
+
+
+def digest_language(projects: Sequence[ProjectConfig]) -> str:
+    """The language of a recipient's digest: their projects' most common `pm_language`."""
+    counts = Counter(p.pm_language for p in projects)
+    return counts.most_common(1)[0][0] if counts else LANGUAGE
 
 
 def _filed_too_old(session: Session, since: datetime, until: datetime) -> int:
@@ -205,9 +215,9 @@ def _filed_too_old(session: Session, since: datetime, until: datetime) -> int:
 
 
 def digest_mail(config: Config, digest: Digest) -> ReportMail:
-    """The digest as a mail: to a PM (or a team address), always in English."""
+    """The digest as a mail: to a PM (or a team address), in the PM's language."""
     return ReportMail(
-        KIND, TEMPLATE, digest.context(config), audience=Audience.PM, language=LANGUAGE
+        KIND, TEMPLATE, digest.context(config), audience=Audience.PM, language=digest.language
     )
 
 

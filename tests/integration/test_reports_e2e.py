@@ -131,7 +131,7 @@ def test_monday_morning_sends_one_chinese_summary_and_one_digest(
     assert len(sent) == 2
     by_to = {rcpt: msg for rcpt, msg in sent}
     summary = by_to[("wangfang@huaxin.example",)]
-    assert summary["Subject"].startswith("华信物流 项目周报（")
+    assert summary["Subject"].startswith("华信物流项目周报（")
     assert summary["Content-Language"] == "zh-Hans"
     text = summary.get_body(("plain",)).get_content()
     assert "HX-1" in text and "后台登录不了" in text and "王磊" in text

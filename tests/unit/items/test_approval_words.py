@@ -41,7 +41,7 @@ def _reply_words() -> list[tuple[str, str, str]]:
     """(template, word, expected decision) for each answer a template asks the client for."""
     cases = []
     for name, text in _template_texts():
-        if not name.startswith("approval/"):
+        if not name.startswith("approval/change_request."):
             continue  # only the approval request asks the client for a decision
         for line in text.splitlines():
             if not _REPLY_LINE.search(line):

@@ -39,6 +39,7 @@ HX = ProjectConfig(
     language="zh-Hans",
     pm="wang@agency.example",
     pm_name="王磊",
+    pm_language="zh-Hans",
 )
 TW = ProjectConfig(
     key="TW",

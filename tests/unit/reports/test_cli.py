@@ -82,7 +82,7 @@ def test_preview_prints_and_records_nothing(
     assert main(["--config", config, "summary", "--project", "HX"]) == 0
     out = capsys.readouterr().out
     assert "To: zhang.wei@huaxin.example" in out
-    assert "Subject: 华信物流 项目周报" in out and "HX-1  运单查询页面打不开" in out
+    assert "Subject: 华信物流项目周报" in out and "HX-1  运单查询页面打不开" in out
     assert summaries(bot) == []
     with bot.db.session() as s:
         assert s.scalars(select(Report)).all() == []

@@ -30,8 +30,8 @@ FACTS = {
         "Thank you, too, for your feedback (1 message)",
         "Lena Wu",
     ],
-    "HX": ["华信物流 项目", "HX-2", "状态：已排期", "状态：修复中", "1 条反馈", "王磊"],
-    "TW": ["福爾摩沙書店 專案", "TW-1", "狀態：調查中", "目前沒有。", "林怡君"],
+    "HX": ["以下是华信物流项目本周", "HX-2", "状态：已排期", "状态：修复中", "1 条反馈", "王磊"],
+    "TW": ["以下是福爾摩沙書店專案本週", "TW-1", "狀態：調查中", "目前沒有。", "林怡君"],
 }
 
 
@@ -95,7 +95,10 @@ def test_the_digest_per_pm(busy_bot: Bot) -> None:
     assert rendered.html is not None
     check_snapshot("digest.lena.html", rendered.html)
     subject, rendered = render_digest(busy_bot.config, digests["wang@agency.example"])
-    assert "华信物流 (HX)" in rendered.text and "ACME" not in rendered.text
+    # Wang reads Chinese: his digest is in his projects' pm_language, statuses in words.
+    assert "华信物流（HX）" in rendered.text and "ACME" not in rendered.text
+    assert rendered.language_used == "zh-Hans" and subject.startswith("2026年11月30日")
+    assert "feedback" not in rendered.text and "（反馈，已等待" in rendered.text
     check_snapshot("digest.wang.txt", f"Subject: {subject}\n\n{rendered.text}")
 
 
@@ -110,9 +113,9 @@ def test_every_report_template_file_is_rendered_here() -> None:
     }
     languages = ("en", "zh-Hans", "zh-Hant")
     covered = {
-        "digest/daily.en.txt.j2",
         "digest/daily.en.html.j2",
-        "digest/subject.en.txt.j2",
+        *(f"digest/daily.{lang}.txt.j2" for lang in languages),
+        *(f"digest/subject.{lang}.txt.j2" for lang in languages),
         *(f"summary/weekly.{lang}.{fmt}.j2" for lang in languages for fmt in ("txt", "html")),
         *(f"summary/subject.{lang}.txt.j2" for lang in languages),
         *(f"summary/_words.{lang}.j2" for lang in languages),  # imported by both formats

@@ -55,7 +55,7 @@ def test_the_mails_are_automatic_and_in_the_clients_language(busy_bot: Bot) -> N
     by_lang = {m["Content-Language"]: m for m in summaries}
     assert set(by_lang) == {"en", "zh-Hans", "zh-Hant"}
     hx = by_lang["zh-Hans"]
-    assert hx["Subject"] == "华信物流 项目周报（2026年第49周）"
+    assert hx["Subject"] == "华信物流项目周报（2026年第49周）"
     assert hx["Auto-Submitted"] == "auto-generated"
     assert hx["From"].addresses[0].addr_spec == "team@agency.example"
     assert hx["Message-ID"].endswith("@agency.example>") and hx["In-Reply-To"] is None
@@ -105,7 +105,7 @@ def test_the_second_summary_covers_the_time_since_the_first(busy_bot: Bot) -> No
     )
     body = message_from_bytes(second.raw, policy=policy.default).get_body(("plain",)).get_content()
     body = body.replace("\r\n", "\n")
-    assert "2026年11月30日（星期一） 至 2026年12月7日（星期一）" in body
+    assert "2026年11月30日（星期一）至2026年12月7日（星期一）" in body
     assert "自上次汇报以来已完成：\n  - HX-1" in body
     assert "自上次汇报以来新提交" not in body  # nothing new since the first summary
 
