@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,12 @@ _PROJECT_KEYS = {
     "pm_language": ((str,), "en"),
     "templates_dir": ((str,), None),
     "vip_addresses": ((list,), []),
+    "escalation_contact": ((str,), None),
+    "timezone": ((str,), None),
+    "office_hours": ((str,), "09:00-18:00"),
+    "holidays": ((str,), None),
+    "days_off": ((list,), []),
+    "workdays": ((list,), []),
 }
 _ACK_KEYS = {
     "enabled": ((bool,), True),
@@ -185,6 +192,7 @@ _ACK_KEYS = {
     "breaker_cooldown_hours": ((int, float), DEFAULT_BREAKER_COOLDOWN_HOURS),
     "first_response_hours": ((int,), DEFAULT_FIRST_RESPONSE_HOURS),
     "decision_days": ((int,), DEFAULT_DECISION_DAYS),
+    "feedback": ((str,), "thanks"),
 }
 _SMTP_KEYS = {
     "host": ((str,), None),
@@ -329,6 +337,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     projects = _projects(data.get("projects", []), base_dir)
     acks = _section(data, "acknowledgements", _ACK_KEYS)
     _choice("acknowledgements.unknown_senders", acks["unknown_senders"], ("triage", "acknowledge"))
+    _choice("acknowledgements.feedback", acks["feedback"], ("thanks", "none"))
     if acks["max_per_sender_per_hour"] < 0:
         raise ConfigError("acknowledgements.max_per_sender_per_hour must not be negative")
     for key in ("max_age_hours", "breaker_cooldown_hours"):
@@ -568,12 +577,65 @@ def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
                 pm_language=_choice(f"{where}.pm_language", opts["pm_language"], LANGUAGES),
                 templates_dir=_path(opts["templates_dir"], base_dir),
                 vip_addresses=_strings(f"{where}.vip_addresses", opts["vip_addresses"], lower=True),
+                **_calendar(where, opts),
             )
         )
     keys = [p.key for p in projects]
     if len(set(keys)) != len(keys):
         raise ConfigError("two projects share a key", "give each project a distinct key")
     return tuple(projects)
+
+
+def _calendar(where: str, opts: dict[str, Any]) -> dict[str, Any]:
+    """A project's escalation contact and working calendar, checked."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    import holidays
+
+    if opts["timezone"] is not None:
+        try:
+            ZoneInfo(opts["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"{where}.timezone {opts['timezone']!r} is not a known time zone",
+                "use an IANA name such as Asia/Shanghai, Asia/Taipei or Asia/Hong_Kong",
+            ) from None
+    match = re.match(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$", opts["office_hours"])
+    if not match or opts["office_hours"][6:] <= opts["office_hours"][:5]:
+        raise ConfigError(
+            f"{where}.office_hours {opts['office_hours']!r} must be HH:MM-HH:MM, end after start",
+            'e.g. office_hours = "09:00-18:00"',
+        )
+    country = opts["holidays"]
+    if country is not None and country.upper() not in holidays.list_supported_countries():
+        raise ConfigError(
+            f"{where}.holidays {country!r} is not a country the holidays package knows",
+            'use a country code such as "CN", "TW" or "HK"',
+        )
+    return {
+        "escalation_contact": opts["escalation_contact"],
+        "timezone": opts["timezone"],
+        "office_hours": opts["office_hours"],
+        "holidays": country.upper() if country else None,
+        "days_off": _dates(f"{where}.days_off", opts["days_off"]),
+        "workdays": _dates(f"{where}.workdays", opts["workdays"]),
+    }
+
+
+def _dates(key: str, values: list[Any]) -> tuple[date, ...]:
+    """TOML dates (days_off = [2026-10-08]) or ISO strings."""
+    found = []
+    for value in values:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            found.append(value)
+            continue
+        try:
+            found.append(date.fromisoformat(str(value)))
+        except ValueError:
+            raise ConfigError(
+                f"{key}: {value!r} is not a date", "write dates as 2026-10-08"
+            ) from None
+    return tuple(sorted(found))
 
 
 def _smtp(table: Any, site: SiteConfig, base_dir: Path) -> SmtpConfig:

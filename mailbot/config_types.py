@@ -6,6 +6,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from mailbot.errors import ConfigError
@@ -105,6 +106,15 @@ class ProjectConfig:
     pm_language: str = "en"  # notices to the PM (escalations, decisions needed)
     templates_dir: Path | None = None  # project templates, before the site's and the built-in
     vip_addresses: tuple[str, ...] = ()  # mail from these people is escalated to the PM at once
+    # Who a client reaches when something is urgent ("+86 21 5555 0100, Wang Lei"): named in
+    # the acknowledgement of an escalated issue.
+    escalation_contact: str | None = None
+    # The working calendar promises are counted on (mailbot.items.calendar).
+    timezone: str | None = None  # None: schedules.timezone
+    office_hours: str = "09:00-18:00"
+    holidays: str | None = None  # public holidays of a country: "CN", "TW", "HK", …
+    days_off: tuple[date, ...] = ()  # the team's own days off
+    workdays: tuple[date, ...] = ()  # weekend days worked instead (调休)
 
     def lists(self, address: str) -> bool:
         """Is `address` one of this project's clients: a listed address, or at (a subdomain
@@ -152,6 +162,7 @@ class AckConfig:
     breaker_cooldown_hours: float = DEFAULT_BREAKER_COOLDOWN_HOURS
     first_response_hours: int = DEFAULT_FIRST_RESPONSE_HOURS
     decision_days: int = DEFAULT_DECISION_DAYS
+    feedback: str = "thanks"  # "thanks": a short thank-you for feedback; "none": no answer
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
