@@ -23,6 +23,7 @@ from imapclient.exceptions import (
     IMAPClientError,
     LoginError,
 )
+from imapclient.imapclient import _parse_untagged_response
 
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
 from mailbot.errors import ConfigError, SourceError
@@ -221,6 +222,7 @@ class ImapSource:
                 "check mailbox.folders.inbox",
             ) from None
         self._uidvalidity = int(info.get(b"UIDVALIDITY", 0))
+        self._take_announcements()  # SELECT's own EXISTS: what the first SEARCH will see
         self._permanent_flags = tuple(info.get(b"PERMANENTFLAGS", ()))
 
     @property
@@ -243,6 +245,9 @@ class ImapSource:
             # NOOP first: the server tells a selected session about new mail only between
             # commands, so without it a SEARCH misses mail that arrived since the last one.
             self.client.noop()
+            # What the server announced so far is in the view this SEARCH sees; what it
+            # announces from here on (with SEARCH, FETCH or MOVE answers) is kept for wait().
+            self._take_announcements()
             found = self.client.search(["UID", f"{after_uid + 1}:*"])
         # "N:*" always matches the highest UID, even when it is <= after_uid: filter.
         uids = sorted(uid for uid in found if uid > after_uid)
@@ -300,6 +305,11 @@ class ImapSource:
         """Block until the server reports new mail (IDLE) or a poll is due; True if new mail."""
         if self.stop_event.is_set():
             return False
+        if self._take_announcements():
+            # New mail was announced with the answer to another command since the last
+            # SEARCH; IDLE would not announce it again, so look now instead of idling.
+            log.debug("%s announced new mail since the last search; looking again", self._where)
+            return True
         if self.config.idle and self.has("IDLE"):
             return self._idle(timeout)
         # Polling: the stop event ends the sleep early, e.g. on SIGTERM.
@@ -335,7 +345,7 @@ class ImapSource:
                     # Short slices, so a stop event is noticed within STOP_CHECK_INTERVAL.
                     piece = min(left, STOP_CHECK_INTERVAL)
                     started = time.monotonic()
-                    responses = self.client.idle_check(timeout=piece)
+                    responses = self._buffered_responses() or self.client.idle_check(timeout=piece)
                     bye = _bye_text(responses)
                     # idle_check also returns [] at once on EOF; a few in a row means the
                     # server hung up (a single one can be a partly received line).
@@ -350,7 +360,50 @@ class ImapSource:
                 if not hung_up:  # DONE on a closed connection would only add a second error
                     _text, responses = self.client.idle_done()
                     new_mail = new_mail or _has_new_mail(responses)
+                    self._take_announcements()  # those are in `responses` already
         return new_mail
+
+    def _buffered_responses(self) -> list[object]:
+        """Whole response lines imaplib has already read from the socket but nobody parsed.
+
+        The server often sends its first IDLE news ("* 5 EXISTS") in the same packet as
+        "+ idling"; imaplib's buffered reader takes both, and imapclient's idle_check
+        waits on the socket, which has nothing more to say: the news would sit there until
+        DONE. A partial line is left alone: the rest arrives on the socket.
+        """
+        imap = self.client._imap
+        sock = self.client.socket()
+        responses: list[object] = []
+        while True:
+            sock.setblocking(False)
+            try:
+                waiting = imap.file.peek(1)  # what the buffer holds; no wait on the socket
+            except (BlockingIOError, ssl.SSLWantReadError):  # nothing buffered, none coming
+                waiting = b""
+            finally:
+                sock.setblocking(True)
+                self.client._set_read_timeout()
+            if b"\n" not in (waiting or b""):
+                return responses
+            responses.append(_parse_untagged_response(imap._get_line()))
+
+    def _take_announcements(self) -> bool:
+        """True if the server announced new mail (EXISTS, RECENT > 0) since the last call.
+
+        imaplib files every untagged response a command brings under its name; imapclient
+        reads only those it asked for, so an EXISTS that came with a SEARCH, FETCH or MOVE
+        answer would be lost. The lists are emptied here too: over months of MOVEs they
+        would otherwise only grow.
+        """
+        client = self._client
+        untagged = getattr(getattr(client, "_imap", None), "untagged_responses", None)
+        if not isinstance(untagged, dict):
+            return False
+        exists = untagged.pop("EXISTS", [])
+        recent = untagged.pop("RECENT", [])
+        for name in ("EXPUNGE", "VANISHED"):
+            untagged.pop(name, None)
+        return bool(exists) or any(_count(value) > 0 for value in recent)
 
     # --- errors -------------------------------------------------------------------
 
@@ -404,6 +457,14 @@ def _has_new_mail(responses: Iterable[object]) -> bool:
         if item[1] == b"EXISTS" or (item[1] == b"RECENT" and item[0] > 0):
             return True
     return False
+
+
+def _count(value: object) -> int:
+    """The number of an untagged "* N RECENT" as imaplib files it (b"3")."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
 
 
 def _bye_text(responses: Iterable[object]) -> str | None:

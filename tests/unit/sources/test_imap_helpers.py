@@ -47,3 +47,48 @@ def test_close_without_a_connection_is_harmless() -> None:
 def test_unknown_security_mode_is_rejected_before_connecting() -> None:
     with pytest.raises(ConfigError, match="starttls"):
         ImapSource(MailboxConfig(name="x", host="imap.example.com", security="ssl"))
+
+
+class _FakeImap:
+    def __init__(self, untagged: dict[str, list[bytes]]) -> None:
+        self.untagged_responses = untagged
+
+
+class _FakeClient:
+    def __init__(self, untagged: dict[str, list[bytes]]) -> None:
+        self._imap = _FakeImap(untagged)
+        self.idled = False
+
+    def idle(self) -> None:
+        self.idled = True
+        raise AssertionError("wait() went into IDLE with news in hand")
+
+
+@pytest.mark.parametrize(
+    ("untagged", "news"),
+    [
+        ({"EXISTS": [b"7"]}, True),
+        ({"RECENT": [b"1"]}, True),
+        ({"RECENT": [b"0"], "EXPUNGE": [b"3"]}, False),
+        ({}, False),
+    ],
+)
+def test_news_that_came_with_another_answer_is_taken_once(
+    untagged: dict[str, list[bytes]], news: bool
+) -> None:
+    """An EXISTS filed by imaplib with a SEARCH, FETCH or MOVE answer is not lost."""
+    source = ImapSource(MailboxConfig(name="x", host="imap.example.com"))
+    client = _FakeClient(dict(untagged))
+    source._client = client  # type: ignore[assignment]
+    assert source._take_announcements() is news
+    assert source._take_announcements() is False  # taken, and the lists emptied
+    assert not {"EXISTS", "RECENT", "EXPUNGE"} & set(client._imap.untagged_responses)
+
+
+def test_wait_looks_again_at_once_when_news_came_with_another_answer() -> None:
+    source = ImapSource(MailboxConfig(name="x", host="imap.example.com"))
+    client = _FakeClient({"EXISTS": [b"7"]})
+    source._client = client  # type: ignore[assignment]
+    source._capabilities = frozenset({"IDLE"})
+    assert source.wait(300) is True
+    assert client.idled is False
