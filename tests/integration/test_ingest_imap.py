@@ -34,12 +34,8 @@ NO_TRIAGE = {"enabled": False}  # these tests are about ingest; triage has its o
 
 
 def mailbot(*args: str, **kw: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "mailbot", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **kw,
-    )  # type: ignore[call-overload]
+    options: dict[str, object] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kw}
+    return subprocess.Popen([sys.executable, "-m", "mailbot", *args], **options)  # type: ignore[call-overload]
 
 
 def count(db_url: str) -> int:
@@ -135,25 +131,36 @@ def test_daemon_idles_then_stops_on_sigterm(imap_account: DovecotAccount, tmp_pa
         triage=NO_TRIAGE,
     )
     db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
-    proc = mailbot("--config", str(cfg), "run")
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("wb") as log_file:
+        proc = mailbot("--config", str(cfg), "run", stderr=log_file)
+
+    def log() -> str:
+        return log_path.read_text(errors="replace")
+
     try:
-        time.sleep(2.0)  # connected and idling
+        # Connected (the mail below comes while it looks for mail or idles: either way
+        # it must be taken at once).
+        deadline = time.monotonic() + 30
+        while "connected to" not in log() and time.monotonic() < deadline:
+            assert proc.poll() is None, log()
+            time.sleep(0.1)
+        assert "connected to" in log(), log()
         imap_account.append_many("INBOX", make_mails(3))
         deadline = time.monotonic() + 15
         while count(db_url) < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert count(db_url) == 3, "IDLE did not deliver the new mail"
+        assert count(db_url) == 3, "IDLE did not deliver the new mail\n" + log()
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=10) == 0, log()
         assert time.monotonic() - started < 5
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert imap_account.messages("INBOX") == {}
-    log = proc.stderr.read().decode() if proc.stderr else ""
-    assert "Traceback" not in log, log
+    assert "Traceback" not in log(), log()
 
 
 @pytest.mark.slow
