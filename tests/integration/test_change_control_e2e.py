@@ -218,5 +218,5 @@ def test_change_requests_are_decided_by_the_clients_answers_and_urgent_mail_esca
     assert sorted(notices) == ["[Decision needed]", "[Escalation]"] and len(pm) == 2
     assert "Let me check with my boss" in text(notices["[Decision needed]"])
     escalation = text(notices["[Escalation]"])
-    assert "escalate.urgent.en" in escalation and "nobody can log in" in escalation
+    assert "asks for urgent handling" in escalation and "nobody can log in" in escalation
     db.dispose()
