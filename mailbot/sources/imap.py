@@ -311,13 +311,32 @@ class ImapSource:
             log.debug("%s announced new mail since the last search; looking again", self._where)
             return True
         if self.config.idle and self.has("IDLE"):
-            return self._idle(timeout)
+            if self._idle(timeout) or self.stop_event.is_set():
+                return not self.stop_event.is_set()
+            self._reselect()
+            return False
         # Polling: the stop event ends the sleep early, e.g. on SIGTERM.
         if self.stop_event.wait(min(timeout, self.config.poll_interval)):
             return False
         with self._errors(f"polling {self._where}"):
             _text, responses = self.client.noop()
         return _has_new_mail(responses)
+
+    def _reselect(self) -> None:
+        """Open the inbox again after a quiet IDLE: a folder deleted and made anew under
+        a selected session (new UIDVALIDITY) is not announced, and IDLE on it stays
+        silent; SELECT shows it, and the next intake rescans the folder."""
+        before = self._uidvalidity
+        with self._errors(f"opening {self.folder} again on {self._where}"):
+            self._select()
+        if self._uidvalidity != before:
+            log.warning(
+                "%s on %s was made anew (UIDVALIDITY %s -> %s)",
+                self.folder,
+                self._where,
+                before,
+                self._uidvalidity,
+            )
 
     def _idle(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

@@ -151,6 +151,13 @@ class DovecotAccount:
         with self.client() as client:
             return int(client.folder_status(folder, ["UIDVALIDITY"])[b"UIDVALIDITY"])
 
+    def refuse_logins(self, refusing: bool = True) -> None:
+        """Make the server refuse (or accept again) this user's password, as after a
+        password change; Dovecot sees the change within a second."""
+        # Another length too: Dovecot rereads the file when its size or mtime second changes.
+        password = "refused-" + secrets.token_urlsafe(12) if refusing else self.password
+        self.server._write_passwd(self.user, password)
+
     def kick(self) -> None:
         """Disconnect all of this user's IMAP sessions, as a server restart would."""
         self.server.doveadm("kick", self.user)
@@ -264,6 +271,21 @@ class DovecotServer:
         """Stop Dovecot and delete every file it had."""
         self._terminate()
         self._cleanup()
+
+    def restart(self) -> None:
+        """Stop Dovecot and start it again on the same ports with the same mail; every
+        session is dropped, as in a server upgrade."""
+        binary = _find_binary("dovecot")
+        if binary is None:
+            raise DovecotError("dovecot is not installed")
+        # The imap processes here outlive their master's SIGTERM; a real restart (and
+        # shutdown_clients) ends them: so end them first.
+        try:
+            self.doveadm("kick", "*")
+        except DovecotError:
+            pass  # nobody connected
+        self._terminate()
+        self._launch(binary)
 
     @property
     def running(self) -> bool:
@@ -379,14 +401,18 @@ class DovecotServer:
         password_file = self._dir / "secrets" / user
         password_file.parent.mkdir(exist_ok=True)
         password_file.write_text(password + "\n")
-        # One passwd file per user: Dovecot stats a passwd file at most once a second, so
-        # appending to a shared one would hide a user added right after the last login.
-        passwd = self._dir / "passwd" / user
-        passwd.parent.mkdir(exist_ok=True)
-        passwd.write_text(f"{user}:{{PLAIN}}{password}:{self._mail_uid}:{self._mail_gid}::{home}::\n")
+        self._write_passwd(user, password)
         account = DovecotAccount(self, user, password, password_file)
         self._accounts[user] = account
         return account
+
+    def _write_passwd(self, user: str, password: str) -> None:
+        # One passwd file per user: Dovecot stats a passwd file at most once a second, so
+        # appending to a shared one would hide a user added right after the last login.
+        home = self._dir / "home" / user
+        passwd = self._dir / "passwd" / user
+        passwd.parent.mkdir(exist_ok=True)
+        passwd.write_text(f"{user}:{{PLAIN}}{password}:{self._mail_uid}:{self._mail_gid}::{home}::\n")
 
     def _write_config(self) -> None:
         base = self._dir
