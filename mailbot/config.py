@@ -41,6 +41,7 @@ from mailbot.config_types import (
     DEFAULT_SPAM_MAX_SIZE,
     DEFAULT_SPAM_TIMEOUT,
     DEFAULT_TIMEOUT,
+    DEFAULT_WEB_PORT,
     SPAM_BACKENDS,
     VERIFIED_FOR,
     WEEKDAYS,
@@ -55,6 +56,7 @@ from mailbot.config_types import (
     SlaConfig,
     SmtpConfig,
     SpamConfig,
+    WebConfig,
 )
 from mailbot.errors import ConfigError
 
@@ -91,6 +93,7 @@ class Config:
     sla: SlaConfig = field(default_factory=SlaConfig)
     spam: SpamConfig = field(default_factory=SpamConfig)
     authentication: AuthPolicy = field(default_factory=AuthPolicy)
+    web: WebConfig = field(default_factory=WebConfig)
     path: Path | None = None
 
     def project(self, key: str) -> ProjectConfig | None:
@@ -234,6 +237,18 @@ _SPAM_KEYS = {
     "trusted_upstream": ((bool,), False),
     "heuristics": ((bool,), True),
 }
+_WEB_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
+    "host": ((str,), "127.0.0.1"),
+    "port": ((int,), DEFAULT_WEB_PORT),
+    "root_path": ((str,), ""),
+    "trusted_proxies": ((list,), ["127.0.0.1"]),
+    "secure_cookies": ((bool,), True),
+    "session_hours": ((int, float), 12.0),
+    "idle_minutes": ((int, float), 120.0),
+    "max_failed_logins": ((int,), 5),
+    "login_window_minutes": ((int, float), 15.0),
+    "language": ((str,), "en"),
+}
 _AUTH_KEYS = {
     "trusted_authserv_ids": ((list,), []),
     "verify_dkim": ((bool,), True),
@@ -259,6 +274,7 @@ _SECTIONS = (
     "sla",
     "spam",
     "authentication",
+    "web",
 )
 
 
@@ -353,6 +369,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         sla=SlaConfig(**{k: float(v) for k, v in sla.items()}),
         spam=_spam(_section(data, "spam", _SPAM_KEYS)),
         authentication=_authentication(_section(data, "authentication", _AUTH_KEYS)),
+        web=_web(_section(data, "web", _WEB_KEYS)),
         smtp=smtp,
         outbox_dir=_path(outbox["directory"], base_dir),
         site=site,
@@ -719,6 +736,38 @@ def _spam(table: dict[str, Any]) -> SpamConfig:
         max_size=table["max_size"],
         trusted_upstream=table["trusted_upstream"],
         heuristics=table["heuristics"],
+    )
+
+
+WEB_LANGUAGES = ("en", "zh-Hans")
+
+
+def _web(table: dict[str, Any]) -> WebConfig:
+    port = table["port"]
+    if not 0 < port < 65536:
+        raise ConfigError(f"web.port {port} is not a TCP port", "use a number from 1 to 65535")
+    root = table["root_path"].strip().rstrip("/")
+    if root and not root.startswith("/"):
+        raise ConfigError(
+            f"web.root_path {root!r} must start with /", 'e.g. root_path = "/mailbot"'
+        )
+    _choice("web.language", table["language"], WEB_LANGUAGES)
+    for key in ("session_hours", "idle_minutes", "login_window_minutes"):
+        if not (table[key] > 0 and math.isfinite(table[key])):
+            raise ConfigError(f"web.{key} must be a positive number")
+    if table["max_failed_logins"] < 1:
+        raise ConfigError("web.max_failed_logins must be at least 1")
+    return WebConfig(
+        host=table["host"].strip() or "127.0.0.1",
+        port=port,
+        root_path=root,
+        trusted_proxies=_strings("web.trusted_proxies", table["trusted_proxies"]),
+        secure_cookies=table["secure_cookies"],
+        session_hours=float(table["session_hours"]),
+        idle_minutes=float(table["idle_minutes"]),
+        max_failed_logins=table["max_failed_logins"],
+        login_window_minutes=float(table["login_window_minutes"]),
+        language=table["language"],
     )
 
 

@@ -302,3 +302,24 @@ class AuthPolicy:
     dkim_timeout: float = DEFAULT_DKIM_TIMEOUT
     protected_domains: tuple[str, ...] = ()  # client domains and our own, lower-case
     protected_addresses: tuple[str, ...] = ()  # client, VIP and our own addresses
+
+
+DEFAULT_WEB_PORT = 8025
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """`mailbot web`: the PMs' workspace in the browser (see docs/web.md)."""
+
+    host: str = "127.0.0.1"  # behind a reverse proxy; bind elsewhere only on purpose
+    port: int = DEFAULT_WEB_PORT
+    root_path: str = ""  # the URL prefix the proxy serves it under, e.g. "/mailbot"
+    # Proxies whose X-Forwarded-For/-Proto are believed (the client's address and https).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    # Cookies only over https. Turn off only for a try-out on http://127.0.0.1.
+    secure_cookies: bool = True
+    session_hours: float = 12.0  # a sign-in lasts at most this long
+    idle_minutes: float = 120.0  # ... and ends sooner when the browser is idle this long
+    max_failed_logins: int = 5  # per name within login_window_minutes, then wait
+    login_window_minutes: float = 15.0
+    language: str = "en"  # of the sign-in page; each user chooses their own after

@@ -57,6 +57,8 @@ class QueueFilter:
     # A message of the item whose sender is not proven ("unverified"), or who is
     # possibly someone else ("suspicious": failed or look-alike).
     sender: str | None = None  # None | "unverified" | "suspicious"
+    # Only these projects (a PM's own, in the web workspace); None: every project.
+    projects: tuple[str, ...] | None = None
 
 
 SENDER_FILTERS = {
@@ -70,10 +72,12 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _query(filters: QueueFilter, now: datetime) -> Select[tuple[Item]]:
+def queue_query(filters: QueueFilter, now: datetime) -> Select[tuple[Item]]:
     query = select(Item).order_by(Item.created_at, Item.id)
     if filters.project:
         query = query.where(Item.project_key == filters.project.upper())
+    if filters.projects is not None:
+        query = query.where(Item.project_key.in_(filters.projects))
     if filters.unassigned:
         query = query.where(Item.project_key == UNASSIGNED_KEY)
     if filters.category:
@@ -115,7 +119,7 @@ def _query(filters: QueueFilter, now: datetime) -> Select[tuple[Item]]:
 
 def list_items(session: Session, config: Config, filters: QueueFilter, now: datetime) -> list[Item]:
     """The items matching `filters`, oldest first."""
-    items = list(session.scalars(_query(filters, now)))
+    items = list(session.scalars(queue_query(filters, now)))
     if filters.overdue:
         items = [item for item in items if is_overdue(item, config, now)]
     return items

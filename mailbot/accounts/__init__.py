@@ -1,0 +1,1 @@
+"""People who work the queue in the browser: accounts, roles, projects, sign-in and sessions."""

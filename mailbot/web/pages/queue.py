@@ -1,0 +1,110 @@
+"""The queue: filtered, searched, sorted and paged; the rows refresh themselves."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mailbot.items.lifecycle import LIFECYCLES
+from mailbot.items.views import QueueFilter, flags, format_age, list_items, queue_query
+from mailbot.storage.models import Item
+from mailbot.web.access import visible_projects
+from mailbot.web.context import Ctx, page
+
+PAGE_SIZE = 50
+QUICK_FILTERS = ("needs_review", "escalated", "overdue", "unassigned")
+SORTS = {
+    "oldest": (Item.created_at, Item.id),
+    "newest": (Item.created_at.desc(), Item.id.desc()),
+    "updated": (Item.updated_at.desc(), Item.id.desc()),
+    "ref": (Item.project_key, Item.number),
+}
+
+
+def _flag(ctx: Ctx, name: str) -> bool:
+    return ctx.request.query_params.get(name) in ("1", "on", "true")
+
+
+def queue_filter(ctx: Ctx) -> QueueFilter:
+    q = ctx.request.query_params
+    sender = q.get("sender") or None
+    return QueueFilter(
+        project=q.get("project") or None,
+        category=q.get("category") or None,
+        status=q.get("status") or None,
+        needs_review=_flag(ctx, "needs_review"),
+        escalated=_flag(ctx, "escalated"),
+        unassigned=_flag(ctx, "unassigned"),
+        overdue=_flag(ctx, "overdue"),
+        include_closed=_flag(ctx, "closed"),
+        search=(q.get("q") or "").strip() or None,
+        sender=sender if sender in ("unverified", "suspicious") else None,
+        projects=visible_projects(ctx.me),
+    )
+
+
+def _count(ctx: Ctx, filters: QueueFilter) -> int:
+    if filters.overdue:
+        return len(list_items(ctx.db, ctx.config, filters, ctx.now))
+    query = queue_query(filters, ctx.now).order_by(None).with_only_columns(func.count(Item.id))
+    return int(ctx.db.scalar(query) or 0)
+
+
+def _rows(ctx: Ctx, filters: QueueFilter, sort: str, number: int) -> tuple[list[Item], int]:
+    if filters.overdue:
+        items = list_items(ctx.db, ctx.config, filters, ctx.now)
+        return items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], len(items)
+    query = queue_query(filters, ctx.now).order_by(None).order_by(*SORTS[sort])
+    items = list(ctx.db.scalars(query.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    return items, _count(ctx, filters)
+
+
+def _view(ctx: Ctx) -> dict[str, Any]:
+    filters = queue_filter(ctx)
+    sort = ctx.request.query_params.get("sort") or "oldest"
+    sort = sort if sort in SORTS else "oldest"
+    try:
+        number = max(1, int(ctx.request.query_params.get("page") or 1))
+    except ValueError:
+        number = 1
+    items, total = _rows(ctx, filters, sort, number)
+    counts = {name: _count(ctx, replace(filters, **{name: True})) for name in QUICK_FILTERS}
+    params = {k: v for k, v in ctx.request.query_params.items() if k != "page"}
+    return {
+        "filters": filters,
+        "items": items,
+        "total": total,
+        "counts": counts,
+        "page": number,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "sort": sort,
+        "sorts": list(SORTS),
+        "params": params,
+        "flags": lambda item: flags(item, ctx.config, ctx.now),
+        "age": lambda item: format_age(ctx.now - item.created_at),
+        "projects": [p for p in ctx.config.projects if ctx.me.sees(p.key)],
+        "categories": list(LIFECYCLES),
+        "statuses": sorted({s for states in LIFECYCLES.values() for s in states}),
+        "newest_id": ctx.db.scalar(select(func.max(Item.id))) or 0,
+    }
+
+
+@page()
+def queue(ctx: Ctx) -> Response:
+    return ctx.render("queue.html", **_view(ctx))
+
+
+@page()
+def queue_rows(ctx: Ctx) -> Response:
+    """The table alone, for htmx: polled, so items filed by the daemon appear by themselves."""
+    return ctx.render("queue_rows.html", **_view(ctx))
+
+
+ROUTES = [
+    Route("/", queue, methods=["GET"], name="queue"),
+    Route("/queue/rows", queue_rows, methods=["GET"], name="queue_rows"),
+]
