@@ -159,6 +159,7 @@ def resume(session: Session, web: WebConfig, token: str | None, now: datetime) -
     user = session.get(User, row.user_id)
     if row.expires_at <= now or row.last_seen_at + idle <= now or user is None or user.disabled:
         session.delete(row)
+        session.flush()
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
@@ -178,6 +179,7 @@ def sign_out(session: Session, token: str | None, *, everywhere: bool = False) -
         ended = int(getattr(result, "rowcount", 0) or 0)
     else:
         session.delete(row)
+        session.flush()
         ended = 1
     actor = user.name if user else "?"
     session.add(Event(kind="logout", actor=actor, detail={"everywhere": everywhere}))

@@ -16,7 +16,9 @@ def test_a_pm_sees_the_queue_of_their_projects_only(signed_in: Callable[[str], T
     assert all(f'data-ref="{ref}"' in everything for ref in ("ACME-1", "ACME-2", "HX-1"))
 
 
-def test_a_guessed_url_of_another_project_is_not_found(signed_in: Callable[[str], TestClient]) -> None:
+def test_a_guessed_url_of_another_project_is_not_found(
+    signed_in: Callable[[str], TestClient],
+) -> None:
     lena = signed_in("lena")
     assert lena.get("/items/HX-1").status_code == 404
     assert lena.get("/items/NOPE-9").status_code == 404

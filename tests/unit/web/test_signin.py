@@ -26,7 +26,8 @@ def test_the_session_cookie_is_secure_httponly_and_samesite(web: TestClient) -> 
     )
     assert response.status_code == 303
     cookie = next(
-        v for k, v in response.headers.multi_items()
+        v
+        for k, v in response.headers.multi_items()
         if k == "set-cookie" and v.startswith("mailbot_session=")
     )
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
@@ -43,11 +44,15 @@ def test_sign_in_refuses_a_form_without_its_token(web: TestClient) -> None:
 def test_wrong_passwords_are_throttled_per_name(web: TestClient, clock: Clock) -> None:
     for _ in range(5):
         form = web.get("/login")
-        wrong = web.post("/login", data={"name": "lena", "password": "nope", "csrf": csrf_of(form.text)})
+        wrong = web.post(
+            "/login", data={"name": "lena", "password": "nope", "csrf": csrf_of(form.text)}
+        )
         assert wrong.status_code == 401
         assert "The name or the password is wrong." in wrong.text
     form = web.get("/login")
-    right = web.post("/login", data={"name": "lena", "password": PASSWORD, "csrf": csrf_of(form.text)})
+    right = web.post(
+        "/login", data={"name": "lena", "password": PASSWORD, "csrf": csrf_of(form.text)}
+    )
     assert right.status_code == 429  # even the right password waits
     assert "Wait 15 minutes" in right.text
     clock.now += timedelta(minutes=16)
@@ -58,7 +63,9 @@ def test_wrong_passwords_are_throttled_per_name(web: TestClient, clock: Clock) -
 def test_an_unknown_name_and_a_wrong_password_read_the_same(web: TestClient) -> None:
     def attempt(name: str) -> str:
         form = web.get("/login")
-        return web.post("/login", data={"name": name, "password": "x", "csrf": csrf_of(form.text)}).text
+        return web.post(
+            "/login", data={"name": name, "password": "x", "csrf": csrf_of(form.text)}
+        ).text
 
     assert "The name or the password is wrong." in attempt("nobody")
     assert "The name or the password is wrong." in attempt("lena")
@@ -68,12 +75,19 @@ def test_next_never_leaves_the_site(web: TestClient) -> None:
     form = web.get("/login?next=//evil.example/x")
     response = web.post(
         "/login",
-        data={"name": "lena", "password": PASSWORD, "csrf": csrf_of(form.text), "next": "https://evil.example/"},
+        data={
+            "name": "lena",
+            "password": PASSWORD,
+            "csrf": csrf_of(form.text),
+            "next": "https://evil.example/",
+        },
     )
     assert response.headers["location"] == "/"
 
 
-def test_a_session_ends_when_idle_or_old(signed_in: Callable[[str], TestClient], clock: Clock) -> None:
+def test_a_session_ends_when_idle_or_old(
+    signed_in: Callable[[str], TestClient], clock: Clock
+) -> None:
     client = signed_in("lena")
     clock.now += timedelta(minutes=119)
     assert client.get("/").status_code == 200  # seen: the idle clock starts again
@@ -112,7 +126,9 @@ def test_disabling_or_a_new_password_ends_sessions(
     assert lena.get("/").status_code == 303
     assert wei.get("/").status_code == 303
     form = lena.get("/login")
-    refused = lena.post("/login", data={"name": "lena", "password": PASSWORD, "csrf": csrf_of(form.text)})
+    refused = lena.post(
+        "/login", data={"name": "lena", "password": PASSWORD, "csrf": csrf_of(form.text)}
+    )
     assert refused.status_code == 401
 
 

@@ -1,0 +1,1 @@
+from tests.support.queue_fixtures import bot  # noqa: F401
