@@ -1,4 +1,4 @@
-"""Accounts: rules on names, roles, projects and passwords; audit events; the `mailbot user` command."""
+"""Accounts: names, roles, projects, passwords, audit events; the `mailbot user` command."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signing in and out: cookies, CSRF of the sign-in form, throttling, expiry, sign-out everywhere."""
+"""Signing in and out: cookies, the sign-in form's CSRF, throttling, expiry, sign-out everywhere."""
 
 from __future__ import annotations
 
