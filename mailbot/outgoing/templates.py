@@ -35,7 +35,15 @@ LANGUAGE_ALIASES = {
     "zh-mo": "zh-Hant",
 }
 # Variables a template may use but a caller may leave out: they render as nothing.
-OPTIONAL_CONTEXT: dict[str, Any] = {"portal_url": None, "note": None}
+OPTIONAL_CONTEXT: dict[str, Any] = {
+    "portal_url": None,
+    "note": None,
+    # Acknowledgements: the promised first answer on the project's calendar, and urgency.
+    "response_due": None,
+    "office": None,
+    "urgent": False,
+    "escalation_contact": None,
+}
 # Kinds, categories and languages become parts of a file path: no dots, slashes or spaces.
 _NAME_PART = re.compile(r"^[A-Za-z0-9_-]+$")
 _EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -14,13 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
+from mailbot.items.calendar import WorkCalendar
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Message, is_robot_address
 from mailbot.outgoing.notice import queue_pm_notice, told
@@ -360,9 +361,35 @@ def add_working_days(start: date, days: int) -> date:
 
 def first_response_text(hours: int) -> dict[str, str]:
     return {
-        "en": f"within {hours} business hours",
+        "en": f"within {hours} working hour{'' if hours == 1 else 's'}",
         "zh-Hans": f"{hours}个工作小时内",
         "zh-Hant": f"{hours}個工作小時內",
+    }
+
+
+def promise_context(
+    config: Config, project: ProjectConfig | None, item: Item, now: datetime
+) -> dict[str, Any]:
+    """What an acknowledgement promises, counted on the project's working calendar: the first
+    answer's time and the office hours it is counted in, the decision date, and whether the
+    issue was flagged urgent (then it names the PM and the escalation contact)."""
+    acks = config.acknowledgements
+    calendar = WorkCalendar.for_project(config, project)
+    return {
+        "first_response": first_response_text(acks.first_response_hours),
+        "response_due": calendar.add_working_hours(now, acks.first_response_hours),
+        "office": {
+            "hours": acks.first_response_hours,
+            "start": calendar.start.strftime("%H:%M"),
+            "end": calendar.end.strftime("%H:%M"),
+            "timezone": calendar.timezone,
+            "holidays": calendar.country,
+        },
+        "decision_by": calendar.add_working_days(
+            now.astimezone(calendar.tz).date(), acks.decision_days
+        ),
+        "urgent": bool(item.escalate) and item.category == "issue",
+        "escalation_contact": project.escalation_contact if project else None,
     }
 
 
@@ -407,7 +434,11 @@ class TemplateAcknowledger:
             checks += (self._tell_pm(session, row, item, decision.tripped, now),)
         if not decision.send:
             return Answer(f"not sent: {decision.reason}", checks)
-        acks = self.config.acknowledgements
+        project = self.config.project(item.project_key)
+        if item.category == "feedback" and self.config.acknowledgements.feedback == "none":
+            return Answer(
+                'not sent: feedback is not answered (acknowledgements.feedback = "none")', checks
+            )
         try:
             outbox = send_templated(
                 session,
@@ -418,10 +449,7 @@ class TemplateAcknowledger:
                 thread_from=row,
                 # The language of this mail, which on a follow-up may not be the item's.
                 language=verdict.language if verdict else None,
-                context={
-                    "first_response": first_response_text(acks.first_response_hours),
-                    "decision_by": add_working_days(now.date(), acks.decision_days),
-                },
+                context=promise_context(self.config, project, item, now),
                 dedupe_key=f"{ACK_KIND}:{row.sha256}",
                 now=now,
             )
