@@ -196,6 +196,8 @@ _ACK_KEYS = {
     "first_response_hours": ((int,), DEFAULT_FIRST_RESPONSE_HOURS),
     "decision_days": ((int,), DEFAULT_DECISION_DAYS),
     "feedback": ((str,), "thanks"),
+    "mode": ((str,), "on"),
+    "observe_until": ((date, str), None),
 }
 _SMTP_KEYS = {
     "host": ((str,), None),
@@ -354,6 +356,8 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     acks = _section(data, "acknowledgements", _ACK_KEYS)
     _choice("acknowledgements.unknown_senders", acks["unknown_senders"], ("triage", "acknowledge"))
     _choice("acknowledgements.feedback", acks["feedback"], ("thanks", "none"))
+    _choice("acknowledgements.mode", acks["mode"], ("on", "observe"))
+    acks["observe_until"] = _observe_until(acks["observe_until"])
     if acks["max_per_sender_per_hour"] < 0:
         raise ConfigError("acknowledgements.max_per_sender_per_hour must not be negative")
     for key in ("max_age_hours", "breaker_cooldown_hours"):
@@ -740,6 +744,18 @@ def _spam(table: dict[str, Any]) -> SpamConfig:
 
 
 WEB_LANGUAGES = ("en", "zh-Hans")
+
+
+def _observe_until(value: date | str | None) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(
+            f"acknowledgements.observe_until {value!r} is not a date",
+            "write a day such as observe_until = 2026-12-10",
+        ) from None
 
 
 def _web(table: dict[str, Any]) -> WebConfig:

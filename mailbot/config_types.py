@@ -6,7 +6,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from mailbot.errors import ConfigError
@@ -163,6 +163,16 @@ class AckConfig:
     first_response_hours: int = DEFAULT_FIRST_RESPONSE_HOURS
     decision_days: int = DEFAULT_DECISION_DAYS
     feedback: str = "thanks"  # "thanks": a short thank-you for feedback; "none": no answer
+    # "observe": file and classify, record what would have been sent, send clients nothing
+    # (for watching a new installation decide); "on": answer clients.
+    mode: str = "on"
+    observe_until: date | None = None  # with mode "observe": answer from this day on (UTC)
+
+    def observing(self, now: datetime) -> bool:
+        """Is mailbot only watching at `now` (nothing automatic goes to clients)?"""
+        if self.mode != "observe":
+            return False
+        return self.observe_until is None or now.astimezone(UTC).date() < self.observe_until
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -26,7 +26,13 @@ from mailbot.config import Config, load_config
 from mailbot.config_types import MailboxConfig, SmtpConfig
 from mailbot.errors import MailbotError
 from mailbot.ops.checks import FAIL, PASS, WARN, Check
-from mailbot.ops.health import check_breakers, check_fetches, check_outbox, check_spam_filter
+from mailbot.ops.health import (
+    check_answer_mode,
+    check_breakers,
+    check_fetches,
+    check_outbox,
+    check_spam_filter,
+)
 from mailbot.storage.db import Database
 
 if TYPE_CHECKING:
@@ -59,6 +65,7 @@ def run_checks(config_path: str | Path | None) -> list[Check]:
     db_checks, db = check_database(config.database_url)
     checks += db_checks
     checks += _guarded("triage", "triage", lambda: check_triage(config))
+    checks += _guarded("answers", "answers", lambda: check_answer_mode(config))
     if db is not None:
         try:
             checks += _guarded("last fetch", "database", lambda: check_fetches(config, db))

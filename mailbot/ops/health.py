@@ -350,3 +350,32 @@ def check_spam_filter(config: Config, db: Database | None = None) -> list[Check]
 
 
 PROBE = b"From: doctor@localhost\r\nSubject: mailbot doctor\r\n\r\nIs the filter there?\r\n"
+
+
+def check_answer_mode(config: Config, now: datetime | None = None) -> list[Check]:
+    """Observe mode: nothing automatic goes to clients, which an admin must know."""
+    now = now or datetime.now(UTC)
+    acks = config.acknowledgements
+    if not acks.enabled:
+        return [
+            Check(
+                "answers",
+                "answers",
+                WARN,
+                "acknowledgements are off",
+                "set acknowledgements.enabled = true when clients should be answered",
+            )
+        ]
+    if acks.observing(now):
+        until = f" until {acks.observe_until:%Y-%m-%d}" if acks.observe_until else ""
+        return [
+            Check(
+                "answers",
+                "answers",
+                WARN,
+                f"observe mode{until}: mail is filed and the digest lists what would have "
+                "been sent, but clients get nothing automatic",
+                'when the decisions look right, set acknowledgements.mode = "on"',
+            )
+        ]
+    return [Check("answers", "answers", PASS, "clients are acknowledged")]

@@ -45,6 +45,7 @@ BURST_WINDOW = timedelta(hours=1)  # identical new text from one sender within t
 BURST_REPEATS = 2  # ... this many times before: a machine repeating itself
 ACK_KIND = "ack"
 BREAKER_KIND = "breaker"
+WOULD_ANSWER_KIND = "would_answer"  # observe mode: an acknowledgement recorded, not sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +440,8 @@ class TemplateAcknowledger:
             return Answer(
                 'not sent: feedback is not answered (acknowledgements.feedback = "none")', checks
             )
+        if self.config.acknowledgements.observing(now):
+            return self._observed(session, row, item, verdict, checks)
         try:
             outbox = send_templated(
                 session,
@@ -477,6 +480,31 @@ class TemplateAcknowledger:
                 )
             )
         return Answer(f"queued {outbox.message_id} ({decision.reason})", checks)
+
+    def _observed(
+        self,
+        session: Session,
+        row: StoredMessage,
+        item: Item,
+        verdict: Verdict | None,
+        checks: tuple[str, ...],
+    ) -> Answer:
+        """Observe mode: the acknowledgement that would have gone out, recorded, not sent."""
+        to = _recipient(row, self.config.project(item.project_key))
+        language = (verdict.language if verdict else None) or item.language
+        session.add(
+            Event(
+                message_pk=row.id,
+                item_id=item.id,
+                kind=WOULD_ANSWER_KIND,
+                detail={"to": to, "category": item.category, "language": language},
+            )
+        )
+        return Answer(
+            f"not sent: observe mode (would have sent the {item.category} acknowledgement "
+            f"to {to})",
+            checks,
+        )
 
     def _tell_pm(
         self, session: Session, row: StoredMessage, item: Item, breaker: Breaker, now: datetime

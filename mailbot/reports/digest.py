@@ -29,6 +29,7 @@ from mailbot.items.sla import is_open, overdue
 from mailbot.items.store import UNASSIGNED_KEY
 from mailbot.outgoing.send import Audience
 from mailbot.outgoing.templates import Rendered
+from mailbot.pipeline.answer import WOULD_ANSWER_KIND
 from mailbot.reports import data
 from mailbot.reports.data import Line
 from mailbot.reports.mail import (
@@ -45,7 +46,7 @@ from mailbot.reports.mail import (
 )
 from mailbot.reports.periods import check_day_period, day_period, local_date
 from mailbot.storage.db import Database
-from mailbot.storage.models import Event, Report
+from mailbot.storage.models import Event, Item, Report
 
 log = logging.getLogger("mailbot.reports")
 
@@ -82,6 +83,8 @@ class Digest:
     # Mail filed in the period without an acknowledgement because it arrived too long ago
     # (a backlog, an outage): the client has not been answered, a person should look.
     filed_unanswered: int = 0
+    # Observe mode: the items whose client would have been acknowledged in the period.
+    would_answer: list[str] = field(default_factory=list)
     language: str = LANGUAGE
 
     def totals(self) -> dict[str, int]:
@@ -108,6 +111,8 @@ class Digest:
             "unassigned_new": self.unassigned_new,
             "unassigned_open": self.unassigned_open,
             "filed_unanswered": self.filed_unanswered,
+            "would_answer": self.would_answer,
+            "observing": config.acknowledgements.observing(self.until),
             "max_age_hours": config.acknowledgements.max_age_hours,
             "totals": self.totals(),
         }
@@ -134,6 +139,7 @@ class Digest:
             "unassigned_new": [x.as_dict() for x in self.unassigned_new],
             "unassigned_open": self.unassigned_open,
             "filed_unanswered": self.filed_unanswered,
+            "would_answer": self.would_answer,
         }
 
 
@@ -196,6 +202,7 @@ def collect_digest(
         ],
         unassigned_open=len(unassigned),
         filed_unanswered=_filed_too_old(session, since, until),
+        would_answer=_would_answer(session, [p.key for p in projects], since, until),
         language=digest_language(projects),
     )
 
@@ -212,6 +219,24 @@ def _filed_too_old(session: Session, since: datetime, until: datetime) -> int:
         select(Event.detail).where(Event.kind == "answered", Event.at >= since, Event.at < until)
     )
     return sum("max_age_hours" in str(detail.get("ack", "")) for detail in answered)
+
+
+def _would_answer(
+    session: Session, keys: Sequence[str], since: datetime, until: datetime
+) -> list[str]:
+    """Refs of this recipient's items (and unassigned ones) acknowledged in observe mode only."""
+    rows = session.execute(
+        select(Item.ref)
+        .join(Event, Event.item_id == Item.id)
+        .where(
+            Event.kind == WOULD_ANSWER_KIND,
+            Event.at >= since,
+            Event.at < until,
+            Item.project_key.in_([*keys, UNASSIGNED_KEY]),
+        )
+        .order_by(Event.id)
+    )
+    return list(dict.fromkeys(ref for (ref,) in rows))
 
 
 def digest_mail(config: Config, digest: Digest) -> ReportMail:

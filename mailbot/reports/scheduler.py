@@ -80,7 +80,9 @@ class ReportScheduler:
                 "digest", lambda: digest.make_digests(self.db, self.config, now, period=slot.period)
             )
         weekly = summary_slot(self.config.schedules, now)
-        hold = self.config.schedules.summary_hold
+        # In observe mode a summary waits for the PM like any held one: nothing automatic
+        # goes to clients.
+        hold = self.config.schedules.summary_hold or self.config.acknowledgements.observing(now)
         for project in self.config.projects:
 
             def make(p: ProjectConfig = project) -> list[Outcome]:

@@ -157,6 +157,8 @@ class ChangeControlHook:
         # No breaker check: a decision is taken once, from a reply to our own request, so
         # its confirmation cannot loop; a breaker tripped by forgeries must not hide it.
         now = self.clock.now(UTC)
+        if self.config.acknowledgements.observing(now):
+            return "decision not confirmed: observe mode (nothing automatic goes to clients)"
         try:
             outbox = send_templated(
                 session,
