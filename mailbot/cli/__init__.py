@@ -38,10 +38,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _commands():
-        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        cmd = sub.add_parser(
+            module.NAME, help=module.HELP, description=module.HELP, parents=[global_options()]
+        )
         module.add_arguments(cmd)
         cmd.set_defaults(handler=module.run)
     return parser
+
+
+def global_options() -> argparse.ArgumentParser:
+    """--config and -v accepted after the command too (`mailbot check-config --config x`).
+
+    SUPPRESS keeps a value given before the command when none is given after it.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+    options.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log at DEBUG level"
+    )
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import argparse
 import getpass
 import os
 
+from mailbot.cli import global_options
 from mailbot.cli.queue import subcommands
 
 NAME = "queue"
@@ -29,7 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for module in subcommands():
         # "resolve": a module may redefine --json or --actor without an argparse conflict.
         cmd = sub.add_parser(
-            module.NAME, help=module.HELP, description=module.HELP, conflict_handler="resolve"
+            module.NAME,
+            help=module.HELP,
+            description=module.HELP,
+            conflict_handler="resolve",
+            parents=[global_options()],  # --config, -v after the action too
         )
         cmd.add_argument("--json", action="store_true", help="print the result as JSON")
         cmd.add_argument(

@@ -41,6 +41,12 @@ def _due(row: dict[str, Any], now: datetime) -> str:
     return f"in {format_age(due - now)}"
 
 
+def _human_time(iso: str) -> str:
+    """"3 Dec 14:05 UTC" for a person; JSON keeps ISO 8601 with the offset."""
+    moment = datetime.fromisoformat(iso)
+    return f"{moment.day} {moment:%b %H:%M} {moment.tzname() or ''}".rstrip()
+
+
 def print_items(rows: list[dict[str, Any]], now: datetime, console: Console | None = None) -> None:
     """The queue as a table: ref, flags, category, status, age, SLA due, client, title."""
     console = console or _console()
@@ -73,7 +79,8 @@ def print_detail(detail: dict[str, Any], console: Console | None = None) -> None
     console.print(f"title:    {escape(detail['title'])}")
     console.print(f"client:   {escape(detail['client'] or '-')}  language {detail['language']}")
     console.print(f"assignee: {escape(detail['assignee'] or '-')}")
-    console.print(f"SLA:      {detail['sla']} (due {detail['sla_due_at'] or '-'})")
+    due = detail["sla_due_at"]
+    console.print(f"SLA:      {detail['sla']}" + (f" (due {_human_time(due)})" if due else ""))
     if detail["old_refs"]:
         console.print(f"formerly: {', '.join(detail['old_refs'])}")
     if detail["merged_into"]:
@@ -102,7 +109,7 @@ def print_detail(detail: dict[str, Any], console: Console | None = None) -> None
         table.add_column(name, overflow="fold")
     for event in detail["events"]:
         table.add_row(
-            (event["at"] or "")[:19],
+            _human_time(event["at"]) if event["at"] else "",
             event["kind"],
             escape(event["actor"]),
             escape(json.dumps(event["detail"], ensure_ascii=False)),
