@@ -196,6 +196,8 @@ def change_user(
     changed: dict[str, object] = {}
     if role is not None:
         _check_choice("role", role, ROLES)
+        if role != "admin":
+            _keep_an_admin(session, user, "take the admin role from")
         user.role, changed["role"] = role, role
     if language is not None:
         _check_choice("language", language, LANGUAGES)
@@ -221,11 +223,36 @@ def change_user(
 def set_disabled(session: Session, name: str, disabled: bool, *, actor: str) -> User:
     """A disabled user cannot sign in, and is signed out of every browser at once."""
     user = find_user(session, name)
+    if disabled:
+        _keep_an_admin(session, user, "disable")
     user.disabled = disabled
     if disabled:
         end_sessions(session, user)
     _audit(session, "user_disabled" if disabled else "user_enabled", actor, {"user": user.name})
     return user
+
+
+def _keep_an_admin(session: Session, user: User, doing: str) -> None:
+    """Refuse to leave the workspace without an enabled admin to manage the accounts."""
+    if user.role != "admin" or user.disabled:
+        return
+    # Locked on PostgreSQL, so two admins demoting each other at once cannot both win.
+    admins = session.scalars(
+        select(User.id).where(User.role == "admin", User.disabled.is_(False)).with_for_update()
+    ).all()
+    if all(admin_id == user.id for admin_id in admins):
+        raise UserError(
+            f"cannot {doing} {user.name}: the last enabled admin",
+            "make another user an admin first (mailbot user set NAME --role admin)",
+        )
+
+
+def sign_out_everywhere(session: Session, name: str, *, actor: str) -> int:
+    """End every session of the user (a lost laptop); returns how many ended."""
+    user = find_user(session, name)
+    ended = end_sessions(session, user)
+    _audit(session, "user_signed_out", actor, {"user": user.name, "sessions": ended})
+    return ended
 
 
 def end_sessions(session: Session, user: User) -> int:

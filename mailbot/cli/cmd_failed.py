@@ -18,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = sub.add_parser("list", help="every failure, retrying or set aside")
     listing.add_argument("--set-aside", action="store_true", help="only what waits for a person")
+    listing.add_argument(
+        "--project",
+        action="append",
+        metavar="KEY",
+        help="only the failures of this project (repeat; TRIAGE: mail filed to none)",
+    )
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     show = sub.add_parser("show", help="one failure with its error and history")
     show.add_argument("id", metavar="ID", help="m<number> (a message) or o<number> (outgoing)")
@@ -30,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     with session_for(args) as (_config, session):
         if args.action == "list":
-            failures = list_failures(session, set_aside_only=args.set_aside)
+            projects = [p.strip().upper() for p in args.project] if args.project else None
+            failures = list_failures(session, set_aside_only=args.set_aside, projects=projects)
             for f in failures:
                 if args.json:
                     print_json(f.as_dict())
@@ -48,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 print_json({**detail.failure.as_dict(), "history": detail.history})
                 return 0
             f = detail.failure
-            print(f"{f.key}  {f.kind}  {f.about}")
+            print(f"{f.key}  {f.kind}  {f.about}  (project: {f.project or 'none'})")
             print(f"failed at: {f.where}   attempts: {f.attempts}")
             print(
                 "set aside: waits for a person"

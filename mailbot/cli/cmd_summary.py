@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from mailbot.cli.cmd_queue import default_actor
 from mailbot.cli.common import database, load, print_json
 
 if TYPE_CHECKING:
@@ -21,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument(
         "--release", metavar="KEY", help="send the summary held for this project (summary_hold)"
     )
+    target.add_argument(
+        "--hold",
+        metavar="KEY",
+        help="keep this period's summary of the project back until --release (before it is sent)",
+    )
     action = parser.add_mutually_exclusive_group()
     action.add_argument(
         "--preview", action="store_true", help="print it; send and record nothing (the default)"
@@ -30,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--period", metavar="YYYY-Www", help="the ISO week (default: this week)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--actor", help="who holds or releases it, for the audit trail (default: you)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,10 +50,23 @@ def run(args: argparse.Namespace) -> int:
     config = load(args)
     db = database(config)
     now = datetime.now(UTC)
-    project = summary.project_or_fail(config, args.release or args.project)
+    project = summary.project_or_fail(config, args.release or args.hold or args.project)
+    actor = args.actor or default_actor()
+    if args.hold:
+        with db.session() as session:
+            outcome = summary.hold_summary(
+                session, config, project, now, period=args.period, actor=actor
+            )
+        if args.json:
+            print_json(outcome.as_dict())
+        else:
+            print(_describe(outcome))
+        return 0
     if args.release or args.send:
         if args.release:
-            outcome = summary.release_summary(db, config, project, now, period=args.period)
+            outcome = summary.release_summary(
+                db, config, project, now, period=args.period, actor=actor
+            )
         else:
             outcome = summary.make_summary(db, config, project, now, period=args.period)
         if outcome.outbox_id is not None and outcome.result in ("queued", "released"):
@@ -74,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _describe(outcome: Outcome) -> str:
     where = f"summary {outcome.period} for {outcome.scope}"
+    if outcome.result == "exists" and outcome.detail == "held already":
+        return f"the {where} is held already: mailbot summary --release {outcome.scope}"
     if outcome.result == "exists":
         return f"the {where} was already sent ({outcome.detail}); nothing to do"
     if outcome.result == "skipped":

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             users.set_disabled(session, args.name, args.action == "disable", actor=actor)
             print(f"{args.name} {args.action}d")
         elif args.action == "logout":
-            ended = users.end_sessions(session, users.find_user(session, args.name))
+            ended = users.sign_out_everywhere(session, args.name, actor=actor)
             print(f"{args.name}: {ended} session(s) ended")
         else:
             people = users.list_users(session)

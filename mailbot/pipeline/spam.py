@@ -95,6 +95,19 @@ def _row(session: Session, key: str) -> StoredMessage:
     return row
 
 
+def spam_text(session: Session, key: str) -> str:
+    """The plain text of a mail called spam, for a person to read before deciding.
+
+    Only the text the parser made: a spam mail's HTML is never shown to anyone.
+    """
+    row = _row(session, key)
+    if row.spam_status != SPAM:
+        raise SpamActionError(
+            f"message m{row.id} is not marked spam", "see the mail called spam: `mailbot spam list`"
+        )
+    return row.text or row.new_text or ""
+
+
 def _person_verdict(status: str, actor: str, reason: str) -> SpamVerdict:
     said = f"marked {'spam' if status == SPAM else 'not spam'} by {actor}"
     return SpamVerdict(status, None, None, PERSON, (f"{said}: {reason}" if reason else said,))

@@ -46,7 +46,7 @@ from mailbot.reports.mail import (
 )
 from mailbot.reports.periods import local_date, week_period, week_start
 from mailbot.storage.db import Database
-from mailbot.storage.models import Item, Report, StoredMessage
+from mailbot.storage.models import Event, Item, Report, StoredMessage
 
 log = logging.getLogger("mailbot.reports")
 
@@ -225,12 +225,23 @@ def preview_summary(
     db: Database, config: Config, project: ProjectConfig, now: datetime, period: str | None = None
 ) -> Summary:
     """The summary as it would be made now; nothing is recorded or sent."""
+    with db.session() as session:
+        return preview_summary_in(session, config, project, now, period=period)
+
+
+def preview_summary_in(
+    session: Session,
+    config: Config,
+    project: ProjectConfig,
+    now: datetime,
+    period: str | None = None,
+) -> Summary:
+    """`preview_summary` in the caller's transaction (the web workspace's)."""
     now = now.astimezone(UTC)
     period = period or current_period(config, now)
     week_start(period)  # a readable error for a malformed key
-    with db.session() as session:
-        since = _since(session, project, period, now)
-        return collect_summary(session, config, project, period=period, since=since, until=now)
+    since = _since(session, project, period, now)
+    return collect_summary(session, config, project, period=period, since=since, until=now)
 
 
 def make_summary(
@@ -243,37 +254,91 @@ def make_summary(
     hold: bool = False,
 ) -> Outcome:
     """Make this period's summary once: queue it, or hold it for the PM to release."""
+    with db.session() as session:
+        return make_summary_in(session, config, project, now, period=period, hold=hold)
+
+
+def make_summary_in(
+    session: Session,
+    config: Config,
+    project: ProjectConfig,
+    now: datetime,
+    *,
+    period: str | None = None,
+    hold: bool = False,
+) -> Outcome:
+    """`make_summary` in the caller's transaction."""
     now = now.astimezone(UTC)
     period = period or current_period(config, now)
     week_start(period)
-    with db.session() as session:
-        if find_report(session, KIND, project.key, period) is not None:
-            return Outcome(KIND, project.key, period, "exists", "made earlier")
-        since = _since(session, project, period, now)
-        summary = collect_summary(session, config, project, period=period, since=since, until=now)
-        if summary.empty:
-            return Outcome(KIND, project.key, period, "skipped", "nothing to report")
-        if not summary.recipients:
-            return Outcome(
-                KIND,
-                project.key,
-                period,
-                "skipped",
-                f"no client contacts: add client_addresses to project {project.key}",
-            )
-        state = HELD if hold else QUEUED
-        report = claim_period(
-            session, kind=KIND, scope=project.key, period=period, state=state, now=now
-        )
-        if report is None:
-            return Outcome(KIND, project.key, period, "exists", "made meanwhile by another process")
-        if hold:
-            log.info("summary %s for %s held for release by the PM", period, project.key)
-            return Outcome(KIND, project.key, period, "held", ", ".join(summary.recipients))
-        outbox_id = _queue(session, config, report, summary, now)
+    if find_report(session, KIND, project.key, period) is not None:
+        return Outcome(KIND, project.key, period, "exists", "made earlier")
+    since = _since(session, project, period, now)
+    summary = collect_summary(session, config, project, period=period, since=since, until=now)
+    if summary.empty:
+        return Outcome(KIND, project.key, period, "skipped", "nothing to report")
+    if not summary.recipients:
         return Outcome(
-            KIND, project.key, period, "queued", ", ".join(summary.recipients), outbox_id
+            KIND,
+            project.key,
+            period,
+            "skipped",
+            f"no client contacts: add client_addresses to project {project.key}",
         )
+    state = HELD if hold else QUEUED
+    report = claim_period(
+        session, kind=KIND, scope=project.key, period=period, state=state, now=now
+    )
+    if report is None:
+        return Outcome(KIND, project.key, period, "exists", "made meanwhile by another process")
+    if hold:
+        log.info("summary %s for %s held for release by the PM", period, project.key)
+        return Outcome(KIND, project.key, period, "held", ", ".join(summary.recipients))
+    outbox_id = _queue(session, config, report, summary, now)
+    return Outcome(KIND, project.key, period, "queued", ", ".join(summary.recipients), outbox_id)
+
+
+def hold_summary(
+    session: Session,
+    config: Config,
+    project: ProjectConfig,
+    now: datetime,
+    *,
+    period: str | None = None,
+    actor: str,
+) -> Outcome:
+    """Keep a period's summary back for the PM, before the schedule makes it.
+
+    The period is recorded as held at once, whatever there is to report yet: the
+    schedule then leaves it alone, and `release_summary` sends it, rendered at the
+    release. A summary already sent cannot be held; one held already stays so.
+    """
+    now = now.astimezone(UTC)
+    period = period or current_period(config, now)
+    week_start(period)
+    found = find_report(session, KIND, project.key, period)
+    if found is None:
+        found = claim_period(
+            session, kind=KIND, scope=project.key, period=period, state=HELD, now=now
+        )
+        if found is not None:
+            session.add(
+                Event(
+                    kind="summary_held",
+                    actor=actor,
+                    at=now,
+                    detail={"project": project.key, "period": period},
+                )
+            )
+            log.info("summary %s for %s held for release by %s", period, project.key, actor)
+            return Outcome(KIND, project.key, period, "held", f"held by {actor}")
+        found = find_report(session, KIND, project.key, period)  # made meanwhile
+    if found is not None and found.state == HELD:
+        return Outcome(KIND, project.key, period, "exists", "held already")
+    raise ReportError(
+        f"the summary {period} for {project.key} was already sent",
+        "a sent summary cannot be held; the next period's can be",
+    )
 
 
 def release_summary(
@@ -283,51 +348,71 @@ def release_summary(
     now: datetime,
     *,
     period: str | None = None,
+    actor: str = "mailbot",
 ) -> Outcome:
     """Send a held summary, rendered now: it covers everything up to the release.
 
     The report's time becomes the release time, so the next summary starts there.
     """
-    now = now.astimezone(UTC)
     with db.session() as session:
-        query = select(Report).where(Report.kind == KIND, Report.scope == project.key)
-        if period:
-            week_start(period)
-            query = query.where(Report.period == period)
-        else:
-            query = query.where(Report.state == HELD)
-        report = session.scalars(query.order_by(Report.period.desc())).first()
-        if report is None:
-            what = f"for {period}" if period else "waiting"
-            raise ReportError(
-                f"no held summary {what} for {project.key}",
-                f"run `mailbot summary --project {project.key} --send` to send one now instead",
-            )
-        if report.state != HELD:
-            return Outcome(
-                KIND, project.key, report.period, "exists", "already sent", report.outbox_id
-            )
-        # Only one release wins, even when two people press the button together.
-        claimed = session.execute(
-            update(Report).where(Report.id == report.id, Report.state == HELD).values(state=QUEUED)
-        ).rowcount
-        if not claimed:
-            return Outcome(KIND, project.key, report.period, "exists", "released meanwhile")
-        session.refresh(report)
-        since = _since(session, project, report.period, now)
-        report.created_at = now
-        summary = collect_summary(
-            session, config, project, period=report.period, since=since, until=now
+        return release_summary_in(session, config, project, now, period=period, actor=actor)
+
+
+def release_summary_in(
+    session: Session,
+    config: Config,
+    project: ProjectConfig,
+    now: datetime,
+    *,
+    period: str | None = None,
+    actor: str = "mailbot",
+) -> Outcome:
+    """`release_summary` in the caller's transaction; an audit event names the `actor`."""
+    now = now.astimezone(UTC)
+    query = select(Report).where(Report.kind == KIND, Report.scope == project.key)
+    if period:
+        week_start(period)
+        query = query.where(Report.period == period)
+    else:
+        query = query.where(Report.state == HELD)
+    report = session.scalars(query.order_by(Report.period.desc())).first()
+    if report is None:
+        what = f"for {period}" if period else "waiting"
+        raise ReportError(
+            f"no held summary {what} for {project.key}",
+            f"run `mailbot summary --project {project.key} --send` to send one now instead",
         )
-        if not summary.recipients:
-            raise ReportError(
-                f"the held summary {report.period} for {project.key} has no client contacts",
-                f"add client_addresses to project {project.key} and release it again",
-            )
-        outbox_id = _queue(session, config, report, summary, now)
-        return Outcome(
-            KIND, project.key, report.period, "released", ", ".join(summary.recipients), outbox_id
+    if report.state != HELD:
+        return Outcome(KIND, project.key, report.period, "exists", "already sent", report.outbox_id)
+    # Only one release wins, even when two people press the button together.
+    claimed = session.execute(
+        update(Report).where(Report.id == report.id, Report.state == HELD).values(state=QUEUED)
+    ).rowcount
+    if not claimed:
+        return Outcome(KIND, project.key, report.period, "exists", "released meanwhile")
+    session.refresh(report)
+    since = _since(session, project, report.period, now)
+    report.created_at = now
+    summary = collect_summary(
+        session, config, project, period=report.period, since=since, until=now
+    )
+    if not summary.recipients:
+        raise ReportError(
+            f"the held summary {report.period} for {project.key} has no client contacts",
+            f"add client_addresses to project {project.key} and release it again",
         )
+    outbox_id = _queue(session, config, report, summary, now)
+    session.add(
+        Event(
+            kind="summary_released",
+            actor=actor,
+            at=now,
+            detail={"project": project.key, "period": report.period, "outbox": outbox_id},
+        )
+    )
+    return Outcome(
+        KIND, project.key, report.period, "released", ", ".join(summary.recipients), outbox_id
+    )
 
 
 def _queue(
