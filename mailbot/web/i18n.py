@@ -7,17 +7,20 @@ Strings in templates and page code are written in English inside `_()`; the cata
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+
+log = logging.getLogger("mailbot.web")
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 # The user's language setting -> Babel's locale name.
@@ -54,12 +57,22 @@ def _table(language: str) -> dict[str, str]:
 
 
 def gettext_for(language: str) -> Gettext:
-    """`_("text", name=value)`: the translation, with %(name)s filled in."""
+    """`_("text", name=value)`: the translation, with %(name)s filled in.
+
+    A message without a translation is shown in English; so is one whose translation
+    does not fit its values (a mistyped placeholder), rather than failing the page.
+    """
     table = _table(language)
 
     def _(message: str, **values: Any) -> str:
         text = table.get(message, message)
-        return text % values if values else text
+        if not values:
+            return text
+        try:
+            return text % values
+        except (KeyError, ValueError, TypeError):
+            log.warning("the %s translation of %r does not fit its values", language, message)
+            return message % values
 
     return _
 
@@ -67,8 +80,19 @@ def gettext_for(language: str) -> Gettext:
 def format_moment(
     moment: datetime | None, zone: ZoneInfo, language: str, *, short: bool = True
 ) -> str:
+    """`moment` in `zone`, written the way the language writes dates.
+
+    Short: the date with the month's name, and hours and minutes ("Nov 23, 2026, 8:05 PM",
+    "2026年11月23日 20:05"): numeric dates are read differently in different countries.
+    Long: seconds and the time zone too ("Nov 23, 2026, 8:05:00 PM Asia/Shanghai").
+    """
     if moment is None:
         return ""
     locale = Locale.parse(LOCALES.get(language, "en"))
+    if moment.tzinfo is None:  # stored times are UTC
+        moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(zone)
-    return format_datetime(local, "short" if short else "medium", tzinfo=zone, locale=locale)
+    day = format_date(local, "medium", locale=locale)
+    time = format_time(local, "short" if short else "medium", tzinfo=zone, locale=locale)
+    text = str(locale.datetime_formats["medium"]).format(time, day)
+    return text if short else f"{text} {zone.key}"
