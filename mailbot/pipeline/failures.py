@@ -221,7 +221,8 @@ def requeue(session: Session, keys: list[str], *, actor: str, now: datetime) -> 
     """Send failed messages or mails round again, from the start of what failed.
 
     The attempt count starts again from zero; the history keeps every earlier attempt.
-    Returns the keys requeued.
+    A row a worker is trying right now is refused: requeued under its feet, it could
+    be sent twice. Returns the keys requeued.
     """
     done: list[str] = []
     for key in keys:
@@ -230,6 +231,7 @@ def requeue(session: Session, keys: list[str], *, actor: str, now: datetime) -> 
             row = session.get(StoredMessage, row_id)
             if row is None or row.state not in (MessageState.FAILED, MessageState.SET_ASIDE):
                 raise FailureError(f"message {row_id} has not failed", "see `mailbot failed list`")
+            _not_in_hand(key, row.claimed_by, row.next_attempt_at, now)
             stage = STAGE_BY_NAME.get(row.failed_stage or "")
             if stage is None:
                 raise FailureError(
@@ -261,6 +263,7 @@ def requeue(session: Session, keys: list[str], *, actor: str, now: datetime) -> 
                 raise FailureError(
                     f"outgoing mail {row_id} has not failed", "see `mailbot failed list`"
                 )
+            _not_in_hand(key, mail.claimed_by, mail.next_attempt_at, now)
             session.execute(
                 update(OutboxMail)
                 .where(OutboxMail.id == row_id)
@@ -276,3 +279,11 @@ def requeue(session: Session, keys: list[str], *, actor: str, now: datetime) -> 
             )
         done.append(f"{'m' if kind == MESSAGE else 'o'}{row_id}")
     return done
+
+
+def _not_in_hand(key: str, claimed_by: str | None, lease_end: datetime, now: datetime) -> None:
+    if claimed_by is not None and lease_end > now:
+        raise FailureError(
+            f"{key} is being tried right now (by {claimed_by})",
+            "wait a minute and look again: `mailbot failed list`",
+        )

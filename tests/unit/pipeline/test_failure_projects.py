@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from mailbot.pipeline.failures import list_failures, requeue, show_failure
+from mailbot.pipeline.failures import FailureError, list_failures, requeue, show_failure
 from mailbot.storage.models import (
     Event,
     Item,
@@ -128,3 +128,16 @@ def test_the_command_lists_one_projects_failures(
     assert [r["project"] for r in rows] == ["HX"] and rows[0]["people"] == [
         "wangfang@huaxin.example"
     ]
+
+
+def test_a_mail_being_tried_right_now_is_not_requeued(filed: Bot) -> None:  # noqa: F811
+    with filed.session() as s:
+        mail = s.scalars(select(OutboxMail).where(OutboxMail.kind == "ack")).first()
+        assert mail is not None
+        mail.state, mail.attempts, mail.last_error = OutboxState.PENDING, 2, "421 try later"
+        mail.claimed_by, mail.next_attempt_at = "host:1", NOW + timedelta(minutes=5)
+        key = f"o{mail.id}"
+    with filed.session() as s, pytest.raises(FailureError, match="being tried right now"):
+        requeue(s, [key], actor="lena", now=NOW)
+    with filed.session() as s:  # the lease has ended: the worker is gone
+        assert requeue(s, [key], actor="lena", now=NOW + timedelta(minutes=6)) == [key]
