@@ -39,6 +39,11 @@ def _projects(ctx: Ctx) -> list[str]:
     return [value for value in ctx.form.getlist("projects") if isinstance(value, str)]
 
 
+def _given(ctx: Ctx, name: str) -> str | None:
+    """A field's value, or None when the form does not have it (left unchanged)."""
+    return ctx.field(name) if ctx.form is not None and name in ctx.form else None
+
+
 def _password(ctx: Ctx) -> str:
     password = ctx.form.get("password") if ctx.form is not None else None
     again = ctx.form.get("again") if ctx.form is not None else None
@@ -94,10 +99,11 @@ def change(ctx: Ctx) -> Response:
         _name(ctx),
         actor=ctx.me.name,
         role=ctx.field("role") or None,
-        projects=_projects(ctx),
-        display_name=ctx.field("display_name"),
+        # Unticked boxes are not sent: the form says it showed them.
+        projects=_projects(ctx) if _given(ctx, "projects_shown") is not None else None,
+        display_name=_given(ctx, "display_name"),
         language=ctx.field("language") or None,
-        timezone=ctx.field("timezone"),
+        timezone=_given(ctx, "timezone"),
     )
     if user.name == ctx.me.name and user.role != "admin":
         return ctx.redirect("/")  # no longer an admin: this page is not theirs any more

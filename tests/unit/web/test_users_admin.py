@@ -103,6 +103,7 @@ def test_an_admin_changes_role_projects_language_and_time_zone(
         "csrf": page_csrf(admin, "/users"),
         "display_name": "Lena W.",
         "role": "viewer",
+        "projects_shown": "1",
         "projects": ["ACME", "HX"],
         "language": "zh-Hans",
         "timezone": "Europe/Berlin",
@@ -121,6 +122,10 @@ def test_an_admin_changes_role_projects_language_and_time_zone(
     bad = admin.post("/users/lena/set", data={**form, "timezone": "Mars/Base"})
     assert bad.status_code == 400 and "unknown time zone" in bad.text
     assert admin.post("/users/nobody/set", data=form).status_code == 400
+    # Every box unticked: no project left.
+    cleared = {"csrf": form["csrf"], "projects_shown": "1", "role": "viewer"}
+    assert admin.post("/users/lena/set", data=cleared).status_code == 303
+    assert people_of(people)["lena"] == ("viewer", (), False)
 
 
 def test_disable_enable_and_sign_out_everywhere(people: Bot, signed_in: SignedIn) -> None:
@@ -173,6 +178,10 @@ def test_the_last_admin_can_neither_step_down_nor_disable_themselves(
     # With a second admin, stepping down works and leads out of the admin pages.
     promote = {"csrf": token, "role": "admin", "language": "en"}
     assert admin.post("/users/lena/set", data=promote).status_code == 303
+    with people.session() as s:  # what the form did not carry stays as it was
+        lena = find_user(s, "lena")
+        assert (lena.role, lena.display_name) == ("admin", "Lena Wu")
+    assert people_of(people)["lena"][1] == ("ACME",)
     response = admin.post("/users/admin/set", data=form)
     assert response.status_code == 303 and response.headers["location"] == "/"
     assert admin.get("/users").status_code == 403
