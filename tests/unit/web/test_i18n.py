@@ -116,6 +116,7 @@ def _codes() -> dict[str, str]:
     from mailbot.outgoing.notice import PM_KINDS
     from mailbot.pipeline.answer import ACK_KIND
     from mailbot.pipeline.hooks.change_control import DECISION_KIND
+    from mailbot.pipeline.stages import STAGE_BY_NAME
     from mailbot.reports import digest, summary
     from mailbot.web.pages.queue import QUICK_FILTERS, SORTS
 
@@ -138,6 +139,9 @@ def _codes() -> dict[str, str]:
     add("outbox kinds", *kinds, *sorted(PM_KINDS))
     add("sender statuses (mailbot/trust/sender.py)", *sender.STATUSES)
     add("spam statuses (mailbot/trust/spam.py)", *spam.STATUSES)
+    # Who called a mail spam; spamd and rspamd are programs' names, shown as they are.
+    add("spam sources (mailbot/trust/spam.py)", *(s for s in spam.SOURCES if "spamd" not in s))
+    add("stages a mail fails in (mailbot/pipeline/stages.py)", *STAGE_BY_NAME)
     add("impact (mailbot/items/change_control.py)", "effort", "schedule", "cost", "notes")
     for kind, where in _event_kinds().items():
         add(f"event kind ({where})", kind)
@@ -162,7 +166,9 @@ def _missing_message(missing: dict[str, str]) -> str:
 def test_every_string_of_the_pages_has_a_chinese_translation() -> None:
     table = i18n.translations("zh-Hans")
     found = _extracted()
-    assert "Queue" in found and "%(n)s items" in found  # the extraction itself works
+    # The extraction itself works: templates, _() with values, ctx._() in Python, menu labels.
+    assert {"Queue", "%(n)s items", "The current password is wrong."} <= set(found)
+    assert any(place.endswith(" NAV") for places in found.values() for place in places)
     missing = {
         text: ", ".join(places) for text, places in found.items() if not table.get(text, "").strip()
     }
