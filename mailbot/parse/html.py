@@ -78,6 +78,12 @@ class _Converter(html2text.HTML2Text):
         self.single_line_break = False
         self._budget = budget
 
+    def handle_data(self, data: str, entity_char: bool = False) -> None:
+        # As if every piece of text were an entity: html2text then skips its Markdown
+        # escaping, which we do not want in plain text ("1\\. first") and whose patterns
+        # (`^\s*\d+` per line) take quadratic time on long runs of blank lines.
+        super().handle_data(data, entity_char=True)
+
     def outtextf(self, s: str) -> None:
         self._budget -= len(s)
         if self._budget < 0:

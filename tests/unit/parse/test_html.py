@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,15 @@ def test_strip_tags() -> None:
 
 def test_broken_markup_that_html2text_rejects_uses_strip_tags() -> None:
     assert html_to_text("<p>a</p><p>&#" + "9" * 5000 + "; b</p>") == "a\n\n\ufffd b"
+
+
+def test_blank_lines_in_html_are_linear_f21() -> None:
+    started = time.perf_counter()
+    message = parse_bytes((HOSTILE / "F21-html-25k-blank-lines.eml").read_bytes())
+    assert time.perf_counter() - started < 1.0  # was 15 s
+    assert message.text == "The export button does nothing since Monday."
+
+
+def test_plain_text_from_html_has_no_markdown_escapes() -> None:
+    text = html_to_text("<p>1. first</p><p>- a dash</p><p>+ plus</p><p>C:\\temp\\x</p>")
+    assert text == "1. first\n\n- a dash\n\n+ plus\n\nC:\\temp\\x"

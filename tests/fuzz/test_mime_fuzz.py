@@ -1,0 +1,95 @@
+"""Fuzzing the intake with broken MIME, written byte by byte (tests/fuzz/mail_strategies.py).
+
+Whatever arrives, mailbot reads it without an unexpected exception, stores the original
+bytes unchanged, takes every mail to an end state (answered, or set aside for a person)
+and never stalls on one. The default run draws a few hundred mails; `pytest -m soak
+tests/fuzz` draws thousands (MAILBOT_FUZZ_EXAMPLES sets how many).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from mailbot.config_types import ProjectConfig
+from mailbot.errors import MailbotError
+from mailbot.parse import parse_bytes
+from mailbot.storage.models import Blob, MessageState, StoredMessage
+from tests.fuzz.mail_strategies import grown_mails, mails
+from tests.integration.soak import soak_test
+from tests.support.pipeline import MaildirBot
+
+ACME = ProjectConfig(key="ACME", name="ACME", client_domains=("acme.example",))
+SECOND = 1.0  # the budget per mail; real times are milliseconds
+SOAK = int(os.environ.get("MAILBOT_FUZZ_EXAMPLES", "3000"))
+QUICK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+# A slow example is reported as drawn: shrinking a 100 KB mail takes minutes.
+TIMED = settings(QUICK, phases=(Phase.explicit, Phase.reuse, Phase.generate), max_examples=60)
+LONG = settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=SOAK)
+
+
+def _read(data: bytes) -> None:
+    try:
+        message = parse_bytes(data)
+    except MailbotError:
+        return  # explained to the user, and the bytes are kept: allowed
+    assert isinstance(message.new_text, str) and isinstance(message.subject, str)
+    assert "\x00" not in message.subject
+
+
+@QUICK
+@given(mails())
+def test_any_mail_is_read_or_refused_with_an_explanation(data: bytes) -> None:
+    _read(data)
+
+
+@soak_test
+@LONG
+@given(mails())
+def test_soak_any_mail_is_read_or_refused_with_an_explanation(data: bytes) -> None:
+    _read(data)
+
+
+@TIMED
+@given(grown_mails())
+def test_a_long_run_of_anything_is_read_in_under_a_second(grown: tuple[str, int, bytes]) -> None:
+    shape, size, data = grown
+    started = time.perf_counter()
+    parse_bytes(data)
+    took = time.perf_counter() - started
+    assert took < SECOND, f"{shape} × {size} bytes took {took:.2f} s"
+
+
+@settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    max_examples=10,
+)
+@given(st.lists(mails(), min_size=1, max_size=5))
+def test_every_fuzzed_mail_is_stored_unchanged_and_ends_somewhere(
+    tmp_path_factory: pytest.TempPathFactory, batch: list[bytes]
+) -> None:
+    with MaildirBot(tmp_path_factory.mktemp("fuzz"), projects=(ACME,)) as bot:
+        for data in batch:
+            bot.deliver_bytes(data)
+        bot.run()
+        bot.run()  # a stage that failed once is retried (retry_delay is due at once here)
+        with bot.session() as session:
+            rows = session.scalars(select(StoredMessage)).all()
+            assert len(rows) == len({hashlib.sha256(d).hexdigest() for d in batch})
+            for row in rows:
+                blob = session.get(Blob, row.sha256)
+                assert blob is not None and hashlib.sha256(blob.data).hexdigest() == row.sha256
+                assert row.state in (
+                    MessageState.ANSWERED,
+                    MessageState.FAILED,
+                    MessageState.SET_ASIDE,
+                ), f"message {row.id} stuck in {row.state}"
+                if row.state != MessageState.ANSWERED:
+                    assert row.error, "a failed mail says why"
