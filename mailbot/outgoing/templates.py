@@ -43,6 +43,8 @@ OPTIONAL_CONTEXT: dict[str, Any] = {
     "office": None,
     "urgent": False,
     "escalation_contact": None,
+    # The digest in observe mode: refs of items acknowledged only in observe mode.
+    "would_answer": (),
 }
 # Kinds, categories and languages become parts of a file path: no dots, slashes or spaces.
 _NAME_PART = re.compile(r"^[A-Za-z0-9_-]+$")
