@@ -120,6 +120,10 @@ Try next:
   {mb} --config {workspace.config} explain {first}   # every decision
   {mb} --config {workspace.config} messages --json
   {mb} classify --explain {workspace.inbox}/.mailbot.processed/cur/*   # why each verdict
+
+The queue in a browser (the web workspace):
+  {mb} --config {workspace.config} user add demo --role admin   # asks for a password
+  {mb} --config {workspace.config} web   # then open http://127.0.0.1:8025/
   cp mailbot.example.toml mailbot.toml   # point it at your IMAP server, then: {mb} run""")
     return 0
 

@@ -28,6 +28,9 @@ url = "sqlite:///mailbot.sqlite3"
 [outbox]
 directory = "outbox"    # acknowledgements are written here instead of being sent
 
+[web]
+secure_cookies = false  # the demo's web queue is plain http on 127.0.0.1; never on a server
+
 [site]
 name = "Northwind Digital project team"
 address = "team@agency.example"

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "mailbot.service"
+WEB_UNIT = ROOT / "systemd" / "mailbot-web.service"
 ENV_EXAMPLE = ROOT / "systemd" / "mailbot.env.example"
 EXEC_START = "/opt/mailbot/venv/bin/mailbot --config /etc/mailbot/mailbot.toml run"
 
@@ -55,8 +56,18 @@ def test_the_unit_runs_the_daemon_as_a_dedicated_user() -> None:
         ("ProtectControlGroups", "yes"),
     ],
 )
-def test_hardening(key: str, value: str) -> None:
-    assert settings(UNIT.read_text(encoding="utf-8")).get(key) == [value]
+@pytest.mark.parametrize("unit", [UNIT, WEB_UNIT], ids=["daemon", "web"])
+def test_hardening(key: str, value: str, unit: Path) -> None:
+    assert settings(unit.read_text(encoding="utf-8")).get(key) == [value]
+
+
+def test_the_web_unit_serves_the_workspace_like_the_daemon_runs() -> None:
+    daemon = settings(UNIT.read_text(encoding="utf-8"))
+    web = settings(WEB_UNIT.read_text(encoding="utf-8"))
+    assert web["ExecStart"] == [EXEC_START.replace(" run", " web")]
+    for key in ("User", "Group", "EnvironmentFile", "StateDirectory", "UMask", "Restart"):
+        assert web[key] == daemon[key], key
+    assert set(daemon) <= set(web)  # every hardening setting of the daemon, nothing less
 
 
 def test_the_env_example_names_the_variables_of_the_example_config() -> None:
@@ -69,16 +80,17 @@ def test_the_env_example_names_the_variables_of_the_example_config() -> None:
     assert "MAILBOT_IMAP_PASSWORD" in example  # the names agree with the documented config
 
 
-def test_systemd_analyze_verify(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unit", [UNIT, WEB_UNIT], ids=["daemon", "web"])
+def test_systemd_analyze_verify(tmp_path: Path, unit: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed (apt-get install systemd): unit not verified")
     # verify insists that ExecStart exists; point it at a binary this machine has.
-    text = UNIT.read_text(encoding="utf-8").replace(
+    text = unit.read_text(encoding="utf-8").replace(
         "ExecStart=/opt/mailbot/venv/bin/mailbot", f"ExecStart={sys.executable} -m mailbot"
     )
-    assert text != UNIT.read_text(encoding="utf-8")
-    copy = tmp_path / "mailbot.service"
+    assert text != unit.read_text(encoding="utf-8")
+    copy = tmp_path / unit.name
     copy.write_text(text, encoding="utf-8")
     done = subprocess.run(
         [analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60, check=False
