@@ -15,7 +15,7 @@ as_root() {
 }
 
 # System packages: Python with venv, Dovecot + OpenSSL for the IMAP integration tests, and
-# SpamAssassin (spamd, spamc) for the spam filter test.
+# SpamAssassin (spamd, spamc) for the spam filter test, chromium for the browser tests.
 missing=()
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || missing+=(python3)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
@@ -24,6 +24,10 @@ if [ "$what" = test ]; then
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v spamd >/dev/null 2>&1 || [ -x /usr/sbin/spamd ] || missing+=(spamassassin)
   command -v spamc >/dev/null 2>&1 || missing+=(spamc)
+  # The web workspace's browser tests: Debian's chromium (Playwright drives it), with fonts
+  # for the Chinese pages.
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing system packages: ${missing[*]}"
