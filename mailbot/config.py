@@ -10,7 +10,7 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,7 @@ _SMTP_KEYS = {
     "envelope_from": ((str,), ""),
 }
 _OUTBOX_KEYS = {"directory": ((str,), None)}
+_SECRETS_KEYS = {"env_file": ((str,), None)}
 _SCHEDULE_KEYS = {
     "enabled": ((bool,), True),
     "timezone": ((str,), "UTC"),
@@ -277,6 +278,7 @@ _SECTIONS = (
     "spam",
     "authentication",
     "web",
+    "secrets",
 )
 
 
@@ -368,6 +370,11 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
     sla = _section(data, "sla", _SLA_KEYS)
     if any(v <= 0 for v in sla.values()):
         raise ConfigError("every sla.*_hours must be positive")
+    env_file = _path(_section(data, "secrets", _SECRETS_KEYS)["env_file"], base_dir)
+    if env_file is not None:
+        mailboxes = tuple(_with_env_file(box, env_file) for box in mailboxes)
+        if smtp is not None and smtp.secret is not None:
+            smtp = replace(smtp, secret=replace(smtp.secret, env_file=env_file))
     return Config(
         schedules=_schedules(_section(data, "schedules", _SCHEDULE_KEYS)),
         sla=SlaConfig(**{k: float(v) for k, v in sla.items()}),
@@ -394,6 +401,12 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         ),
         path=path,
     )
+
+
+def _with_env_file(box: MailboxConfig, env_file: Path) -> MailboxConfig:
+    if box.secret is None:
+        return box
+    return replace(box, secret=replace(box.secret, env_file=env_file))
 
 
 def _check_keys(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,13 +37,18 @@ class Secret:
     env: str | None = None
     file: Path | None = None
     command: str | None = None
+    env_file: Path | None = None  # [secrets] env_file: `env` is read here if not in the environment
 
     def reveal(self) -> str:
         if self.env is not None:
             value = os.environ.get(self.env)
+            if not value and self.env_file is not None:
+                value = read_env_file(self.env_file).get(self.env)
             if not value:
+                where = f"in the environment nor in {self.env_file}" if self.env_file else ""
                 raise ConfigError(
-                    f"{self.key}: the environment variable {self.env} is not set or empty",
+                    f"{self.key}: the environment variable {self.env} is not set "
+                    + (where or "or empty"),
                     f"export {self.env}=... before starting mailbot, or use {self.key}_file",
                 )
             return value
@@ -78,6 +84,52 @@ class Secret:
         raise ConfigError(
             f"{self.key}: no secret configured", f"set {self.key}_env or {self.key}_file"
         )
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Variables of a systemd EnvironmentFile (KEY=value, '#' comments, optional quotes).
+
+    Refused when anyone but its owner and group may read it: it holds passwords.
+    """
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(
+            f"secrets.env_file: cannot read {path}: {err.strerror}",
+            "check the path and that the mailbot user may read it",
+        ) from None
+    if mode & 0o007:
+        raise ConfigError(
+            f"secrets.env_file: {path} can be read by anyone on this machine",
+            f"chmod 600 {path} (or 640, owned by root:mailbot)",
+        )
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")) or "=" not in line:
+            continue
+        name, _, value = line.partition("=")
+        name = name.strip()
+        if name.startswith("export "):
+            name = name[len("export ") :].strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1]
+        elif len(value) >= 2 and value[0] == value[-1] == '"':
+            value = re.sub(r'\\(["\\$`])', r"\1", value[1:-1])
+        found[name] = value
+    return found
+
+
+def env_file_line(name: str, value: str) -> str:
+    """One KEY=value line that `read_env_file` and systemd read back as `value`."""
+    if "\n" in value or "\r" in value:
+        raise ConfigError(f"{name}: a secret cannot contain a line break")
+    if "'" not in value:
+        return f"{name}='{value}'"
+    escaped = re.sub(r'(["\\$`])', r"\\\1", value)
+    return f'{name}="{escaped}"'
 
 
 # New threads acknowledged per sender per hour of arrival; past it a flood, not a person.

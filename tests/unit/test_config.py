@@ -275,3 +275,64 @@ def test_a_database_url_that_cannot_work_is_a_config_error_without_the_password(
     with pytest.raises(ConfigError, match=r"database\.url is not a usable database URL") as err:
         load_config(path)
     assert "S3cretPW" not in str(err.value)
+
+
+SMTP_WITH_PASSWORD = """
+[smtp]
+host = "smtp.example.com"
+username = "support@example.com"
+password_env = "MB_TEST_SMTP_PASSWORD"
+"""
+
+
+def test_secrets_come_from_the_env_file_when_the_environment_lacks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailbot.config_types import env_file_line
+
+    monkeypatch.delenv("MB_TEST_PASSWORD", raising=False)
+    monkeypatch.delenv("MB_TEST_SMTP_PASSWORD", raising=False)
+    env = tmp_path / "mailbot.env"
+    hard = "it's \"quoted\" $HOME `x` \\ back"
+    env.write_text(
+        "# secrets\n"
+        + env_file_line("MB_TEST_PASSWORD", "plain s3cret")
+        + "\n"
+        + env_file_line("MB_TEST_SMTP_PASSWORD", hard)
+        + "\n",
+        encoding="utf-8",
+    )
+    env.chmod(0o600)
+    text = VALID + SMTP_WITH_PASSWORD + '\n[secrets]\nenv_file = "mailbot.env"\n'
+    config = load_config(write(tmp_path, text))
+    assert config.mailboxes[0].secret is not None
+    assert config.mailboxes[0].secret.reveal() == "plain s3cret"
+    assert config.smtp is not None and config.smtp.secret is not None
+    assert config.smtp.secret.reveal() == hard
+    # The environment wins over the file.
+    monkeypatch.setenv("MB_TEST_PASSWORD", "from the environment")
+    assert config.mailboxes[0].secret.reveal() == "from the environment"
+
+
+def test_an_env_file_anyone_may_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MB_TEST_PASSWORD", raising=False)
+    env = tmp_path / "mailbot.env"
+    env.write_text("MB_TEST_PASSWORD=x\n", encoding="utf-8")
+    env.chmod(0o644)
+    config = load_config(write(tmp_path, VALID + '\n[secrets]\nenv_file = "mailbot.env"\n'))
+    with pytest.raises(ConfigError, match="can be read by anyone") as info:
+        check_secrets(config)
+    assert "chmod 600" in (info.value.hint or "")
+    env.chmod(0o600)
+    env.write_text("OTHER=1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not set in the environment nor in"):
+        check_secrets(config)
+
+
+def test_a_secret_with_a_line_break_cannot_be_written() -> None:
+    from mailbot.config_types import env_file_line
+
+    with pytest.raises(ConfigError, match="line break"):
+        env_file_line("X", "a\nb")

@@ -29,6 +29,7 @@ SECTIONS = {
     "spam": config_module._SPAM_KEYS,
     "authentication": config_module._AUTH_KEYS,
     "web": config_module._WEB_KEYS,
+    "secrets": config_module._SECRETS_KEYS,
 }
 _HEADER = re.compile(r"^#?\s*\[\[?([a-z_.]+)\]\]?")
 
