@@ -8,14 +8,25 @@ from mailbot.cli.common import load
 from mailbot.config import check_secrets
 
 NAME = "check-config"
-HELP = "validate the config file and exit (0 when valid)"
+HELP = (
+    "validate the config file, warn about what cannot work, and with --connect log in to "
+    "IMAP and SMTP (exit 0 valid, 1 warnings under --strict, 2 invalid or a login failed)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help="also log in to every mailbox and to SMTP (nothing is changed or sent)",
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
 
 
 def run(args: argparse.Namespace) -> int:
+    from mailbot.ops.checks import FAIL, PASS, WARN
+    from mailbot.ops.doctor import check_delivery, check_servers, config_warnings
+
     config = load(args)
     check_secrets(config)
     print(f"{config.path}: valid")
@@ -33,7 +44,45 @@ def run(args: argparse.Namespace) -> int:
             f" failed={folders.failed}"
         )
     print(f"  database: {_safe_url(config.database_url)}")
-    return 0
+    print(f"  sending: {_sending(config)}")
+    print(f"  answers to clients: {_mode(config)}")
+    checks = config_warnings(config)
+    if args.connect:
+        checks += check_servers(config)
+    elif config.smtp is None:
+        checks += check_delivery(config)  # no network: is there a way to send at all?
+    for check in checks:
+        if check.status == PASS:
+            print(f"ok: {check.subject}: {check.detail}")
+        else:
+            label = "warning" if check.status == WARN else "error"
+            print(f"{label}: {check.subject}: {check.detail}")
+            if check.action:
+                print(f"  what to do: {check.action}")
+    statuses = {c.status for c in checks}
+    if FAIL in statuses:
+        return 2
+    return 1 if args.strict and WARN in statuses else 0
+
+
+def _sending(config) -> str:  # type: ignore[no-untyped-def]
+    if config.smtp is not None:
+        smtp = config.smtp
+        who = f" as {smtp.username}" if smtp.username else ""
+        return f"smtp {smtp.security} {smtp.host}:{smtp.port}{who}"
+    if config.outbox_dir is not None:
+        return f"written as .eml files to {config.outbox_dir}"
+    return "nowhere"
+
+
+def _mode(config) -> str:  # type: ignore[no-untyped-def]
+    acks = config.acknowledgements
+    if not acks.enabled:
+        return "off"
+    if acks.mode == "observe":
+        until = f" until {acks.observe_until}" if acks.observe_until else ""
+        return f"observe{until} (filed and listed in the digest, nothing sent to clients)"
+    return "on"
 
 
 def _secret_source(box) -> str:  # type: ignore[no-untyped-def]
@@ -41,7 +90,7 @@ def _secret_source(box) -> str:  # type: ignore[no-untyped-def]
     if s is None:
         return "nowhere"
     if s.env:
-        return f"${s.env}"
+        return f"${s.env}" + (f" (or {s.env_file})" if s.env_file else "")
     return str(s.file) if s.file else "a command"
 
 

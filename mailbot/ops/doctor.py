@@ -58,10 +58,8 @@ def run_checks(config_path: str | Path | None) -> list[Check]:
     except MailbotError as err:
         return [Check("config", "config", FAIL, err.message, err.hint or "fix the config file")]
     checks = [Check("config", "config", PASS, _config_summary(config))]
-    for box in config.mailboxes:
-        probe = check_imap if box.kind == "imap" else check_maildir
-        checks += _guarded("mailbox", box.name, lambda b=box, p=probe: p(b))
-    checks += _guarded("delivery", "delivery", lambda: check_delivery(config))
+    checks += config_warnings(config)
+    checks += check_servers(config)
     db_checks, db = check_database(config.database_url)
     checks += db_checks
     checks += _guarded("triage", "triage", lambda: check_triage(config))
@@ -74,6 +72,57 @@ def run_checks(config_path: str | Path | None) -> list[Check]:
             checks += _guarded("spam filter", "spam", lambda: check_spam_filter(config, db))
         finally:
             db.dispose()
+    return checks
+
+
+def check_servers(config: Config) -> list[Check]:
+    """Log in to every mailbox and to SMTP as configured; change and send nothing."""
+    checks: list[Check] = []
+    for box in config.mailboxes:
+        probe = check_imap if box.kind == "imap" else check_maildir
+        checks += _guarded("mailbox", box.name, lambda b=box, p=probe: p(b))
+    checks += _guarded("delivery", "delivery", lambda: check_delivery(config))
+    return checks
+
+
+def config_warnings(config: Config) -> list[Check]:
+    """A valid config that still cannot do its whole job (sending: `check_delivery`)."""
+    checks: list[Check] = []
+    if not config.projects:
+        checks.append(
+            Check(
+                "projects",
+                "projects",
+                WARN,
+                "no [[projects]]: every mail waits in TRIAGE and no client is answered",
+                "add a [[projects]] table per client project (key, name, client_domains, pm)",
+            )
+        )
+    domain = (config.site.domain or config.site.address.rpartition("@")[2]).lower()
+    ours = {a.lower() for a in config.site.own_addresses}
+    for project in config.projects:
+        pm = (project.pm or "").lower()
+        if pm and domain and not pm.endswith("@" + domain) and pm not in ours:
+            checks.append(
+                Check(
+                    "project pm",
+                    f"project {project.key}",
+                    WARN,
+                    f"the PM address {project.pm} is outside {domain}: notices quoting client "
+                    "mail would leave the team's domain",
+                    f"use the PM's address at {domain}, or add it to site.own_addresses",
+                )
+            )
+        if not project.pm:
+            checks.append(
+                Check(
+                    "project pm",
+                    f"project {project.key}",
+                    WARN,
+                    "no PM: escalations and the digest for this project reach nobody",
+                    f"set pm (and pm_name) in the [[projects]] table of {project.key}",
+                )
+            )
     return checks
 
 
