@@ -38,8 +38,11 @@ class Secret:
     file: Path | None = None
     command: str | None = None
     env_file: Path | None = None  # [secrets] env_file: `env` is read here if not in the environment
+    value: str | None = field(default=None, repr=False)  # typed in (`mailbot init`), not yet saved
 
     def reveal(self) -> str:
+        if self.value is not None:
+            return self.value
         if self.env is not None:
             value = os.environ.get(self.env)
             if not value and self.env_file is not None:

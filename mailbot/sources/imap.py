@@ -178,6 +178,23 @@ class ImapSource:
         """True if the server advertised *capability* (and it is not ignored)."""
         return capability.upper() in self._capabilities
 
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self._capabilities
+
+    def list_folders(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every folder as (name in the config's '/' spelling, its flags such as '\\Junk')."""
+        found = []
+        with self._errors(f"listing the folders on {self._where}"):
+            rows = self.client.list_folders()
+        for flags, _separator, name in rows:
+            shown = str(name)
+            if self._separator != CONFIG_SEPARATOR:
+                shown = shown.replace(self._separator, CONFIG_SEPARATOR)
+            labels = tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags)
+            found.append((shown, labels))
+        return found
+
     def _read_namespace(self) -> None:
         """The separator and personal prefix (e.g. "INBOX." on Courier-style servers)."""
         if self.has("NAMESPACE"):

@@ -28,7 +28,7 @@ LAYERS: list[set[str]] = [
     {"reports"},
     {"app"},
     {"ops"},
-    {"daemon", "demo", "replay", "web"},
+    {"daemon", "demo", "replay", "web", "onboarding"},
     {"cli"},
     {"__main__"},
 ]
