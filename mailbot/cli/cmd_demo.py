@@ -124,7 +124,9 @@ Try next:
 The queue in a browser (the web workspace):
   {mb} --config {workspace.config} user add demo --role admin   # asks for a password
   {mb} --config {workspace.config} web   # then open http://127.0.0.1:8025/
-  cp mailbot.example.toml mailbot.toml   # point it at your IMAP server, then: {mb} run""")
+
+Your own inbox:
+  {mb} init   # asks for IMAP, SMTP and your projects, tests them, writes mailbot.toml""")
     return 0
 
 
