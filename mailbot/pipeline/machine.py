@@ -50,7 +50,7 @@ from mailbot.pipeline.trust import Trust, TrustChecks
 from mailbot.sources.base import Source
 from mailbot.storage import work
 from mailbot.storage.db import Database
-from mailbot.storage.models import Blob, Event, MessageState, OutboxMail, StoredMessage
+from mailbot.storage.models import Blob, Event, Item, MessageState, OutboxMail, StoredMessage
 from mailbot.storage.store import (
     FAILED,
     PROCESSED,
@@ -256,7 +256,10 @@ class Pipeline:
                     stats.filed += 1
                 elif stage is ANSWER:
                     assert message is not None
-                    note = answer_one(session, row, message, self.acknowledger)
+                    decision = answer_one(session, row, message, self.acknowledger)
+                    item = session.get(Item, row.item_id) if row.item_id is not None else None
+                    filed_as = item.ref if item is not None else "not filed"
+                    note = f"{filed_as} ({row.category or 'unclassified'}), answer: {decision}"
                     self._forget(row.id)
                 else:  # pragma: no cover - CLASSIFY is done per batch
                     raise AssertionError(stage.name)
@@ -334,7 +337,11 @@ class Pipeline:
         row.state, row.failed_stage, row.error = stage.makes, None, None
         session.flush()
         work.finish(session, StoredMessage, row.id, self.clock())
-        if stage in (FILE, ANSWER):  # one line each: where it went, and whether it was answered
+        if stage is ANSWER:  # the line an admin reads: who wrote, where it went, the answer
+            log.info(
+                "message %s <%s> from %s: %s", row.id, row.message_id, row.from_email or "-", note
+            )
+        elif stage is FILE:
             log.info("message %s <%s> %s: %s", row.id, row.message_id, row.state, note)
         else:
             log.debug("message %s: %s → %s (%s)", row.id, stage.name, row.state, note)
