@@ -203,8 +203,25 @@ def test_reading_commands_need_no_mailbox_password(
     from mailbot.cli import main
 
     monkeypatch.delenv("MB_TEST_PASSWORD", raising=False)
-    cfg = write(tmp_path, VALID)
-    for command in (["queue", "list"], ["items", "--json"], ["failed", "list"]):
+    monkeypatch.delenv("MB_TEST_SMTP_PASSWORD", raising=False)
+    project = (
+        '\n[[projects]]\nkey = "ACME"\nname = "ACME"\nclient_domains = ["acme.example"]\n'
+        'pm = "lena@example.com"\n'
+    )
+    cfg = write(tmp_path, VALID + SMTP_WITH_PASSWORD + project)
+    for command in (
+        ["queue", "list"],
+        ["queue", "list", "--json"],
+        ["items", "--json"],
+        ["messages", "--json"],
+        ["failed", "list"],
+        ["digest", "--preview"],
+        ["summary", "--project", "ACME", "--preview"],
+        ["status"],
+        ["breakers", "list"],
+        ["spam", "list"],
+        ["user", "list"],
+    ):
         assert main(["--config", str(cfg), *command]) == 0, command
     capsys.readouterr()
     assert main(["--config", str(cfg), "check-config"]) == 2
@@ -293,7 +310,7 @@ def test_secrets_come_from_the_env_file_when_the_environment_lacks_them(
     monkeypatch.delenv("MB_TEST_PASSWORD", raising=False)
     monkeypatch.delenv("MB_TEST_SMTP_PASSWORD", raising=False)
     env = tmp_path / "mailbot.env"
-    hard = "it's \"quoted\" $HOME `x` \\ back"
+    hard = 'it\'s "quoted" $HOME `x` \\ back'
     env.write_text(
         "# secrets\n"
         + env_file_line("MB_TEST_PASSWORD", "plain s3cret")
