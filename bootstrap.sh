@@ -46,11 +46,17 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 say "installing mailbot and its dependencies"
-.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+# pip's output goes to a log, shown only when something fails: a set-up that works is quiet.
+pip_log=.venv/pip-install.log
 extra=""; [ "$what" = test ] && extra="[test]"
-.venv/bin/python -m pip install -q -e ".${extra}" 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c 'import mailbot, spacy, imapclient, mailparser' || {
-  echo "the installation failed; see the pip output above" >&2; exit 1; }
+if ! { .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip &&
+       .venv/bin/python -m pip install --disable-pip-version-check -q -e ".${extra}"; } \
+       >"$pip_log" 2>&1 ||
+   ! .venv/bin/python -c 'import mailbot, spacy, imapclient, mailparser' >>"$pip_log" 2>&1; then
+  cat "$pip_log" >&2
+  echo "the installation failed: pip's output is above (and in $pip_log)" >&2
+  exit 1
+fi
 
 if [ "$what" = demo ]; then
   say "running the demo"
