@@ -6,6 +6,8 @@ import argparse
 import logging
 from typing import TYPE_CHECKING
 
+from mailbot.text import plural
+
 if TYPE_CHECKING:
     from mailbot.ops.doctor import Check
 
@@ -35,7 +37,9 @@ def render_table(checks: list[Check]) -> str:
         if c.action and c.status != PASS:
             lines.append(f"{pad}-> {c.action}")
     counts = {s: sum(c.status == s for c in checks) for s in (PASS, WARN, FAIL)}
-    lines.append(f"\n{counts[PASS]} passed, {counts[WARN]} warning(s), {counts[FAIL]} failed")
+    lines.append(
+        f"\n{counts[PASS]} passed, {plural(counts[WARN], 'warning')}, {counts[FAIL]} failed"
+    )
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from mailbot.app import build_pipeline
 from mailbot.cli.common import database, load
 from mailbot.config import check_secrets
 from mailbot.daemon import StopSignals, run_forever
+from mailbot.text import plural
 
 NAME = "run"
 HELP = "take new mail in, triage, file and answer it; forever, or with --once drain and exit"
@@ -42,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
         if args.once:
             stats = pipeline.run_once()
             log.info(
-                "drained %d mailbox(es): %d fetched, %d stored, %d duplicates, %d failed, "
+                "drained %s: %d fetched, %d stored, %d duplicates, %d failed, "
                 "%d filed, %d retried, %d set aside",
-                len(stats.mailboxes),
+                plural(len(stats.mailboxes), "mailbox", "mailboxes"),
                 stats.fetched,
                 stats.stored,
                 stats.duplicates,

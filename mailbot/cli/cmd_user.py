@@ -8,6 +8,7 @@ import sys
 
 from mailbot.accounts.users import LANGUAGES, ROLES, UserError
 from mailbot.cli.cmd_queue import default_actor
+from mailbot.text import plural
 
 NAME = "user"
 HELP = "web workspace accounts: add, passwd, set, disable, enable, logout, list"
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.name} {args.action}d")
         elif args.action == "logout":
             ended = users.sign_out_everywhere(session, args.name, actor=actor)
-            print(f"{args.name}: {ended} session(s) ended")
+            print(f"{args.name}: {plural(ended, 'session')} ended")
         else:
             people = users.list_users(session)
             for p in people:

@@ -34,6 +34,7 @@ from mailbot.ops.health import (
     check_spam_filter,
 )
 from mailbot.storage.db import Database
+from mailbot.text import plural
 
 if TYPE_CHECKING:
     from mailbot.sources.imap import ImapSource
@@ -148,7 +149,8 @@ def exit_code(checks: list[Check], *, strict: bool = False) -> int:
 def _config_summary(config: Config) -> str:
     where = str(config.path) if config.path else "the config"
     return (
-        f"{where}: {len(config.mailboxes)} mailbox(es), {len(config.projects)} project(s), "
+        f"{where}: {plural(len(config.mailboxes), 'mailbox', 'mailboxes')}, "
+        f"{plural(len(config.projects), 'project')}, "
         f"database {_safe_url(config.database_url)}"
     )
 

@@ -27,6 +27,7 @@ from mailbot.pipeline.breakers import list_breakers
 from mailbot.pipeline.trust import filter_down
 from mailbot.storage.db import Database
 from mailbot.storage.models import Cursor, Heartbeat, OutboxMail, OutboxState
+from mailbot.text import plural
 from mailbot.trust.spam import SpamdChecker, make_checker
 
 log = logging.getLogger("mailbot.ops.health")
@@ -263,7 +264,8 @@ def check_outbox(db: Database, now: datetime | None = None) -> list[Check]:
                 "outbox pending",
                 "outbox",
                 WARN,
-                f"{late} mail(s) unsent for over an hour (oldest {ago(now - aware(oldest))})",
+                f"{plural(late, 'mail')} unsent for over an hour "
+                f"(oldest {ago(now - aware(oldest))})",
                 "check the SMTP check above and the daemon's log; they are retried by themselves",
             )
         )
@@ -275,7 +277,8 @@ def check_outbox(db: Database, now: datetime | None = None) -> list[Check]:
                 "outbox failed",
                 "outbox",
                 WARN,
-                f"{failed} mail(s) were refused for good and will not be retried",
+                f"{plural(failed, 'mail')} {'was' if failed == 1 else 'were'} refused for good "
+                "and will not be retried",
                 "read last_error in the outbox table; fix the cause and answer those clients",
             )
         )
@@ -301,7 +304,8 @@ def check_breakers(db: Database, now: datetime | None = None) -> list[Check]:
             "breakers",
             "answers",
             WARN,
-            f"{len(breakers)} address(es) get no automatic answers: {shown}{more}",
+            f"{plural(len(breakers), 'address', 'addresses')} "
+            f"{'gets' if len(breakers) == 1 else 'get'} no automatic answers: {shown}{more}",
             "if one is a real client, `mailbot breakers clear ADDRESS`; "
             "`mailbot breakers list` shows them all",
         )

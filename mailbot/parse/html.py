@@ -15,6 +15,8 @@ from html import unescape
 
 import html2text
 
+from mailbot.text import plural
+
 MAX_HTML_CHARS = 2_000_000  # beyond this a mail is not read by a person anyway
 MAX_CONVERTED_CHARS = 512_000  # larger HTML is converted by the tag stripper
 # html2text spends ~10-20 µs on each tag, entity and stray "<": more go to the tag stripper.
@@ -241,7 +243,10 @@ def _convert(html: str, defects: list[str]) -> str:
         return strip_tags(html)
     safe, escaped = escape_unclosed(html)
     if escaped:
-        defects.append(f"{escaped} unclosed HTML tag(s) or comment(s) shown as text")
+        defects.append(
+            f"{plural(escaped, 'unclosed HTML tag or comment', 'unclosed HTML tags or comments')} "
+            "shown as text"
+        )
     try:
         return _Converter(TEXT_BUDGET_RATIO * len(html) + TEXT_BUDGET_SLACK).handle(safe)
     except _OverBudget:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from mailbot.text import plural
+
 MAX_HEADER_BYTES = 32 * 1024  # one field with its folded lines; real ones stay under 8 KB
 MAX_PARAMETERS = 100  # in a Content-Type or Content-Disposition
 MAX_HEADER_FIELDS = 1000
@@ -138,7 +140,9 @@ def bound_headers(data: bytes, defects: list[str]) -> bytes:
     if len(fields) > MAX_HEADER_FIELDS:
         changed = True
         dropped = len(fields) - MAX_HEADER_FIELDS
-        defects.append(f"{dropped} header field(s) after the first {MAX_HEADER_FIELDS} dropped")
+        defects.append(
+            f"{plural(dropped, 'header field')} after the first {MAX_HEADER_FIELDS} dropped"
+        )
     sizes = [len(field) for field in kept]
     if sum(sizes) > MAX_HEADER_BLOCK:
         changed = True
@@ -149,7 +153,7 @@ def bound_headers(data: bytes, defects: list[str]) -> bytes:
             for field in kept
         ]
         defects.append(
-            f"{cut} header field(s) cut to {size} bytes: "
+            f"{plural(cut, 'header field')} cut to {size} bytes: "
             f"the headers were over {MAX_HEADER_BLOCK // 1024} KB"
         )
     body = _bound_part_headers(data, body_start, defects)

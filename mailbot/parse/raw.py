@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from mailbot.errors import ParseError
+from mailbot.text import plural
 
 _BOM = b"\xef\xbb\xbf"
 _ENVELOPE = re.compile(rb"^(?:MAIL FROM|RCPT TO|HELO|EHLO|X-Sender|X-Receiver)\b[^\n]*\n", re.I)
@@ -59,7 +60,7 @@ def _repair_header_names(data: bytes, defects: list[str]) -> bytes:
         repaired += 1
     if not repaired:
         return data
-    defects.append(f"{repaired} header name(s) with spaces repaired")
+    defects.append(f"{plural(repaired, 'header name')} with spaces repaired")
     return b"\n".join(lines) + data[end:]
 
 
@@ -84,13 +85,13 @@ def prepare(data: bytes) -> tuple[bytes, list[str]]:
         data = data[match.end() :]
         envelope += 1
     if envelope:
-        defects.append(f"{envelope} SMTP envelope line(s) before the headers removed")
+        defects.append(f"{plural(envelope, 'SMTP envelope line')} before the headers removed")
     if not data.startswith(b"From ") and not _HEADER_LINE.match(data):
         lines = data[:16384].split(b"\n", _MAX_JUNK_LINES + 1)
         start = _first_header_block(lines)
         if start > 0:
             data = data[sum(len(line) + 1 for line in lines[:start]) :]
-            defects.append(f"{start} line(s) of text before the headers skipped")
+            defects.append(f"{plural(start, 'line')} of text before the headers skipped")
         elif _binary(data):
             raise ParseError("The input is binary data without mail headers, not an email.")
     return _repair_header_names(data, defects), defects

@@ -28,6 +28,7 @@ from imapclient.imapclient import _parse_untagged_response
 from mailbot.config_types import DEFAULT_IDLE_RENEW, MailboxConfig
 from mailbot.errors import ConfigError, SourceError
 from mailbot.message import RawMail
+from mailbot.text import plural
 
 log = logging.getLogger("mailbot.sources.imap")
 
@@ -308,7 +309,7 @@ class ImapSource:
     def _move(self, mails: list[RawMail], folder: str) -> None:
         uids = [mail.uid for mail in mails]
         target = self._server_name(folder)
-        with self._errors(f"moving {len(uids)} message(s) to {folder} on {self._where}"):
+        with self._errors(f"moving {plural(len(uids), 'message')} to {folder} on {self._where}"):
             if self.has("MOVE"):
                 self.client.move(uids, target)
                 return

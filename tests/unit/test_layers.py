@@ -17,7 +17,7 @@ ROOT = Path(mailbot.__file__).parent
 # Lowest first. A unit (a top-level module or package of mailbot) may import units of
 # its own layer or of lower layers, never of a higher one.
 LAYERS: list[set[str]] = [
-    {"__init__", "errors", "config_types", "message", "resources", "logsetup"},
+    {"__init__", "errors", "config_types", "message", "resources", "logsetup", "text"},
     {"config"},
     {"storage"},
     {"sources", "parse"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -118,6 +119,7 @@ def test_cli_json_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert report["exit_code"] == 2
     rows = {row["name"]: row for row in report["checks"]}
     assert rows["config"]["status"] == PASS
+    assert re.search(r": 1 mailbox, \d+ projects?, database ", rows["config"]["detail"])
     assert rows["maildir"]["status"] == PASS
     assert rows["database"]["status"] == FAIL
     assert "mailbot run --once" in rows["database"]["action"]
@@ -131,6 +133,7 @@ def test_cli_json_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "PASS    database" in table
     assert "-> configure [smtp]" in table
     assert "0 failed" in table
+    assert re.search(r"\n\d+ passed, \d+ warnings?, 0 failed$", table.rstrip())
     assert main(["--config", str(path), "doctor", "--strict"]) == 1
 
 
@@ -301,8 +304,8 @@ def test_outbox_health(db: Database) -> None:
     _outbox(db, 4, OutboxState.FAILED, timedelta(hours=2))
     _outbox(db, 5, OutboxState.FAILED, timedelta(minutes=1))
     pending, failed = check_outbox(db)
-    assert pending.status == WARN and pending.detail.startswith("1 mail(s)")
-    assert failed.status == WARN and failed.detail.startswith("2 mail(s)")
+    assert pending.status == WARN and pending.detail.startswith("1 mail unsent")
+    assert failed.status == WARN and failed.detail.startswith("2 mails were refused")
 
 
 def test_an_unreachable_database_server_fails_fast() -> None:

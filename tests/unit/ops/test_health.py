@@ -126,6 +126,7 @@ def test_doctor_shows_breakers_until_they_end(db: Database) -> None:
         )
     [tripped] = check_breakers(db, now)
     assert tripped.status == WARN
+    assert tripped.detail.startswith("1 address gets no automatic answers: ")
     assert "anna@acme.example (until 2026-12-03 18:00 UTC" in tripped.detail
     assert "mailbot breakers clear" in tripped.action
     [over] = check_breakers(db, now + timedelta(hours=7))

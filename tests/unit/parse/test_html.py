@@ -83,7 +83,7 @@ def test_unclosed_constructs_are_escaped_before_html2text(
     text = html_to_text(body, defects)
     assert text.startswith("Hello\n\n")
     assert text.endswith((unit * 19_000).strip())
-    assert defects == ["19000 unclosed HTML tag(s) or comment(s) shown as text"]
+    assert defects == ["19000 unclosed HTML tags or comments shown as text"]
     [converted] = handed_to_html2text
     assert escape_unclosed(converted) == (converted, 0)  # nothing unclosed reaches it
     assert converted.count("&lt;") == 19_000
