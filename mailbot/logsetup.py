@@ -7,8 +7,31 @@ import sys
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
+# The libraries mailbot drives. Their DEBUG lines (SQLAlchemy's pool and mapper internals,
+# the IMAP protocol, uvicorn's connections) drown mailbot's own, which say what it does.
+LIBRARIES = (
+    "imapclient",
+    "sqlalchemy",
+    "alembic",
+    "uvicorn",
+    "mailparser",
+    "charset_normalizer",
+    "spacy",
+    "schedule",
+    "dkim",
+    "multipart",
+    "python_multipart",
+    "httpx",
+    "httpcore",
+    "asyncio",
+)
 
-def setup_logging(level: str = "INFO") -> None:
+
+def setup_logging(level: str | int = "INFO", *, libraries: bool = False) -> None:
+    """Log at `level` to stderr; the libraries log WARNING and above unless `libraries`.
+
+    `libraries=True` (`mailbot -vv`) lets them log at `level` too.
+    """
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -16,7 +39,7 @@ def setup_logging(level: str = "INFO") -> None:
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
-    # Third-party chatter stays at WARNING even with -v: mailbot's own DEBUG lines say what
-    # it does; SQLAlchemy's mapper and pool internals and the IMAP protocol would drown them.
-    for noisy in ("imapclient", "sqlalchemy", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Never louder than mailbot itself: under a quiet ERROR the libraries' warnings stay out.
+    quiet = max(logging.WARNING, root.level)
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if libraries else quiet)

@@ -18,6 +18,9 @@ from mailbot.errors import MailbotError
 
 log = logging.getLogger("mailbot.cli")
 
+VERBOSE_HELP = "log mailbot's DEBUG lines; -vv also the libraries' (SQL, IMAP, HTTP)"
+VERBOSE_AFTER = "verbose_after_command"
+
 
 def _commands() -> list[ModuleType]:
     modules = []
@@ -35,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="config file (default: $MAILBOT_CONFIG, else ./mailbot.toml)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _commands():
         cmd = sub.add_parser(
@@ -49,19 +52,35 @@ def build_parser() -> argparse.ArgumentParser:
 def global_options() -> argparse.ArgumentParser:
     """--config and -v accepted after the command too (`mailbot check-config --config x`).
 
-    SUPPRESS keeps a value given before the command when none is given after it.
+    SUPPRESS keeps a value given before the command when none is given after it. A -v after
+    the command is counted apart (a sub-command parses into a namespace of its own) and
+    added to those before it by `main`: `mailbot -v run -v` is -vv.
     """
     options = argparse.ArgumentParser(add_help=False)
     options.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
     options.add_argument(
-        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log at DEBUG level"
+        "-v",
+        "--verbose",
+        action="count",
+        dest=VERBOSE_AFTER,
+        default=argparse.SUPPRESS,
+        help=VERBOSE_HELP,
     )
     return options
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments, with `verbose` the number of -v before and after the command."""
+    args = parser.parse_args(argv)
+    args.verbose = getattr(args, "verbose", 0) + getattr(args, VERBOSE_AFTER, 0)
+    if hasattr(args, VERBOSE_AFTER):
+        delattr(args, VERBOSE_AFTER)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from mailbot.logsetup import setup_logging
-
 NAME = "demo"
 HELP = "run mailbot once on a demo inbox (English and Chinese client mail) and show the result"
 
@@ -54,11 +52,12 @@ def _print_summary(workspace) -> None:  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
+    from mailbot.cli.common import log_as_asked
     from mailbot.demo import run_demo
     from mailbot.storage.db import open_database
     from mailbot.storage.models import Item, StoredMessage
 
-    setup_logging("DEBUG" if args.verbose else "WARNING")
+    log_as_asked(args, "WARNING")
     workspace, stats = run_demo(args.dir)
     print(
         f"mailbot demo: {stats.fetched} client mails read from {workspace.inbox}: "

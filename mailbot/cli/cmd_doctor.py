@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import TYPE_CHECKING
 
 from mailbot.text import plural
@@ -44,11 +43,11 @@ def render_table(checks: list[Check]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mailbot.cli.common import print_json
+    from mailbot.cli.common import log_as_asked, print_json
     from mailbot.ops.doctor import exit_code, run_checks
 
-    # Doctor reports problems as rows; library log lines would only repeat them.
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.CRITICAL)
+    # Doctor reports problems as rows; log lines would only repeat them.
+    log_as_asked(args, "CRITICAL")
     checks = run_checks(args.config)
     code = exit_code(checks, strict=args.strict)
     if args.json:

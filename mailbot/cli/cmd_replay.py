@@ -35,11 +35,10 @@ def _config(explicit: str | None) -> tuple[Any, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mailbot.cli.common import print_json
-    from mailbot.logsetup import setup_logging
+    from mailbot.cli.common import log_as_asked, print_json
     from mailbot.replay import apply_labels, read_labels, read_maildir, read_mbox, replay
 
-    setup_logging("DEBUG" if args.verbose else "ERROR")
+    log_as_asked(args, "ERROR")
     config, where = _config(args.config)
     mails = read_maildir(args.maildir) if args.maildir else read_mbox(args.mbox)
     if args.labels:

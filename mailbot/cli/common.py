@@ -18,8 +18,14 @@ from mailbot.storage.db import Database, open_database
 
 def load(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
-    setup_logging("DEBUG" if getattr(args, "verbose", False) else config.log_level)
+    log_as_asked(args, config.log_level)
     return config
+
+
+def log_as_asked(args: argparse.Namespace, level: str) -> None:
+    """Log at `level`; -v: mailbot at DEBUG, the libraries at WARNING; -vv: everything at DEBUG."""
+    verbose = int(getattr(args, "verbose", 0) or 0)
+    setup_logging("DEBUG" if verbose else level, libraries=verbose > 1)
 
 
 def database(config: Config) -> Database:
