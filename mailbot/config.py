@@ -42,6 +42,7 @@ from mailbot.config_types import (
     DEFAULT_SPAM_TIMEOUT,
     DEFAULT_TIMEOUT,
     DEFAULT_WEB_PORT,
+    MILESTONE_STATUSES,
     SPAM_BACKENDS,
     VERIFIED_FOR,
     WEEKDAYS,
@@ -49,6 +50,7 @@ from mailbot.config_types import (
     AuthPolicy,
     Folders,
     MailboxConfig,
+    MilestoneConfig,
     ProjectConfig,
     ScheduleConfig,
     Secret,
@@ -185,6 +187,12 @@ _PROJECT_KEYS = {
     "holidays": ((str,), None),
     "days_off": ((list,), []),
     "workdays": ((list,), []),
+    "milestones": ((list,), []),
+}
+_MILESTONE_KEYS = {
+    "name": ((str,), None),
+    "due": ((date,), None),
+    "status": ((str,), "planned"),
 }
 _ACK_KEYS = {
     "enabled": ((bool,), True),
@@ -224,6 +232,8 @@ _SCHEDULE_KEYS = {
     "summary_day": ((str,), "monday"),
     "summary_time": ((str,), "09:00"),
     "summary_hold": ((bool,), False),
+    "summary_hold_first": ((bool,), True),
+    "summary_quiet_weeks": ((str,), "brief"),
 }
 _SLA_KEYS = {
     "issue_hours": ((int, float), 4.0),
@@ -611,6 +621,7 @@ def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
                 pm_language=_choice(f"{where}.pm_language", opts["pm_language"], LANGUAGES),
                 templates_dir=_path(opts["templates_dir"], base_dir),
                 vip_addresses=_strings(f"{where}.vip_addresses", opts["vip_addresses"], lower=True),
+                milestones=_milestones(f"{where}.milestones", opts["milestones"]),
                 **_calendar(where, opts),
             )
         )
@@ -618,6 +629,26 @@ def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
     if len(set(keys)) != len(keys):
         raise ConfigError("two projects share a key", "give each project a distinct key")
     return tuple(projects)
+
+
+def _milestones(where: str, raw: list[Any]) -> tuple[MilestoneConfig, ...]:
+    found = []
+    for i, table in enumerate(raw):
+        key = f"{where}[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{key} must be a table", 'e.g. milestones = [{ name = "UAT", due = 2026-12-15 }]'
+            )
+        _check_keys(f"{key}.", table, _MILESTONE_KEYS)
+        name = str(table.get("name") or "").strip()
+        if not name:
+            raise ConfigError(f"{key}.name is required")
+        status = _choice(f"{key}.status", table.get("status", "planned"), MILESTONE_STATUSES)
+        found.append(MilestoneConfig(name=name, due=table.get("due"), status=status))
+    names = [m.name for m in found]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: two milestones share a name", "give each a distinct name")
+    return tuple(found)
 
 
 def _calendar(where: str, opts: dict[str, Any]) -> dict[str, Any]:
@@ -718,6 +749,7 @@ def _schedules(table: dict[str, Any]) -> ScheduleConfig:
             raise ConfigError(f"schedules.{key} {table[key]!r} must be HH:MM (24-hour)")
     _choice("schedules.digest_days", table["digest_days"], ("daily", "weekdays"))
     _choice("schedules.summary_day", table["summary_day"].lower(), WEEKDAYS)
+    _choice("schedules.summary_quiet_weeks", table["summary_quiet_weeks"], ("brief", "skip"))
     return ScheduleConfig(
         enabled=table["enabled"],
         timezone=table["timezone"],
@@ -727,6 +759,8 @@ def _schedules(table: dict[str, Any]) -> ScheduleConfig:
         summary_day=table["summary_day"].lower(),
         summary_time=table["summary_time"],
         summary_hold=table["summary_hold"],
+        summary_hold_first=table["summary_hold_first"],
+        summary_quiet_weeks=table["summary_quiet_weeks"],
     )
 
 

@@ -145,6 +145,18 @@ DEFAULT_FIRST_RESPONSE_HOURS = 4  # promised in issue acknowledgements
 DEFAULT_DECISION_DAYS = 5  # change requests: a decision within this many working days
 
 
+MILESTONE_STATUSES = ("planned", "in_progress", "done", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneConfig:
+    """A milestone as the config starts it; the PM moves it on (`mailbot project milestone`)."""
+
+    name: str
+    due: date | None = None
+    status: str = "planned"  # MILESTONE_STATUSES
+
+
 @dataclass(frozen=True, slots=True)
 class ProjectConfig:
     """One client project: who writes about it and how to recognise its mail."""
@@ -170,6 +182,7 @@ class ProjectConfig:
     holidays: str | None = None  # public holidays of a country: "CN", "TW", "HK", …
     days_off: tuple[date, ...] = ()  # the team's own days off
     workdays: tuple[date, ...] = ()  # weekend days worked instead (调休)
+    milestones: tuple[MilestoneConfig, ...] = ()
 
     def lists(self, address: str) -> bool:
         """Is `address` one of this project's clients: a listed address, or at (a subdomain
@@ -245,6 +258,8 @@ class ScheduleConfig:
     summary_day: str = "monday"  # client progress summaries, weekly
     summary_time: str = "09:00"
     summary_hold: bool = False  # true: each summary waits for the PM to release it
+    summary_hold_first: bool = True  # a project's first report waits for the PM to read it
+    summary_quiet_weeks: str = "brief"  # a week with no news: "brief" report, or "skip" it
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from mailbot.reports.mail import Outcome
 
 NAME = "summary"
-HELP = "preview, send or release a project's client progress summary"
+HELP = (
+    "preview, send, hold or release a project's weekly progress report to the client "
+    "(it covers the last whole week, Monday to Sunday)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     action.add_argument(
         "--send", action="store_true", help="queue it now and record it for the period"
     )
-    parser.add_argument("--period", metavar="YYYY-Www", help="the ISO week (default: this week)")
+    parser.add_argument(
+        "--period",
+        metavar="YYYY-Www",
+        help="the ISO week reported on (default: the last whole week)",
+    )
+    parser.add_argument(
+        "--note",
+        metavar="TEXT",
+        help="with --hold: your own words, first in the report (an empty text removes them)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--actor", help="who holds or releases it, for the audit trail (default: you)"
@@ -54,9 +66,14 @@ def run(args: argparse.Namespace) -> int:
     actor = args.actor or default_actor()
     if args.hold:
         with db.session() as session:
-            outcome = summary.hold_summary(
-                session, config, project, now, period=args.period, actor=actor
-            )
+            if args.note is not None:
+                outcome = summary.set_summary_note(
+                    session, config, project, now, args.note, period=args.period, actor=actor
+                )
+            else:
+                outcome = summary.hold_summary(
+                    session, config, project, now, period=args.period, actor=actor
+                )
         if args.json:
             print_json(outcome.as_dict())
         else:
@@ -102,6 +119,8 @@ def _describe(outcome: Outcome) -> str:
         return f"the {where} was already sent ({outcome.detail}); nothing to do"
     if outcome.result == "skipped":
         return f"the {where} was not sent: {outcome.detail}"
+    if outcome.result == "held" and outcome.detail == "note saved":
+        return f"your note is in the held {where}: mailbot summary --project {outcome.scope}"
     if outcome.result == "held":
         return f"the {where} is held for release: mailbot summary --release {outcome.scope}"
     return f"the {where} was {outcome.result} to {outcome.detail}"

@@ -7,11 +7,13 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config, load_config
+from mailbot.errors import ConfigError
 from mailbot.logsetup import setup_logging
 from mailbot.storage.db import Database, open_database
 
@@ -46,3 +48,11 @@ def session_for(args: argparse.Namespace) -> Iterator[tuple[Config, Session]]:
             yield config, session
     finally:
         db.dispose()
+
+
+def parse_day(text: str, what: str) -> date:
+    """A YYYY-MM-DD date from the command line, or an error that says how to write it."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{what} {text!r} is not a date", "write it as YYYY-MM-DD") from None

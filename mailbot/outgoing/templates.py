@@ -156,6 +156,39 @@ def _longdate(ctx: jinja2.runtime.Context, value: Any) -> str:
 
 
 @jinja2.pass_context
+def _shortdate(ctx: jinja2.runtime.Context, value: Any) -> str:
+    """A date in a list: "Wed 2 Dec" / "12月2日（周三）"."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        return str(value)
+    language = str(ctx.get("language", FALLBACK_LANGUAGE))
+    if language.startswith("zh"):
+        week = "週" if language in ("zh-Hant", "zh-HK", "zh-TW") else "周"
+        return f"{value.month}月{value.day}日（{week}{_ZH_WEEKDAYS[value.weekday()][-1]}）"
+    weekday, month = _EN_WEEKDAYS[value.weekday()][:3], _EN_MONTHS[value.month - 1][:3]
+    return f"{weekday} {value.day} {month}"
+
+
+@jinja2.pass_context
+def _weekrange(ctx: jinja2.runtime.Context, first: Any, last: Any) -> str:
+    """Monday to Sunday of a week: "23–29 November 2026" / "2026年11月23日至29日"."""
+    language = str(ctx.get("language", FALLBACK_LANGUAGE))
+    if not (isinstance(first, date) and isinstance(last, date)):
+        return f"{first} – {last}"
+    if language.startswith("zh"):
+        end = f"{last.day}日" if last.month == first.month else f"{last.month}月{last.day}日"
+        if last.year != first.year:
+            end = f"{last.year}年{last.month}月{last.day}日"
+        return f"{first.year}年{first.month}月{first.day}日至{end}"
+    month = _EN_MONTHS[first.month - 1]
+    if first.month == last.month:
+        return f"{first.day}–{last.day} {month} {first.year}"
+    start = f"{first.day} {month}" + (f" {first.year}" if first.year != last.year else "")
+    return f"{start} – {last.day} {_EN_MONTHS[last.month - 1]} {last.year}"
+
+
+@jinja2.pass_context
 def _local(ctx: jinja2.runtime.Context, value: Any) -> Any:
     """Pick the template's language from a {language: text} mapping (else English)."""
     if not isinstance(value, Mapping):
@@ -210,6 +243,8 @@ class TemplateLibrary:
             lstrip_blocks=True,
         )
         self._env.filters["longdate"] = _longdate
+        self._env.filters["shortdate"] = _shortdate
+        self._env.filters["weekrange"] = _weekrange
         self._env.filters["local"] = _local
         self._env.filters["spaced"] = _spaced
 

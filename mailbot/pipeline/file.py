@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.items.lifecycle import CLOSED_ISSUE_STATES, change_status, initial_status
+from mailbot.items.progress import clear_waiting
 from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, next_number
 from mailbot.message import Message, clean_text
 from mailbot.pipeline.route import OUTSIDER, Route, route_to_project
@@ -207,6 +208,9 @@ def _new_item(
 
 def _follow_up(session: Session, item: Item, row: StoredMessage, category: str | None) -> None:
     """A later message in an item's thread: may reopen an issue; never a new item."""
+    # The client wrote back: whatever we were waiting for from them has come (or is due now
+    # from us: the PM reads the answer and asks again if it was not it).
+    clear_waiting(session, item, actor="mailbot", why=f"the client answered (message {row.id})")
     if item.category == "issue" and item.status in CLOSED_ISSUE_STATES and category == "issue":
         # "Still broken" after we said it was fixed.
         session.add(

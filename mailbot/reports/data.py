@@ -35,9 +35,19 @@ class Line:
     escalate: bool
     needs_review: bool
     awaiting_approval: bool  # a change request whose estimate waits for the client
+    target: date | None = None  # when the team expects it done
+    waiting: str | None = None  # what the client was asked for (a question, material)
+    needed_by: date | None = None  # when we need it by
+
+    @property
+    def waits_on_client(self) -> bool:
+        return self.awaiting_approval or self.waiting is not None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        for key in ("opened", "target", "needed_by"):
+            found[key] = found[key].isoformat() if found[key] else None
+        return found
 
 
 def line(item: Item, tz: ZoneInfo, now: datetime) -> Line:
@@ -54,6 +64,9 @@ def line(item: Item, tz: ZoneInfo, now: datetime) -> Line:
         needs_review=bool(item.needs_review),
         awaiting_approval=item.approval_requested_at is not None
         and item.status in ("submitted", "under_review"),
+        target=item.target_date,
+        waiting=item.waiting_note if item.waiting_since is not None else None,
+        needed_by=item.needed_by if item.waiting_since is not None else None,
     )
 
 
@@ -91,3 +104,24 @@ def delivered_in(
     )
     done = {e.item_id for e in events if (e.detail or {}).get("to") in DELIVERED}
     return [by_id[i] for i in sorted(done) if i is not None and by_id[i].status in DELIVERED]
+
+
+def status_changes_in(
+    session: Session, items: Sequence[Item], since: datetime, until: datetime
+) -> int:
+    """How many status changes these items had within the window."""
+    ids = [i.id for i in items]
+    if not ids:
+        return 0
+    return len(
+        list(
+            session.scalars(
+                select(Event.id).where(
+                    Event.kind == "status",
+                    Event.item_id.in_(ids),
+                    Event.at >= since,
+                    Event.at < until,
+                )
+            )
+        )
+    )

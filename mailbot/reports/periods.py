@@ -105,8 +105,26 @@ def digest_slot(schedules: ScheduleConfig, now: datetime) -> Slot | None:
     return None
 
 
+def reported_week(day: date) -> str:
+    """The week a report sent on `day` is about: the last whole ISO week before it."""
+    return week_period(day - timedelta(days=day.weekday() + 1))
+
+
+def week_window(period: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00 of an ISO week, on the wall clock of `tz`, as UTC.
+
+    Consecutive weeks meet exactly: nothing is reported twice, nothing falls between.
+    """
+    monday = week_start(period)
+    return (
+        local_instant(monday, time(0, 0), tz),
+        local_instant(monday + timedelta(days=7), time(0, 0), tz),
+    )
+
+
 def summary_slot(schedules: ScheduleConfig, now: datetime) -> Slot:
-    """The latest weekly summary occurrence at or before `now`."""
+    """The latest weekly summary occurrence at or before `now`; its period is the week it
+    reports on (the last whole week before it)."""
     tz = ZoneInfo(schedules.timezone)
     at = parse_hhmm(schedules.summary_time)
     weekday = WEEKDAYS.index(schedules.summary_day)
@@ -114,16 +132,16 @@ def summary_slot(schedules: ScheduleConfig, now: datetime) -> Slot:
     for back in range(LOOKBACK_DAYS):
         day = today - timedelta(days=back)
         if day.weekday() == weekday and (due := local_instant(day, at, tz)) <= now:
-            return Slot(week_period(day), due, day)
+            return Slot(reported_week(day), due, day)
     raise AssertionError("a weekday recurs within eight days")  # pragma: no cover
 
 
 def summary_slot_for(schedules: ScheduleConfig, period: str) -> Slot:
-    """The scheduled occurrence inside a given ISO week."""
-    monday = week_start(period)
+    """When the report on a given ISO week is scheduled: in the week after it."""
+    monday = week_start(period) + timedelta(days=7)
     day = monday + timedelta(days=WEEKDAYS.index(schedules.summary_day))
     due = local_instant(day, parse_hhmm(schedules.summary_time), ZoneInfo(schedules.timezone))
-    return Slot(week_period(day), due, day)
+    return Slot(period, due, day)
 
 
 def digest_slot_for(schedules: ScheduleConfig, period: str) -> Slot:

@@ -23,9 +23,10 @@ import schedule
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.reports import digest, summary
-from mailbot.reports.mail import Outcome
+from mailbot.reports.mail import Outcome, aware
 from mailbot.reports.periods import digest_slot, summary_slot
 from mailbot.storage.db import Database
+from mailbot.storage.store import watching_since
 
 log = logging.getLogger("mailbot.reports")
 
@@ -73,9 +74,16 @@ class ReportScheduler:
         if now.tzinfo is None:
             raise ValueError("run_pending needs an aware datetime, e.g. datetime.now(UTC)")
         now = now.astimezone(UTC)
+        with self.db.session() as session:
+            watching = watching_since(session)
+        if watching is None:
+            return []  # no mailbox fetched yet: there is nothing to report on
+        # Only slots after mailbot started watching: a first start on a Thursday sends
+        # nothing until the next digest time and the next weekly report day.
+        start = aware(watching)
         outcomes: list[Outcome] = []
         slot = digest_slot(self.config.schedules, now)
-        if slot is not None:
+        if slot is not None and slot.due_at >= start:
             outcomes += self._guard(
                 "digest", lambda: digest.make_digests(self.db, self.config, now, period=slot.period)
             )
@@ -83,12 +91,18 @@ class ReportScheduler:
         # In observe mode a summary waits for the PM like any held one: nothing automatic
         # goes to clients.
         hold = self.config.schedules.summary_hold or self.config.acknowledgements.observing(now)
-        for project in self.config.projects:
+        for project in self.config.projects if weekly.due_at >= start else ():
 
             def make(p: ProjectConfig = project) -> list[Outcome]:
                 return [
                     summary.make_summary(
-                        self.db, self.config, p, now, period=weekly.period, hold=hold
+                        self.db,
+                        self.config,
+                        p,
+                        now,
+                        period=weekly.period,
+                        hold=hold,
+                        scheduled=True,
                     )
                 ]
 

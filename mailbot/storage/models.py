@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -147,6 +148,7 @@ class Cursor(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     last_fetch_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the first fetch
 
 
 class Event(Base):
@@ -225,6 +227,11 @@ class Item(Base):
     # Change control: the PM's impact assessment (effort, schedule, cost, notes).
     impact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     approval_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Progress: when the team expects it done; waiting on the client (a question asked).
+    target_date: Mapped[date | None] = mapped_column(Date)
+    waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    waiting_note: Mapped[str | None] = mapped_column(Text)
+    needed_by: Mapped[date | None] = mapped_column(Date)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -260,6 +267,7 @@ class Report(Base):
     state: Mapped[str] = mapped_column(String(20))  # "held" (waits for the PM) or "queued"
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)  # the PM's words, shown first (held reports)
 
 
 class Heartbeat(Base):
@@ -270,6 +278,35 @@ class Heartbeat(Base):
     name: Mapped[str] = mapped_column(String(300), primary_key=True)  # host:pid:mailbox
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Milestone(Base):
+    """A project milestone as the PM last set it (the config's milestones are the start)."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("project_key", "name", name="uq_milestone_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_key: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    due: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(20))  # None: as in the config
+    done_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ProjectState(Base):
+    """The PM's word on a project's overall status, over what mailbot derives."""
+
+    __tablename__ = "project_states"
+
+    project_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # on_track, at_risk, delayed
+    note: Mapped[str | None] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ProjectCounter(Base):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.message import Message, RawMail
@@ -222,6 +222,7 @@ def advance_cursor(session: Session, account: str, folder: str, uidvalidity: int
                 uidvalidity=uidvalidity,
                 last_uid=uid,
                 last_fetch_at=now,
+                started_at=now,
             )
         )
     elif cursor.uidvalidity != uidvalidity:
@@ -229,6 +230,11 @@ def advance_cursor(session: Session, account: str, folder: str, uidvalidity: int
     else:
         cursor.last_uid = max(cursor.last_uid, uid)
         cursor.last_fetch_at = now
+
+
+def watching_since(session: Session) -> datetime | None:
+    """When mailbot first fetched any mailbox: reports cover nothing before it."""
+    return session.scalar(select(func.min(Cursor.started_at)))
 
 
 def touch_cursor(session: Session, account: str, folder: str, uidvalidity: int) -> None:

@@ -8,15 +8,16 @@ items' times, so reports made at the injected `NOW` are the same on every run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from mailbot.config_types import ProjectConfig, ScheduleConfig, SiteConfig
+from mailbot.config_types import MilestoneConfig, ProjectConfig, ScheduleConfig, SiteConfig
 from mailbot.items.lifecycle import change_status
-from mailbot.storage.models import Item, StoredMessage
+from mailbot.storage.models import Cursor, Item, StoredMessage
 from tests.support.databases import PostgresServer
 from tests.support.pipeline import MaildirBot
 from tests.support.prepared import Prepared
@@ -31,6 +32,11 @@ ACME = ProjectConfig(
     language="en",
     pm="lena@agency.example",
     pm_name="Lena Wu",
+    milestones=(
+        MilestoneConfig("Design sign-off", date(2026, 11, 13), "done"),
+        MilestoneConfig("User acceptance testing", date(2026, 12, 4), "in_progress"),
+        MilestoneConfig("Go-live", date(2026, 12, 18)),
+    ),
 )
 HX = ProjectConfig(
     key="HX",
@@ -40,6 +46,10 @@ HX = ProjectConfig(
     pm="wang@agency.example",
     pm_name="王磊",
     pm_language="zh-Hans",
+    milestones=(
+        MilestoneConfig("系统联调", date(2026, 11, 27), "in_progress"),
+        MilestoneConfig("正式上线", date(2026, 12, 20)),
+    ),
 )
 TW = ProjectConfig(
     key="TW",
@@ -55,7 +65,10 @@ SCHEDULES = ScheduleConfig(
     digest_time="08:30",
     summary_day="monday",
     summary_time="09:00",
+    summary_hold_first=False,  # tests of the first report's hold say so
 )
+# mailbot watches the inbox from two weeks before NOW: every report covers whole weeks.
+WATCHING_SINCE = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 
 
 class Bot(MaildirBot):
@@ -76,6 +89,16 @@ class Bot(MaildirBot):
             date=None,
             delivery=lambda: None,
         )
+
+    def run(self) -> list[EmailMessage]:
+        found = super().run()
+        self.watching_since(WATCHING_SINCE)
+        return found
+
+    def watching_since(self, moment: datetime) -> None:
+        """Pretend mailbot started watching at `moment` (the cursors' first fetch)."""
+        with self.db.session() as s:
+            s.execute(update(Cursor).values(started_at=moment))
 
     def sent(self, kind: str) -> list[bytes]:
         """Deliver the outbox to the folder; the files of one kind written so far."""
@@ -158,7 +181,15 @@ def populate(bot: Bot) -> None:
     bot.move("HX-1", "in_progress", at=at(25, 9))
     bot.set("HX-1", first_response_at=at(24, 15))
     bot.move("HX-2", "under_review", "approved", "scheduled", at=at(27, 15))
-    bot.set("HX-2", first_response_at=at(25, 17))
+    bot.set("HX-2", first_response_at=at(25, 17), target_date=date(2026, 12, 3))
+    # Dates the team expects and what it waits for from the client.
+    bot.set("ACME-3", target_date=date(2026, 12, 2))
+    bot.set(
+        "HX-1",
+        waiting_since=at(27, 10),
+        waiting_note="测试环境的账号和密码",
+        needed_by=date(2026, 12, 1),
+    )
 
 
 @pytest.fixture

@@ -93,8 +93,9 @@ def test_preview_as_json(setup: tuple[Bot, str], capsys: pytest.CaptureFixture[s
     assert main(["--config", config, "summary", "--project", "ACME", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["recipients"] == ["anna@acme.example"]
-    assert [x["ref"] for x in found["open_issues"]] == ["ACME-1"]
-    assert found["subject"].startswith("ACME web shop: weekly progress update")
+    assert [x["ref"] for x in found["in_progress"]] == ["ACME-1"]
+    assert found["status"] == "on_track" and found["period"].startswith("20")
+    assert found["subject"].startswith("ACME web shop: progress report, week ")
 
 
 def test_send_twice_sends_once(setup: tuple[Bot, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,10 +12,12 @@ from mailbot.reports.periods import (
     PeriodError,
     check_day_period,
     digest_slot,
+    reported_week,
     summary_slot,
     summary_slot_for,
     week_period,
     week_start,
+    week_window,
 )
 
 SHANGHAI = ScheduleConfig(timezone="Asia/Shanghai", digest_time="08:30", summary_time="09:00")
@@ -57,20 +59,34 @@ def test_weekdays_skip_the_weekend_and_daily_does_not(
     assert slot is not None and slot.period == period
 
 
-def test_the_summary_is_the_latest_weekly_slot_keyed_by_iso_week() -> None:
-    monday_0900 = utc(2026, 11, 30, 1, 0)
-    assert summary_slot(SHANGHAI, monday_0900).period == "2026-W49"
-    assert summary_slot(SHANGHAI, utc(2026, 11, 30, 0, 59)).period == "2026-W48"
+def test_the_summary_is_the_latest_weekly_slot_keyed_by_the_week_it_reports_on() -> None:
+    monday_0900 = utc(2026, 11, 30, 1, 0)  # Monday of week 49: the report on week 48 is due
+    assert summary_slot(SHANGHAI, monday_0900).period == "2026-W48"
+    assert summary_slot(SHANGHAI, utc(2026, 11, 30, 0, 59)).period == "2026-W47"
     # Three weeks later, with every run missed: only the latest slot, not a backlog.
-    assert summary_slot(SHANGHAI, utc(2026, 12, 23, 5, 0)).period == "2026-W52"
-    assert summary_slot_for(SHANGHAI, "2026-W49").due_at == monday_0900
+    assert summary_slot(SHANGHAI, utc(2026, 12, 23, 5, 0)).period == "2026-W51"
+    assert summary_slot_for(SHANGHAI, "2026-W48").due_at == monday_0900
+
+
+def test_weeks_meet_exactly_in_local_time() -> None:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    start, end = week_window("2026-W48", tz)
+    assert start == utc(2026, 11, 22, 16, 0)  # Monday 23 November 00:00 in Shanghai
+    assert end == utc(2026, 11, 29, 16, 0)
+    assert week_window("2026-W49", tz)[0] == end  # no overlap, no gap
+    assert week_window("2026-W53", tz)[1] == week_window("2027-W01", tz)[0]
+    assert reported_week(date(2026, 11, 30)) == "2026-W48"  # a Monday: the week before
+    assert reported_week(date(2026, 12, 4)) == "2026-W48"  # a Friday: the last whole week
+    assert reported_week(date(2027, 1, 4)) == "2026-W53"
 
 
 def test_daylight_saving_keeps_the_wall_clock_time() -> None:
     new_york = dataclasses.replace(SHANGHAI, timezone="America/New_York")
     # US clocks go forward on Sunday 8 March 2026: Monday 09:00 is 14:00 UTC before, 13:00 after.
-    assert summary_slot_for(new_york, "2026-W10").due_at == utc(2026, 3, 2, 14, 0)
-    assert summary_slot_for(new_york, "2026-W11").due_at == utc(2026, 3, 9, 13, 0)
+    assert summary_slot_for(new_york, "2026-W09").due_at == utc(2026, 3, 2, 14, 0)
+    assert summary_slot_for(new_york, "2026-W10").due_at == utc(2026, 3, 9, 13, 0)
 
 
 def test_a_skipped_local_time_falls_due_when_the_clock_jumps() -> None:

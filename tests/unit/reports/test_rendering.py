@@ -22,16 +22,31 @@ check_snapshot = Snapshots(Path(__file__).resolve().parent / "snapshots").check
 # What each summary must say, in its language.
 FACTS = {
     "ACME": [
-        "ACME-1  Checkout fails with error 500",  # delivered
-        "Completed since our last update",
-        "Status: being fixed.",  # ACME-3
-        "waiting for your approval of our estimate",  # ACME-2
-        "your go-ahead on the estimate for ACME-2",
-        "Thank you, too, for your feedback (1 message)",
+        "for week 48 (23–29 November 2026)",
+        "Overall: at risk (urgent issue ACME-5 is open).",
+        "User acceptance testing: Fri 4 Dec, in progress",
+        "Done this week:\n  - ACME-1  Checkout fails with error 500",
+        "ACME-3  Search returns nothing for umlauts: being fixed, expected by Wed 2 Dec",
+        "Waiting on you:\n  - ACME-2  Please change the logo on the invoice: your go-ahead",
+        'Milestone "User acceptance testing" on Fri 4 Dec',
+        "ACME-5 URGENT: payment page down: urgent",
+        "Change requests: 1 waiting for your approval.",
         "Lena Wu",
     ],
-    "HX": ["以下是华信物流项目本周", "HX-2", "状态：已排期", "状态：修复中", "1 条反馈", "王磊"],
-    "TW": ["以下是福爾摩沙書店專案本週", "TW-1", "狀態：調查中", "目前沒有。", "林怡君"],
+    "HX": [
+        "以下是华信物流项目第48周（2026年11月23日至29日）的进展周报。",
+        "总体情况：已延期（里程碑“系统联调”已过计划日期）。",
+        "HX-2  希望变更报表导出格式：已排期，预计12月3日（周四）前完成",
+        "HX-1  运单查询页面打不开：测试环境的账号和密码，请于12月1日（周二）前提供",
+        "变更需求：已排期 1 项。",
+        "王磊",
+    ],
+    "TW": [
+        "以下是福爾摩沙書店專案第48週（2026年11月23日至29日）的進度週報。",
+        "整體狀況：進度正常。",
+        "TW-1  會員登入後購物車是空的：排查中",
+        "林怡君",
+    ],
 }
 
 
@@ -119,6 +134,8 @@ def test_every_report_template_file_is_rendered_here() -> None:
         *(f"summary/weekly.{lang}.{fmt}.j2" for lang in languages for fmt in ("txt", "html")),
         *(f"summary/subject.{lang}.txt.j2" for lang in languages),
         *(f"summary/_words.{lang}.j2" for lang in languages),  # imported by both formats
+        "summary/_weekly.txt.j2",  # the body every language includes
+        "summary/_weekly.html.j2",
     }
     assert files == covered
 

@@ -44,7 +44,7 @@ def test_monday_morning_makes_each_report_once(busy_bot: Bot) -> None:
         assert scheduler.run_pending(NOW + timedelta(minutes=minute)) == []
     assert ReportScheduler(busy_bot.config, busy_bot.db).run_pending(NOW) == []
     assert len(outbox(busy_bot, "summary")) == 3 and len(outbox(busy_bot, "digest")) == 2
-    assert ("summary", "HX", "2026-W49", "queued") in reports(busy_bot)
+    assert ("summary", "HX", "2026-W48", "queued") in reports(busy_bot)  # the week before
     [hx] = [m for m in outbox(busy_bot, "summary") if "华信物流" in m.subject]
     assert hx.rcpt_to == ["li.na@huaxin.example", "zhang.wei@huaxin.example"]
 
@@ -55,7 +55,7 @@ def test_the_mails_are_automatic_and_in_the_clients_language(busy_bot: Bot) -> N
     by_lang = {m["Content-Language"]: m for m in summaries}
     assert set(by_lang) == {"en", "zh-Hans", "zh-Hant"}
     hx = by_lang["zh-Hans"]
-    assert hx["Subject"] == "华信物流项目周报（2026年第49周）"
+    assert hx["Subject"] == "华信物流项目周报（第48周，2026年11月23日至29日）"
     assert hx["Auto-Submitted"] == "auto-generated"
     assert hx["From"].addresses[0].addr_spec == "team@agency.example"
     assert hx["Message-ID"].endswith("@agency.example>") and hx["In-Reply-To"] is None
@@ -83,19 +83,19 @@ def test_the_next_days_and_weeks_follow_the_schedule(busy_bot: Bot) -> None:
     made = scheduler.run_pending(next_monday)
     assert {(o.kind, o.period) for o in made if o.result == "queued"} == {
         ("digest", "2026-12-07"),
-        ("summary", "2026-W50"),
+        ("summary", "2026-W49"),
     }
 
 
 def test_missed_weeks_make_only_the_latest_period(busy_bot: Bot) -> None:
     later = NOW + timedelta(weeks=3, hours=2)  # the daemon was down for three weeks
     made = ReportScheduler(busy_bot.config, busy_bot.db).run_pending(later)
-    assert {o.period for o in made if o.kind == "summary"} == {"2026-W52"}
+    assert {o.period for o in made if o.kind == "summary"} == {"2026-W51"}
     assert {o.period for o in made if o.kind == "digest"} == {"2026-12-21"}
     assert len(outbox(busy_bot, "summary")) == 3
 
 
-def test_the_second_summary_covers_the_time_since_the_first(busy_bot: Bot) -> None:
+def test_the_second_report_covers_the_next_week_without_overlap(busy_bot: Bot) -> None:
     scheduler = ReportScheduler(busy_bot.config, busy_bot.db)
     scheduler.run_pending(NOW)
     busy_bot.move("HX-1", "resolved", at=NOW + timedelta(days=2))
@@ -105,9 +105,10 @@ def test_the_second_summary_covers_the_time_since_the_first(busy_bot: Bot) -> No
     )
     body = message_from_bytes(second.raw, policy=policy.default).get_body(("plain",)).get_content()
     body = body.replace("\r\n", "\n")
-    assert "2026年11月30日（星期一）至2026年12月7日（星期一）" in body
-    assert "自上次汇报以来已完成：\n  - HX-1" in body
-    assert "自上次汇报以来新提交" not in body  # nothing new since the first summary
+    assert "第49周（2026年11月30日至12月6日）" in body
+    assert "本周完成：\n  - HX-1" in body
+    assert "新提交" not in body  # nothing new in week 49
+    assert "需要您配合" not in body  # HX-1 is done: nothing waits on the client any more
 
 
 def test_two_schedulers_on_one_database_make_each_report_once(busy_bot: Bot) -> None:
@@ -155,8 +156,31 @@ def test_a_project_with_nothing_to_say_gets_no_summary(bot: Bot) -> None:
     bot.deliver("anna@acme.example", "Checkout fails")
     bot.run()
     made = ReportScheduler(bot.config, bot.db).run_pending(NOW)
-    summaries = {o.scope: o.result for o in made if o.kind == "summary"}
-    assert summaries == {"ACME": "queued", "HX": "skipped", "TW": "skipped"}
+    summaries = {o.scope: (o.result, o.detail) for o in made if o.kind == "summary"}
+    assert summaries["ACME"][0] == "queued"
+    assert summaries["TW"] == ("skipped", "nothing to report")
+    # HX has milestones to report on, but nobody of the client wrote yet: no one to send to.
+    assert summaries["HX"][0] == "skipped" and "no client contacts" in summaries["HX"][1]
+
+
+@pytest.mark.parametrize(("quiet_weeks", "result"), [("brief", "queued"), ("skip", "skipped")])
+def test_a_quiet_week_gets_a_brief_report_or_none(bot: Bot, quiet_weeks: str, result: str) -> None:
+    hx = dataclasses.replace(HX, client_addresses=("li.na@huaxin.example",))
+    bot.config = dataclasses.replace(
+        bot.config,
+        projects=(ACME, hx, TW),
+        schedules=dataclasses.replace(SCHEDULES, summary_quiet_weeks=quiet_weeks),
+    )
+    bot.run()
+    made = ReportScheduler(bot.config, bot.db).run_pending(NOW)
+    [outcome] = [o for o in made if o.kind == "summary" and o.scope == "HX"]
+    assert outcome.result == result
+    if result == "queued":
+        [mail] = [m for m in outbox(bot, "summary") if "HX" in m.dedupe_key]
+        body = message_from_bytes(mail.raw, policy=policy.default).get_body(("plain",))
+        assert "比较平稳：没有新的事项，也没有状态变化" in body.get_content()
+    else:
+        assert outcome.detail == "a quiet week (summary_quiet_weeks)"
 
 
 def held_bot(bot: Bot) -> Bot:
@@ -184,8 +208,8 @@ def test_held_summaries_wait_for_the_pm_and_the_digest_says_so(bot: Bot) -> None
         m for m in outbox(bot, "digest") if "lena" in m.rcpt_to[0] and "12-01" in m.dedupe_key
     ]
     text = message_from_bytes(lena.raw, policy=policy.default).get_body(("plain",)).get_content()
-    assert "mailbot summary --release ACME --period 2026-W49" in text
-    assert "mailbot summary --release TW --period 2026-W49" in text
+    assert "mailbot summary --release ACME --period 2026-W48" in text
+    assert "mailbot summary --release TW --period 2026-W48" in text
 
 
 def test_release_sends_the_held_summary_once_for_its_own_window(bot: Bot) -> None:
@@ -195,13 +219,14 @@ def test_release_sends_the_held_summary_once_for_its_own_window(bot: Bot) -> Non
     bot.run()
     bot.pin("TW-2", NOW + timedelta(hours=3))
     outcome = release_summary(bot.db, bot.config, TW, NOW + timedelta(hours=5))
-    assert (outcome.result, outcome.period) == ("released", "2026-W49")
+    assert (outcome.result, outcome.period) == ("released", "2026-W48")
     [mail] = outbox(bot, "summary")
     body = message_from_bytes(mail.raw, policy=policy.default).get_body(("plain",)).get_content()
-    assert "TW-1" in body and "TW-2  結帳頁面很慢" in body
-    assert "2026年11月30日（星期一）" in body  # up to the release, not the hold
-    assert ("summary", "TW", "2026-W49", "queued") in reports(bot)
-    again = release_summary(bot.db, bot.config, TW, NOW + timedelta(hours=6), period="2026-W49")
+    assert "TW-1" in body and "TW-2  結帳頁面很慢" in body  # open now, so in progress
+    assert "第48週（2026年11月23日至29日）" in body  # still the week it reports on
+    assert "本週您新提出了 1 項需求（TW-1）" in body  # TW-2 came in week 49
+    assert ("summary", "TW", "2026-W48", "queued") in reports(bot)
+    again = release_summary(bot.db, bot.config, TW, NOW + timedelta(hours=6), period="2026-W48")
     assert again.result == "exists"
     with pytest.raises(ReportError, match="no held summary"):
         release_summary(bot.db, bot.config, TW, NOW + timedelta(hours=6))
@@ -212,10 +237,11 @@ def test_sending_by_hand_records_the_period(busy_bot: Bot) -> None:
     first = make_summary(busy_bot.db, busy_bot.config, HX, at(27, 18), period="2026-W48")
     second = make_summary(busy_bot.db, busy_bot.config, HX, at(27, 19), period="2026-W48")
     assert (first.result, second.result) == ("queued", "exists")
-    # The scheduler's Monday run makes the next week's, covering only what came after.
+    # The scheduler's Monday run finds week 48 sent already: HX gets it once.
     made = ReportScheduler(busy_bot.config, busy_bot.db).run_pending(NOW)
-    assert ("summary", "HX", "queued") in {(o.kind, o.scope, o.result) for o in made}
-    assert len([m for m in outbox(busy_bot, "summary") if "HX" in m.dedupe_key]) == 2
+    assert ("summary", "HX") not in {(o.kind, o.scope) for o in made}
+    assert ("summary", "ACME", "queued") in {(o.kind, o.scope, o.result) for o in made}
+    assert len([m for m in outbox(busy_bot, "summary") if "HX" in m.dedupe_key]) == 1
 
 
 def test_the_jobs_are_described_in_words(bot: Bot) -> None:

@@ -20,17 +20,17 @@ from mailbot.storage.models import Event, OutboxMail, Report
 from tests.unit.reports.conftest import HX, NOW, Bot
 from tests.unit.reports.test_cli import setup  # noqa: F401
 
-EARLY = NOW - timedelta(days=3)  # Friday before: the week's summary is not made yet
+EARLY = NOW - timedelta(days=3)  # Friday of week 48: its report is not made yet
 
 
 def test_a_held_period_is_left_by_the_schedule_and_sent_on_release(busy_bot: Bot) -> None:
     with busy_bot.db.session() as s:
-        held = hold_summary(s, busy_bot.config, HX, EARLY, period="2026-W49", actor="lena")
-        assert (held.result, held.period) == ("held", "2026-W49")
-        again = hold_summary(s, busy_bot.config, HX, EARLY, period="2026-W49", actor="lena")
+        held = hold_summary(s, busy_bot.config, HX, EARLY, period="2026-W48", actor="lena")
+        assert (held.result, held.period) == ("held", "2026-W48")
+        again = hold_summary(s, busy_bot.config, HX, EARLY, period="2026-W48", actor="lena")
         assert again.result == "exists" and again.detail == "held already"
         event = s.scalars(select(Event).where(Event.kind == "summary_held")).one()
-        assert event.actor == "lena" and event.detail == {"project": "HX", "period": "2026-W49"}
+        assert event.actor == "lena" and event.detail == {"project": "HX", "period": "2026-W48"}
     made = ReportScheduler(busy_bot.config, busy_bot.db).run_pending(NOW)
     assert {o.scope for o in made if o.kind == "summary"} == {"ACME", "TW"}
     with busy_bot.db.session() as s:
@@ -40,12 +40,12 @@ def test_a_held_period_is_left_by_the_schedule_and_sent_on_release(busy_bot: Bot
         assert released.result == "released" and released.outbox_id is not None
         assert s.get(OutboxMail, released.outbox_id).kind == "summary"  # type: ignore[union-attr]
         event = s.scalars(select(Event).where(Event.kind == "summary_released")).one()
-        assert event.actor == "lena" and event.detail["period"] == "2026-W49"
+        assert event.actor == "lena" and event.detail["period"] == "2026-W48"
         # Released once: a second release and a hold find it sent.
-        twice = release_summary_in(s, busy_bot.config, HX, NOW, period="2026-W49", actor="x")
+        twice = release_summary_in(s, busy_bot.config, HX, NOW, period="2026-W48", actor="x")
         assert twice.result == "exists"
         with pytest.raises(ReportError, match="already sent"):
-            hold_summary(s, busy_bot.config, HX, NOW, period="2026-W49", actor="lena")
+            hold_summary(s, busy_bot.config, HX, NOW, period="2026-W48", actor="lena")
 
 
 def test_a_sent_summary_cannot_be_held(busy_bot: Bot) -> None:
@@ -58,7 +58,7 @@ def test_a_sent_summary_cannot_be_held(busy_bot: Bot) -> None:
 def test_the_preview_in_a_session_is_what_would_be_sent(busy_bot: Bot) -> None:
     with busy_bot.db.session() as s:
         summary = preview_summary_in(s, busy_bot.config, HX, NOW)
-        assert summary.period == "2026-W49" and not summary.empty
+        assert summary.period == "2026-W48" and not summary.empty
         assert s.scalars(select(Report)).first() is None  # nothing recorded
 
 
