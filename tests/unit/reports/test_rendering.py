@@ -14,6 +14,7 @@ from mailbot.config_types import ProjectConfig
 from mailbot.reports.digest import preview_digests, render_digest
 from mailbot.reports.summary import preview_summary, render_summary
 from tests.support.snapshots import Snapshots
+from tests.unit.outgoing.test_pm_mail import _spaces_next_to as spaces_next_to
 from tests.unit.reports.conftest import ACME, HX, NOW, TW, Bot
 
 check_snapshot = Snapshots(Path(__file__).resolve().parent / "snapshots").check
@@ -58,6 +59,9 @@ def test_the_summary_in_the_clients_language(busy_bot: Bot, project: ProjectConf
     assert rendered.html is not None
     for fact in FACTS[project.key]:
         assert fact in rendered.text, f"{fact!r} missing"
+    # A Chinese project name sits in Chinese text without spaces, in the subject too.
+    for text in (subject, rendered.text, rendered.html):
+        assert not spaces_next_to(text, project.name), spaces_next_to(text, project.name)
     check_snapshot(f"summary.{project.language}.txt", f"Subject: {subject}\n\n{rendered.text}")
     check_snapshot(f"summary.{project.language}.html", rendered.html)
 
