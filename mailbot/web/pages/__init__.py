@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
-from mailbot.web.pages import account, actions, board, item, ops, queue, signin, summaries, users
+from mailbot.web.pages import (
+    account,
+    actions,
+    board,
+    item,
+    ops,
+    projects,
+    queue,
+    signin,
+    summaries,
+    users,
+)
 
-PAGES = [signin, account, queue, item, actions, board, ops, summaries, users]
+PAGES = [signin, account, queue, item, actions, board, projects, ops, summaries, users]

@@ -6,6 +6,7 @@ a viewer), recorded with their name, and redirects back to the item page.
 
 from __future__ import annotations
 
+from datetime import date
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -13,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mailbot.errors import MailbotError
-from mailbot.items import actions, change_control
+from mailbot.items import actions, change_control, progress
 from mailbot.items.lifecycle import LIFECYCLES
 from mailbot.storage.models import Item
 from mailbot.web.access import item_for
@@ -184,8 +185,42 @@ def request_approval(ctx: Ctx) -> Response:
     return _back(ctx, item.ref, "approval_requested")
 
 
+def _day(ctx: Ctx, name: str) -> date | None:
+    """A date field (YYYY-MM-DD, as <input type=date> sends it); empty is None."""
+    text = ctx.field(name)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise actions.ActionError(f"{text!r} is not a date", "pick the date again") from None
+
+
+@page(write=True)
+def target(ctx: Ctx) -> Response:
+    """When the team expects the item done; an empty date clears it."""
+    item = item_for(ctx.db, ctx.me, _ref(ctx), act=True)
+    progress.set_target(ctx.db, item.ref, _day(ctx, "target"), actor=ctx.me.name)
+    return _back(ctx, item.ref, "target")
+
+
+@page(write=True)
+def waiting(ctx: Ctx) -> Response:
+    """The item waits on the client for something, by a date; "done" ends the wait."""
+    item = item_for(ctx.db, ctx.me, _ref(ctx), act=True)
+    if ctx.field("done"):
+        progress.clear_waiting(ctx.db, item, actor=ctx.me.name, why="marked done")
+    else:
+        progress.set_waiting(
+            ctx.db, item.ref, ctx.field("note"), needed_by=_day(ctx, "by"), actor=ctx.me.name
+        )
+    return _back(ctx, item.ref, "waiting")
+
+
 ROUTES = [
     Route("/items/{ref}/reclassify", reclassify, methods=["POST"]),
+    Route("/items/{ref}/target", target, methods=["POST"]),
+    Route("/items/{ref}/waiting", waiting, methods=["POST"]),
     Route("/items/{ref}/move", move, methods=["POST"]),
     Route("/items/{ref}/assign", assign, methods=["POST"]),
     Route("/items/{ref}/note", note, methods=["POST"]),
