@@ -29,25 +29,37 @@ def _text_part(raw: bytes) -> tuple[str, str, str]:
     return str(mail["To"]), str(mail["Subject"]), body.get_content() if body else ""
 
 
-def _print_summary(workspace) -> None:  # type: ignore[no-untyped-def]
-    """The weekly progress summary the first project's client would get (a preview)."""
+def _print_reports(workspace) -> None:  # type: ignore[no-untyped-def]
+    """The Chinese PM's digest and the weekly report of this week so far, as previews."""
     from datetime import UTC, datetime
 
     from mailbot.config import load_config
+    from mailbot.reports.digest import preview_digests, render_digest
+    from mailbot.reports.periods import local_date, week_period
     from mailbot.reports.summary import preview_summary, render_summary
     from mailbot.storage.db import open_database
 
     config = load_config(workspace.config)
     db = open_database(config.database_url)
+    now = datetime.now(UTC)
     try:
-        project = config.projects[0]
-        summary = preview_summary(db, config, project, datetime.now(UTC))
+        project = next(p for p in config.projects if p.language == "zh-Hans")
+        digests = [d for d in preview_digests(db, config, now) if d.recipient == project.pm]
+        this_week = week_period(local_date(config.schedules, now))
+        summary = preview_summary(db, config, project, now, period=this_week)
         subject, body = render_summary(config, summary)
     finally:
         db.dispose()
+    if digests:
+        digest_subject, digest_body = render_digest(config, digests[0])
+        print(
+            f"\n--- the PM digest for {project.pm_name} <{project.pm}> (preview) ---\n"
+            f"Subject: {digest_subject}\n\n{digest_body.text.strip()}"
+        )
     print(
-        f"\n--- the weekly progress summary for {project.name} (preview) ---\n"
-        f"Subject: {subject}\n\n{body.text.strip()}"
+        f"\n--- the weekly progress report for {project.name}, this week so far (preview; "
+        f"sent on {config.schedules.summary_day.title()}s for the week before) ---\n"
+        f"To: {', '.join(summary.recipients)}\nSubject: {subject}\n\n{body.text.strip()}"
     )
 
 
@@ -102,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         shown.add(language)
         print(f"\n--- {path.name} ({language}) ---\nTo: {to}\nSubject: {subject}\n\n{text.strip()}")
-    _print_summary(workspace)
+    _print_reports(workspace)
     mb = command_name()
     processed = sorted((workspace.inbox / ".mailbot.processed" / "cur").glob("*"))
     first = processed[0] if processed else f"{workspace.inbox}/.mailbot.processed/cur/FILE"
@@ -118,6 +130,7 @@ Try next:
   {mb} --config {workspace.config} queue show HX-1
   {mb} --config {workspace.config} explain {first}   # every decision
   {mb} --config {workspace.config} messages --json
+  {mb} --config {workspace.config} project show HX   # where the project stands, its milestones
   {mb} classify --explain {workspace.inbox}/.mailbot.processed/cur/*   # why each verdict
 
 The queue in a browser (the web workspace):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from mailbot.app import build_pipeline
@@ -34,6 +36,8 @@ secure_cookies = false  # the demo's web queue is plain http on 127.0.0.1; never
 [site]
 name = "Northwind Digital project team"
 address = "team@agency.example"
+name_by_language = { "zh-Hans" = "北风数码", "zh-Hant" = "北風數位" }
+signature_by_language = { "zh-Hans" = "北风数码项目组", "zh-Hant" = "北風數位專案團隊" }
 
 [[projects]]
 key = "ACME"
@@ -43,6 +47,11 @@ keywords = ["web shop", "checkout"]
 language = "en"
 pm = "lena@agency.example"
 pm_name = "Lena Wu"
+milestones = [
+    { name = "Design sign-off", due = @DAY-14@, status = "done" },
+    { name = "User acceptance testing", due = @DAY+5@, status = "in_progress" },
+    { name = "Go-live", due = @DAY+25@ },
+]
 
 [[projects]]
 key = "HX"
@@ -52,6 +61,12 @@ keywords = ["运输", "报表"]
 language = "zh-Hans"
 pm = "zhou@agency.example"
 pm_name = "周明"
+pm_language = "zh-Hans"
+milestones = [
+    { name = "需求确认", due = @DAY-10@, status = "done" },
+    { name = "系统联调", due = @DAY+3@, status = "in_progress" },
+    { name = "正式上线", due = @DAY+24@ },
+]
 
 [[projects]]
 key = "FH"
@@ -64,6 +79,15 @@ pm_name = "林佳蓉"
 [logging]
 level = "WARNING"
 """
+
+
+def demo_config(today: date) -> str:
+    """The config with milestone dates around `today`: one done, one near, one ahead."""
+    return re.sub(
+        r"@DAY([+-]\d+)@",
+        lambda m: (today + timedelta(days=int(m.group(1)))).isoformat(),
+        CONFIG_TEMPLATE,
+    )
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,7 @@ def create_workspace(root: Path, *, fresh: bool = True) -> DemoWorkspace:
     inbox = root / "inbox"
     ensure_maildir(inbox)
     config = root / "mailbot.toml"
-    config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    config.write_text(demo_config(date.today()), encoding="utf-8")
     stamp = int(time.time())
     for i, mail in enumerate(sorted(MAILS_DIR.glob("*.eml"))):
         target = inbox / "new" / f"{stamp}.M{i:03d}P0.demo"

@@ -98,11 +98,12 @@ class Summary:
 
     project: ProjectConfig
     period: str  # the week reported on, e.g. 2026-W48
-    since: datetime  # the window covered (UTC): the week, from when mailbot started watching
+    since: datetime  # the window covered (UTC): the week, up to now at the latest
     until: datetime
     week_first_day: date
     week_last_day: date
-    first: bool  # the first report: it starts when mailbot started watching, mid-week
+    first: bool  # mailbot started watching during this week: the first report
+    watching_since: date | None
     standing: Standing
     milestones: list[MilestoneLine]
     done: list[Line]  # resolved, closed or done in the week
@@ -157,6 +158,7 @@ class Summary:
             "since": self.since.astimezone(tz).date(),
             "until": (self.until - timedelta(seconds=1)).astimezone(tz).date(),
             "first": self.first,
+            "watching_since": self.watching_since,
             "quiet": self.quiet,
             "standing": self.standing,
             "milestones": self.milestones,
@@ -264,7 +266,9 @@ def collect_summary(
         period, ZoneInfo(project.timezone or config.schedules.timezone)
     )
     watching = watching_since(session)
-    since = max(week_from, aware(watching)) if watching is not None else week_from
+    # What mailbot fetched at its first start counts as news of the week it arrived in;
+    # nothing is claimed about the days before it was watching (`first` says so).
+    since = week_from
     until = min(week_to, now)
     if until < since:
         until = since
@@ -299,6 +303,7 @@ def collect_summary(
         week_first_day=week_start(period),
         week_last_day=week_start(period) + timedelta(days=6),
         first=first,
+        watching_since=aware(watching).astimezone(tz).date() if watching is not None else None,
         standing=progress.standing(session, project, today),
         milestones=milestone_lines,
         done=[lines[i.id] for i in delivered if i.category != "feedback"],

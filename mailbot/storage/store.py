@@ -233,8 +233,15 @@ def advance_cursor(session: Session, account: str, folder: str, uidvalidity: int
 
 
 def watching_since(session: Session) -> datetime | None:
-    """When mailbot first fetched any mailbox: reports cover nothing before it."""
-    return session.scalar(select(func.min(Cursor.started_at)))
+    """When mailbot started watching: its first fetch, or the first mail it stored if that
+    was earlier (the cursor is written when the first drain ends). Reports cover nothing
+    before it."""
+    moments = [
+        session.scalar(select(func.min(Cursor.started_at))),
+        session.scalar(select(func.min(StoredMessage.received_at))),
+    ]
+    found = [m for m in moments if m is not None]
+    return min(found) if found else None
 
 
 def touch_cursor(session: Session, account: str, folder: str, uidvalidity: int) -> None:

@@ -32,7 +32,11 @@ def test_demo_runs_and_reports(
     assert len(acks) == 7
     # 紧急 ("urgent") escalates HX-1 to its PM at once.
     assert [p.name for p in (workdir / "outbox").glob("*-escalation.eml")] != []
-    assert "weekly progress summary for ACME Retail web shop" in out
+    # The Chinese PM's digest, and the Chinese client's weekly report with its milestones.
+    assert "the PM digest for 周明 <zhou@agency.example>" in out and "紧急 1 项" in out
+    assert "weekly progress report for 华信物流运输管理系统, this week so far" in out
+    assert "里程碑：\n  - 需求确认：已完成\n  - 系统联调：" in out
+    assert "总体情况：存在风险（紧急问题HX-1尚未解决）。" in out
     assert "Subject: Re: Checkout fails with error 500 since this morning [ACME-1]" in out
     assert "Subject: Re: 紧急：后台登录不了 [HX-1]" in out and "4个工作小时内" in out
     assert not any((workdir / "inbox" / "new").iterdir())
