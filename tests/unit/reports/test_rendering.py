@@ -30,7 +30,7 @@ FACTS = {
         "ACME-3  Search returns nothing for umlauts: being fixed, expected by Wed 2 Dec",
         "Waiting on you:\n  - ACME-2  Please change the logo on the invoice: your go-ahead",
         'Milestone "User acceptance testing" on Fri 4 Dec',
-        "ACME-5 URGENT: payment page down: urgent",
+        'ACME-5 "URGENT: payment page down" is urgent',
         "Change requests: 1 waiting for your approval.",
         "Lena Wu",
     ],
@@ -152,3 +152,13 @@ def test_a_long_recipient_address_gets_a_stable_short_scope() -> None:
     assert len(report_scope(long)) == SCOPE_MAX
     assert report_scope(long) == report_scope(long.upper())
     assert report_scope(long) != report_scope(long.replace("team", "crew"))
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hans", "zh-Hant"])
+def test_the_examples_in_the_docs_are_what_mailbot_writes(language: str) -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "reports.md"
+    example = Path(__file__).resolve().parent / "snapshots" / f"summary.{language}.txt"
+    text = example.read_text(encoding="utf-8").rstrip("\n")
+    assert f"```text\n{text}\n```" in docs.read_text(encoding="utf-8"), (
+        f"docs/reports.md: paste tests/unit/reports/snapshots/summary.{language}.txt again"
+    )
