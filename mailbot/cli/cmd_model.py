@@ -8,7 +8,10 @@ import json
 from pathlib import Path
 
 NAME = "model"
-HELP = "train or evaluate a triage model (JSONL, CSV, or the bundled corpus directory)"
+HELP = (
+    "train or evaluate a triage model (JSONL, CSV, or the bundled corpus directory), "
+    "or export the PMs' corrections as training data"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "export-corrections", help="write the PMs' corrections as training data (JSONL)"
     )
     export.add_argument("--out", type=Path, required=True, help="JSONL file to write")
+    export.add_argument("--json", action="store_true", help="print the result as JSON")
 
     evaluate = sub.add_parser("evaluate", help="per-class P/R/F1, macro-F1, confusion matrix")
     evaluate.add_argument("--model", type=Path, help="model directory (default: bundled)")
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from mailbot.triage.data import read_records
 
     if args.model_command == "export-corrections":
-        return _export_corrections(args)
+        return export_corrections(args)
     if args.model_command == "evaluate" and args.data is None:
         from mailbot.triage.data import corpus_dir
 
@@ -106,14 +110,18 @@ def _corrections(args: argparse.Namespace) -> list:
     return found
 
 
-def _export_corrections(args: argparse.Namespace) -> int:
-    from mailbot.cli.common import database, load
-    from mailbot.items.corrections import export_corrections
+def export_corrections(args: argparse.Namespace) -> int:
+    """`mailbot model export-corrections --out FILE.jsonl [--json]`."""
+    from mailbot.cli.common import print_json, session_for
+    from mailbot.items import corrections
+    from mailbot.text import plural
 
-    db = database(load(args))
-    with db.session() as session:
-        count = export_corrections(session, args.out)
-    print(f"wrote {count} corrections to {args.out}")
+    with session_for(args) as (_config, session):
+        count = corrections.export_corrections(session, args.out)
+    if getattr(args, "json", False):
+        print_json({"out": str(args.out), "examples": count})
+    else:
+        print(f"wrote {plural(count, 'correction')} to {args.out}")
     return 0
 
 

@@ -28,10 +28,12 @@ def default_actor() -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
     for module in subcommands():
+        # A HIDDEN action (an old name kept for scripts) works but is not listed.
+        listed = {} if getattr(module, "HIDDEN", False) else {"help": module.HELP}
         # "resolve": a module may redefine --json or --actor without an argparse conflict.
         cmd = sub.add_parser(
             module.NAME,
-            help=module.HELP,
+            **listed,
             description=module.HELP,
             conflict_handler="resolve",
             parents=[global_options()],  # --config, -v after the action too

@@ -100,7 +100,7 @@ def test_a_reclassification_changes_the_item_and_is_exported_for_training(
     assert after.status in ("new", "submitted", "received")  # the new lifecycle's first status
 
     out = tmp_path / "corrections.jsonl"
-    assert cli(capsys, path, "queue", "export-corrections", "--out", str(out))["examples"] == 1
+    assert cli(capsys, path, "model", "export-corrections", "--out", str(out))["examples"] == 1
     [example] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert example["label"] == wanted and example["source"] == "correction"
     assert example["text"].startswith("后台登录不了\n你好，从今天上午开始")

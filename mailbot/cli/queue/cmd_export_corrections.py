@@ -1,12 +1,19 @@
-"""`mailbot queue export-corrections --out FILE.jsonl`: the PM's corrections as training data."""
+"""`mailbot queue export-corrections`: the old name of `mailbot model export-corrections`.
+
+Hidden from `mailbot queue --help`; it still works for scripts written against it, and says
+on stderr where the command lives now.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 NAME = "export-corrections"
-HELP = "write category corrections as JSONL training data (the format of `model train`)"
+HELP = "the old name of `mailbot model export-corrections`"
+HIDDEN = True
+MOVED = "`mailbot queue export-corrections` is now `mailbot model export-corrections`"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,10 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mailbot.cli.queue.common import emit, session_for
-    from mailbot.items.corrections import export_corrections
+    from mailbot.cli.cmd_model import export_corrections
 
-    with session_for(args) as (_config, session):
-        count = export_corrections(session, args.out)
-    emit(args, {"out": str(args.out), "examples": count}, f"wrote {count} examples to {args.out}")
-    return 0
+    print(f"mailbot: {MOVED}", file=sys.stderr)
+    return export_corrections(args)

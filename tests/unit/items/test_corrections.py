@@ -75,7 +75,7 @@ def test_the_export_sub_command(
 ) -> None:
     filed.cli_json(capsys, "queue", "reclassify", "ACME-2", "feedback")
     out = tmp_path / "sub" / "corr.jsonl"
-    result = filed.cli_json(capsys, "queue", "export-corrections", "--out", str(out))
+    result = filed.cli_json(capsys, "model", "export-corrections", "--out", str(out))
     assert result == {"out": str(out), "examples": 1}
     assert lines(out)[0]["label"] == "feedback" and not out.with_name("corr.jsonl.tmp").exists()
 
