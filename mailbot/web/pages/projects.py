@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mailbot.config_types import MILESTONE_STATUSES, ProjectConfig
 from mailbot.items import progress
 from mailbot.items.actions import ActionError
+from mailbot.items.lifecycle import LIFECYCLES
+from mailbot.items.sla import is_open, is_overdue
+from mailbot.storage.models import Item
 from mailbot.web.access import project_for
 from mailbot.web.context import Ctx, Denied, page
 
@@ -50,6 +54,35 @@ def projects(ctx: Ctx) -> Response:
     return ctx.render("projects.html", rows=rows)
 
 
+def overview(ctx: Ctx, project: ProjectConfig) -> dict[str, object]:
+    """Open items by category and status, overdue, waiting on the client, change requests by
+    stage (done and rejected ones too): what the PM looks at first."""
+    items = ctx.db.scalars(
+        select(Item).where(Item.project_key == project.key, Item.merged_into_id.is_(None))
+    ).all()
+    open_items = [i for i in items if is_open(i)]
+    by_category: dict[str, dict[str, int]] = {}
+    for item in open_items:
+        row = by_category.setdefault(item.category, {})
+        row[item.status] = row.get(item.status, 0) + 1
+    stages = {stage: 0 for stage in LIFECYCLES["change_request"]}
+    for item in items:
+        if item.category == "change_request" and item.status in stages:
+            stages[item.status] += 1
+    return {
+        "open": len(open_items),
+        "by_category": by_category,
+        "overdue": [i for i in open_items if is_overdue(i, ctx.config, ctx.now)],
+        "waiting": [
+            i
+            for i in open_items
+            if i.waiting_since is not None
+            or (i.approval_requested_at is not None and i.status in ("submitted", "under_review"))
+        ],
+        "stages": stages,
+    }
+
+
 @page()
 def project_page(ctx: Ctx) -> Response:
     project = _project(ctx)
@@ -57,6 +90,7 @@ def project_page(ctx: Ctx) -> Response:
     return ctx.render(
         "project.html",
         project=project,
+        overview=overview(ctx, project),
         standing=progress.standing(ctx.db, project, today),
         milestones=progress.milestones(ctx.db, project),
         today=today,

@@ -85,3 +85,20 @@ def test_target_date_and_waiting_on_the_item_page(
     assert bad.status_code == 400 and "is not a date" in bad.text
     with people.session() as s:
         assert s.scalars(select(Item).where(Item.ref == "ACME-1")).one().waiting_since is None
+
+
+def test_the_project_overview_counts_what_is_open(
+    signed_in: Callable[[str], TestClient], people: Bot
+) -> None:
+    admin = signed_in("admin")
+    csrf = page_csrf(admin)
+    admin.post("/items/ACME-2/waiting", data={"note": "the logo as SVG", "csrf": csrf})
+    page = admin.get("/projects/ACME").text
+    assert 'id="open-count">2<' in page  # ACME-1 and ACME-2
+    assert 'data-category="issue"' in page and 'data-category="change_request"' in page
+    assert 'id="waiting-count">1<' in page and "the logo as SVG" in page
+    assert '<span data-stage="submitted">submitted <b>1</b></span>' in page
+    with people.session() as s:
+        item = s.scalars(select(Item).where(Item.ref == "ACME-1")).one()
+        item.status = "resolved"
+    assert 'id="open-count">1<' in admin.get("/projects/ACME").text
