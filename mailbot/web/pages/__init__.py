@@ -6,6 +6,7 @@ from mailbot.web.pages import (
     account,
     actions,
     board,
+    health,
     item,
     ops,
     projects,
@@ -15,4 +16,4 @@ from mailbot.web.pages import (
     users,
 )
 
-PAGES = [signin, account, queue, item, actions, board, projects, ops, summaries, users]
+PAGES = [signin, account, queue, item, actions, board, projects, ops, summaries, users, health]
