@@ -45,6 +45,9 @@ class Walk:
     content_types: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     parts: int = 0
+    # With `keep_payloads`, each attachment's bytes too (for downloading one), in order.
+    keep_payloads: bool = False
+    payloads: list[bytes] = field(default_factory=list)
 
     def body(self) -> tuple[str, str]:
         """(text, source): plain text wins, HTML is converted, else nothing."""
@@ -103,6 +106,16 @@ def _payload(part: MimePart, index: int, defects: list[str]) -> bytes:
         return data
     payload = part.get_payload()
     return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+
+
+def _enclosed_bytes(part: MimePart) -> bytes:
+    """An enclosed mail as a .eml file."""
+    inner = part.get_payload()
+    message = inner[0] if isinstance(inner, list) and inner else part
+    try:
+        return message.as_bytes() if isinstance(message, MimePart) else b""
+    except Exception:  # a broken enclosed mail: its source as it came
+        return part.as_string().encode("utf-8", "replace")
 
 
 def _size(part: MimePart) -> int:
@@ -173,6 +186,8 @@ def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int =
         if ctype == "message/rfc822":
             name = _filename(part, result.defects)
             result.attachments.append(Attachment(name, ctype, _size(part)))
+            if result.keep_payloads:
+                result.payloads.append(_enclosed_bytes(part))
         return  # an enclosed mail's parts are not this mail's body or attachments
     if part.is_multipart():
         inner = in_attachment or disposition == "attachment"
@@ -205,3 +220,5 @@ def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int =
         (result.html if ctype == "text/html" else result.plain).append(text)
         return
     result.attachments.append(Attachment(filename, ctype, len(data)))
+    if result.keep_payloads:
+        result.payloads.append(data)

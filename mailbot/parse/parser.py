@@ -14,7 +14,7 @@ import mailparser
 from mailparser.exceptions import MailParserRecursionError
 
 from mailbot.errors import ParseError
-from mailbot.message import Address, Message
+from mailbot.message import Address, Attachment, Message
 from mailbot.parse import raw, signals
 from mailbot.parse.addresses import parse_addresses
 from mailbot.parse.body import Walk, walk
@@ -159,3 +159,17 @@ def parse_bytes(data: bytes, received_at: datetime | None = None) -> Message:
         headers=headers,
         raw_sha256=digest,
     )
+
+
+def read_attachment(data: bytes, index: int) -> tuple[Attachment, bytes] | None:
+    """The `index`-th attachment of a raw mail (as `parse_bytes` lists them) and its bytes."""
+    cleaned, defects = raw.prepare(bytes(data))
+    mime, _date = _mime(bound_headers(cleaned, defects), defects)
+    found = Walk(keep_payloads=True)
+    try:
+        walk(mime, found)
+    except Exception:  # as in parse_bytes: what was found before the failure stands
+        log.debug("MIME walk failed while reading an attachment", exc_info=True)
+    if not 0 <= index < len(found.payloads):
+        return None
+    return found.attachments[index], found.payloads[index]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import or_, select
 from starlette.responses import Response
@@ -12,9 +13,10 @@ from mailbot.items.actions import item_messages, old_refs
 from mailbot.items.lifecycle import LIFECYCLES
 from mailbot.items.sla import due_at, sla_state
 from mailbot.items.views import flags, verdict_reasons
-from mailbot.storage.models import Event, Item, OutboxMail, StoredMessage
+from mailbot.parse.parser import read_attachment
+from mailbot.storage.models import Blob, Event, Item, OutboxMail, StoredMessage
 from mailbot.web.access import item_for
-from mailbot.web.context import Ctx, page
+from mailbot.web.context import Ctx, Denied, page
 
 
 def quoted_part(row: StoredMessage) -> str:
@@ -93,4 +95,55 @@ def item_page(ctx: Ctx) -> Response:
     )
 
 
-ROUTES = [Route("/items/{ref}", item_page, methods=["GET"], name="item")]
+@page()
+def attachment(ctx: Ctx) -> Response:
+    """One attachment of a client mail, as a download that no browser renders.
+
+    Whatever type the sender declared, it is served as application/octet-stream with
+    `Content-Disposition: attachment` and a sandboxing CSP: an HTML or SVG file from a
+    stranger never runs in the workspace's origin.
+    """
+    row = ctx.db.get(StoredMessage, int(ctx.request.path_params["id"]))
+    if row is None:
+        raise Denied(404)
+    item = ctx.db.get(Item, row.item_id) if row.item_id is not None else None
+    if item is None:
+        if not ctx.me.is_admin:  # noise and spam belong to no project: admins only
+            raise Denied(404)
+    else:
+        item_for(ctx.db, ctx.me, item.ref)
+    blob = ctx.db.get(Blob, row.sha256)
+    found = read_attachment(blob.data, int(ctx.request.path_params["n"])) if blob else None
+    if found is None:
+        raise Denied(404)
+    meta, data = found
+    name = safe_filename(meta.filename, meta.content_type)
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={
+            "content-disposition": f"attachment; filename=\"{ascii_name(name)}\"; "
+            f"filename*=UTF-8''{quote(name)}",
+            "content-security-policy": "sandbox; default-src 'none'",
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+def safe_filename(name: str | None, content_type: str) -> str:
+    """A name for the download: no path, no control characters, never empty."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '"<>:|?*').strip(". ")
+    if not base:
+        base = "message.eml" if content_type == "message/rfc822" else "attachment"
+    return base[:150]
+
+
+def ascii_name(name: str) -> str:
+    return name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+
+
+ROUTES = [
+    Route("/items/{ref}", item_page, methods=["GET"], name="item"),
+    Route("/messages/{id:int}/attachments/{n:int}", attachment, methods=["GET"]),
+]
