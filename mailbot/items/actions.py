@@ -220,8 +220,10 @@ def set_status(
     note: str | None = None,
     notify: bool = False,
     now: datetime | None = None,
+    text: str | None = None,
 ) -> StatusChange:
-    """Move the item to `status`; with `notify`, queue a status mail to the client.
+    """Move the item to `status`; with `notify`, queue a status mail to the client
+    (`text`: the mail as the person edited it, instead of the template's).
 
     A status mail is a person answering the client, so it meets the first-response SLA.
     """
@@ -233,7 +235,9 @@ def set_status(
     outbox = None
     if notify:
         now = now or datetime.now(UTC)
-        outbox = notify_status(session, config, item, status, event_id=event.id, note=note, now=now)
+        outbox = notify_status(
+            session, config, item, status, event_id=event.id, note=note, now=now, text=text
+        )
         event.detail = {**event.detail, "notified": outbox.message_id if outbox else None}
         record_first_response(
             session, item, now, by=actor, how=f"status update '{status}' mailed to the client"
@@ -250,6 +254,7 @@ def notify_status(
     event_id: int,
     note: str | None,
     now: datetime,
+    text: str | None = None,
 ) -> OutboxMail | None:
     """Queue "ACME-42 is now resolved" for the client; None if this exact mail was queued before.
 
@@ -272,6 +277,7 @@ def notify_status(
         context={"status": status, "note": note or None},
         dedupe_key=f"{STATUS_KIND}:{item.id}:{status}:{event_id}",
         now=now,
+        text=text,
     )
 
 

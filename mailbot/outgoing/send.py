@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -110,10 +110,13 @@ def shared_context(
     site = config.site
     pm_name = project.pm_name if project else None
     languages = language_order(language)
+    # A client mail is signed by the PM, else the team; a PM is greeted by name or not.
+    signer = pm_name or ("" if audience is Audience.PM else site.name_in(languages))
+    signature = site.signature_in(languages)
     values: dict[str, Any] = {
-        # A client mail is signed by the PM, else the team; a PM is greeted by name or not.
-        "pm_name": pm_name or ("" if audience is Audience.PM else site.name_in(languages)),
-        "team_signature": site.signature_in(languages),
+        "pm_name": signer,
+        # Without a PM the team signs: its name once, not again as the last line.
+        "team_signature": "" if signature == signer else signature,
     }
     if project is not None:
         values["project"] = {"name": project.name, "key": project.key}
@@ -233,8 +236,12 @@ def send_templated(
     language: str | None = None,
     template_kind: str | None = None,
     message_pk: int | None = None,
+    text: str | None = None,
 ) -> OutboxMail | None:
     """Render, compose and queue one mail; None when its dedupe key was queued before.
+
+    `text`: what a person wrote over the rendered text (edited before sending); the mail is
+    then that plain text only, in the template's language.
 
     `kind` is the outbox kind and, unless `template_kind` says otherwise, the template
     folder; `category` the template in it. With `thread_from` the mail is a reply in
@@ -260,6 +267,14 @@ def send_templated(
         language=language,
         subject=not reply and subject is None,
     )
+    if text is not None and text.strip():
+        edited = Rendered(
+            language_used=draft.body.language_used,
+            text=text.replace("\r\n", "\n").strip() + "\n",
+            html=None,
+            template_names=(*draft.body.template_names, "(edited by a person)"),
+        )
+        draft = replace(draft, body=edited)
     recipients = _recipients(to, project=project, audience=audience, thread_from=thread_from)
     if not recipients:
         raise ComposeError(

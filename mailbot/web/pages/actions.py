@@ -158,8 +158,18 @@ def status(ctx: Ctx) -> Response:
         note=ctx.field("note") or None,
         notify=ctx.field("notify") == "1",
         now=ctx.now,
+        text=_edited(ctx.field("body"), ctx.field("original")),
     )
     return _back(ctx, item.ref, "status")
+
+
+def _edited(body: str, original: str) -> str | None:
+    """The mail text the person changed, or None when they left the preview as it was."""
+
+    def norm(text: str) -> str:
+        return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n"))
+
+    return body if body.strip() and norm(body) != norm(original) else None
 
 
 @page(write=True)

@@ -91,6 +91,36 @@ def test_the_status_mail_is_previewed_in_the_clients_language_then_sent_once(
     assert body is not None and "正在修复" in body.get_content()
 
 
+def test_the_status_mail_can_be_edited_before_it_goes(
+    signed_in: Callable[[str], TestClient], people: Bot
+) -> None:
+    import html as html_module
+    import re
+
+    admin = signed_in("admin")
+    preview = admin.get("/items/HX-1/status?status=in_progress")
+    match = re.search(r'<textarea name="body"[^>]*>(.*?)</textarea>', preview.text, re.S)
+    assert match, "the preview has no editable mail"
+    generated = html_module.unescape(match.group(1))
+    assert "HX-1" in generated
+    # Sent as previewed: the template's mail, with its HTML part.
+    unchanged = {"status": "in_progress", "notify": "1", "body": generated.replace("\n", "\r\n")}
+    unchanged |= {"original": generated, "csrf": page_csrf(admin)}
+    assert admin.post("/items/HX-1/status", data=unchanged).status_code == 303
+    first = message_from_bytes(people.outbox("status")[0].raw, policy=policy.default)
+    assert first.get_body(("html",)) is not None
+    # Edited: the PM's words go out, as plain text.
+    edited = generated.replace("HX-1", "HX-1（已安排工程师王工今晚处理）", 1)
+    form = {"status": "resolved", "notify": "1", "body": edited, "original": generated}
+    assert (
+        admin.post("/items/HX-1/status", data={**form, "csrf": page_csrf(admin)}).status_code == 303
+    )
+    second = message_from_bytes(people.outbox("status")[-1].raw, policy=policy.default)
+    assert second.get_body(("html",)) is None
+    text = second.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "已安排工程师王工今晚处理" in text
+
+
 def test_approval_is_requested_after_an_assessment(
     signed_in: Callable[[str], TestClient], people: Bot
 ) -> None:
