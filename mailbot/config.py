@@ -261,6 +261,7 @@ _WEB_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
     "max_failed_logins": ((int,), 5),
     "login_window_minutes": ((int, float), 15.0),
     "language": ((str,), "en"),
+    "send_at_once": ((bool,), True),
 }
 _AUTH_KEYS = {
     "trusted_authserv_ids": ((list,), []),
@@ -831,6 +832,7 @@ def _web(table: dict[str, Any]) -> WebConfig:
         max_failed_logins=table["max_failed_logins"],
         login_window_minutes=float(table["login_window_minutes"]),
         language=table["language"],
+        send_at_once=table["send_at_once"],
     )
 
 

@@ -403,3 +403,6 @@ class WebConfig:
     max_failed_logins: int = 5  # per name within login_window_minutes, then wait
     login_window_minutes: float = 15.0
     language: str = "en"  # of the sign-in page; each user chooses their own after
+    # A status mail, approval request or released report goes out right after the click,
+    # not at the daemon's next delivery pass (the outbox's claims keep it to one send).
+    send_at_once: bool = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +59,24 @@ class Web:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     # The menu: (path, English label for _(), admins only), from each page module's NAV.
     nav: list[tuple[str, str, bool]] = field(default_factory=list)
+    sending: list[threading.Thread] = field(default_factory=list)  # deliveries under way
+
+    def deliver_in_background(self) -> threading.Thread:
+        """Send what the outbox has due, off the request (the daemon would, later)."""
+
+        def deliver() -> None:
+            from mailbot.outgoing.delivery import deliver_outbox
+
+            try:
+                deliver_outbox(self.db, self.config)
+            except Exception:  # the daemon's next pass sends it; a page must not fail
+                log.exception("sending right after a page's action failed; the daemon will")
+
+        thread = threading.Thread(target=deliver, name="mailbot-web-send", daemon=True)
+        thread.start()
+        self.sending.append(thread)
+        self.sending[:] = [t for t in self.sending if t.is_alive()]
+        return thread
 
     def zone(self, name: str | None) -> ZoneInfo:
         for candidate in (name, self.config.schedules.timezone, "UTC"):
@@ -89,6 +108,11 @@ class Ctx:
     now: datetime
     _: Gettext
     zone: ZoneInfo
+    send_after_commit: bool = False
+
+    def send_soon(self) -> None:
+        """Deliver the outbox once this request's transaction is committed ([web] send_at_once)."""
+        self.send_after_commit = self.config.web.send_at_once
 
     @property
     def config(self) -> Config:
@@ -209,7 +233,10 @@ def page(
                         _=_,
                         zone=web.zone(me.timezone),
                     )
-                    return handler(ctx)
+                    response = handler(ctx)
+                if ctx.send_after_commit:
+                    web.deliver_in_background()
+                return response
             except Denied as denied:
                 return error_page(web, request, denied.status, me, denied.message)
             except MailbotError as err:  # an action refused: nothing of it was kept

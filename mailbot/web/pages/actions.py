@@ -160,6 +160,8 @@ def status(ctx: Ctx) -> Response:
         now=ctx.now,
         text=_edited(ctx.field("body"), ctx.field("original")),
     )
+    if ctx.field("notify") == "1":
+        ctx.send_soon()
     return _back(ctx, item.ref, "status")
 
 
@@ -192,6 +194,7 @@ def assess(ctx: Ctx) -> Response:
 def request_approval(ctx: Ctx) -> Response:
     item = item_for(ctx.db, ctx.me, _ref(ctx), act=True)
     change_control.request_approval(ctx.db, ctx.config, item, actor=ctx.me.name, now=ctx.now)
+    ctx.send_soon()
     return _back(ctx, item.ref, "approval_requested")
 
 

@@ -66,6 +66,7 @@ def outbox_resend(ctx: Ctx) -> Response:
     if not _sees(ctx.me, failure.project):
         raise Denied(404)
     [key] = requeue(ctx.db, [failure.key], actor=ctx.me.name, now=ctx.now)
+    ctx.send_soon()
     return ctx.redirect("/outbox", done=key)
 
 

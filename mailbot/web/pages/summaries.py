@@ -120,6 +120,7 @@ def release(ctx: Ctx) -> Response:
         period=ctx.field("period") or None,
         actor=ctx.me.name,
     )
+    ctx.send_soon()
     return ctx.redirect("/summaries", done=outcome.result, project=project.key)
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -44,6 +45,11 @@ def clock() -> Clock:
 
 @pytest.fixture
 def people(filed: Bot) -> Bot:  # noqa: F811
+    # Mail a page queues stays queued, so tests see it; the test of sending at once turns
+    # this back on.
+    filed.config = dataclasses.replace(
+        filed.config, web=dataclasses.replace(filed.config.web, send_at_once=False)
+    )
     with filed.session() as session:
         for name, opts in PEOPLE.items():
             add_user(session, filed.config, name, PASSWORD, actor="test", **opts)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ to a viewer (403), to a PM of another project (404) and without the CSRF token (
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from email import message_from_bytes, policy
 
@@ -89,6 +90,23 @@ def test_the_status_mail_is_previewed_in_the_clients_language_then_sent_once(
     mail = message_from_bytes(sent[0].raw, policy=policy.default)
     body = mail.get_body(("plain",))  # type: ignore[union-attr]
     assert body is not None and "正在修复" in body.get_content()
+
+
+def test_a_status_mail_goes_out_right_after_the_click(
+    signed_in: Callable[[str], TestClient], people: Bot
+) -> None:
+    people.config = dataclasses.replace(
+        people.config, web=dataclasses.replace(people.config.web, send_at_once=True)
+    )
+    admin = signed_in("admin")
+    form = {"status": "in_progress", "note": "on it", "notify": "1", "csrf": page_csrf(admin)}
+    assert admin.post("/items/ACME-1/status", data=form).status_code == 303
+    for thread in admin.app.state.web.sending:  # type: ignore[attr-defined]
+        thread.join(timeout=30)
+    assert people.config.outbox_dir is not None
+    written = list(people.config.outbox_dir.glob("*-status.eml"))
+    assert len(written) == 1, "the status mail was not delivered at once"
+    assert [m.state for m in people.outbox("status")] == ["sent"]
 
 
 def test_the_status_mail_can_be_edited_before_it_goes(
