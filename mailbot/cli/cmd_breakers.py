@@ -18,7 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = sub.add_parser("list", help="the breakers in force, with why and until when")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     clear = sub.add_parser("clear", help="answer these addresses again from now on")
-    clear.add_argument("addresses", nargs="+", metavar="ADDRESS")
+    clear.add_argument(
+        "addresses",
+        nargs="+",
+        metavar="ADDRESS",
+        help="a sender address as `breakers list` shows it",
+    )
     clear.add_argument("--actor", help="who clears it, for the audit trail (default: you)")
 
 

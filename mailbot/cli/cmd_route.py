@@ -17,7 +17,9 @@ HELP = "show which project (and item) each mail would be filed under, and why"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE.eml")
+    parser.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE.eml", help="one or more saved mails"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per file")
 
 

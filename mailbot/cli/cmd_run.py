@@ -14,7 +14,10 @@ from mailbot.daemon import StopSignals, run_forever
 from mailbot.text import plural
 
 NAME = "run"
-HELP = "take new mail in, triage, file and answer it; forever, or with --once drain and exit"
+HELP = (
+    "the daemon: fetch new mail, store it, triage it, file it under its project's item and "
+    "answer the client; with --once one pass over every mailbox, then exit"
+)
 
 log = logging.getLogger("mailbot.run")
 

@@ -12,6 +12,7 @@ from mailbot.text import plural
 
 NAME = "user"
 HELP = "web workspace accounts: add, passwd, set, disable, enable, logout, list"
+NAME_HELP = "the sign-in name"
 
 
 def _password_source(parser: argparse.ArgumentParser) -> None:
@@ -35,33 +36,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a project a pm or viewer works on (repeat); TRIAGE: mail not yet filed",
     )
     add.add_argument("--display-name", default="", help="the name shown on pages")
-    add.add_argument("--email")
+    add.add_argument("--email", help="their address, shown on the users page (optional)")
     add.add_argument("--language", choices=LANGUAGES, default="en", help="of the web pages")
     add.add_argument("--timezone", help="IANA name, e.g. Asia/Shanghai (default: the site's)")
     _password_source(add)
     passwd = sub.add_parser("passwd", help="set a new password (signs the user out everywhere)")
-    passwd.add_argument("name")
+    passwd.add_argument("name", help=NAME_HELP)
     _password_source(passwd)
     change = sub.add_parser("set", help="change role, projects, language or time zone")
-    change.add_argument("name")
-    change.add_argument("--role", choices=ROLES)
+    change.add_argument("name", help=NAME_HELP)
+    change.add_argument("--role", choices=ROLES, help="admin: every project")
     change.add_argument(
         "--project",
         action="append",
         metavar="KEY",
         help="the projects (replaces the list; repeat for several)",
     )
-    change.add_argument("--display-name")
-    change.add_argument("--language", choices=LANGUAGES)
+    change.add_argument("--display-name", help="the name shown on pages")
+    change.add_argument("--language", choices=LANGUAGES, help="of the web pages")
     change.add_argument("--timezone", help='IANA name; "" for the site\'s')
     for name, text in (
         ("disable", "no more sign-ins; ends every session at once"),
         ("enable", "may sign in again"),
         ("logout", "end every session of the user (sign out everywhere)"),
     ):
-        sub.add_parser(name, help=text).add_argument("name")
+        sub.add_parser(name, help=text).add_argument("name", help=NAME_HELP)
     listing = sub.add_parser("list", help="every account with role and projects")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print the accounts as JSON")
     for action in sub.choices.values():
         if action is not listing:
             action.add_argument("--actor", help="who does it (default: your user name)")

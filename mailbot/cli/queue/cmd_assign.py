@@ -11,7 +11,7 @@ HELP = "assign an item to a person ('-' unassigns)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ref", metavar="REF")
+    parser.add_argument("ref", metavar="REF", help="the item, e.g. ACME-42 (old refs work)")
     parser.add_argument("who", metavar="WHO", help="a name or address; '-' for nobody")
     add_reason(parser)
 

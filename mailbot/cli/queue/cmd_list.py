@@ -10,7 +10,9 @@ HELP = "list open items (filters: project, category, status, review, escalated, 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", help="only this project (TRIAGE: not yet assigned)")
-    parser.add_argument("--category", choices=("issue", "change_request", "feedback"))
+    parser.add_argument(
+        "--category", choices=("issue", "change_request", "feedback"), help="only this category"
+    )
     parser.add_argument("--status", help="only items in this status (closed ones too)")
     parser.add_argument("--needs-review", action="store_true", help="triage was not sure")
     parser.add_argument("--escalated", action="store_true", help="escalated items only")

@@ -11,7 +11,7 @@ HELP = "move an item to another project (renumbered; the old ref still finds it)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ref", metavar="REF")
+    parser.add_argument("ref", metavar="REF", help="the item, e.g. ACME-42 (old refs work)")
     parser.add_argument("project", metavar="PROJECT", help="a project key, or TRIAGE")
     add_reason(parser)
 

@@ -9,7 +9,7 @@ HELP = "add an internal note to an item's history (the client never sees it)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ref", metavar="REF")
+    parser.add_argument("ref", metavar="REF", help="the item, e.g. ACME-42 (old refs work)")
     parser.add_argument("text", metavar="TEXT", nargs="+", help="the note")
 
 

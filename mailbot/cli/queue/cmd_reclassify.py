@@ -11,8 +11,12 @@ HELP = "change an item's category (status restarts; recorded as a training corre
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ref", metavar="REF")
-    parser.add_argument("category", choices=("issue", "change_request", "feedback"))
+    parser.add_argument("ref", metavar="REF", help="the item, e.g. ACME-42 (old refs work)")
+    parser.add_argument(
+        "category",
+        choices=("issue", "change_request", "feedback"),
+        help="the right category; the status starts again at its first",
+    )
     add_reason(parser)
 
 

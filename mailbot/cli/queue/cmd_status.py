@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import argparse
 
+from mailbot.items.lifecycle import LIFECYCLES
+
 NAME = "status"
 HELP = "change an item's status; --notify mails the client in their language"
 
 
+def _status_help() -> str:
+    """Every status an item can be moved to, by category, in lifecycle order."""
+    parts = []
+    for category, steps in LIFECYCLES.items():
+        reachable = [s for s in steps if any(s in after for after in steps.values())]
+        parts.append(f"{category}: {', '.join(reachable)}")
+    return f"the new status; {'; '.join(parts)} (the current status decides which come next)"
+
+
+STATUS_HELP = _status_help()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ref", metavar="REF")
-    parser.add_argument("status", metavar="STATUS", help="e.g. in_progress, resolved, approved")
+    parser.add_argument("ref", metavar="REF", help="the item, e.g. ACME-42 (old refs work)")
+    parser.add_argument("status", metavar="STATUS", help=STATUS_HELP)
     parser.add_argument(
         "--notify",
         action="store_true",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 
 import pytest
 
@@ -46,3 +47,59 @@ def test_vv_shows_the_sql_and_v_does_not(bot: Bot, capsys: pytest.CaptureFixture
     assert code == 0 and "sqlalchemy" not in err
     code, _out, err = bot.cli(capsys, "-v", "queue", "list", "-v")
     assert code == 0 and "sqlalchemy.engine.Engine: SELECT" in err
+
+
+# --- help for every argument ---------------------------------------------------------------
+
+
+def without_help(parser: argparse.ArgumentParser, path: str = "mailbot") -> list[str]:
+    """Each argument and listed sub-command of `parser` and its sub-parsers without a help text."""
+    missing = []
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
+            continue
+        if isinstance(action, argparse._SubParsersAction):
+            listed = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                if name in listed and not (listed[name] or "").strip():
+                    missing.append(f"{path} {name}")
+                missing += without_help(sub, f"{path} {name}")
+            continue
+        if action.default == argparse.SUPPRESS and action.dest in ("config", VERBOSE_AFTER):
+            continue  # the global options repeated after the command; helped at the top
+        if not (action.help or "").strip():
+            name = "/".join(action.option_strings) or action.metavar or action.dest
+            missing.append(f"{path} {name}")
+    return missing
+
+
+def test_the_check_names_what_has_no_help() -> None:
+    parser = argparse.ArgumentParser(prog="x")
+    parser.add_argument("--good", help="fine")
+    parser.add_argument("--bare")
+    sub = parser.add_subparsers().add_parser("act", help="")
+    sub.add_argument("ref", metavar="REF")
+    assert without_help(parser, "x") == ["x --bare", "x act", "x act REF"]
+
+
+def test_every_argument_of_every_command_has_help() -> None:
+    missing = without_help(build_parser())
+    assert not missing, "give these a help text:\n" + "\n".join(missing)
+
+
+def test_run_says_everything_it_does() -> None:
+    from mailbot.cli.cmd_run import HELP
+
+    for verb in ("fetch", "store", "triage", "file", "answer"):
+        assert verb in HELP, verb
+
+
+def test_queue_status_lists_the_statuses_an_item_can_move_to() -> None:
+    from mailbot.cli.queue.cmd_status import STATUS_HELP
+    from mailbot.items.lifecycle import INITIAL, LIFECYCLES
+
+    listed = set(re.findall(r"\w+", STATUS_HELP.partition(";")[2].partition("(")[0]))
+    for category, steps in LIFECYCLES.items():
+        assert category in listed
+        for status in steps:
+            assert (status in listed) is (status != INITIAL[category]), status
