@@ -21,6 +21,7 @@ from mailbot.items.sla import MERGED_STATUS, record_first_response
 from mailbot.items.store import UNASSIGNED_KEY, item_by_ref, next_number
 from mailbot.outgoing.send import send_templated
 from mailbot.storage.models import Correction, Event, Item, OutboxMail, StoredMessage
+from mailbot.storage.search import reindex_items
 
 LIST_HINT = "find the reference with `mailbot queue list --all`; references look like ACME-42"
 STATUS_KIND = "status"  # outbox kind and template folder of the status mail to the client
@@ -199,6 +200,7 @@ def move(
             },
         )
     )
+    reindex_items(session, [item.id])  # found by its new reference
     return item
 
 
@@ -354,6 +356,7 @@ def merge(session: Session, ref: str, into_ref: str, *, actor: str, reason: str 
             detail={"from": source.ref, "messages": ids, "reason": reason},
         )
     )
+    reindex_items(session, [source.id, target.id])  # the messages' text moved with them
     return target
 
 
@@ -424,4 +427,5 @@ def split(session: Session, message: str | int, *, actor: str, reason: str = "")
             detail={"message": row.id, "to": new.ref, "reason": reason},
         )
     )
+    reindex_items(session, [source.id, new.id])
     return new

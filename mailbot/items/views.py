@@ -15,6 +15,7 @@ from mailbot.items.actions import ActionError, item_messages, old_refs
 from mailbot.items.sla import FINISHED_STATUSES, aware, due_at, is_overdue, sla_state
 from mailbot.items.store import UNASSIGNED_KEY
 from mailbot.storage.models import Event, Item, StoredMessage
+from mailbot.storage.search import SearchMatch, has_words
 
 _AGE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -104,7 +105,10 @@ def queue_query(filters: QueueFilter, now: datetime) -> Select[tuple[Item]]:
                 StoredMessage.item_id == Item.id, StoredMessage.sender_status.in_(statuses)
             )
         )
-    if filters.search:
+    if filters.search and has_words(filters.search):
+        # The full-text index (storage/search.py): Chinese by characters, words by prefix.
+        query = query.where(or_(SearchMatch(filters.search), Item.ref == filters.search.upper()))
+    elif filters.search:  # only punctuation: nothing to index, look for it as it is
         pattern = _like(filters.search)
         in_messages = exists().where(
             StoredMessage.item_id == Item.id,

@@ -23,6 +23,7 @@ from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, next_number
 from mailbot.message import Message, clean_text
 from mailbot.pipeline.route import OUTSIDER, Route, route_to_project
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
+from mailbot.storage.search import reindex_items
 
 if TYPE_CHECKING:
     from mailbot.triage import Verdict
@@ -125,6 +126,7 @@ def file_message(
     notes = [note for hook in hooks if (note := hook(session, ctx))]
     detail = {"item": item.ref, "new_item": new_item, "route": route.step, "notes": notes}
     session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
+    reindex_items(session, [item.id])  # the queue's search finds it at once
     return Filed(
         row.id,
         "new_item" if new_item else "follow_up",
