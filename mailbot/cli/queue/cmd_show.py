@@ -17,8 +17,9 @@ def run(args: argparse.Namespace) -> int:
     from mailbot.items.actions import find_item
     from mailbot.items.views import item_detail
 
+    moment = now()
     with session_for(args) as (config, session):
-        detail = item_detail(session, config, find_item(session, args.ref), now())
+        detail = item_detail(session, config, find_item(session, args.ref), moment)
     if args.json:
         from mailbot.cli.common import print_json
 
@@ -26,5 +27,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         from mailbot.cli.queue.render import print_detail
 
-        print_detail(detail)
+        print_detail(detail, now=moment)
     return 0

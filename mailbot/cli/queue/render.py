@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import os
 from datetime import datetime
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
@@ -25,9 +26,11 @@ LEGEND = "flags: ! escalated  ? needs review  L SLA breached  M merged"
 
 def _console() -> Console:
     # Piped output (less, a file) gets no terminal width: rich would then wrap every cell at
-    # 80 columns; a wide table reads better there.
+    # 80 columns; a wide table reads better there, unless COLUMNS asks for a width.
     console = Console()
-    return console if console.is_terminal else Console(width=200)
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return console
+    return Console(width=200)
 
 
 def _due(row: dict[str, Any], now: datetime) -> str:
@@ -42,45 +45,129 @@ def _due(row: dict[str, Any], now: datetime) -> str:
 
 
 def _human_time(iso: str) -> str:
-    """"3 Dec 14:05 UTC" for a person; JSON keeps ISO 8601 with the offset."""
+    """ "3 Dec 14:05 UTC" for a person; JSON keeps ISO 8601 with the offset."""
     moment = datetime.fromisoformat(iso)
     return f"{moment.day} {moment:%b %H:%M} {moment.tzname() or ''}".rstrip()
 
 
+def _words(code: str) -> str:
+    """ "change_request" as "change request": a table may then wrap it between the words."""
+    return code.replace("_", " ")
+
+
+# Below this width the client column is left out (`queue show` has it): the title needs the room.
+CLIENT_FROM_WIDTH = 110
+
+
+def _table(**options: Any) -> Table:
+    """A table without side borders, so that 80 columns leave room for the text."""
+    return Table(
+        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, **options
+    )
+
+
 def print_items(rows: list[dict[str, Any]], now: datetime, console: Console | None = None) -> None:
-    """The queue as a table: ref, flags, category, status, age, SLA due, client, title."""
+    """The queue as a table: ref, flags, category, status, age, SLA due, client, title.
+
+    One item is one line where the width allows; the title wraps between words, a long
+    client address is cut with "…".
+    """
     console = console or _console()
     if not rows:
         console.print("no items match")
         return
-    table = Table(caption=LEGEND, caption_justify="left")
-    for name in ("ref", "flags", "category", "status", "age", "SLA due", "client", "title"):
-        table.add_column(name, no_wrap=name in ("ref", "flags", "age"), overflow="fold")
+    with_client = console.width >= CLIENT_FROM_WIDTH
+    table = _table(caption=LEGEND, caption_justify="left")
+    for name in ("ref", "flags"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("category")
+    table.add_column("status")
+    for name in ("age", "SLA due"):
+        table.add_column(name, no_wrap=True)
+    if with_client:
+        table.add_column(
+            "client", no_wrap=True, overflow="ellipsis", max_width=max(20, console.width // 5)
+        )
+    table.add_column("title", overflow="fold")
     for row in rows:
         created = datetime.fromisoformat(row["created_at"])
-        table.add_row(
+        cells = [
             row["ref"],
             row["flags"],
-            row["category"],
-            row["status"],
+            _words(row["category"]),
+            _words(row["status"]),
             format_age(now - created),
             _due(row, now),
-            escape(row["client"] or "-"),
-            escape(row["title"]),  # client text: rich markup in it must stay literal
-        )
+        ]
+        if with_client:
+            cells.append(escape(row["client"] or "-"))
+        cells.append(escape(row["title"]))  # client text: rich markup in it must stay literal
+        table.add_row(*cells)
     console.print(table)
 
 
-def print_detail(detail: dict[str, Any], console: Console | None = None) -> None:
+def _sla_line(detail: dict[str, Any], now: datetime | None) -> str:
+    """ "due 4 Dec 06:54 UTC (in 3h)", "late: was due … (2h ago)", "met", "none"."""
+    due = detail["sla_due_at"]
+    state = detail["sla"]
+    if not due or state in ("none", "closed"):
+        return state
+    when = _human_time(due)
+    if state == "met":
+        return f"met (was due {when})"
+    moment = datetime.fromisoformat(due)
+    if state == "breached" or (now is not None and moment < now):
+        return f"[red]late[/red]: was due {when}" + (
+            f" ({format_age(now - moment)} ago)" if now is not None else ""
+        )
+    return f"due {when}" + (f" (in {format_age(moment - now)})" if now is not None else "")
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{key} {_value_text(inner)}"
+            for key, inner in value.items()
+            if inner not in (None, "", [], {}) and not isinstance(inner, list | dict)
+        )
+    if isinstance(value, list):
+        if len(value) <= 3 and all(isinstance(v, str | int | float) for v in value):
+            return ", ".join(str(v) for v in value)
+        return str(len(value))
+    return str(value)
+
+
+def event_text(detail: dict[str, Any] | None) -> str:
+    """An event's detail as "key: value; …" for a person; `--json` has all of it.
+
+    Empty values are left out, a nested record shows its plain fields, a long list its length
+    ("checks: 13").
+    """
+    parts = []
+    for key, value in (detail or {}).items():
+        if value in (None, "", [], {}):
+            continue
+        text = _value_text(value)
+        if text:
+            parts.append(f"{key.replace('_', ' ')}: {text}")
+    return "; ".join(parts)
+
+
+def print_detail(
+    detail: dict[str, Any], console: Console | None = None, now: datetime | None = None
+) -> None:
     """One item: its fields, its messages with triage reasons and routes, its history."""
     console = console or _console()
-    head = f"[bold]{detail['ref']}[/bold]  {detail['category']} / {detail['status']}"
+    head = (
+        f"[bold]{detail['ref']}[/bold]  {_words(detail['category'])} / {_words(detail['status'])}"
+    )
     console.print(head + (f"  [dim]flags {detail['flags']}[/dim]" if detail["flags"] else ""))
     console.print(f"title:    {escape(detail['title'])}")
     console.print(f"client:   {escape(detail['client'] or '-')}  language {detail['language']}")
     console.print(f"assignee: {escape(detail['assignee'] or '-')}")
-    due = detail["sla_due_at"]
-    console.print(f"SLA:      {detail['sla']}" + (f" (due {_human_time(due)})" if due else ""))
+    console.print(f"SLA:      {_sla_line(detail, now)}")
     if detail["old_refs"]:
         console.print(f"formerly: {', '.join(detail['old_refs'])}")
     if detail["merged_into"]:
@@ -104,14 +191,16 @@ def print_detail(detail: dict[str, Any], console: Console | None = None) -> None
         for line in route.get("explanation") or []:
             console.print(f"[dim]  route: {escape(str(line))}[/dim]")
     console.rule("history")
-    table = Table(show_header=True)
-    for name in ("at", "kind", "actor", "detail"):
-        table.add_column(name, overflow="fold")
+    table = _table()
+    table.add_column("at", no_wrap=True)
+    table.add_column("event", no_wrap=True)
+    table.add_column("by", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("detail", overflow="fold")
     for event in detail["events"]:
         table.add_row(
             _human_time(event["at"]) if event["at"] else "",
-            event["kind"],
+            _words(event["kind"]),
             escape(event["actor"]),
-            escape(json.dumps(event["detail"], ensure_ascii=False)),
+            escape(event_text(event["detail"])),
         )
     console.print(table)
