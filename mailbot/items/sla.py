@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
+from mailbot.config_types import SlaConfig
 from mailbot.storage.models import Event, Item
 
 # Statuses in which nobody is waiting for us any more: no SLA runs for them.
@@ -56,6 +57,21 @@ def sla_state(item: Item, config: Config, now: datetime) -> str:
     if due is None:
         return "none"
     return "breached" if aware(now) > due else "due"
+
+
+def overdue_condition(sla: SlaConfig, now: datetime) -> ColumnElement[bool]:
+    """`is_overdue` as SQL, for the queue's filter and counts on a large database."""
+    late = [
+        and_(Item.category == category, Item.created_at < aware(now) - timedelta(hours=hours))
+        for category in ("issue", "change_request", "feedback")
+        if (hours := sla.hours_for(category)) is not None
+    ]
+    return and_(
+        Item.first_response_at.is_(None),
+        Item.merged_into_id.is_(None),
+        Item.status.not_in(FINISHED_STATUSES),
+        or_(*late) if late else false(),
+    )
 
 
 def overdue(session: Session, config: Config, now: datetime) -> list[Item]:

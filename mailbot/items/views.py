@@ -11,8 +11,16 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
+from mailbot.config_types import SlaConfig
 from mailbot.items.actions import ActionError, item_messages, old_refs
-from mailbot.items.sla import FINISHED_STATUSES, aware, due_at, is_overdue, sla_state
+from mailbot.items.sla import (
+    FINISHED_STATUSES,
+    aware,
+    due_at,
+    is_overdue,
+    overdue_condition,
+    sla_state,
+)
 from mailbot.items.store import UNASSIGNED_KEY
 from mailbot.storage.models import Event, Item, StoredMessage
 from mailbot.storage.search import SearchMatch, has_words
@@ -73,8 +81,11 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def queue_query(filters: QueueFilter, now: datetime) -> Select[tuple[Item]]:
+def queue_query(filters: QueueFilter, now: datetime, sla: SlaConfig) -> Select[tuple[Item]]:
+    """The items matching `filters`, oldest first, all in SQL (overdue included)."""
     query = select(Item).order_by(Item.created_at, Item.id)
+    if filters.overdue:
+        query = query.where(overdue_condition(sla, now))
     if filters.project:
         query = query.where(Item.project_key == filters.project.upper())
     if filters.projects is not None:
@@ -123,10 +134,7 @@ def queue_query(filters: QueueFilter, now: datetime) -> Select[tuple[Item]]:
 
 def list_items(session: Session, config: Config, filters: QueueFilter, now: datetime) -> list[Item]:
     """The items matching `filters`, oldest first."""
-    items = list(session.scalars(queue_query(filters, now)))
-    if filters.overdue:
-        items = [item for item in items if is_overdue(item, config, now)]
-    return items
+    return list(session.scalars(queue_query(filters, now, config.sla)))
 
 
 def flags(item: Item, config: Config, now: datetime) -> str:

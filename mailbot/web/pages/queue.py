@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mailbot.items.lifecycle import LIFECYCLES
-from mailbot.items.views import QueueFilter, flags, format_age, list_items, queue_query
+from mailbot.items.views import QueueFilter, flags, format_age, queue_query
 from mailbot.storage.models import Item
 from mailbot.web.access import visible_projects
 from mailbot.web.context import Ctx, page
@@ -48,17 +48,13 @@ def queue_filter(ctx: Ctx) -> QueueFilter:
 
 
 def _count(ctx: Ctx, filters: QueueFilter) -> int:
-    if filters.overdue:
-        return len(list_items(ctx.db, ctx.config, filters, ctx.now))
-    query = queue_query(filters, ctx.now).order_by(None).with_only_columns(func.count(Item.id))
+    query = queue_query(filters, ctx.now, ctx.config.sla)
+    query = query.order_by(None).with_only_columns(func.count(Item.id))
     return int(ctx.db.scalar(query) or 0)
 
 
 def _rows(ctx: Ctx, filters: QueueFilter, sort: str, number: int) -> tuple[list[Item], int]:
-    if filters.overdue:
-        items = list_items(ctx.db, ctx.config, filters, ctx.now)
-        return items[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], len(items)
-    query = queue_query(filters, ctx.now).order_by(None).order_by(*SORTS[sort])
+    query = queue_query(filters, ctx.now, ctx.config.sla).order_by(None).order_by(*SORTS[sort])
     items = list(ctx.db.scalars(query.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
     return items, _count(ctx, filters)
 

@@ -225,3 +225,27 @@ def test_who_is_ours() -> None:
     assert CONFIG.is_own_address("pm@acme-pm.example")
     assert not CONFIG.is_own_address("anna@acme.example")
     assert not CONFIG.is_own_address("x@notagency.example")  # a suffix is not the domain
+
+
+def test_overdue_in_sql_is_the_same_as_item_by_item(session: Session) -> None:
+    from mailbot.items.sla import overdue_condition
+
+    cases = [
+        ("issue", {}),
+        ("issue", {"created_at": T0 + timedelta(hours=20)}),  # not late yet
+        ("issue", {"first_response_at": T0 + timedelta(hours=1)}),  # answered
+        ("issue", {"status": "resolved"}),  # finished
+        ("change_request", {}),
+        ("change_request", {"created_at": T0 + timedelta(hours=5)}),
+        ("feedback", {}),  # 48 h: not late at T0 + 24 h
+        ("feedback", {"created_at": T0 - timedelta(days=3)}),
+    ]
+    made = [make(session, n, category, **fields) for n, (category, fields) in enumerate(cases, 1)]
+    for hours in (1, 5, 24, 30, 50, 100):
+        now = T0 + timedelta(hours=hours)
+        in_python = {i.ref for i in made if is_overdue(i, CONFIG, now)}
+        in_sql = set(
+            session.scalars(select(Item.ref).where(overdue_condition(CONFIG.sla, now))).all()
+        )
+        assert in_sql == in_python, hours
+    assert in_python  # the cases do reach overdue
