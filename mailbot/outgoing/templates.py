@@ -48,6 +48,10 @@ OPTIONAL_CONTEXT: dict[str, Any] = {
 }
 # Kinds, categories and languages become parts of a file path: no dots, slashes or spaces.
 _NAME_PART = re.compile(r"^[A-Za-z0-9_-]+$")
+# A value left empty on the last line (no team signature when the team signs already):
+# the mail ends after the line before it, in the text and in the HTML.
+_EMPTY_LAST_LINES = re.compile(r"\n(?:[ \t]*\n)+\Z")
+_EMPTY_LAST_LINE_HTML = re.compile(r"<br>\s*(</p>)")
 _EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _EN_MONTHS = (
     "January",
@@ -283,7 +287,7 @@ class TemplateLibrary:
         lang = self.language_for(kind, category, language, default_language)
         values = {**OPTIONAL_CONTEXT, "category": category, **context, "language": lang}
         text_name = template_name(kind, category, lang, "txt")
-        text = self._render_one(text_name, values)
+        text = _EMPTY_LAST_LINES.sub("\n", self._render_one(text_name, values))
         html_name = template_name(kind, category, lang, "html")
         text_file = self.find(kind, category, lang, "txt")
         html_file = self.find(kind, category, lang, "html")
@@ -291,7 +295,7 @@ class TemplateLibrary:
         # sends text only, rather than an HTML part with the built-in wording.
         if html_file is None or text_file is None or html_file.parent != text_file.parent:
             return Rendered(lang, text, None, (text_name,))
-        html = self._render_one(html_name, values)
+        html = _EMPTY_LAST_LINE_HTML.sub(r"\1", self._render_one(html_name, values))
         return Rendered(lang, text, html, (text_name, html_name))
 
     def _render_one(self, name: str, values: Mapping[str, Any]) -> str:
