@@ -27,6 +27,7 @@ from mailbot.pipeline.machine import Pipeline
 from mailbot.pipeline.stages import describe_error
 from mailbot.reports.scheduler import ReportScheduler
 from mailbot.sources.backoff import backoff_delays
+from mailbot.text import plural
 
 log = logging.getLogger("mailbot.daemon")
 
@@ -153,7 +154,7 @@ def run_forever(pipeline: Pipeline) -> None:
     pipeline.release_dead_claims()
     for thread in threads:
         thread.start()
-    log.info("mailbot running: %d mailbox(es); SIGTERM to stop", len(threads))
+    log.info("mailbot running: %s; SIGTERM to stop", plural(len(threads), "mailbox", "mailboxes"))
     next_work = 0.0
     while not stop.is_set():
         if wake.is_set() or time.monotonic() >= next_work:

@@ -518,11 +518,11 @@ def gather(args: argparse.Namespace) -> InitAnswers:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mailbot.cli.common import log_as_asked
     from mailbot.config import find_config_path
-    from mailbot.logsetup import setup_logging
     from mailbot.onboarding.files import check_free, write_installation
 
-    setup_logging("DEBUG" if getattr(args, "verbose", 0) else "WARNING")
+    log_as_asked(args, "WARNING")
     config_path = find_config_path(getattr(args, "config", None))
     env_path = args.env_file or config_path.parent / "mailbot.env"
     check_free(config_path, env_path, force=args.force)  # before a single question

@@ -115,6 +115,7 @@ def shared_context(
     signature = site.signature_in(languages)
     values: dict[str, Any] = {
         "pm_name": signer,
+        "pm_named": bool(pm_name),  # false: `pm_name` is the team's name standing in
         # Without a PM the team signs: its name once, not again as the last line.
         "team_signature": "" if signature == signer else signature,
     }

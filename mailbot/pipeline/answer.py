@@ -32,6 +32,7 @@ from mailbot.pipeline.file import Answer
 from mailbot.pipeline.route import Route, is_listed_client
 from mailbot.pipeline.trust import sender_verdict
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
+from mailbot.text import plural
 from mailbot.trust.sender import SenderVerdict
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ def _repeated_text(a: AckInput) -> Outcome[str]:
     if repeats >= BURST_REPEATS:
         a.trip(f"sent the same mail {repeats + 1} times within an hour: a machine repeating itself")
         return Outcome(f"{a.sender} repeats itself: breaker tripped", f"{repeats} repeats")
-    return Outcome(None, "not a repeat" if not repeats else f"{repeats} repeat(s)")
+    return Outcome(None, "not a repeat" if not repeats else plural(repeats, "repeat"))
 
 
 def _follow_up(a: AckInput) -> Outcome[str]:

@@ -63,6 +63,7 @@ from mailbot.storage.store import (
     store_batch,
     touch_cursor,
 )
+from mailbot.text import plural
 
 if TYPE_CHECKING:
     from mailbot.triage import Triage
@@ -164,9 +165,9 @@ class Pipeline:
             mails = work.release_dead_claims(session, OutboxMail, now)
         if messages or mails:
             log.info(
-                "took back %d message(s) and %d outgoing mail(s) claimed by a process that is gone",
-                messages,
-                mails,
+                "took back %s and %s claimed by a process that is gone",
+                plural(messages, "message"),
+                plural(mails, "outgoing mail"),
             )
 
     def advance(self, failed_now: set[int] | None = None) -> RunStats:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import mailbox
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from mailbot.cli import main
 from mailbot.config import load_config
-from mailbot.demo import CONFIG_TEMPLATE, MAILS_DIR
+from mailbot.demo import MAILS_DIR, demo_config
 from mailbot.replay import (
     ReplayError,
     apply_labels,
@@ -53,7 +54,7 @@ def config_path(tmp_path: Path) -> Path:
     folder.mkdir()
     path = folder / "mailbot.toml"
     smtp = '\n[smtp]\nhost = "127.0.0.1"\nport = 9\nsecurity = "none"\n'
-    path.write_text(CONFIG_TEMPLATE + smtp, encoding="utf-8")
+    path.write_text(demo_config(date.today()) + smtp, encoding="utf-8")
     return path
 
 

@@ -12,8 +12,6 @@ from mailbot.text import plural
 
 ROOT = Path(mailbot.__file__).parent
 HEDGED = re.compile(r"[a-z]\((?:s|es)\)")
-# Not yet changed to plural(): these lines belong to work under way in the same files.
-PENDING = {"pipeline/machine.py", "pipeline/answer.py", "daemon.py"}
 
 
 def test_one_and_many() -> None:
@@ -45,7 +43,6 @@ def test_no_message_hedges_its_plural_with_brackets() -> None:
     found = [
         f"{path.relative_to(ROOT)}:{line}: {text}"
         for path in sorted(ROOT.rglob("*.py"))
-        if path.relative_to(ROOT).as_posix() not in PENDING
         for line, text in hedged_strings(path.read_text(encoding="utf-8"))
     ]
     assert not found, "say '1 mail' / '3 mails' with mailbot.text.plural:\n" + "\n".join(found)

@@ -70,6 +70,33 @@ def test_an_urgent_issue_is_said_to_be_urgent_and_passed_to_the_pm() -> None:
     assert "紧急" not in calm and "+86 21" not in calm
 
 
+@pytest.mark.parametrize(
+    ("language", "wanted"),
+    [
+        ("zh-Hans", "并直接转交项目经理跟进处理。"),
+        ("zh-Hant", "並直接轉交專案經理處理。"),
+        ("en", "passed it straight to the project manager, who is on it now."),
+    ],
+)
+def test_without_a_pm_name_the_urgent_note_names_no_team_as_the_pm(
+    language: str, wanted: str
+) -> None:
+    project = dataclasses.replace(HX, pm_name=None, language=language)
+    config = Config(mailboxes=(), projects=(project,))
+    context = {
+        **promise_context(config, project, _item(project, escalate=True), WEDNESDAY),
+        "ref": "HX-7",
+        "project": {"name": project.name, "key": project.key},
+        "subject": "现在订单没法处理",
+        "client_name": "张伟",
+        "pm_name": "北风数码",  # the team signs in the PM's place
+        "pm_named": False,
+        "team_signature": "",
+    }
+    text = TemplateLibrary().render("ack", "issue", language, context).text
+    assert wanted in text and "经理北风数码" not in text and "經理北风数码" not in text
+
+
 def test_the_promise_names_the_time_zone_office_hours_and_holidays() -> None:
     text = _render(HX, "zh-Hans", escalate=False, now=WEDNESDAY)
     assert "在4个工作小时内，即最迟于北京时间2026年12月2日（星期三）14:00前给您首次答复" in text

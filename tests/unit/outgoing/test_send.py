@@ -267,6 +267,7 @@ def test_the_pm_signs_to_clients_and_is_greeted_in_notices(config: Config) -> No
     client = shared_context(config, item=item, project=ACME, audience=Audience.CLIENT)
     assert client == {
         "pm_name": "Lena Wu",
+        "pm_named": True,
         "team_signature": "Agency",
         "project": {"name": "ACME web shop", "key": "ACME"},
         "ref": "ACME-7",
@@ -278,6 +279,7 @@ def test_the_pm_signs_to_clients_and_is_greeted_in_notices(config: Config) -> No
     to_client = shared_context(config, item=item, project=nameless, audience=Audience.CLIENT)
     to_pm = shared_context(config, item=item, project=nameless, audience=Audience.PM)
     assert (to_client["pm_name"], to_pm["pm_name"]) == ("Agency", "")  # signed; "Hello,"
+    assert to_client["pm_named"] is False  # the team stands in: never "passed to Agency"
     unassigned = Item(ref="TRIAGE-1", project_key="TRIAGE", status="new", title="T")
     values = shared_context(config, item=unassigned, project=None, audience=Audience.CLIENT)
     assert values["project"] == {"name": "Agency", "key": "TRIAGE"}
