@@ -69,7 +69,7 @@ def _view(ctx: Ctx) -> dict[str, Any]:
         number = 1
     items, total = _rows(ctx, filters, sort, number)
     counts = {name: _count(ctx, replace(filters, **{name: True})) for name in QUICK_FILTERS}
-    params = {k: v for k, v in ctx.request.query_params.items() if k != "page"}
+    params = {k: v for k, v in ctx.request.query_params.items() if k not in ("page", "since")}
     return {
         "filters": filters,
         "items": items,
@@ -86,7 +86,17 @@ def _view(ctx: Ctx) -> dict[str, Any]:
         "categories": list(LIFECYCLES),
         "statuses": sorted({s for states in LIFECYCLES.values() for s in states}),
         "newest_id": ctx.db.scalar(select(func.max(Item.id))) or 0,
+        "fingerprint": fingerprint(ctx),
     }
+
+
+def fingerprint(ctx: Ctx) -> str:
+    """Changes when any item is added or changed, and every minute (the ages shown)."""
+    count, newest, changed = ctx.db.execute(
+        select(func.count(Item.id), func.max(Item.id), func.max(Item.updated_at))
+    ).one()
+    changed_at = changed.timestamp() if changed is not None else 0
+    return f"{count}.{newest or 0}.{changed_at:.0f}.{ctx.now.timestamp() // 60:.0f}"
 
 
 @page()
@@ -96,7 +106,14 @@ def queue(ctx: Ctx) -> Response:
 
 @page()
 def queue_rows(ctx: Ctx) -> Response:
-    """The table alone, for htmx: polled, so items filed by the daemon appear by themselves."""
+    """The table alone, for htmx: polled, so items filed by the daemon appear by themselves.
+
+    Nothing changed since the page's fingerprint: 204, which htmx leaves as it is (the
+    poll then costs one small query instead of the whole table and its counts).
+    """
+    since = ctx.request.query_params.get("since")
+    if since and since == fingerprint(ctx):
+        return Response(status_code=204)
     return ctx.render("queue_rows.html", **_view(ctx))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from starlette.testclient import TestClient
 
@@ -66,3 +67,27 @@ def test_client_text_is_escaped(signed_in: Callable[[str], TestClient], people) 
 def test_the_chinese_user_gets_chinese_pages(signed_in: Callable[[str], TestClient]) -> None:
     page = signed_in("wei").get("/")
     assert '<html lang="zh-Hans">' in page.text
+
+
+def test_polling_costs_nothing_until_something_changes(
+    signed_in: Callable[[str], TestClient],
+    people,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    import html
+    import re
+
+    admin = signed_in("admin")
+    page = admin.get("/").text
+    poll = html.unescape(re.search(r'id="rows" hx-get="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    assert "since=" in poll
+    unchanged = admin.get(poll, headers={"HX-Request": "true"})
+    assert unchanged.status_code == 204 and unchanged.text == ""
+    people.deliver("Anna <anna@acme.example>", "Invoice PDF is empty", "The PDF has no pages.")
+    people.run()
+    fresh = admin.get(poll, headers={"HX-Request": "true"})
+    assert fresh.status_code == 200 and "Invoice PDF is empty" in fresh.text
+    newer = html.unescape(re.search(r'id="rows" hx-get="([^"]+)"', fresh.text).group(1))  # type: ignore[union-attr]
+    assert newer != poll and admin.get(newer, headers={"HX-Request": "true"}).status_code == 204
+    clock.now = clock.now + timedelta(minutes=1)  # the ages shown move on
+    assert admin.get(newer, headers={"HX-Request": "true"}).status_code == 200

@@ -139,3 +139,9 @@ def test_security_headers_on_every_page(web: TestClient) -> None:
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] == "same-origin"
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_sign_in_page_says_its_language(web: TestClient) -> None:
+    assert '<html lang="en">' in web.get("/login").text
+    chinese = web.get("/login?lang=zh-Hans").text
+    assert '<html lang="zh-Hans">' in chinese and "登录" in chinese
