@@ -186,3 +186,24 @@ def test_sub_commands_added_later_are_found(
     monkeypatch.delitem(sys.modules, "mailbot.cli.queue.cmd_later", raising=False)
     code, out, _ = filed.cli(capsys, "queue", "later", "ACME-2", "--json", "--actor", "lena")
     assert code == 0 and out == "later ACME-2 True lena\n"
+
+
+def test_a_reader_that_goes_away_is_not_an_error(
+    filed: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import sys
+
+    from mailbot.cli import main
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `| head` has read what it wanted and left
+    saved = os.dup(1)
+    broken = os.fdopen(write_end, "w")
+    monkeypatch.setattr(sys, "stdout", broken)
+    try:
+        code = main(["--config", str(filed.config_path), "items", "--json"])
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    assert code == 0
