@@ -270,7 +270,7 @@ _AUTH_KEYS = {
     "dkim_timeout": ((int, float), DEFAULT_DKIM_TIMEOUT),
 }
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+LANGUAGES = ("en", "zh-Hans", "zh-Hant", "zh-HK")  # zh-HK: Hong Kong wording
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 _SECTIONS = (
     "mailbox",

@@ -401,11 +401,11 @@ def ask_projects(ask: Asker, args: argparse.Namespace) -> list[ProjectAnswers]:
                 ask.text("    other client addresses (gmail, qq …)", None, "", option="--project")
             ),
             language=ask.text(
-                "    language: en, zh-Hans or zh-Hant",
+                "    language: en, zh-Hans, zh-Hant or zh-HK",
                 None,
                 "en",
                 option="--project",
-                check=_checker(("en", "zh-Hans", "zh-Hant")),
+                check=_checker(("en", "zh-Hans", "zh-Hant", "zh-HK")),
             ),
             pm=ask.text("    PM's address", None, "", option="--project") or None,
             pm_name=ask.text("    PM's name", None, "", option="--project") or None,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mailbot.errors import ConfigError
 
-LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+LANGUAGES = ("en", "zh-Hans", "zh-Hant", "zh-HK")
 PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 CSV_COLUMNS = ("key", "name", "client_domains", "client_addresses", "language", "pm", "pm_name")
 IMAP_PASSWORD_ENV = "MAILBOT_IMAP_PASSWORD"

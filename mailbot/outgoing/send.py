@@ -40,6 +40,7 @@ from mailbot.outgoing.templates import (
     TemplateLibrary,
     TemplateNotFound,
     TemplateRenderError,
+    canonical_language,
     language_order,
 )
 from mailbot.storage.models import Item, OutboxMail, StoredMessage
@@ -91,7 +92,20 @@ def choose_language(
         return language or pm_language, FALLBACK_LANGUAGE
     default = project.language if project else FALLBACK_LANGUAGE
     wanted = language if language is not None else (item.language if item else None)
-    return (wanted if wanted and wanted != MIXED else default), default
+    if not wanted or wanted == MIXED:
+        return default, default
+    return refine_language(wanted, default), default
+
+
+def refine_language(detected: str, known: str) -> str:
+    """The detected script, in the regional variant the project (or client) is known for.
+
+    A mail in Traditional Chinese from a project whose language is zh-HK is answered with
+    Hong Kong wording, not Taiwan's: `zh-Hant` + `zh-HK` -> `zh-Hant-HK`. A different script
+    is never overridden (a Simplified mail in a Hong Kong project stays Simplified).
+    """
+    wanted, variant = canonical_language(detected), canonical_language(known)
+    return variant if variant.startswith(wanted + "-") else wanted
 
 
 def shared_context(

@@ -31,8 +31,11 @@ LANGUAGE_ALIASES = {
     "zh-sg": "zh-Hans",
     "zh-my": "zh-Hans",
     "zh-tw": "zh-Hant",
-    "zh-hk": "zh-Hant",
-    "zh-mo": "zh-Hant",
+    # Hong Kong and Macau: Traditional script with their own wording (項目, 電郵), which
+    # falls back to Taiwan's (zh-Hant) where no file of their own exists.
+    "zh-hk": "zh-Hant-HK",
+    "zh-mo": "zh-Hant-HK",
+    "zh-hant-mo": "zh-Hant-HK",
 }
 # Variables a template may use but a caller may leave out: they render as nothing.
 OPTIONAL_CONTEXT: dict[str, Any] = {
@@ -168,7 +171,7 @@ def _shortdate(ctx: jinja2.runtime.Context, value: Any) -> str:
         return str(value)
     language = str(ctx.get("language", FALLBACK_LANGUAGE))
     if language.startswith("zh"):
-        week = "週" if language in ("zh-Hant", "zh-HK", "zh-TW") else "周"
+        week = "週" if canonical_language(language).startswith("zh-Hant") else "周"
         return f"{value.month}月{value.day}日（{week}{_ZH_WEEKDAYS[value.weekday()][-1]}）"
     weekday, month = _EN_WEEKDAYS[value.weekday()][:3], _EN_MONTHS[value.month - 1][:3]
     return f"{weekday} {value.day} {month}"

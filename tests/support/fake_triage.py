@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from mailbot.message import Message
 from mailbot.triage import Verdict
+from mailbot.triage.language import script
 
 
 class SubjectTriage:
@@ -25,13 +26,15 @@ class SubjectTriage:
         else:
             category = "issue"
         zh = any("\u4e00" <= ch <= "\u9fff" for ch in message.subject + message.new_text)
+        # Which Chinese: the real detector on the text, the subject when there is none.
+        language = script(message.new_text or message.subject) if zh else "en"
         return Verdict(
             category=category,
             confidence=0.9,
             needs_review=False,
             escalate="urgent" in subject or "紧急" in subject,
             escalate_reasons=(),
-            language="zh-Hans" if zh else "en",
+            language=language,
             explanation={"decided_by": "test subject rule"},
             model_version="test",
         )

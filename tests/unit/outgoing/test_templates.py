@@ -22,7 +22,22 @@ from mailbot.resources import templates_dir
 from tests.support.snapshots import Snapshots
 
 check_snapshot = Snapshots(Path(__file__).resolve().parent / "snapshots").check
-LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+LANGUAGES = ("en", "zh-Hans", "zh-Hant", "zh-Hant-HK")
+# Hong Kong wording where Taiwan's differs (the zh-Hant-HK files are written with it).
+HONG_KONG = [
+    ("電子郵件", "電郵"), ("郵件", "電郵"), ("專案", "項目"), ("螢幕截圖", "截圖"),
+    ("排程", "排期"), ("這封信", "這封電郵"), ("同仁", "同事"), ("主旨", "標題"), ("登錄", "登記"),
+    ("感謝您回報", "感謝您通知我們"), ("回報", "反映"), ("國定假日", "公眾假期"),
+    ("上班時間", "辦公時間"),
+]  # fmt: skip
+
+
+def hong_kong(text: str) -> str:
+    for taiwan, hk in HONG_KONG:
+        text = text.replace(taiwan, hk)
+    return text
+
+
 TEMPLATES = [
     ("ack", "issue"),
     ("ack", "change_request"),
@@ -41,7 +56,9 @@ SUBJECTS = {
     "zh-Hans": "今天上午发布之后导出 Excel 一直超时",
     "zh-Hant": "今天上午更新後匯出 Excel 一直逾時",
 }
-CLIENTS = {"en": "Maria Keller", "zh-Hans": "王芳", "zh-Hant": "陳志明"}
+CLIENTS = {"en": "Maria Keller", "zh-Hans": "王芳", "zh-Hant": "陳志明", "zh-Hant-HK": "陳志明"}
+FIRST_RESPONSE["zh-Hant-HK"] = FIRST_RESPONSE["zh-Hant"]
+SUBJECTS["zh-Hant-HK"] = SUBJECTS["zh-Hant"]
 # Facts that must be in each mail, whatever the wording.
 FACTS: dict[tuple[str, str], list[str]] = {
     ("ack", "issue", "en"): ["ACME-42", "within 4 working hours, by 14:00", "Beijing time"],
@@ -77,6 +94,11 @@ FACTS: dict[tuple[str, str], list[str]] = {
     ("status", "resolved", "en"): ["ACME-42", "now resolved", "raised the export timeout"],
     ("status", "resolved", "zh-Hans"): ["ACME-42", "处理完毕", "raised the export timeout"],
     ("status", "resolved", "zh-Hant"): ["ACME-42", "處理完成", "raised the export timeout"],
+}
+FACTS |= {
+    (kind, category, "zh-Hant-HK"): [hong_kong(fact) for fact in facts]
+    for (kind, category, language), facts in list(FACTS.items())
+    if language == "zh-Hant"
 }
 
 
@@ -146,6 +168,12 @@ def test_chinese_templates_are_written_in_chinese(library: TemplateLibrary) -> N
     assert "問題" in traditional and "專案" in traditional and "项目" not in traditional
     for simplified_only in ("这", "们", "题", "邮件"):
         assert simplified_only not in traditional
+    # Hong Kong: the same script, its own words.
+    hk = library.render("ack", "issue", "zh-HK", context("zh-Hant-HK"))
+    assert hk.language_used == "zh-Hant-HK"
+    assert "項目" in hk.text and "電郵" in hk.text
+    for taiwan_only in ("專案", "這封信", "同仁", "螢幕截圖"):
+        assert taiwan_only not in hk.text
 
 
 def test_every_acknowledgement_template_is_rendered_by_a_test() -> None:
@@ -283,7 +311,7 @@ def test_adding_a_language_is_adding_files(tmp_path: Path) -> None:
         ("zh", "zh-Hans"),
         ("zh-CN", "zh-Hans"),
         ("zh_TW", "zh-Hant"),
-        ("zh-HK", "zh-Hant"),
+        ("zh-HK", "zh-Hant-HK"),
         ("zh-hant-tw", "zh-Hant"),
         ("EN-gb", "en"),
         ("", "en"),

@@ -121,6 +121,25 @@ def test_the_digest_per_pm(busy_bot: Bot) -> None:
     check_snapshot("digest.wang.txt", f"Subject: {subject}\n\n{rendered.text}")
 
 
+def test_hong_kong_clients_and_pms_read_hong_kong_wording(busy_bot: Bot) -> None:
+    import dataclasses
+
+    hk = dataclasses.replace(TW, language="zh-HK")
+    subject, rendered = render_summary(
+        busy_bot.config, preview_summary(busy_bot.db, busy_bot.config, hk, NOW)
+    )
+    assert rendered.language_used == "zh-Hant-HK"
+    assert subject.startswith("福爾摩沙書店項目週報（第48週")
+    assert "專案" not in subject + rendered.text and "項目" in rendered.text
+    hx = dataclasses.replace(HX, pm_language="zh-HK")
+    config = dataclasses.replace(busy_bot.config, projects=(ACME, hx, TW))
+    [wang] = [d for d in preview_digests(busy_bot.db, config, NOW) if d.recipient == HX.pm]
+    digest_subject, digest = render_digest(config, wang)
+    assert "日報" in digest_subject
+    assert digest.language_used == "zh-Hant-HK"
+    assert "項目" in digest.text and "专" not in digest.text
+
+
 def test_every_report_template_file_is_rendered_here() -> None:
     from mailbot.resources import templates_dir
 
@@ -130,7 +149,7 @@ def test_every_report_template_file_is_rendered_here() -> None:
         for folder in ("digest", "summary")
         for p in (root / folder).glob("*.j2")
     }
-    languages = ("en", "zh-Hans", "zh-Hant")
+    languages = ("en", "zh-Hans", "zh-Hant", "zh-Hant-HK")
     covered = {
         "digest/daily.en.html.j2",
         *(f"digest/daily.{lang}.txt.j2" for lang in languages),

@@ -1,0 +1,57 @@
+"""Hong Kong clients are answered with Hong Kong wording (項目, 電郵), Taiwan's clients with
+Taiwan's (專案, 郵件), though both write Traditional Chinese."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailbot.config_types import ProjectConfig
+from mailbot.outgoing.send import refine_language
+from tests.support.pipeline import MaildirBot
+
+HONG_KONG = ProjectConfig(
+    key="HK", name="港島物流平台", client_domains=("harbour.example",), language="zh-HK",
+    pm="mei@agency.example", pm_name="陳美玲",
+)  # fmt: skip
+TAIPEI = ProjectConfig(
+    key="TP", name="福爾摩沙書店", client_domains=("formosa.example",), language="zh-Hant",
+    pm="lin@agency.example", pm_name="林怡君",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("detected", "project", "answered"),
+    [
+        ("zh-Hant", "zh-HK", "zh-Hant-HK"),  # the script, in the project's variant
+        ("zh-Hant", "zh-Hant", "zh-Hant"),
+        ("zh-Hans", "zh-HK", "zh-Hans"),  # another script is never overridden
+        ("en", "zh-HK", "en"),
+        ("zh-HK", "zh-Hant", "zh-Hant-HK"),  # a mail tagged zh-HK keeps it
+    ],
+)
+def test_the_project_refines_the_detected_script(
+    detected: str, project: str, answered: str
+) -> None:
+    assert refine_language(detected, project) == answered
+
+
+def test_each_client_gets_their_own_wording(tmp_path: Path) -> None:
+    with MaildirBot(tmp_path, projects=(HONG_KONG, TAIPEI)) as bot:
+        bot.deliver(
+            "陳大文 <tai.man@harbour.example>",
+            "issue: 系統登入後頁面空白",
+            "今日開始登入後頁面一片空白。",
+        )
+        bot.deliver(
+            "王小明 <ming@formosa.example>",
+            "issue: 系統登入後頁面空白",
+            "今天開始登入後頁面一片空白。",
+        )
+        sent = {str(m["To"]): m.get_body(("plain",)).get_content() for m in bot.run()}  # type: ignore[union-attr]
+    hong_kong = next(text for to, text in sent.items() if "harbour" in to)
+    taipei = next(text for to, text in sent.items() if "formosa" in to)
+    assert "港島物流平台項目" in hong_kong and "這封電郵" in hong_kong
+    assert "專案" not in hong_kong and "這封信" not in hong_kong
+    assert "福爾摩沙書店專案" in taipei and "這封信" in taipei
