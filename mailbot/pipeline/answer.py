@@ -25,7 +25,7 @@ from mailbot.items.calendar import WorkCalendar
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Message, is_robot_address
 from mailbot.outgoing.notice import queue_pm_notice, told
-from mailbot.outgoing.send import SEND_ERRORS, reply_address, send_templated
+from mailbot.outgoing.send import SEND_ERRORS, refine_language, reply_address, send_templated
 from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
 from mailbot.pipeline.file import Answer
@@ -361,6 +361,13 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
+def _mail_language(verdict: Verdict | None, item: Item) -> str | None:
+    detected = verdict.language if verdict else None
+    if detected and item.language:
+        return refine_language(detected, item.language)
+    return detected
+
+
 def first_response_text(hours: int) -> dict[str, str]:
     return {
         "en": f"within {hours} working hour{'' if hours == 1 else 's'}",
@@ -451,8 +458,9 @@ class TemplateAcknowledger:
                 category=item.category,
                 item=item,
                 thread_from=row,
-                # The language of this mail, which on a follow-up may not be the item's.
-                language=verdict.language if verdict else None,
+                # The language of this mail, which on a follow-up may not be the item's, in
+                # the item's regional variant when it is of the same script (zh-HK).
+                language=_mail_language(verdict, item),
                 context=promise_context(self.config, project, item, now),
                 dedupe_key=f"{ACK_KIND}:{row.sha256}",
                 now=now,

@@ -21,6 +21,7 @@ from mailbot.items.lifecycle import CLOSED_ISSUE_STATES, change_status, initial_
 from mailbot.items.progress import clear_waiting
 from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, next_number
 from mailbot.message import Message, clean_text
+from mailbot.pipeline.client_language import variant_of
 from mailbot.pipeline.route import OUTSIDER, Route, route_to_project
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
 from mailbot.storage.search import reindex_items
@@ -189,7 +190,7 @@ def _new_item(
         # Bounded like their columns: a 11 KB display name must not stop the filing.
         client_email=message.from_.email[:320] if message.from_ else None,
         client_name=clean_text(message.from_.name, limit=500) if message.from_ else None,
-        language=verdict.language if verdict else None,
+        language=variant_of(session, message, verdict.language if verdict else None),
         confidence=verdict.confidence if verdict else None,
         needs_review=verdict.needs_review if verdict else True,
         escalate=verdict.escalate if verdict else False,

@@ -55,3 +55,35 @@ def test_each_client_gets_their_own_wording(tmp_path: Path) -> None:
     assert "港島物流平台項目" in hong_kong and "這封電郵" in hong_kong
     assert "專案" not in hong_kong and "這封信" not in hong_kong
     assert "福爾摩沙書店專案" in taipei and "這封信" in taipei
+
+
+def _ack_to(sent: list, address: str) -> str:  # type: ignore[type-arg]
+    [mail] = [m for m in sent if address in str(m["To"])]
+    return str(mail.get_body(("plain",)).get_content())
+
+
+def test_a_hong_kong_client_is_known_by_header_writing_and_memory(tmp_path: Path) -> None:
+    with MaildirBot(tmp_path, projects=(TAIPEI,)) as bot:
+        # Cantonese in the writing, in a project configured for Taiwan.
+        bot.deliver(
+            "陳大文 <tai.man@formosa.example>", "issue: 登入問題", "部機登入咗之後唔顯示任何嘢。"
+        )
+        # A Content-Language header, and later a mail of the same client without one.
+        bot.deliver(
+            "何家欣 <kayan@formosa.example>",
+            "issue: 報表匯出失敗",
+            "今天匯出報表時出現錯誤。",
+            extra="Content-Language: zh-HK\r\n",
+        )
+        first = bot.run()
+        bot.deliver(
+            "何家欣 <kayan@formosa.example>", "issue: 發票金額不對", "這個月的發票金額不對。"
+        )
+        bot.deliver(
+            "王小明 <ming@formosa.example>", "issue: 發票金額不對", "這個月的發票金額不對。"
+        )
+        later = bot.run()
+    assert "項目" in _ack_to(first, "tai.man@") and "專案" not in _ack_to(first, "tai.man@")
+    assert "項目" in _ack_to(first, "kayan@")
+    assert "項目" in _ack_to(later, "kayan@")  # remembered for this address
+    assert "專案" in _ack_to(later, "ming@")  # everyone else: the project's Taiwan wording
