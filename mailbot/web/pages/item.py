@@ -73,6 +73,51 @@ def events(ctx: Ctx, item: Item) -> list[Event]:
     )
 
 
+# What each kind of event says in one line: the detail keys worth reading, in order. The
+# whole record is still one click away on the page.
+EVENT_KEYS: dict[str, tuple[str, ...]] = {
+    "stored": ("folder",),
+    "created": ("ref", "category", "split_from"),
+    "filed": ("item", "route"),
+    "status": ("from", "to", "reason"),
+    "answered": ("ack",),
+    "would_answer": ("to", "language"),
+    "moved": ("from", "to", "reason"),
+    "reclassified": ("from", "to", "reason"),
+    "assigned": ("from", "to", "reason"),
+    "note": ("text",),
+    "merged": ("into", "reason"),
+    "merged_from": ("from", "reason"),
+    "split": ("to", "reason"),
+    "target_date": ("from", "to"),
+    "waiting": ("note", "needed_by"),
+    "waiting_ended": ("note", "why"),
+}
+SUMMARY_CHARS = 160
+
+
+def event_summary(event: Event) -> str:
+    """One readable line for the history: the event's main facts, not its whole record."""
+    detail = event.detail or {}
+    keys = EVENT_KEYS.get(event.kind)
+    if keys is None:  # another kind: its plain values, never nested records
+        keys = tuple(k for k, v in detail.items() if isinstance(v, str | int | float))
+    parts = []
+    for key in keys:
+        value = detail.get(key)
+        if value in (None, "", [], {}) or isinstance(value, dict | list):
+            continue
+        if key in ("from", "to") and event.kind in ("status", "moved", "reclassified"):
+            continue  # shown as "from → to" below
+        parts.append(str(value))
+    if event.kind in ("status", "moved", "reclassified", "assigned", "target_date"):
+        before, after = detail.get("from"), detail.get("to")
+        if before or after:
+            parts.insert(0, f"{before or '–'} → {after or '–'}")
+    text = " · ".join(parts)
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
 @page()
 def item_page(ctx: Ctx) -> Response:
     item = item_for(ctx.db, ctx.me, ctx.request.path_params["ref"])
@@ -89,6 +134,7 @@ def item_page(ctx: Ctx) -> Response:
         merged_into=merged_into,
         thread=thread(ctx, item),
         events=events(ctx, item),
+        event_summary=event_summary,
         next_statuses=LIFECYCLES.get(item.category, {}).get(item.status, ()),
         categories=list(LIFECYCLES),
         projects=ctx.config.projects,

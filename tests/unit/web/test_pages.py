@@ -91,3 +91,22 @@ def test_polling_costs_nothing_until_something_changes(
     assert newer != poll and admin.get(newer, headers={"HX-Request": "true"}).status_code == 204
     clock.now = clock.now + timedelta(minutes=1)  # the ages shown move on
     assert admin.get(newer, headers={"HX-Request": "true"}).status_code == 200
+
+
+def test_the_history_reads_as_lines_with_the_record_folded(
+    signed_in: Callable[[str], TestClient],
+) -> None:
+    from mailbot.storage.models import Event
+    from mailbot.web.pages.item import event_summary
+
+    status = Event(
+        kind="status", actor="lena", detail={"from": "new", "to": "in_progress", "reason": "on it"}
+    )
+    assert event_summary(status) == "new → in_progress · on it"
+    filed = Event(kind="filed", detail={"item": "ACME-1", "route": "thread", "notes": [{"x": 1}]})
+    assert event_summary(filed) == "ACME-1 · thread"
+    other = Event(kind="unknown_kind", detail={"a": "b", "nested": {"c": 1}})
+    assert event_summary(other) == "b"
+    page = signed_in("admin").get("/items/HX-1").text
+    assert "route={" not in page and "checks=[" not in page  # no raw records in the lines
+    assert '<details class="record">' in page and "后台登录不了" in page
