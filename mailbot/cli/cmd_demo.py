@@ -10,6 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from mailbot.text import cut
+
 NAME = "demo"
 HELP = "run mailbot once on a demo inbox (English and Chinese client mail) and show the result"
 
@@ -86,14 +88,14 @@ def run(args: argparse.Namespace) -> int:
             conf = f"{item.confidence:.2f}" if item.confidence is not None else "  - "
             print(
                 f"  {item.ref:<8} {flags} {item.category:<15} {item.status:<13} {conf:>4}  "
-                f"{(item.client_email or '-')[:34]:<34} {item.title[:44]}"
+                f"{cut(item.client_email or '-', 34):<34} {cut(item.title, 44)}"
             )
         noise = session.scalars(select(StoredMessage).where(StoredMessage.category == "none"))
         for row in noise:
             kind = "spam" if row.spam_status == "spam" else "noise"
             print(
                 f"  {'-':<8}    {kind:<15} {'not answered':<13} {'':>4}  "
-                f"{(row.from_email or '-')[:34]:<34} {(row.subject or '')[:44]}"
+                f"{cut(row.from_email or '-', 34):<34} {cut(row.subject or '', 44)}"
             )
     db.dispose()
 

@@ -46,3 +46,13 @@ def test_no_message_hedges_its_plural_with_brackets() -> None:
         for line, text in hedged_strings(path.read_text(encoding="utf-8"))
     ]
     assert not found, "say '1 mail' / '3 mails' with mailbot.text.plural:\n" + "\n".join(found)
+
+
+def test_cut_text_says_it_was_cut() -> None:
+    from mailbot.text import cut
+
+    assert cut("Checkout fails with error 500 since this morning", 30) == (
+        "Checkout fails with error 500…"
+    )
+    assert cut("short", 30) == "short"
+    assert len(cut("紧急：后台登录不了，订单都处理不了", 8)) == 8
