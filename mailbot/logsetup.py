@@ -43,3 +43,8 @@ def setup_logging(level: str | int = "INFO", *, libraries: bool = False) -> None
     quiet = max(logging.WARNING, root.level)
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET if libraries else quiet)
+    # A library may have set levels on its own loggers (uvicorn sets "uvicorn.error" when it
+    # starts): they follow the library's setting above instead.
+    for name, child in list(logging.root.manager.loggerDict.items()):
+        if isinstance(child, logging.Logger) and name.split(".", 1)[0] in LIBRARIES and "." in name:
+            child.setLevel(logging.NOTSET)

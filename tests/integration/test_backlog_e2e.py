@@ -15,7 +15,7 @@ from sqlalchemy import select
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig, SiteConfig
 from mailbot.items.sla import due_at
-from mailbot.reports.summary import collect_summary
+from mailbot.reports.summary import collect_summary, current_period
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Breaker, Item, OutboxMail, StoredMessage
 from tests.servers import DovecotAccount
@@ -71,8 +71,6 @@ def test_two_weeks_of_history_on_first_start(imap_account: DovecotAccount, tmp_p
         acks = s.scalars(select(OutboxMail).where(OutboxMail.kind == "ack")).all()
         assert 0 < len(acks) == recent  # only mail younger than max_age_hours is answered
         assert s.scalars(select(Breaker)).all() == []  # no client silenced
-        summary = collect_summary(
-            s, config, ACME, period="week", since=now - timedelta(days=7), until=now
-        )
+        summary = collect_summary(s, config, ACME, period=current_period(config, now), now=now)
         assert sorted(summary.recipients) == sorted(CLIENTS)
     db.dispose()

@@ -16,7 +16,12 @@ from tests.support.configs import write_config
 
 pytestmark = pytest.mark.integration
 
-ACME = {"key": "ACME", "name": "ACME web shop", "client_domains": ["acme.example"]}
+ACME = {
+    "key": "ACME",
+    "name": "ACME web shop",
+    "client_domains": ["acme.example"],
+    "pm": "lena@agency.example",
+}
 
 
 def doctor(

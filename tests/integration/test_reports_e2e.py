@@ -19,6 +19,7 @@ from mailbot.app import build_pipeline
 from mailbot.config import Config, load_config
 from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.reports.scheduler import ReportScheduler
+from mailbot.reports.summary import release_summary
 from mailbot.storage.db import open_database
 from tests.servers import DovecotAccount
 from tests.servers.smtp import SmtpSink
@@ -124,8 +125,12 @@ def test_monday_morning_sends_one_chinese_summary_and_one_digest(
     assert sorted((o.kind, o.scope, o.result) for o in made) == [
         ("digest", PM, "queued"),
         ("summary", "ACME", "skipped"),  # no items: nothing to tell that client
-        ("summary", "HX", "queued"),
+        ("summary", "HX", "held"),  # the first report to a client waits for the PM
     ]
+    project = config.project("HX")
+    assert project is not None
+    released = release_summary(db, config, project, monday + timedelta(minutes=5), actor="王磊")
+    assert released.result == "released"
     deliver_outbox(db, config)
     sent = reports(smtp_sink, skip=acks_before)  # the ack and the PM's escalation notice
     assert len(sent) == 2

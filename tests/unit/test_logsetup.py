@@ -36,3 +36,13 @@ def test_a_quiet_level_quiets_the_libraries_too() -> None:
     assert not logs("mailbot.replay", logging.WARNING)
     assert not logs("sqlalchemy.pool", logging.WARNING)
     assert logs("sqlalchemy.pool", logging.ERROR)
+
+
+def test_a_level_a_library_set_on_its_own_logger_does_not_stick() -> None:
+    # uvicorn sets "uvicorn.error" to its own level when a server starts (the web tests do).
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    setup_logging("DEBUG", libraries=True)
+    assert logs("uvicorn.error", logging.DEBUG)
+    logging.getLogger("uvicorn.error").setLevel(logging.DEBUG)
+    setup_logging("INFO")
+    assert not logs("uvicorn.error", logging.INFO)
