@@ -167,10 +167,10 @@ class ProjectConfig:
     client_addresses: tuple[str, ...] = ()  # people writing from gmail.com, qq.com, 163.com ...
     alias: str | None = None  # plus-address such as projects+acme@agency.example
     keywords: tuple[str, ...] = ()  # product names, English and Chinese
-    language: str = "en"  # the client's usual language: en, zh-Hans or zh-Hant
+    language: str = "en"  # the client's usual language: en, zh-Hans, zh-Hant or zh-HK
     pm: str | None = None  # the PM's address
     pm_name: str | None = None
-    pm_language: str = "en"  # notices to the PM (escalations, decisions needed)
+    pm_language: str = "en"  # notices to the PM (escalations, decisions needed); as `language`
     templates_dir: Path | None = None  # project templates, before the site's and the built-in
     vip_addresses: tuple[str, ...] = ()  # mail from these people is escalated to the PM at once
     # Who a client reaches when something is urgent ("+86 21 5555 0100, Wang Lei"): named in

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
-from mailbot.config_types import ProjectConfig
+from mailbot.config_types import ProjectConfig, SiteConfig
 from mailbot.message import Address, clean_text, is_robot_address
 from mailbot.outgoing.compose import ComposeError, compose_notice, compose_reply
 from mailbot.outgoing.outbox import enqueue
@@ -108,6 +108,20 @@ def refine_language(detected: str, known: str) -> str:
     return variant if variant.startswith(wanted + "-") else wanted
 
 
+def site_languages(site: SiteConfig, language: str) -> list[str]:
+    """`language_order(language)` with the tags as the site's tables spell them.
+
+    The config writes Hong Kong as `zh-HK` (`site.signature_by_language`), the templates as
+    `zh-Hant-HK`: a mail in zh-Hant-HK is signed with the `zh-HK` entry, and without one with
+    the `zh-Hant` entry."""
+    written = sorted({tag for tag, _text in (*site.names, *site.signatures)})
+    order: list[str] = []
+    for tag in language_order(language):
+        order.append(tag)
+        order.extend(w for w in written if w != tag and canonical_language(w) == tag)
+    return order
+
+
 def shared_context(
     config: Config,
     *,
@@ -123,7 +137,7 @@ def shared_context(
     (`site.name_by_language`, `site.signature_by_language`)."""
     site = config.site
     pm_name = project.pm_name if project else None
-    languages = language_order(language)
+    languages = site_languages(site, language)
     # A client mail is signed by the PM, else the team; a PM is greeted by name or not.
     signer = pm_name or ("" if audience is Audience.PM else site.name_in(languages))
     signature = site.signature_in(languages)
@@ -297,7 +311,7 @@ def send_templated(
             "configure the address (projects.pm, client_addresses, digest_to) or write by hand",
         )
     site = config.site
-    from_addr = Address(site.name_in(language_order(draft.body.language_used)), site.address)
+    from_addr = Address(site.name_in(site_languages(site, draft.body.language_used)), site.address)
     envelope_from = config.smtp.envelope_from if config.smtp else None
     if thread_from is not None:
         if item is None or len(recipients) != 1:

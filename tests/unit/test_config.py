@@ -153,6 +153,24 @@ def test_projects_and_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert config.acknowledgements.max_per_sender_per_hour == 20  # a busy client is no loop
 
 
+def test_hong_kong_is_a_language_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    hong_kong = PROJECTS.replace(
+        'language = "zh-Hans"', 'language = "zh-HK"\npm_language = "zh-HK"'
+    )
+    hong_kong = hong_kong.replace(
+        "[site]\n", '[site]\nsignature_by_language = { "zh-HK" = "北風數碼項目組" }\n'
+    )
+    config = load_config(write(tmp_path, VALID + hong_kong))
+    acme = config.project("ACME")
+    assert acme is not None and acme.language == "zh-HK" and acme.pm_language == "zh-HK"
+    assert config.site.signatures == (("zh-HK", "北風數碼項目組"),)
+    with pytest.raises(ConfigError, match="language 'zh-HKG' is not one of"):
+        load_config(write(tmp_path, VALID + hong_kong.replace('"zh-HK"\npm', '"zh-HKG"\npm')))
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

@@ -1,4 +1,4 @@
-"""Mail to our own PMs in en, zh-Hans and zh-Hant: reasons and statuses in words, subjects in
+"""Mail to our own PMs in en, zh-Hans, zh-Hant and zh-HK: reasons and statuses in words, subjects in
 the PM's language, the team's name and signature per language; and no stray spaces next to
 Chinese names in any template.
 
@@ -18,14 +18,14 @@ import pytest
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig, SiteConfig
 from mailbot.outgoing.notice import _subject_line
-from mailbot.outgoing.send import Audience, render_templated
-from mailbot.outgoing.templates import TemplateLibrary, is_cjk
+from mailbot.outgoing.send import Audience, render_templated, site_languages
+from mailbot.outgoing.templates import TemplateLibrary, canonical_language, is_cjk
 from mailbot.resources import templates_dir
 from mailbot.storage.models import Item
 from tests.support.snapshots import Snapshots
 
 check_snapshot = Snapshots(Path(__file__).resolve().parent / "snapshots").check
-LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+LANGUAGES = ("en", "zh-Hans", "zh-Hant", "zh-HK")
 REASONS = [
     "escalate.urgent.zh: 要求紧急处理（紧急、尽快、马上、立即）。 [尽快]",
     "escalate.complaint.en: Complaint or threat (unacceptable, legal action). [unacceptable]",
@@ -66,6 +66,7 @@ WORDS = {
     "en": ["asks for urgent handling", "in progress", "is a VIP of"],
     "zh-Hans": ["客户要求紧急处理", "处理中", "重要联系人"],
     "zh-Hant": ["客戶要求緊急處理", "處理中", "重要聯絡人"],
+    "zh-HK": ["客戶要求緊急處理", "處理中", "本項目的重要聯絡人"],
 }
 CODES = ("escalate.", "in_progress", "under_review")
 HX = ProjectConfig(
@@ -84,7 +85,7 @@ def _config(pm_language: str) -> Config:
         name="Northwind Digital",
         address="team@agency.example",
         domain="agency.example",
-        names=(("zh-Hans", "北风数码"), ("zh-Hant", "北風數位")),
+        names=(("zh-Hans", "北风数码"), ("zh-Hant", "北風數位"), ("zh-HK", "北風數碼")),
         signatures=(("zh-Hans", "北风数码项目组"),),
     )
     return Config(mailboxes=(), site=site, projects=(project,))
@@ -120,7 +121,7 @@ def test_every_pm_notice_in_the_pms_language(kind: str, category: str, language:
         context=NOTICES[(kind, category)],
     )
     body = draft.body
-    assert body.language_used == language
+    assert body.language_used == canonical_language(language)
     subject = _subject_line(config, item, kind, category, NOTICES[(kind, category)])
     assert subject is not None
     for code in CODES:
@@ -131,7 +132,12 @@ def test_every_pm_notice_in_the_pms_language(kind: str, category: str, language:
     if language != "en":
         assert "[" not in subject, subject  # 【紧急】, not [Escalation]
         assert not re.search(r"[A-Za-z]{4,} [a-z]{4,} [a-z]{4,}", subject), subject  # no English
-    signature = {"en": "Northwind Digital", "zh-Hans": "北风数码项目组", "zh-Hant": "北風數位"}
+    signature = {
+        "en": "Northwind Digital",
+        "zh-Hans": "北风数码项目组",
+        "zh-Hant": "北風數位",
+        "zh-HK": "北風數碼",  # the config's zh-HK entry, not Taiwan's
+    }
     assert body.text.rstrip().endswith(signature[language])
     name = f"pm.{kind}.{category}.{language}"
     check_snapshot(f"{name}.txt", f"Subject: {subject}\n\n{body.text}")
@@ -142,7 +148,7 @@ def test_every_pm_notice_in_the_pms_language(kind: str, category: str, language:
 def test_every_pm_notice_exists_in_every_language() -> None:
     library = TemplateLibrary()
     for kind, category in NOTICES:
-        for language in LANGUAGES:
+        for language in map(canonical_language, LANGUAGES):  # zh-HK: zh-Hant-HK files
             assert library.find(kind, category, language) is not None, (kind, category, language)
             assert library.find(kind, f"{category}_subject", language) is not None
 
@@ -153,6 +159,15 @@ def test_the_from_name_follows_the_language() -> None:
     assert site.name_in(["en"]) == "Northwind Digital"
     assert site.signature_in(["zh-Hans"]) == "北风数码项目组"
     assert site.signature_in(["zh-Hant"]) == "北風數位"  # no signature: that language's name
+
+
+def test_hong_kong_mail_is_signed_with_the_zh_hk_entry_else_taiwans() -> None:
+    site = _config("en").site
+    assert site_languages(site, "zh-Hant-HK") == ["zh-Hant-HK", "zh-HK", "zh-Hant", "en"]
+    assert site.name_in(site_languages(site, "zh-HK")) == "北風數碼"
+    assert site.name_in(site_languages(site, "zh-Hant")) == "北風數位"
+    taiwan_only = SiteConfig(name="Northwind Digital", names=(("zh-Hant", "北風數位"),))
+    assert taiwan_only.name_in(site_languages(taiwan_only, "zh-Hant-HK")) == "北風數位"
 
 
 # --- spacing around names ----------------------------------------------------------------
@@ -232,6 +247,9 @@ def test_names_and_signatures_per_language_come_from_the_config(tmp_path: Path) 
     config = parse_config({"mailbox": mailbox, "site": site}, base_dir=tmp_path)
     assert config.site.name_in(["zh-Hant"]) == "北風數位"
     assert config.site.signature_in(["zh-Hans"]) == "北风数码 项目组"
+    hong_kong = {**site, "signature_by_language": {"zh-HK": "北風數碼項目團隊"}}
+    config = parse_config({"mailbox": mailbox, "site": hong_kong}, base_dir=tmp_path)
+    assert config.site.signature_in(site_languages(config.site, "zh-Hant-HK")) == "北風數碼項目團隊"
     bad = {**site, "name_by_language": {"klingon": "Q"}}
     with pytest.raises(ConfigError, match=r"site\.name_by_language"):
         parse_config({"mailbox": mailbox, "site": bad}, base_dir=tmp_path)
