@@ -111,6 +111,7 @@ class Message:
     defects: tuple[str, ...]
     headers: tuple[tuple[str, str], ...] = field(default=())  # top-level, decoded, names lower-case
     raw_sha256: str = ""
+    charsets: tuple[str, ...] = ()  # declared by the body's text parts, lower-case: "big5-hkscs"
 
     def header(self, name: str) -> str | None:
         """First value of a top-level header, or None."""

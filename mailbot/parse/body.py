@@ -43,6 +43,8 @@ class Walk:
     html: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     content_types: list[str] = field(default_factory=list)
+    # The charsets the body's text parts declare, lower-case: big5-hkscs tells of Hong Kong.
+    charsets: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     parts: int = 0
     # With `keep_payloads`, each attachment's bytes too (for downloading one), in order.
@@ -211,7 +213,11 @@ def walk(part: MimePart, result: Walk, in_attachment: bool = False, depth: int =
         result.defects.append(f"multipart part {index} could not be split; shown as text")
     attached = disposition == "attachment" or (filename is not None and disposition != "inline")
     if is_body_type and not attached and not in_attachment:
-        text, defect = charsets.decode(data, part.get_content_charset())
+        declared = part.get_content_charset()
+        label = declared[:40] if declared and declared.isascii() else None
+        if label and label not in result.charsets:
+            result.charsets.append(label)
+        text, defect = charsets.decode(data, declared)
         if defect:
             result.defects.append(f"{defect} in part {index}" if index else defect)
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")

@@ -158,6 +158,7 @@ def parse_bytes(data: bytes, received_at: datetime | None = None) -> Message:
         defects=tuple(dict.fromkeys(defects)),
         headers=headers,
         raw_sha256=digest,
+        charsets=tuple(found.charsets),
     )
 
 

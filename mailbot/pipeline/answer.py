@@ -28,6 +28,7 @@ from mailbot.outgoing.notice import queue_pm_notice, told
 from mailbot.outgoing.send import SEND_ERRORS, refine_language, reply_address, send_templated
 from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
+from mailbot.pipeline.client_language import variant_of
 from mailbot.pipeline.file import Answer
 from mailbot.pipeline.route import Route, is_listed_client
 from mailbot.pipeline.trust import sender_verdict
@@ -361,8 +362,12 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
-def _mail_language(verdict: Verdict | None, item: Item) -> str | None:
-    detected = verdict.language if verdict else None
+def _mail_language(
+    session: Session, message: Message, verdict: Verdict | None, item: Item
+) -> str | None:
+    """The language of this mail (a follow-up's may not be the item's), in its regional
+    variant: the one the mail declares, else the item's when it is of the same script."""
+    detected = variant_of(session, message, verdict.language) if verdict else None
     if detected and item.language:
         return refine_language(detected, item.language)
     return detected
@@ -449,7 +454,9 @@ class TemplateAcknowledger:
                 'not sent: feedback is not answered (acknowledgements.feedback = "none")', checks
             )
         if self.config.acknowledgements.observing(now):
-            return self._observed(session, row, item, verdict, checks)
+            return self._observed(
+                session, row, item, _mail_language(session, message, verdict, item), checks
+            )
         try:
             outbox = send_templated(
                 session,
@@ -458,9 +465,7 @@ class TemplateAcknowledger:
                 category=item.category,
                 item=item,
                 thread_from=row,
-                # The language of this mail, which on a follow-up may not be the item's, in
-                # the item's regional variant when it is of the same script (zh-HK).
-                language=_mail_language(verdict, item),
+                language=_mail_language(session, message, verdict, item),
                 context=promise_context(self.config, project, item, now),
                 dedupe_key=f"{ACK_KIND}:{row.sha256}",
                 now=now,
@@ -495,12 +500,12 @@ class TemplateAcknowledger:
         session: Session,
         row: StoredMessage,
         item: Item,
-        verdict: Verdict | None,
+        language: str | None,
         checks: tuple[str, ...],
     ) -> Answer:
         """Observe mode: the acknowledgement that would have gone out, recorded, not sent."""
         to = _recipient(row, self.config.project(item.project_key))
-        language = (verdict.language if verdict else None) or item.language
+        language = language or item.language
         session.add(
             Event(
                 message_pk=row.id,
@@ -510,8 +515,7 @@ class TemplateAcknowledger:
             )
         )
         return Answer(
-            f"not sent: observe mode (would have sent the {item.category} acknowledgement "
-            f"to {to})",
+            f"not sent: observe mode (would have sent the {item.category} acknowledgement to {to})",
             checks,
         )
 

@@ -112,6 +112,19 @@ def test_plain_text_preferred_over_html() -> None:
     assert message.text.strip() == "Plain version"
 
 
+def test_the_charsets_the_body_declares_are_kept() -> None:
+    data = (
+        b"From: a@example.com\nContent-Type: multipart/mixed; boundary=B\n\n"
+        b"--B\nContent-Type: multipart/alternative; boundary=C\n\n"
+        b"--C\nContent-Type: text/plain; charset=Big5-HKSCS\n\nOK\n"
+        b"--C\nContent-Type: text/html; charset=big5-hkscs\n\n<p>OK</p>\n--C--\n"
+        b"--B\nContent-Type: text/plain; charset=gb2312\nContent-Disposition: attachment\n\n"
+        b"x\n--B--\n"
+    )
+    assert parse_bytes(data).charsets == ("big5-hkscs",)  # lower-case, once; not an attachment's
+    assert parse_bytes(SIMPLE).charsets == ("utf-8",)
+
+
 def test_attachments_rfc2231_and_encoded_words() -> None:
     data = (
         b"From: a@example.com\nContent-Type: multipart/mixed; boundary=B\n\n"
