@@ -19,7 +19,7 @@ from mailbot.errors import MailbotError
 from mailbot.items.lifecycle import LIFECYCLES, change_status, initial_status
 from mailbot.items.sla import MERGED_STATUS, record_first_response
 from mailbot.items.store import UNASSIGNED_KEY, item_by_ref, next_number
-from mailbot.outgoing.send import send_templated
+from mailbot.outgoing.send import refine_language, send_templated
 from mailbot.storage.models import Correction, Event, Item, OutboxMail, StoredMessage
 from mailbot.storage.search import reindex_items
 
@@ -140,6 +140,14 @@ def _record_corrections(
         record_correction(
             session, row, field=field, old_value=before, new_value=new_value, actor=actor
         )
+
+
+def _split_language(row: StoredMessage, source: Item) -> str | None:
+    """The language of a message split off: its own script, in the regional variant the
+    same client's item was answered in (a Hong Kong client stays in Hong Kong wording)."""
+    if row.language and source.language and row.from_email == source.client_email:
+        return refine_language(row.language, source.language)
+    return row.language
 
 
 def record_correction(
@@ -401,7 +409,7 @@ def split(session: Session, message: str | int, *, actor: str, reason: str = "")
         title=(row.subject_normalized or row.subject or "(no subject)")[:2000],
         client_email=row.from_email,
         client_name=row.from_name,
-        language=row.language,
+        language=_split_language(row, source),
         confidence=row.confidence,
         needs_review=False,
         escalate=bool(row.escalate),

@@ -228,3 +228,12 @@ def test_split_makes_a_new_item_of_one_message(filed: Bot) -> None:
             qa.split(s, str(qa.item_messages(s, source)[0].id), actor="lena")
         with pytest.raises(ActionError, match="no stored message '999'"):
             qa.split(s, "999", actor="lena")
+
+
+def test_a_split_message_keeps_its_clients_regional_wording(filed: Bot) -> None:
+    with filed.session() as s:
+        source = filed.item("ACME-1", s)
+        row = s.scalars(select(StoredMessage).where(StoredMessage.message_id == "m4@client")).one()
+        assert row.from_email == source.client_email
+        source.language, row.language = "zh-Hant-HK", "zh-Hant"  # a Hong Kong client
+        assert qa.split(s, "<m4@client>", actor="lena").language == "zh-Hant-HK"
