@@ -3,12 +3,15 @@ Taiwan's (專案, 郵件), though both write Traditional Chinese."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from mailbot.config_types import ProjectConfig
-from mailbot.outgoing.send import refine_language
+from mailbot.config import Config
+from mailbot.config_types import ProjectConfig, SiteConfig
+from mailbot.outgoing.send import Audience, refine_language, render_templated
+from mailbot.storage.models import Item
 from tests.support.pipeline import MaildirBot
 
 HONG_KONG = ProjectConfig(
@@ -87,3 +90,29 @@ def test_a_hong_kong_client_is_known_by_header_writing_and_memory(tmp_path: Path
     assert "項目" in _ack_to(first, "kayan@")
     assert "項目" in _ack_to(later, "kayan@")  # remembered for this address
     assert "專案" in _ack_to(later, "ming@")  # everyone else: the project's Taiwan wording
+
+
+def test_a_kind_without_hong_kong_files_falls_back_to_taiwans(tmp_path: Path) -> None:
+    folder = tmp_path / "templates" / "status"
+    folder.mkdir(parents=True)
+    (folder / "on_hold.zh-Hant.txt.j2").write_text("{{ ref }} 暫停處理。\n", encoding="utf-8")
+    (folder / "on_hold.en.txt.j2").write_text("{{ ref }} is on hold.\n", encoding="utf-8")
+    project = dataclasses.replace(HONG_KONG, templates_dir=tmp_path / "templates")
+    site = SiteConfig(name="Northwind Digital", names=(("zh-Hant", "北風數位"),))
+    config = Config(mailboxes=(), site=site, projects=(project,))
+    item = Item(ref="HK-3", project_key="HK", category="issue", status="on_hold", title="登入")
+    for language in ("zh-Hant-HK", None):  # the client's Hong Kong wording, the project's
+        item.language = language
+        body = render_templated(config, kind="status", category="on_hold", item=item).body
+        assert (body.language_used, body.text) == ("zh-Hant", "HK-3 暫停處理。\n")
+    # Where the Hong Kong file exists, it is used: the built-in acknowledgement.
+    item.language = "zh-Hant-HK"
+    ack = render_templated(config, kind="ack", category="feedback", item=item).body
+    assert ack.language_used == "zh-Hant-HK"
+    # The PM's mail too: a PM whose pm_language is zh-HK reads Taiwan's where HK has no file.
+    hk_pm = dataclasses.replace(project, pm_language="zh-HK")
+    config = Config(mailboxes=(), site=site, projects=(hk_pm,))
+    pm = render_templated(
+        config, kind="status", category="on_hold", item=item, audience=Audience.PM
+    ).body
+    assert pm.language_used == "zh-Hant"
