@@ -28,7 +28,7 @@ HONG_KONG = [
     ("電子郵件", "電郵"), ("郵件", "電郵"), ("專案", "項目"), ("螢幕截圖", "截圖"),
     ("排程", "排期"), ("這封信", "這封電郵"), ("同仁", "同事"), ("主旨", "標題"), ("登錄", "登記"),
     ("感謝您回報", "感謝您通知我們"), ("回報", "反映"), ("國定假日", "公眾假期"),
-    ("上班時間", "辦公時間"),
+    ("上班時間", "辦公時間"), ("核准", "批准"), ("計畫", "計劃"), ("時程", "時間表"),
 ]  # fmt: skip
 
 
@@ -174,6 +174,10 @@ def test_chinese_templates_are_written_in_chinese(library: TemplateLibrary) -> N
     assert "項目" in hk.text and "電郵" in hk.text
     for taiwan_only in ("專案", "這封信", "同仁", "螢幕截圖"):
         assert taiwan_only not in hk.text
+    change = library.render("ack", "change_request", "zh-HK", context("zh-Hant-HK")).text
+    assert "在您批准之前" in change and "計劃" in change
+    for taiwan_only in ("核准", "計畫", "時程", "專案"):
+        assert taiwan_only not in change
 
 
 def test_every_acknowledgement_template_is_rendered_by_a_test() -> None:
