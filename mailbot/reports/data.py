@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot.reports.mail import aware
@@ -113,15 +113,7 @@ def status_changes_in(
     ids = [i.id for i in items]
     if not ids:
         return 0
-    return len(
-        list(
-            session.scalars(
-                select(Event.id).where(
-                    Event.kind == "status",
-                    Event.item_id.in_(ids),
-                    Event.at >= since,
-                    Event.at < until,
-                )
-            )
-        )
+    query = select(func.count(Event.id)).where(
+        Event.kind == "status", Event.item_id.in_(ids), Event.at >= since, Event.at < until
     )
+    return int(session.scalar(query) or 0)

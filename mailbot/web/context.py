@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +29,7 @@ from mailbot.accounts.signin import Visit, resume
 from mailbot.accounts.users import Person
 from mailbot.config import Config
 from mailbot.errors import MailbotError
+from mailbot.items.actions import ActionError
 from mailbot.storage.db import Database
 from mailbot.web.i18n import Gettext, format_moment, gettext_for
 
@@ -132,6 +133,16 @@ class Ctx:
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name) if self.form is not None else None
         return value.strip() if isinstance(value, str) else default
+
+    def day(self, name: str) -> date | None:
+        """A date field (YYYY-MM-DD, as <input type=date> sends it); empty is None."""
+        text = self.field(name)
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ActionError(f"{text!r} is not a date", "pick the date again") from None
 
     def when(self, moment: datetime | None, short: bool = True) -> str:
         return format_moment(moment, self.zone, self.me.language, short=short)

@@ -6,7 +6,6 @@ a viewer), recorded with their name, and redirects back to the item page.
 
 from __future__ import annotations
 
-from datetime import date
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -198,22 +197,11 @@ def request_approval(ctx: Ctx) -> Response:
     return _back(ctx, item.ref, "approval_requested")
 
 
-def _day(ctx: Ctx, name: str) -> date | None:
-    """A date field (YYYY-MM-DD, as <input type=date> sends it); empty is None."""
-    text = ctx.field(name)
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise actions.ActionError(f"{text!r} is not a date", "pick the date again") from None
-
-
 @page(write=True)
 def target(ctx: Ctx) -> Response:
     """When the team expects the item done; an empty date clears it."""
     item = item_for(ctx.db, ctx.me, _ref(ctx), act=True)
-    progress.set_target(ctx.db, item.ref, _day(ctx, "target"), actor=ctx.me.name)
+    progress.set_target(ctx.db, item.ref, ctx.day("target"), actor=ctx.me.name)
     return _back(ctx, item.ref, "target")
 
 
@@ -225,7 +213,7 @@ def waiting(ctx: Ctx) -> Response:
         progress.clear_waiting(ctx.db, item, actor=ctx.me.name, why="marked done")
     else:
         progress.set_waiting(
-            ctx.db, item.ref, ctx.field("note"), needed_by=_day(ctx, "by"), actor=ctx.me.name
+            ctx.db, item.ref, ctx.field("note"), needed_by=ctx.day("by"), actor=ctx.me.name
         )
     return _back(ctx, item.ref, "waiting")
 

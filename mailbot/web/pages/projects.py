@@ -14,7 +14,6 @@ from starlette.routing import Route
 
 from mailbot.config_types import MILESTONE_STATUSES, ProjectConfig
 from mailbot.items import progress
-from mailbot.items.actions import ActionError
 from mailbot.items.lifecycle import LIFECYCLES
 from mailbot.items.sla import is_open, is_overdue
 from mailbot.storage.models import Item
@@ -116,17 +115,12 @@ def set_status(ctx: Ctx) -> Response:
 @page(write=True)
 def set_milestone(ctx: Ctx) -> Response:
     project = _project(ctx, act=True)
-    due_text = ctx.field("due")
-    try:
-        due = date.fromisoformat(due_text) if due_text else None
-    except ValueError:
-        raise ActionError(f"{due_text!r} is not a date", "pick the date again") from None
     progress.set_milestone(
         ctx.db,
         ctx.config,
         project.key,
         ctx.field("name"),
-        due=due,
+        due=ctx.day("due"),
         status=ctx.field("status") or None,
         note=ctx.field("note") or None,
         actor=ctx.me.name,

@@ -59,7 +59,7 @@ def _rows(ctx: Ctx, filters: QueueFilter, sort: str, number: int) -> tuple[list[
     return items, _count(ctx, filters)
 
 
-def _view(ctx: Ctx) -> dict[str, Any]:
+def _view(ctx: Ctx, current: str | None = None) -> dict[str, Any]:
     filters = queue_filter(ctx)
     sort = ctx.request.query_params.get("sort") or "oldest"
     sort = sort if sort in SORTS else "oldest"
@@ -86,7 +86,7 @@ def _view(ctx: Ctx) -> dict[str, Any]:
         "categories": list(LIFECYCLES),
         "statuses": sorted({s for states in LIFECYCLES.values() for s in states}),
         "newest_id": ctx.db.scalar(select(func.max(Item.id))) or 0,
-        "fingerprint": fingerprint(ctx),
+        "fingerprint": current or fingerprint(ctx),
     }
 
 
@@ -111,10 +111,10 @@ def queue_rows(ctx: Ctx) -> Response:
     Nothing changed since the page's fingerprint: 204, which htmx leaves as it is (the
     poll then costs one small query instead of the whole table and its counts).
     """
-    since = ctx.request.query_params.get("since")
-    if since and since == fingerprint(ctx):
+    current = fingerprint(ctx)
+    if ctx.request.query_params.get("since") == current:
         return Response(status_code=204)
-    return ctx.render("queue_rows.html", **_view(ctx))
+    return ctx.render("queue_rows.html", **_view(ctx, current))
 
 
 ROUTES = [
