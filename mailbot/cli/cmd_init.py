@@ -232,6 +232,37 @@ def _local_zone() -> str:
     return zone if zone and _is_zone(zone) is None else "UTC"
 
 
+def _ask_server(
+    ask: Asker,
+    args: argparse.Namespace,
+    flag: str,
+    label: str,
+    host_guess: str | None,
+    security_default: str,
+    ports: dict[str, int],
+) -> tuple[str, str, int]:
+    """Host, security and port of one server (options --<flag>-host, -security, -port)."""
+    host = ask.text(
+        f"  {label} server", getattr(args, f"{flag}_host"), host_guess, option=f"--{flag}-host"
+    )
+    security = ask.text(
+        "  security: tls, starttls or none",
+        getattr(args, f"{flag}_security"),
+        security_default,
+        option=f"--{flag}-security",
+        check=_checker(SECURITIES),
+    )
+    given_port = getattr(args, f"{flag}_port")
+    port = ask.text(
+        "  port",
+        None if given_port is None else str(given_port),
+        str(ports[security]),
+        option=f"--{flag}-port",
+        check=_is_port,
+    )
+    return host, security, int(port)
+
+
 def ask_mailbox(ask: Asker, args: argparse.Namespace) -> tuple[MailboxAnswers, object]:
     """The inbox, logged in to; its server report."""
     from mailbot.onboarding.answers import IMAP_PASSWORD_ENV, MailboxAnswers
@@ -239,23 +270,7 @@ def ask_mailbox(ask: Asker, args: argparse.Namespace) -> tuple[MailboxAnswers, o
     from mailbot.sources.imap import SourceAuthError
 
     print("\nThe shared inbox (IMAP)")
-    host = ask.text("  IMAP server", args.imap_host, option="--imap-host")
-    security = ask.text(
-        "  security: tls, starttls or none",
-        args.imap_security,
-        "tls",
-        option="--imap-security",
-        check=_checker(SECURITIES),
-    )
-    port = int(
-        ask.text(
-            "  port",
-            None if args.imap_port is None else str(args.imap_port),
-            str(IMAP_PORTS[security]),
-            option="--imap-port",
-            check=_is_port,
-        )
-    )
+    host, security, port = _ask_server(ask, args, "imap", "IMAP", None, "tls", IMAP_PORTS)
     for attempt in range(1, LOGIN_TRIES + 1):
         user = ask.text("  user name", args.imap_user, option="--imap-user")
         password = ask.secret("  password", IMAP_PASSWORD_ENV)
@@ -327,23 +342,7 @@ def ask_sending(
         print("  mail mailbot sends is written as .eml files to ./outbox")
         return None
     guess = box.host.replace("imap.", "smtp.", 1) if box.host.startswith("imap.") else box.host
-    host = ask.text("  SMTP server", args.smtp_host, guess, option="--smtp-host")
-    security = ask.text(
-        "  security: tls, starttls or none",
-        args.smtp_security,
-        "starttls",
-        option="--smtp-security",
-        check=_checker(SECURITIES),
-    )
-    port = int(
-        ask.text(
-            "  port",
-            None if args.smtp_port is None else str(args.smtp_port),
-            str(SMTP_PORTS[security]),
-            option="--smtp-port",
-            check=_is_port,
-        )
-    )
+    host, security, port = _ask_server(ask, args, "smtp", "SMTP", guess, "starttls", SMTP_PORTS)
     user: str | None = ask.text(
         "  user name ('-' for no login)", args.smtp_user, box.username, option="--smtp-user"
     )
