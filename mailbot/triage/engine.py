@@ -69,7 +69,8 @@ class RuleSet:
         return cls(rules, nlp, files)
 
     def context(self, mail: Mail, doc: Doc | None = None) -> Context:
-        return Context(doc=doc if doc is not None else self.nlp.make_doc(mail.full_text))
+        text = mail.full_text
+        return Context.of(doc if doc is not None else self.nlp.make_doc(text), text)
 
     def run(self, mail: Mail, *, stop_at_noise: bool = True, doc: Doc | None = None) -> RuleReport:
         """Noise rules first; when one fires (and stop_at_noise), the text rules are skipped.

@@ -216,7 +216,9 @@ def build_rule(table: dict[str, Any], nlp: Language, where: int, text: str) -> r
                 raise _RuleFileError(
                     f"bad pattern in 'patterns': {detail}", _key_line(text, where, "patterns")
                 ) from None
-            return r.TokenRule(**common, matcher=matcher)
+            return r.TokenRule(
+                **common, matcher=matcher, first_lowers=r.first_lowers(nlp, patterns)
+            )
         if kind is r.ShoutingRule:
             min_words = (
                 int(_need(table, "min_words", int, where, text)) if "min_words" in table else 4

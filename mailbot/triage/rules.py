@@ -15,14 +15,19 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from mailbot.triage.mail import Mail
 
 ACTIONS = ("noise", "vote", "escalate", "review")
 SIGNALS = ("auto_reply", "bounce", "bulk")
+# The text rules read the subject and the first this many characters of the new text: a
+# mail says what it is about at its start, and a long body must not cost seconds per mail.
+RULE_TEXT_CHARS = 4_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,24 @@ class Hit:
 class Context:
     """Computed once per mail and shared by every rule (read-only)."""
 
-    doc: Doc  # the mixed tokenizer's Doc of mail.full_text
+    doc: Doc | Span  # the mixed tokenizer's tokens of mail.full_text, up to RULE_TEXT_CHARS
+    text: str = ""  # the same text as a string, for the regex and shouting rules
+    lowers: Any = None  # numpy array of the tokens' LOWER hashes (None: read from `doc`)
+
+    @classmethod
+    def of(cls, doc: Doc, text: str) -> Context:
+        """The context of a mail's Doc, cut at RULE_TEXT_CHARS (whole tokens)."""
+        lowers, starts = doc.to_array([LOWER, "IDX"]).T if len(doc) else ((), ())
+        end = int(np.searchsorted(starts, RULE_TEXT_CHARS)) if len(doc) else 0
+        head = doc if end >= len(doc) else doc[:end]
+        return cls(doc=head, text=text[:RULE_TEXT_CHARS], lowers=np.asarray(lowers)[:end])
+
+    def has_lower(self, hashes: tuple[int, ...]) -> bool:
+        """Does any token's lower-case form have one of these hashes?"""
+        lowers = self.lowers
+        if lowers is None:
+            lowers = self.doc.to_array(LOWER) if len(self.doc) else np.zeros(0, dtype=np.uint64)
+        return bool(np.isin(lowers, np.array(hashes, dtype=np.uint64)).any())
 
 
 @dataclass(frozen=True)
@@ -167,9 +189,14 @@ class TokenRule(Rule):
     kind: ClassVar[str] = "token"
     keys: ClassVar[tuple[str, ...]] = ("patterns", "lang")
     matcher: Matcher | None = None
+    # LOWER hashes one of which every match starts with (None: a pattern starts otherwise):
+    # a mail without any of them is passed over without running the Matcher.
+    first_lowers: tuple[int, ...] | None = None
 
     def check(self, message: Mail, context: Context) -> Hit | None:
         assert self.matcher is not None
+        if self.first_lowers is not None and not context.has_lower(self.first_lowers):
+            return None
         matches = self.matcher(context.doc)
         if matches:
             _, start, end = matches[0]
@@ -187,8 +214,9 @@ class RegexRule(Rule):
     patterns: tuple[re.Pattern[str], ...] = ()
 
     def check(self, message: Mail, context: Context) -> Hit | None:
+        text = context.text or message.full_text
         for pattern in self.patterns:
-            found = pattern.search(message.full_text)
+            found = pattern.search(text)
             if found:
                 return self.hit(repr(found.group()))
         return None
@@ -206,7 +234,7 @@ class ShoutingRule(Rule):
     _WORD: ClassVar[re.Pattern[str]] = re.compile(r"\b[A-Za-z]{3,}\b")
 
     def check(self, message: Mail, context: Context) -> Hit | None:
-        words = self._WORD.findall(message.full_text)
+        words = self._WORD.findall(context.text or message.full_text)
         caps = [w for w in words if w.isupper()]
         if len(caps) >= self.min_words and len(caps) >= self.min_ratio * len(words):
             return self.hit(" ".join(caps[:6]))
@@ -240,3 +268,23 @@ def make_token_matcher(nlp: Language, rule_id: str, patterns: list[Any]) -> Matc
     matcher = Matcher(nlp.vocab, validate=True)
     matcher.add(rule_id, patterns)
     return matcher
+
+
+def first_lowers(nlp: Language, patterns: list[Any]) -> tuple[int, ...] | None:
+    """The LOWER hashes every match of `patterns` must start with; None if not known.
+
+    Known when each pattern's first token is a required `LOWER` value or `LOWER: {IN: […]}`.
+    """
+    words: set[str] = set()
+    for pattern in patterns:
+        first = pattern[0] if pattern and isinstance(pattern[0], dict) else None
+        if first is None or first.get("OP", "1") not in ("1", "+") or set(first) - {"LOWER", "OP"}:
+            return None
+        value = first.get("LOWER")
+        if isinstance(value, str):
+            words.add(value)
+        elif isinstance(value, dict) and set(value) == {"IN"} and isinstance(value["IN"], list):
+            words.update(str(v) for v in value["IN"])
+        else:
+            return None
+    return tuple(sorted(nlp.vocab.strings.add(w.lower()) for w in words))

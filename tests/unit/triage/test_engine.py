@@ -31,3 +31,23 @@ def test_checks_are_pure(ruleset):
     second = ruleset.run(mail)
     assert first == second
     assert first.votes() == {"change_request": 1.0, "feedback": 0.8}
+
+
+def test_text_rules_read_the_start_of_a_long_mail_only(ruleset):
+    from mailbot.triage.rules import RULE_TEXT_CHARS
+
+    filler = "Hello team, some context here. " * (RULE_TEXT_CHARS // 30)
+    early = ruleset.run(Mail(subject="Login", text="I can't log in today. " + filler))
+    late = ruleset.run(Mail(subject="Login", text=filler + " I can't log in today."))
+    assert "issue.en.cannot" in {h.rule_id for h in early.hits}
+    assert "issue.en.cannot" not in {h.rule_id for h in late.hits}
+
+
+def test_token_rule_skips_mail_without_its_first_words(ruleset):
+    rule = ruleset.get("issue.en.cannot")
+    assert rule.first_lowers  # every pattern starts with a known word
+    thanks = ruleset.run(Mail(subject="Thanks", text="Great work, thank you!"))
+    assert "issue.en.cannot" in thanks.misses
+    assert "issue.en.cannot" in {
+        h.rule_id for h in ruleset.run(Mail(subject="x", text="We cannot export it.")).hits
+    }
