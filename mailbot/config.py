@@ -32,6 +32,7 @@ from mailbot.config_types import (
     DEFAULT_IMAP_PORTS,
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_MIN_FREE_SPACE_MB,
     DEFAULT_PARSE_TIMEOUT,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_RETRY_DELAY,
@@ -84,6 +85,7 @@ class Config:
     retry_delay: float = DEFAULT_RETRY_DELAY  # seconds before a failed stage is tried again
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES  # larger: stored, header read only
     parse_timeout: float = DEFAULT_PARSE_TIMEOUT  # seconds per mail; 0: no budget (in process)
+    min_free_space_mb: int = DEFAULT_MIN_FREE_SPACE_MB  # less free: no new mail is taken; 0: off
     log_level: str = "INFO"
     triage: TriageConfig = field(default_factory=TriageConfig)
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -151,6 +153,7 @@ _PROCESSING_KEYS = {
     "retry_delay": ((int, float), DEFAULT_RETRY_DELAY),
     "max_message_bytes": ((int,), DEFAULT_MAX_MESSAGE_BYTES),
     "parse_timeout": ((int, float), DEFAULT_PARSE_TIMEOUT),
+    "min_free_space_mb": ((int,), DEFAULT_MIN_FREE_SPACE_MB),
 }
 _LOGGING_KEYS = {"level": ((str,), "INFO")}
 _TRIAGE_KEYS = {
@@ -361,6 +364,11 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
             "processing.max_message_bytes must be at least 65536",
             "mail up to this size is read in full; the default is 26214400 (25 MB)",
         )
+    if processing["min_free_space_mb"] < 0:
+        raise ConfigError(
+            "processing.min_free_space_mb must be 0 (no limit) or more megabytes",
+            "e.g. min_free_space_mb = 64",
+        )
     threshold = float(triage["review_threshold"])
     if not 0.0 <= threshold <= 1.0:
         raise ConfigError("triage.review_threshold must be between 0 and 1")
@@ -403,6 +411,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         retry_delay=float(processing["retry_delay"]),
         max_message_bytes=processing["max_message_bytes"],
         parse_timeout=float(processing["parse_timeout"]),
+        min_free_space_mb=processing["min_free_space_mb"],
         log_level=level,
         triage=TriageConfig(
             enabled=triage["enabled"],

@@ -25,6 +25,7 @@ DEFAULT_MAX_ATTEMPTS = 3  # failed attempts before a message is set aside for a 
 DEFAULT_RETRY_DELAY = 60.0  # seconds before a failed stage is retried; doubles each time
 DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # larger mail is stored whole, read by its header
 DEFAULT_PARSE_TIMEOUT = 20.0  # seconds to read one mail before it is read by its header only
+DEFAULT_MIN_FREE_SPACE_MB = 64  # below this on its disks mailbot takes no new mail
 DEFAULT_DATABASE_URL = "sqlite:///mailbot.sqlite3"
 SECRET_COMMAND_TIMEOUT = 30.0
 
@@ -157,6 +158,60 @@ class MilestoneConfig:
     status: str = "planned"  # MILESTONE_STATUSES
 
 
+# Connectors to the team's tracker and chat (mailbot.connectors); none is required.
+TRACKER_KINDS = ("redmine", "jira", "github", "gitlab")
+CHAT_KINDS = ("slack", "teams", "wecom", "dingtalk", "feishu")
+CHAT_EVENTS = ("escalation", "review", "failure", "digest")
+DEFAULT_TRACKER_POLL_INTERVAL = 300.0  # seconds between "updated since" polls of a tracker
+DEFAULT_CONNECTOR_TIMEOUT = 30.0  # seconds for one request to a tracker or a chat webhook
+# DingTalk and WeCom robots take 20 messages a minute; past it they refuse for a while.
+DEFAULT_CHAT_PER_MINUTE = 20
+# A mailbot status and the tracker's name for it, both ways (Redmine's default workflow).
+DEFAULT_TRACKER_STATUSES = (
+    ("in_progress", "In Progress"),
+    ("resolved", "Resolved"),
+    ("closed", "Closed"),
+    ("rejected", "Rejected"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """The team's issue tracker for one project: where its items are pushed and synced."""
+
+    kind: str  # TRACKER_KINDS
+    url: str  # the tracker's base URL, e.g. https://redmine.agency.example
+    project: str  # Redmine project identifier, Jira project key, "owner/repo", GitLab path
+    secret: Secret | None = None  # the API key or token
+    username: str | None = None  # Jira: the account (Cloud: its email) the token belongs to
+    poll_interval: float = DEFAULT_TRACKER_POLL_INTERVAL  # 0: never polled (webhooks only)
+    timeout: float = DEFAULT_CONNECTOR_TIMEOUT
+    statuses: tuple[tuple[str, str], ...] = DEFAULT_TRACKER_STATUSES  # (mailbot, tracker)
+    webhook_secret: Secret | None = None  # signs the tracker's webhooks to `mailbot web`
+
+    def tracker_status(self, status: str) -> str | None:
+        """The tracker's name for a mailbot status; None: not pushed."""
+        return next((theirs for ours, theirs in self.statuses if ours == status), None)
+
+    def mailbot_statuses(self, name: str) -> tuple[str, ...]:
+        """The mailbot statuses a tracker status stands for (compared without case)."""
+        return tuple(ours for ours, theirs in self.statuses if theirs.lower() == name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class ChatConfig:
+    """One chat webhook: which notices go there, signed how, in which language."""
+
+    kind: str  # CHAT_KINDS
+    url: Secret  # the webhook URL: it carries its token, so it is kept like a password
+    name: str  # "ACME:slack" or "site:dingtalk": names its pushes and its rate limit
+    events: tuple[str, ...] = CHAT_EVENTS
+    signing: Secret | None = None  # DingTalk and Feishu signing secret
+    language: str | None = None  # None: the project's pm_language (site: "en")
+    per_minute: int = DEFAULT_CHAT_PER_MINUTE
+    timeout: float = DEFAULT_CONNECTOR_TIMEOUT
+
+
 @dataclass(frozen=True, slots=True)
 class ProjectConfig:
     """One client project: who writes about it and how to recognise its mail."""
@@ -183,6 +238,8 @@ class ProjectConfig:
     days_off: tuple[date, ...] = ()  # the team's own days off
     workdays: tuple[date, ...] = ()  # weekend days worked instead (调休)
     milestones: tuple[MilestoneConfig, ...] = ()
+    tracker: TrackerConfig | None = None  # None: items stay in mailbot only
+    chat: tuple[ChatConfig, ...] = ()  # this project's chat webhooks
 
     def lists(self, address: str) -> bool:
         """Is `address` one of this project's clients: a listed address, or at (a subdomain

@@ -23,6 +23,7 @@ from types import FrameType
 from mailbot.config_types import MailboxConfig
 from mailbot.errors import SourceError
 from mailbot.ops.health import Pulse
+from mailbot.ops.space import SpaceGuard
 from mailbot.pipeline.machine import Pipeline
 from mailbot.pipeline.stages import describe_error
 from mailbot.reports.scheduler import ReportScheduler
@@ -34,6 +35,7 @@ log = logging.getLogger("mailbot.daemon")
 EXIT_NOW_CODE = 1
 WORK_CHECK_INTERVAL = 30.0  # seconds; how often an idle daemon looks for due retries
 SCHEDULE_CHECK_INTERVAL = 60.0  # seconds between looks at the report schedule
+SPACE_WAIT = 2.0  # seconds between looks at the free disk space while it is short
 
 
 class StopSignals:
@@ -60,9 +62,16 @@ class StopSignals:
 
 
 def watch_mailbox(
-    pipeline: Pipeline, box: MailboxConfig, wake: threading.Event, pulse: Pulse | None = None
+    pipeline: Pipeline,
+    box: MailboxConfig,
+    wake: threading.Event,
+    pulse: Pulse | None = None,
+    space: SpaceGuard | None = None,
 ) -> None:
-    """Connect, take new mail in, wait for more, repeat; reconnect with backoff on failure."""
+    """Connect, take new mail in, wait for more, repeat; reconnect with backoff on failure.
+
+    While `space` says a disk is short, no mail is fetched: it waits on the server.
+    """
     stop = pipeline.stop_event
     delays = backoff_delays()
     while not stop.is_set():
@@ -70,6 +79,11 @@ def watch_mailbox(
             with pipeline.source_factory(box, stop) as source:
                 delays = backoff_delays()  # connected: start the backoff again from 1 s
                 while not stop.is_set():
+                    if space is not None and (reason := space.shortage()):
+                        if pulse is not None:
+                            pulse.failed(reason)
+                        stop.wait(SPACE_WAIT)
+                        continue
                     stats = pipeline.intake(source, box)
                     if pulse is not None:
                         pulse.fetched(stats.stored)
@@ -125,8 +139,14 @@ class Schedules:
             log.exception("scheduled reports failed; trying again in a minute")
 
 
-def work_once(pipeline: Pipeline, schedules: Schedules) -> None:
-    """One turn of the work loop: every due stage, the outbox, the report schedule."""
+def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None = None) -> None:
+    """One turn of the work loop: every due stage, the outbox, the report schedule.
+
+    Skipped while a disk is short: a write that fails for want of space would count as a
+    failed attempt, and enough of them set mail aside for a person.
+    """
+    if space is not None and space.shortage():
+        return
     try:
         pipeline.advance()
         pipeline.send()
@@ -141,11 +161,12 @@ def run_forever(pipeline: Pipeline) -> None:
     stop = pipeline.stop_event
     wake = threading.Event()
     schedules = Schedules(pipeline)
+    space = SpaceGuard(pipeline.config)
     pulses = [Pulse(box.name) for box in pipeline.config.mailboxes]
     threads = [
         threading.Thread(
             target=watch_mailbox,
-            args=(pipeline, box, wake, pulse),
+            args=(pipeline, box, wake, pulse, space),
             name=f"mailbox-{box.name}",
             daemon=True,
         )
@@ -159,8 +180,8 @@ def run_forever(pipeline: Pipeline) -> None:
     while not stop.is_set():
         if wake.is_set() or time.monotonic() >= next_work:
             wake.clear()
-            work_once(pipeline, schedules)
-            next_work = time.monotonic() + WORK_CHECK_INTERVAL
+            work_once(pipeline, schedules, space)
+            next_work = time.monotonic() + (SPACE_WAIT if space.shortage() else WORK_CHECK_INTERVAL)
         for thread, pulse in zip(threads, pulses, strict=True):
             # From this thread, not the mailbox's: a hung fetch still beats, so doctor
             # can tell a stalled fetcher from a daemon that is gone.

@@ -33,6 +33,7 @@ from mailbot.ops.health import (
     check_outbox,
     check_spam_filter,
 )
+from mailbot.ops.space import check_space
 from mailbot.storage.db import Database
 from mailbot.text import plural
 
@@ -60,6 +61,7 @@ def run_checks(config_path: str | Path | None) -> list[Check]:
         return [Check("config", "config", FAIL, err.message, err.hint or "fix the config file")]
     checks = [Check("config", "config", PASS, _config_summary(config))]
     checks += config_warnings(config)
+    checks += _guarded("disk space", "disk", lambda: check_space(config))
     checks += check_servers(config)
     db_checks, db = check_database(config.database_url)
     checks += db_checks

@@ -14,6 +14,7 @@ from mailbot.config import Config
 from mailbot.outgoing.notice import tell_pm_undeliverable
 from mailbot.outgoing.outbox import SendStats, claim_next
 from mailbot.outgoing.smtp import drain_outbox
+from mailbot.storage import work
 from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState
 
@@ -43,11 +44,18 @@ def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) 
     while (row := claim_next(db, now, DIRECTORY_LEASE)) is not None:
         target = directory / f"{row.id:06d}-{row.kind}.eml"
         tmp = target.with_suffix(".tmp")
-        # Client mail: readable by mailbot alone, whatever the umask.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(row.raw)
-        os.replace(tmp, target)  # a crash leaves either nothing or the whole file
+        try:
+            # Client mail: readable by mailbot alone, whatever the umask.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(row.raw)
+            os.replace(tmp, target)  # a crash leaves either nothing or the whole file
+        except OSError as err:  # a full disk, a folder gone: the mail waits for the next drain
+            tmp.unlink(missing_ok=True)
+            log.warning("cannot write %s (%s); it waits for the next drain", target, err)
+            with db.session() as session:  # due again at once, not at the lease's end
+                work.release(session, OutboxMail, [row.id], now)
+            break
         with db.session() as session:
             session.execute(
                 update(OutboxMail)
