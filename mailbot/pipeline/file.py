@@ -24,7 +24,7 @@ from mailbot.message import Message, clean_text
 from mailbot.pipeline.client_language import variant_of
 from mailbot.pipeline.route import OUTSIDER, Route, route_to_project
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
-from mailbot.storage.search import reindex_items
+from mailbot.storage.search import index_filed
 
 if TYPE_CHECKING:
     from mailbot.triage import Verdict
@@ -127,7 +127,8 @@ def file_message(
     notes = [note for hook in hooks if (note := hook(session, ctx))]
     detail = {"item": item.ref, "new_item": new_item, "route": route.step, "notes": notes}
     session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
-    reindex_items(session, [item.id])  # the queue's search finds it at once
+    # The queue's search finds it at once; a follow-up's words are added to its item's.
+    index_filed(session, [(item.id, new_item, row.subject, row.new_text)])
     return Filed(
         row.id,
         "new_item" if new_item else "follow_up",

@@ -8,8 +8,10 @@ prefix ("check" finds "checkout"). Both engines index the same tokens.
 
 The index (table `item_search`, made by migration 0010) holds one document per item: its
 reference, title, client and the subject and new text of its messages. `reindex_items`
-rewrites the documents of the items it is given, in the caller's transaction; filing and
-the PM's actions call it for the items they change.
+rewrites the documents of the items it is given, in the caller's transaction; the PM's
+actions call it for the items they change. Filing only adds: `index_filed` writes the
+documents of a batch's new items and appends a follow-up's words to its item's document,
+without reading the item's earlier mails again.
 """
 
 from __future__ import annotations
@@ -167,6 +169,45 @@ def reindex_items(session: Session, item_ids: Iterable[int | None]) -> int:
                     {"id": item_id, "doc": document(texts[item_id])},
                 )
     return len(ids)
+
+
+def index_filed(
+    session: Session, filed: Iterable[tuple[int, bool, str | None, str | None]]
+) -> None:
+    """Index a batch of filed messages: (item id, new item?, subject, new text) each.
+
+    A new item's document is written whole; a follow-up's words are appended to its item's
+    document (an item not indexed yet is indexed whole), in the caller's transaction.
+    """
+    fresh: set[int] = set()
+    added: dict[int, list[str | None]] = {}
+    for item_id, new_item, subject, new_text in filed:
+        if new_item:
+            fresh.add(item_id)
+        else:
+            added.setdefault(item_id, []).extend([subject, new_text])
+    later = {i: parts for i, parts in added.items() if i not in fresh}
+    if fresh:
+        reindex_items(session, fresh)  # its one mail (or few): as cheap as appending
+    if not later:
+        return
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        append = text(
+            f"UPDATE {TABLE} SET tsv = tsv || to_tsvector('simple', :doc) WHERE item_id = :id"
+        )
+    else:  # (FTS5 tables have no UPDATE … RETURNING: the row count says it)
+        append = text(
+            f"UPDATE {TABLE} SET doc = substr(doc || ' ' || :doc, 1, {MAX_DOC_CHARS}) "
+            "WHERE rowid = :id"
+        )
+    missing = [
+        item_id
+        for item_id, parts in later.items()
+        if session.execute(append, {"id": item_id, "doc": document(parts)}).rowcount == 0  # type: ignore[attr-defined]
+    ]
+    if missing:
+        reindex_items(session, missing)
 
 
 def create_index(session_or_conn: Any, dialect: str) -> None:
