@@ -4,9 +4,10 @@
 the daemon's loop and of the tests: intake every mailbox (fetch → store → parse →
 move the server copy), then advance the stages until nothing is due, then deliver
 the outbox. The original bytes are committed before anything else happens to them;
-after that, each stage claims a batch of messages (`mailbot.storage.work`) and
-works on each message on its own: one message's failure is recorded with it, the
-others go on.
+after that, each stage claims a batch of messages (`mailbot.storage.work`) and works
+on the batch in one transaction, each message in a savepoint of its own: one message's
+failure is rolled back alone and recorded with it, the others go on and commit
+together, before any server copy moves and before anything is sent.
 """
 
 from __future__ import annotations
@@ -215,11 +216,10 @@ class Pipeline:
         try:
             if stage is CLASSIFY:
                 self._classify(ids, stats)
+            elif stage is PARSE:
+                self._parse_batch(ids, stats)
             else:
-                for row_id in ids:
-                    if self.stop_event.is_set():
-                        break
-                    self._one(stage, row_id, stats)
+                self._batch(stage, ids, stats)
         finally:
             with self.db.session() as session:  # what a stop left untouched goes back
                 work.release(session, StoredMessage, ids, self.clock())
@@ -237,6 +237,133 @@ class Pipeline:
                     )
         return len(ids)
 
+    # --- a batch of messages, one stage ---------------------------------------------
+
+    def _batch(self, stage: Stage, ids: Sequence[int], stats: RunStats) -> None:
+        """File or answer a batch in one transaction, each message in a savepoint.
+
+        A message whose work raises is rolled back to its savepoint alone and recorded as
+        failed once the others have committed. Should the batch not commit at all, its
+        messages are done again one by one, each in its own transaction.
+        """
+        messages, failures = self._messages_of(ids)
+        done: list[tuple[StoredMessage, str]] = []
+        retried = 0
+        try:
+            with self.db.batch() as session:
+                for row_id, row in self._claimed_rows(session, ids).items():
+                    if self.stop_event.is_set():
+                        break
+                    message = messages.get(row_id)
+                    if message is None:  # it failed to parse again, or was not ours then
+                        continue
+                    retry = row.state == MessageState.FAILED
+                    try:
+                        with session.begin_nested():
+                            note = self._work(session, stage, row, message)
+                            self._advance_row(session, row, stage)
+                    except Exception as err:
+                        if not isinstance(err, StageError):
+                            log.exception("%s failed for message %s", stage.name, row_id)
+                        failures[row_id] = describe_error(err)
+                        continue
+                    retried += retry
+                    done.append((row, note))
+                work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
+        except Exception:
+            log.exception("%s: a batch of %d could not be saved; one by one", stage.name, len(ids))
+            for row_id in ids:
+                if self.stop_event.is_set():
+                    break
+                self._one(stage, row_id, stats)
+            return
+        stats.retried += retried
+        for row, note in done:
+            stats.filed += stage is FILE
+            self._log_advanced(row, stage, note)
+            if stage is ANSWER:
+                self._forget(row.id)
+        for row_id, error in failures.items():
+            self._failed(stage, row_id, error, stats)
+
+    def _parse_batch(self, ids: Sequence[int], stats: RunStats) -> None:
+        """Parse a batch (no transaction open meanwhile), then record it in one."""
+        parsed: dict[int, Message] = {}
+        failures: dict[int, str] = {}
+        with self.db.session() as session:
+            for row_id, row in self._claimed_rows(session, ids).items():
+                if self.stop_event.is_set():
+                    break
+                try:
+                    parsed[row_id] = self._read(session, row)
+                except Exception as err:
+                    failures[row_id] = describe_error(err)
+                session.expunge_all()  # the bytes of one mail are not kept for the next
+        done: list[StoredMessage] = []
+        retried = 0
+        try:
+            with self.db.batch() as session:
+                rows = self._claimed_rows(session, list(parsed))
+                for row_id, row in rows.items():
+                    retry = row.state == MessageState.FAILED
+                    try:
+                        with session.begin_nested():
+                            record_parsed(row, parsed[row_id])
+                            self._advance_row(session, row, PARSE)
+                    except Exception as err:
+                        log.exception("recording the parsed message %s failed", row_id)
+                        failures[row_id] = describe_error(err)
+                        continue
+                    retried += retry
+                    done.append(row)
+                work.finish_many(session, StoredMessage, [row.id for row in done], self.clock())
+        except Exception:
+            log.exception("parse: a batch of %d could not be saved; one by one", len(ids))
+            for row_id in ids:
+                if self.stop_event.is_set():
+                    break
+                self._one(PARSE, row_id, stats)
+            return
+        stats.retried += retried
+        for row in done:
+            self._remember(row.id, parsed[row.id])
+            self._log_advanced(row, PARSE, "parsed")
+        for row_id, error in failures.items():
+            self._failed(PARSE, row_id, error, stats)
+
+    def _claimed_rows(self, session: Session, ids: Sequence[int]) -> dict[int, StoredMessage]:
+        """The rows of `ids` still claimed by this process, in the order of `ids`."""
+        if not ids:
+            return {}
+        found = {
+            row.id: row
+            for row in session.scalars(select(StoredMessage).where(StoredMessage.id.in_(ids)))
+        }
+        me = work.worker_name()
+        return {i: found[i] for i in ids if i in found and found[i].claimed_by == me}
+
+    def _messages_of(self, ids: Sequence[int]) -> tuple[dict[int, Message], dict[int, str]]:
+        """The parsed messages of a batch (parsed again when not cached), and what failed.
+
+        Read before the batch's transaction opens, so no write lock waits on a parser.
+        """
+        messages: dict[int, Message] = {}
+        failures: dict[int, str] = {}
+        with self._cache_lock:
+            missing = [i for i in ids if i not in self._messages]
+            messages = {i: self._messages[i] for i in ids if i in self._messages}
+        if missing:
+            with self.db.session() as session:
+                for row_id in missing:
+                    try:
+                        row = self._claimed(session, row_id)
+                        if row is not None:
+                            messages[row_id] = self._message(session, row)
+                    except Exception as err:
+                        failures[row_id] = describe_error(err)
+                    session.expunge_all()
+        return messages, failures
+
     # --- one message, one stage ------------------------------------------------------
 
     def _one(self, stage: Stage, row_id: int, stats: RunStats) -> None:
@@ -247,29 +374,31 @@ class Pipeline:
                 if row is None:
                     return
                 retry = row.state == MessageState.FAILED
-                message = self._message(session, row) if stage is not PARSE else None
                 if stage is PARSE:
-                    message = self._parse(session, row)
+                    self._parse(session, row)
                     note = "parsed"
-                elif stage is FILE:
-                    assert message is not None
-                    note = file_one(session, self.config, row, message, self.hooks)
-                    stats.filed += 1
-                elif stage is ANSWER:
-                    assert message is not None
-                    decision = answer_one(session, row, message, self.acknowledger)
-                    item = session.get(Item, row.item_id) if row.item_id is not None else None
-                    filed_as = item.ref if item is not None else "not filed"
-                    note = f"{filed_as} ({row.category or 'unclassified'}), answer: {decision}"
-                    self._forget(row.id)
-                else:  # pragma: no cover - CLASSIFY is done per batch
-                    raise AssertionError(stage.name)
+                else:
+                    note = self._work(session, stage, row, self._message(session, row))
+                stats.filed += stage is FILE
                 stats.retried += retry
                 self._advanced(session, row, stage, note)
+            if stage is ANSWER:
+                self._forget(row_id)
         except Exception as err:
             if not isinstance(err, StageError):
                 log.exception("%s failed for message %s", stage.name, row_id)
             self._failed(stage, row_id, describe_error(err), stats)
+
+    def _work(self, session: Session, stage: Stage, row: StoredMessage, message: Message) -> str:
+        """File or answer one message; returns the note for the log."""
+        if stage is FILE:
+            return file_one(session, self.config, row, message, self.hooks)
+        if stage is ANSWER:
+            decision = answer_one(session, row, message, self.acknowledger)
+            item = session.get(Item, row.item_id) if row.item_id is not None else None
+            filed_as = item.ref if item is not None else "not filed"
+            return f"{filed_as} ({row.category or 'unclassified'}), answer: {decision}"
+        raise AssertionError(stage.name)  # pragma: no cover - parse and classify: batches
 
     def _classify(self, ids: Sequence[int], stats: RunStats) -> None:
         """Classify a batch at once (the model is faster so); a failure stays with its mail.
@@ -335,9 +464,15 @@ class Pipeline:
         return row
 
     def _advanced(self, session: Session, row: StoredMessage, stage: Stage, note: str) -> None:
+        self._advance_row(session, row, stage)
+        work.finish(session, StoredMessage, row.id, self.clock())
+        self._log_advanced(row, stage, note)
+
+    def _advance_row(self, session: Session, row: StoredMessage, stage: Stage) -> None:
         row.state, row.failed_stage, row.error = stage.makes, None, None
         session.flush()
-        work.finish(session, StoredMessage, row.id, self.clock())
+
+    def _log_advanced(self, row: StoredMessage, stage: Stage, note: str) -> None:
         if stage is ANSWER:  # the line an admin reads: who wrote, where it went, the answer
             log.info(
                 "message %s <%s> from %s: %s", row.id, row.message_id, row.from_email or "-", note
@@ -409,18 +544,22 @@ class Pipeline:
     # --- messages between stages -----------------------------------------------------
 
     def _parse(self, session: Session, row: StoredMessage) -> Message:
+        message = self._read(session, row)
+        record_parsed(row, message)
+        self._remember(row.id, message)
+        return message
+
+    def _read(self, session: Session, row: StoredMessage) -> Message:
+        """Parse the stored bytes of a message (what is too large: its header only)."""
         blob = session.get(Blob, row.sha256)
         if blob is None:  # a foreign key guarantees it
             raise StageError(f"the original bytes of message {row.id} are missing")
-        message = parse_stored(
+        return parse_stored(
             blob.data,
             self.config.max_message_bytes,
             reader=self.reader,
             timeout=self.config.parse_timeout,
         )
-        record_parsed(row, message)
-        self._remember(row.id, message)
-        return message
 
     def _message(self, session: Session, row: StoredMessage) -> Message:
         """The parsed message: from the cache, else parsed again from the stored bytes."""
@@ -428,15 +567,7 @@ class Pipeline:
             cached = self._messages.get(row.id)
         if cached is not None:
             return cached
-        blob = session.get(Blob, row.sha256)
-        if blob is None:
-            raise StageError(f"the original bytes of message {row.id} are missing")
-        message = parse_stored(
-            blob.data,
-            self.config.max_message_bytes,
-            reader=self.reader,
-            timeout=self.config.parse_timeout,
-        )
+        message = self._read(session, row)
         self._remember(row.id, message)
         return message
 

@@ -62,6 +62,20 @@ class Database:
             yield session
 
     @contextmanager
+    def batch(self) -> Iterator[Session]:
+        """A session whose transaction is open from the start, for work in savepoints.
+
+        Each `begin_nested()` in it is then a savepoint inside the one transaction: the
+        sqlite3 module opens a transaction only before a write, so a first savepoint would
+        otherwise be a transaction of its own and commit when released. On SQLite the write
+        lock is taken at once, so the batch never finds a writer in its way half-way.
+        """
+        with self.session() as session:
+            if self.dialect == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield session
+
+    @contextmanager
     def scratch(self) -> Iterator[Session]:
         """A session whose work is always rolled back: "what would happen if …"."""
         with self._sessions() as session:

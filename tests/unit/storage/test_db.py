@@ -162,3 +162,25 @@ def test_a_new_sqlite_database_is_readable_by_mailbot_alone(
         db_module.premigrated = saved
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_a_batch_is_one_transaction_with_a_savepoint_per_piece(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from mailbot.storage.models import ProjectCounter
+
+    db = open_database(f"sqlite:///{tmp_path}/m.sqlite3")
+    with db.batch() as session:
+        with session.begin_nested():
+            session.add(ProjectCounter(project_key="A", last_number=1))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            session.add(ProjectCounter(project_key="B", last_number=1))
+            session.flush()
+            raise RuntimeError("this piece is rolled back alone")
+    with pytest.raises(RuntimeError), db.batch() as session:
+        with session.begin_nested():  # released, but the batch itself fails: not kept
+            session.add(ProjectCounter(project_key="C", last_number=1))
+        raise RuntimeError("the whole batch is rolled back")
+    with db.session() as session:
+        keys = session.scalars(select(ProjectCounter.project_key)).all()
+    assert keys == ["A"]
