@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
+from mailbot.connectors.worker import Connectors, configured
 from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.pipeline.answer import TemplateAcknowledger
 from mailbot.pipeline.hooks import default_hooks
@@ -39,6 +40,27 @@ def open_source(config: MailboxConfig, stop_event: threading.Event) -> Source:
     return ImapSource(config, stop_event=stop_event)
 
 
+def with_pushes(
+    config: Config, db: Database, deliver: Callable[[], object]
+) -> Callable[[], object]:
+    """The delivery step, followed by the pushes to trackers and chats when any is
+    configured (`connectors.worker`): after the mail, so a tracker or a chat webhook that
+    is down never holds up a client's mail. Returns what the mail delivery returned."""
+    if not configured(config):
+        return deliver
+    connectors = Connectors(config, db)
+
+    def deliver_then_push() -> object:
+        stats = deliver()
+        try:
+            connectors.run()
+        except Exception:  # e.g. the database is down: the next turn tries again
+            log.exception("pushing to the trackers and chats failed; trying again shortly")
+        return stats
+
+    return deliver_then_push
+
+
 def build_pipeline(
     config: Config,
     db: Database,
@@ -66,6 +88,6 @@ def build_pipeline(
         triage=load_triage(config) if triage is True else (triage or None),
         acknowledger=TemplateAcknowledger(config),
         hooks=default_hooks(config),
-        deliver=deliver or (lambda: deliver_outbox(db, config)),
+        deliver=with_pushes(config, db, deliver or (lambda: deliver_outbox(db, config))),
         trust=TrustChecks(config),
     )

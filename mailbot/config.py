@@ -19,10 +19,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from mailbot.config_types import (
+    CHAT_EVENTS,
+    CHAT_KINDS,
     DEFAULT_ACK_MAX_AGE_HOURS,
     DEFAULT_ACKS_PER_SENDER_PER_HOUR,
     DEFAULT_BATCH_SIZE,
     DEFAULT_BREAKER_COOLDOWN_HOURS,
+    DEFAULT_CHAT_PER_MINUTE,
+    DEFAULT_CONNECTOR_TIMEOUT,
     DEFAULT_DATABASE_URL,
     DEFAULT_DECISION_DAYS,
     DEFAULT_DKIM_TIMEOUT,
@@ -42,13 +46,17 @@ from mailbot.config_types import (
     DEFAULT_SPAM_MAX_SIZE,
     DEFAULT_SPAM_TIMEOUT,
     DEFAULT_TIMEOUT,
+    DEFAULT_TRACKER_POLL_INTERVAL,
+    DEFAULT_TRACKER_STATUSES,
     DEFAULT_WEB_PORT,
     MILESTONE_STATUSES,
     SPAM_BACKENDS,
+    TRACKER_KINDS,
     VERIFIED_FOR,
     WEEKDAYS,
     AckConfig,
     AuthPolicy,
+    ChatConfig,
     Folders,
     MailboxConfig,
     MilestoneConfig,
@@ -59,6 +67,7 @@ from mailbot.config_types import (
     SlaConfig,
     SmtpConfig,
     SpamConfig,
+    TrackerConfig,
     WebConfig,
 )
 from mailbot.errors import ConfigError
@@ -98,6 +107,7 @@ class Config:
     spam: SpamConfig = field(default_factory=SpamConfig)
     authentication: AuthPolicy = field(default_factory=AuthPolicy)
     web: WebConfig = field(default_factory=WebConfig)
+    chat: tuple[ChatConfig, ...] = ()  # the site's chat webhooks (every project's notices)
     path: Path | None = None
 
     def project(self, key: str) -> ProjectConfig | None:
@@ -191,6 +201,38 @@ _PROJECT_KEYS = {
     "days_off": ((list,), []),
     "workdays": ((list,), []),
     "milestones": ((list,), []),
+    "tracker": ((dict,), None),
+    "chat": ((list,), []),
+}
+# [projects.tracker]: the team's tracker (mailbot.connectors).
+_TRACKER_KEYS = {
+    "kind": ((str,), None),
+    "url": ((str,), None),
+    "project": ((str,), None),
+    "username": ((str,), None),
+    "token_env": ((str,), None),
+    "token_file": ((str,), None),
+    "token_command": ((str,), None),
+    "poll_interval": ((int, float), DEFAULT_TRACKER_POLL_INTERVAL),
+    "timeout": ((int, float), DEFAULT_CONNECTOR_TIMEOUT),
+    "statuses": ((dict,), dict(DEFAULT_TRACKER_STATUSES)),
+    "webhook_secret_env": ((str,), None),
+    "webhook_secret_file": ((str,), None),
+    "webhook_secret_command": ((str,), None),
+}
+# [[chat]] (the site's) and [[projects.chat]]: a chat webhook.
+_CHAT_KEYS = {
+    "kind": ((str,), None),
+    "url_env": ((str,), None),
+    "url_file": ((str,), None),
+    "url_command": ((str,), None),
+    "secret_env": ((str,), None),
+    "secret_file": ((str,), None),
+    "secret_command": ((str,), None),
+    "events": ((list,), list(CHAT_EVENTS)),
+    "language": ((str,), None),
+    "per_minute": ((int,), DEFAULT_CHAT_PER_MINUTE),
+    "timeout": ((int, float), DEFAULT_CONNECTOR_TIMEOUT),
 }
 _MILESTONE_KEYS = {
     "name": ((str,), None),
@@ -293,6 +335,7 @@ _SECTIONS = (
     "authentication",
     "web",
     "secrets",
+    "chat",
 )
 
 
@@ -374,6 +417,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         raise ConfigError("triage.review_threshold must be between 0 and 1")
     site = _site(_section(data, "site", _SITE_KEYS), base_dir)
     projects = _projects(data.get("projects", []), base_dir)
+    site_chat = _chats("chat", data.get("chat", []), owner="site")
     acks = _section(data, "acknowledgements", _ACK_KEYS)
     _choice("acknowledgements.unknown_senders", acks["unknown_senders"], ("triage", "acknowledge"))
     _choice("acknowledgements.feedback", acks["feedback"], ("thanks", "none"))
@@ -394,12 +438,15 @@ def parse_config(data: dict[str, Any], base_dir: Path, path: Path | None = None)
         mailboxes = tuple(_with_env_file(box, env_file) for box in mailboxes)
         if smtp is not None and smtp.secret is not None:
             smtp = replace(smtp, secret=replace(smtp.secret, env_file=env_file))
+        projects = tuple(_connectors_with_env_file(p, env_file) for p in projects)
+        site_chat = tuple(_chat_with_env_file(c, env_file) for c in site_chat)
     return Config(
         schedules=_schedules(_section(data, "schedules", _SCHEDULE_KEYS)),
         sla=SlaConfig(**{k: float(v) for k, v in sla.items()}),
         spam=_spam(_section(data, "spam", _SPAM_KEYS)),
         authentication=_authentication(_section(data, "authentication", _AUTH_KEYS)),
         web=_web(_section(data, "web", _WEB_KEYS)),
+        chat=site_chat,
         smtp=smtp,
         outbox_dir=_path(outbox["directory"], base_dir),
         site=site,
@@ -632,6 +679,8 @@ def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
                 templates_dir=_path(opts["templates_dir"], base_dir),
                 vip_addresses=_strings(f"{where}.vip_addresses", opts["vip_addresses"], lower=True),
                 milestones=_milestones(f"{where}.milestones", opts["milestones"]),
+                tracker=_tracker(f"{where}.tracker", opts["tracker"]),
+                chat=_chats(f"{where}.chat", opts["chat"], owner=opts["key"]),
                 **_calendar(where, opts),
             )
         )
@@ -639,6 +688,97 @@ def _projects(raw: Any, base_dir: Path) -> tuple[ProjectConfig, ...]:
     if len(set(keys)) != len(keys):
         raise ConfigError("two projects share a key", "give each project a distinct key")
     return tuple(projects)
+
+
+def _tracker(where: str, table: dict[str, Any] | None) -> TrackerConfig | None:
+    """[projects.tracker], checked; None when the project has none."""
+    if table is None:
+        return None
+    _check_keys(f"{where}.", table, _TRACKER_KEYS)
+    opts = {k: table.get(k, default) for k, (_t, default) in _TRACKER_KEYS.items()}
+    kind = _choice(f"{where}.kind", opts["kind"] or "", TRACKER_KINDS)
+    for required in ("url", "project"):
+        if not opts[required]:
+            raise ConfigError(
+                f"{where}.{required} is required",
+                'e.g. url = "https://redmine.agency.example", project = "acme"',
+            )
+    if not opts["url"].startswith(("https://", "http://")):
+        raise ConfigError(f"{where}.url must start with https:// (or http://)")
+    if opts["poll_interval"] < 0 or opts["timeout"] <= 0:
+        raise ConfigError(f"{where}: poll_interval must be 0 or more, timeout positive")
+    statuses = opts["statuses"]
+    for ours, theirs in statuses.items():
+        if not isinstance(theirs, str) or not theirs.strip():
+            raise ConfigError(f"{where}.statuses.{ours} must be the tracker's status name")
+    webhook = None
+    if any(opts[f"webhook_secret_{k}"] for k in ("env", "file", "command")):
+        webhook = _secret(table, where, "webhook_secret")
+    return TrackerConfig(
+        kind=kind,
+        url=opts["url"].rstrip("/"),
+        project=opts["project"],
+        secret=_secret(table, where, "token"),
+        username=opts["username"],
+        poll_interval=float(opts["poll_interval"]),
+        timeout=float(opts["timeout"]),
+        statuses=tuple((ours, theirs.strip()) for ours, theirs in statuses.items()),
+        webhook_secret=webhook,
+    )
+
+
+def _chats(where: str, raw: Any, *, owner: str) -> tuple[ChatConfig, ...]:
+    """[[chat]] or [[projects.chat]] tables, checked."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where} must be written as [[{where.split('[')[0]}]] tables")
+    found = []
+    for i, table in enumerate(raw):
+        key = f"{where}[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{key} must be a table")
+        _check_keys(f"{key}.", table, _CHAT_KEYS)
+        opts = {k: table.get(k, default) for k, (_t, default) in _CHAT_KEYS.items()}
+        kind = _choice(f"{key}.kind", opts["kind"] or "", CHAT_KINDS)
+        events = _strings(f"{key}.events", opts["events"])
+        for event in events:
+            _choice(f"{key}.events", event, CHAT_EVENTS)
+        signing = None
+        if any(opts[f"secret_{k}"] for k in ("env", "file", "command")):
+            signing = _secret(table, key, "secret")
+        if opts["per_minute"] < 1 or opts["timeout"] <= 0:
+            raise ConfigError(f"{key}: per_minute and timeout must be positive")
+        language = opts["language"]
+        found.append(
+            ChatConfig(
+                kind=kind,
+                url=_secret(table, key, "url"),
+                name=f"{owner}:{kind}:{i}",
+                events=events,
+                signing=signing,
+                language=_choice(f"{key}.language", language, LANGUAGES) if language else None,
+                per_minute=opts["per_minute"],
+                timeout=float(opts["timeout"]),
+            )
+        )
+    return tuple(found)
+
+
+def _chat_with_env_file(chat: ChatConfig, env_file: Path) -> ChatConfig:
+    signing = chat.signing and replace(chat.signing, env_file=env_file)
+    return replace(chat, url=replace(chat.url, env_file=env_file), signing=signing)
+
+
+def _connectors_with_env_file(project: ProjectConfig, env_file: Path) -> ProjectConfig:
+    tracker = project.tracker
+    if tracker is not None:
+        tracker = replace(
+            tracker,
+            secret=tracker.secret and replace(tracker.secret, env_file=env_file),
+            webhook_secret=tracker.webhook_secret
+            and replace(tracker.webhook_secret, env_file=env_file),
+        )
+    chat = tuple(_chat_with_env_file(c, env_file) for c in project.chat)
+    return replace(project, tracker=tracker, chat=chat)
 
 
 def _milestones(where: str, raw: list[Any]) -> tuple[MilestoneConfig, ...]:

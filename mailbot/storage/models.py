@@ -385,3 +385,66 @@ class LoginAttempt(Base):
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str | None] = mapped_column(String(100), index=True)
     ok: Mapped[bool] = mapped_column(default=False)
+
+
+class PushState:
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"  # refused for good or too many attempts: set aside for a person
+    ALL = (PENDING, DONE, FAILED)
+
+
+class Push(Base):
+    """One effect on the team's tracker or chat (mailbot.connectors), done at most once.
+
+    Written in the transaction that decides it, like an outbox mail; the worker claims it
+    through `storage.work`. `remote_id` is what the tracker answered (the issue's id), so
+    a retry after a crash finds the issue instead of making a second.
+    """
+
+    __tablename__ = "pushes"
+    __table_args__ = (Index("ix_pushes_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connector: Mapped[str] = mapped_column(
+        String(100), index=True
+    )  # "tracker:ACME", "ACME:slack:0"
+    kind: Mapped[str] = mapped_column(String(30))  # "create", "note", "status", "chat"
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # What makes this push unique, e.g. "create:ACME-42"; a second insert is refused.
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), default=PushState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    remote_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+
+class TrackerLink(Base):
+    """An item's issue in the team's tracker, and the tracker status last seen there."""
+
+    __tablename__ = "tracker_links"
+    __table_args__ = (UniqueConstraint("connector", "remote_id", name="uq_tracker_remote"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    connector: Mapped[str] = mapped_column(String(100))
+    remote_id: Mapped[str] = mapped_column(String(200))  # the tracker's own id: 123
+    remote_key: Mapped[str] = mapped_column(String(200))  # as people say it: "#123", "ACME-7"
+    url: Mapped[str] = mapped_column(Text)
+    remote_status: Mapped[str | None] = mapped_column(String(100))
+    synced_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ConnectorCursor(Base):
+    """How far a tracker connector has read: its last poll, the last status event pushed."""
+
+    __tablename__ = "connector_cursors"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # "tracker:ACME"
+    polled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the next "updated since"
+    status_event_id: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,6 +21,8 @@ SECTIONS = {
     "triage": config_module._TRIAGE_KEYS,
     "site": config_module._SITE_KEYS,
     "projects": config_module._PROJECT_KEYS,
+    "projects.tracker": config_module._TRACKER_KEYS,
+    "projects.chat": config_module._CHAT_KEYS,
     "acknowledgements": config_module._ACK_KEYS,
     "smtp": config_module._SMTP_KEYS,
     "outbox": config_module._OUTBOX_KEYS,
@@ -30,6 +32,7 @@ SECTIONS = {
     "authentication": config_module._AUTH_KEYS,
     "web": config_module._WEB_KEYS,
     "secrets": config_module._SECRETS_KEYS,
+    "chat": config_module._CHAT_KEYS,
 }
 _HEADER = re.compile(r"^#?\s*\[\[?([a-z_.]+)\]\]?")
 

@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"triage", "trust"},
     {"outgoing"},
     {"items", "accounts"},
+    {"connectors"},
     {"pipeline"},
     {"reports"},
     {"app"},

@@ -13,10 +13,11 @@ from pathlib import Path
 from mailbot.config import Config
 from mailbot.pipeline.chains import checked, load_chains
 from mailbot.pipeline.file import FilingHook
-from mailbot.pipeline.hooks import change_control, escalation, sla, spam_filter
+from mailbot.pipeline.hooks import change_control, connectors, escalation, sla, spam_filter
 
 HOOKS: dict[str, Callable[[Config], FilingHook | None]] = {
     "change_control": change_control.make_hook,
+    "connectors": connectors.make_hook,
     "escalation": escalation.make_hook,
     "sla": sla.make_hook,
     "spam_filter": spam_filter.make_hook,

@@ -1,0 +1,405 @@
+"""Sending due pushes (retries, backoff, exactly once) and reading trackers back.
+
+`Connectors.run(now)` is one turn, called by the daemon's loop after the mail delivery
+(and by `mailbot run --once`): send what is due, push mailbot's own status changes, poll
+each tracker whose interval has passed.
+
+Exactly once: a push is claimed (`storage.work`), its remote effect done, then recorded.
+A crash between the two leaves it pending; the retry first looks for what the last try
+made — the issue by its "[ACME-42]" marker, the note by its "(mailbot push N)" line —
+and records that instead of making a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.config_types import ChatConfig, ProjectConfig, TrackerConfig
+from mailbot.connectors import chat, pushes
+from mailbot.connectors.base import NewIssue, PushFailed, RemoteIssue, Tracker, note_marker
+from mailbot.connectors.filing import tracker_name
+from mailbot.errors import MailbotError
+from mailbot.items.actions import ActionError, set_status
+from mailbot.items.lifecycle import LIFECYCLES, StatusError
+from mailbot.storage import work
+from mailbot.storage.db import Database
+from mailbot.storage.models import ConnectorCursor, Event, Item, Push, PushState, TrackerLink
+
+log = logging.getLogger("mailbot.connectors")
+
+WAIT_FOR_ISSUE = timedelta(seconds=30)  # a note or status waits this long for its issue
+POLL_OVERLAP = timedelta(minutes=2)  # polls reach back this far: the tracker's clock may lag
+FIRST_POLL_BACK = timedelta(hours=1)  # the first poll of a tracker looks back this far
+
+
+@dataclass
+class PushStats:
+    done: int = 0
+    retried: int = 0
+    failed: int = 0
+    waiting: int = 0  # postponed: their issue is not there yet, or a rate limit
+    synced: int = 0  # statuses changed from the tracker
+
+
+def make_tracker(config: TrackerConfig) -> Tracker:
+    """The tracker client a `[projects.tracker]` kind names."""
+    if config.kind == "redmine":
+        from mailbot.connectors.redmine import RedmineTracker
+
+        return RedmineTracker(config)
+    raise PushFailed(
+        f"the {config.kind} tracker is not available in this version; use redmine",
+        permanent=True,
+    )
+
+
+def configured(config: Config) -> bool:
+    """Is any tracker or chat configured? Without one, the worker never runs."""
+    return bool(config.chat) or any(p.tracker or p.chat for p in config.projects)
+
+
+class Connectors:
+    """The configured trackers and chats of one config, their clients made once."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        *,
+        trackers: Callable[[TrackerConfig], Tracker] = make_tracker,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self._make_tracker = trackers
+        self._trackers: dict[str, Tracker] = {}
+        self._released = False
+        self.policy = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
+        self.chats: dict[str, tuple[ChatConfig, ProjectConfig | None]] = {
+            c.name: (c, None) for c in config.chat
+        }
+        for project in config.projects:
+            self.chats.update({c.name: (c, project) for c in project.chat})
+
+    def tracker(self, project: ProjectConfig) -> Tracker:
+        assert project.tracker is not None
+        if project.key not in self._trackers:
+            self._trackers[project.key] = self._make_tracker(project.tracker)
+        return self._trackers[project.key]
+
+    def tracked_projects(self) -> list[ProjectConfig]:
+        return [p for p in self.config.projects if p.tracker is not None]
+
+    # --- one turn --------------------------------------------------------------------
+
+    def run(self, *, until_done: bool = False) -> PushStats:
+        """Queue status changes made in mailbot, send due pushes, poll the trackers that are due."""
+        stats = PushStats()
+        if not self._released:  # a process of ours killed while pushing: take its claims back
+            with self.db.session() as session:
+                work.release_dead_claims(session, Push, self.clock())
+            self._released = True
+        for project in self.tracked_projects():
+            self.queue_status_changes(project)
+        while True:
+            before = stats.done + stats.retried + stats.failed
+            self.send_due(stats)
+            if not until_done or stats.done + stats.retried + stats.failed == before:
+                break
+        for project in self.tracked_projects():
+            try:
+                self.poll(project, stats)
+            except PushFailed as err:
+                log.warning("%s: polling failed, trying again later: %s", project.key, err)
+        return stats
+
+    def send_due(self, stats: PushStats) -> None:
+        for push in pushes.claim(self.db, self.clock()):
+            self.send_one(push, stats)
+
+    def send_one(self, push: pushes.Claimed, stats: PushStats) -> None:
+        now = self.clock()
+        try:
+            if push.kind == "chat":
+                self._send_chat(push, stats)
+            else:
+                self._send_tracker(push, stats)
+        except PushFailed as err:
+            with self.db.session() as session:
+                outcome = pushes.fail(
+                    session,
+                    push,
+                    str(err),
+                    now,
+                    self.policy,
+                    permanent=err.permanent,
+                    retry_after=err.retry_after,
+                )
+            if outcome.set_aside:
+                stats.failed += 1
+            else:
+                stats.retried += 1
+        except Exception as err:  # a bug or a bad answer: kept with the push, retried
+            log.exception("push %d failed unexpectedly", push.id)
+            with self.db.session() as session:
+                pushes.fail(session, push, repr(err), now, self.policy, permanent=False)
+            stats.retried += 1
+
+    # --- chat ------------------------------------------------------------------------
+
+    def _send_chat(self, push: pushes.Claimed, stats: PushStats) -> None:
+        if push.connector not in self.chats:
+            raise PushFailed(
+                f"chat webhook {push.connector} is no longer configured", permanent=True
+            )
+        config, project = self.chats[push.connector]
+        now = self.clock()
+        with self.db.session() as session:
+            wait_until = chat.room_at(session, config, now)
+            if wait_until is not None:
+                pushes.postpone(session, push, wait_until, f"over {config.per_minute} a minute")
+                stats.waiting += 1
+                return
+        try:
+            title, text = chat.render(self.config, project, push.payload)
+        except MailbotError as err:  # a broken template: a person must fix it
+            raise PushFailed(str(err), permanent=True) from None
+        chat.send(config, title, text, push.payload["event"], now=now)
+        with self.db.session() as session:
+            pushes.finish(session, push, self.clock())
+        stats.done += 1
+
+    # --- trackers --------------------------------------------------------------------
+
+    def _project_of(self, push: pushes.Claimed) -> ProjectConfig:
+        key = push.connector.removeprefix("tracker:")
+        project = self.config.project(key)
+        if project is None or project.tracker is None:
+            raise PushFailed(f"project {key} has no [projects.tracker] any more", permanent=True)
+        return project
+
+    def _send_tracker(self, push: pushes.Claimed, stats: PushStats) -> None:
+        project = self._project_of(push)
+        tracker = self.tracker(project)
+        if push.kind == "create":
+            # Looked up first, every time: a process killed after the tracker made the
+            # issue and before it was recorded here left no trace of the try in this row.
+            issue = tracker.find(push.payload["ref"])
+            if issue is None:
+                issue = tracker.create(
+                    NewIssue(
+                        push.payload["ref"], push.payload["title"], push.payload["description"]
+                    )
+                )
+            with self.db.session() as session:
+                self._link(session, push, issue)
+                pushes.finish(session, push, self.clock(), remote_id=issue.remote_id)
+            stats.done += 1
+            log.info("%s pushed to %s as %s", push.payload["ref"], tracker.kind, issue.key)
+            return
+        with self.db.session() as session:
+            link = session.get(TrackerLink, push.item_id) if push.item_id else None
+            if link is None:
+                self._wait_for_issue(session, push, stats)
+                return
+            remote_id = link.remote_id
+        if push.kind == "note":
+            mark = note_marker(push.id)
+            if not tracker.has_note(remote_id, mark):  # looked up first, as for issues
+                tracker.add_note(remote_id, f"{push.payload['text']}\n\n{mark}")
+        elif push.kind == "status":
+            tracker.set_status(remote_id, push.payload["tracker_status"])
+        else:
+            raise PushFailed(f"unknown push kind {push.kind!r}", permanent=True)
+        with self.db.session() as session:
+            if push.kind == "status":
+                link = session.get(TrackerLink, push.item_id)
+                if link is not None:
+                    link.remote_status = push.payload["tracker_status"]
+            pushes.finish(session, push, self.clock())
+        stats.done += 1
+
+    def _wait_for_issue(self, session: Session, push: pushes.Claimed, stats: PushStats) -> None:
+        """A note or status before its issue exists: wait while its create is pending."""
+        create = session.scalar(
+            select(Push).where(
+                Push.connector == push.connector,
+                Push.kind == "create",
+                Push.item_id == push.item_id,
+            )
+        )
+        if create is None or create.state == PushState.FAILED:
+            raise PushFailed(
+                f"{push.payload.get('ref')} has no issue in the tracker to add this to",
+                permanent=True,
+            )
+        pushes.postpone(session, push, self.clock() + WAIT_FOR_ISSUE, "waiting for its issue")
+        stats.waiting += 1
+
+    def _link(self, session: Session, push: pushes.Claimed, issue: RemoteIssue) -> None:
+        if push.item_id is None or session.get(TrackerLink, push.item_id) is not None:
+            return
+        session.add(
+            TrackerLink(
+                item_id=push.item_id,
+                connector=push.connector,
+                remote_id=issue.remote_id,
+                remote_key=issue.key,
+                url=issue.url,
+                remote_status=issue.status,
+                synced_at=self.clock(),
+            )
+        )
+        session.add(
+            Event(
+                item_id=push.item_id,
+                kind="tracker",
+                actor=f"tracker:{self._project_of(push).tracker.kind}",  # type: ignore[union-attr]
+                detail={"pushed": issue.key, "url": issue.url},
+            )
+        )
+
+    # --- statuses, both ways ---------------------------------------------------------
+
+    def _cursor(self, session: Session, name: str) -> ConnectorCursor:
+        cursor = session.get(ConnectorCursor, name)
+        if cursor is None:
+            # Status changes made before the tracker was configured are not pushed.
+            last = session.scalar(select(func.max(Event.id))) or 0
+            cursor = ConnectorCursor(name=name, polled_at=None, status_event_id=last)
+            session.add(cursor)
+            session.flush()
+        return cursor
+
+    def queue_status_changes(self, project: ProjectConfig) -> int:
+        """Queue a status push for each status change made in mailbot (the CLI, the web
+        workspace, a reopening follow-up) on an item that is in the tracker."""
+        assert project.tracker is not None
+        name = tracker_name(project.key)
+        queued = 0
+        with self.db.session() as session:
+            cursor = self._cursor(session, name)
+            tracked = select(Push.item_id).where(Push.connector == name, Push.kind == "create")
+            rows = session.execute(
+                select(Event.id, Event.item_id, Event.actor, Event.detail)
+                .join(Item, Item.id == Event.item_id)
+                .where(
+                    Event.id > cursor.status_event_id,
+                    Event.kind == "status",
+                    Item.project_key == project.key,
+                )
+                .order_by(Event.id)
+            ).all()
+            for event_id, item_id, actor, detail in rows:
+                cursor.status_event_id = max(cursor.status_event_id, event_id)
+                theirs = project.tracker.tracker_status(str((detail or {}).get("to")))
+                if actor.startswith("tracker:") or theirs is None:
+                    continue  # came from the tracker, or a status the tracker does not have
+                if session.scalar(tracked.where(Push.item_id == item_id)) is None:
+                    continue  # an item from before the tracker was configured
+                pushes.enqueue(
+                    session,
+                    connector=name,
+                    kind="status",
+                    dedupe_key=f"status:{event_id}",
+                    payload={"status": detail.get("to"), "tracker_status": theirs},
+                    item_id=item_id,
+                    now=self.clock(),
+                )
+                queued += 1
+        return queued
+
+    def poll(self, project: ProjectConfig, stats: PushStats, *, force: bool = False) -> None:
+        """Read the issues changed since the last poll, when the interval has passed."""
+        assert project.tracker is not None
+        if project.tracker.poll_interval <= 0 and not force:
+            return
+        now = self.clock()
+        name = tracker_name(project.key)
+        with self.db.session() as session:
+            last = self._cursor(session, name).polled_at
+        interval = timedelta(seconds=project.tracker.poll_interval)
+        if last is not None and now - last < interval and not force:
+            return
+        since = (last or now - FIRST_POLL_BACK) - POLL_OVERLAP
+        issues = self.tracker(project).updated_since(since)
+        for issue in issues:
+            with self.db.session() as session:
+                if apply_remote_status(session, self.config, project, issue, now=now):
+                    stats.synced += 1
+        with self.db.session() as session:
+            self._cursor(session, name).polled_at = now
+
+
+def apply_remote_status(
+    session: Session,
+    config: Config,
+    project: ProjectConfig,
+    issue: RemoteIssue,
+    *,
+    now: datetime,
+) -> bool:
+    """The team moved an issue in the tracker: move its item the same way, and tell the
+    client with the usual status mail in their language (`items.actions.set_status`,
+    as the CLI and the web do). Returns whether the item's status changed.
+
+    Polls and webhooks both come here; a status already seen is passed over, so a poll
+    after a webhook changes nothing.
+    """
+    assert project.tracker is not None
+    link = session.scalar(
+        select(TrackerLink).where(
+            TrackerLink.connector == tracker_name(project.key),
+            TrackerLink.remote_id == issue.remote_id,
+        )
+    )
+    if link is None or not issue.status or issue.status == link.remote_status:
+        return False
+    link.remote_status = issue.status
+    link.synced_at = now
+    item = session.get(Item, link.item_id)
+    if item is None:
+        return False
+    allowed = LIFECYCLES.get(item.category, {}).get(item.status, ())
+    wanted = project.tracker.mailbot_statuses(issue.status)
+    target = next((s for s in wanted if s in allowed), None)
+    actor = f"tracker:{project.tracker.kind}"
+    if target is None:
+        if wanted and item.status not in wanted:
+            session.add(
+                Event(
+                    item_id=item.id,
+                    kind="tracker",
+                    actor=actor,
+                    detail={
+                        "ignored": issue.status,
+                        "reason": f"{item.ref} ({item.category}) cannot move from "
+                        f"{item.status} to {' or '.join(wanted)}",
+                    },
+                )
+            )
+        return False
+    try:
+        with session.begin_nested():
+            # No note: it would be mailed to the client, and the team's words in the
+            # tracker are written for the team.
+            change = set_status(
+                session, config, item.ref, target, actor=actor, notify=True, now=now
+            )
+    except ActionError:  # no client mail to answer: the status changes all the same
+        change = set_status(session, config, item.ref, target, actor=actor, now=now)
+    except StatusError as err:
+        log.warning("%s: %s", item.ref, err)
+        return False
+    reason = f"moved to {issue.status} in the tracker ({issue.key})"
+    change.event.detail = {**change.event.detail, "reason": reason}
+    log.info("%s is now %s (moved in %s as %s)", item.ref, target, project.tracker.kind, issue.key)
+    return True

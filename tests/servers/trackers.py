@@ -1,0 +1,497 @@
+"""Local HTTP stand-ins for the team's tracker and chat platforms, on 127.0.0.1.
+
+Each checks every request against the platform's documented format (path, auth header,
+signature, JSON body) and answers as the platform documents; a request that breaks the
+format is answered 400 and listed in `violations`, so a test can assert there are none.
+`fail_next` plays back refusals first (429 with Retry-After, 500, an error code)::
+
+    with FakeRedmine(projects={"acme"}) as redmine:
+        config = redmine.tracker_config()     # a TrackerConfig pointing here
+        redmine.fail_next(429, headers={"Retry-After": "120"})
+        ...
+        assert redmine.issues[1]["subject"] == "[ACME-1] Login fails"
+        assert not redmine.violations
+
+    with FakeChat(secret="SEC123") as chat:
+        chat.url("dingtalk")                  # the robot's webhook URL with its token
+        assert chat.received["dingtalk"][0]["markdown"]["title"] == "..."
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar, Self
+
+from mailbot.config_types import ChatConfig, Secret, TrackerConfig
+
+HOST = "127.0.0.1"
+API_KEY = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
+STATUSES = [
+    (1, "New", False),
+    (2, "In Progress", False),
+    (3, "Resolved", False),
+    (4, "Feedback", False),
+    (5, "Closed", True),
+    (6, "Rejected", True),
+]
+
+
+@dataclass
+class Seen:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Canned:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+class Refused(Exception):
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class LocalServer:
+    """A threaded HTTP server on loopback; `handle` is the platform."""
+
+    def __init__(self) -> None:
+        self.requests: list[Seen] = []
+        self.violations: list[str] = []
+        self._canned: deque[Canned] = deque()
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _serve(self) -> None:
+                server._serve(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        self.httpd = ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://{HOST}:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def fail_next(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
+        """Answer the next `times` requests with this refusal instead of the platform's."""
+        for _ in range(times):
+            self._canned.append(Canned(status, headers or {}, body))
+
+    def clear_failures(self) -> None:
+        """Forget the refusals not played yet: the platform is back."""
+        with self._lock:
+            self._canned.clear()
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        url = urllib.parse.urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        try:
+            body: Any = json.loads(raw.decode("utf-8")) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        seen = Seen(handler.command, url.path, urllib.parse.parse_qs(url.query), headers, body)
+        with self._lock:
+            self.requests.append(seen)
+            canned = self._canned.popleft() if self._canned else None
+        if canned is not None:
+            status, answer, extra = canned.status, canned.body, canned.headers
+        else:
+            try:
+                with self._lock:
+                    status, answer = self.handle(seen)
+                extra = {}
+            except Refused as err:
+                status, answer, extra = err.status, err.body, err.headers
+        data = (
+            b""
+            if answer is None
+            else (answer.encode() if isinstance(answer, str) else json.dumps(answer).encode())
+        )
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in extra.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def violation(self, what: str) -> Refused:
+        self.violations.append(what)
+        return Refused(400, {"errors": [what]})
+
+    def handle(self, seen: Seen) -> tuple[int, Any]:
+        raise NotImplementedError
+
+
+class FakeRedmine(LocalServer):
+    """Redmine's REST API (https://www.redmine.org/projects/redmine/wiki/Rest_api) for
+    issues, journals, statuses, users and projects, with an API key."""
+
+    def __init__(self, projects: set[str] | None = None, api_key: str = API_KEY) -> None:
+        super().__init__()
+        self.projects = projects or {"acme"}
+        self.api_key = api_key
+        self.issues: dict[int, dict[str, Any]] = {}
+        self.clock = lambda: datetime.now(UTC)
+
+    def tracker_config(self, project: str = "acme", **overrides: Any) -> TrackerConfig:
+        values: dict[str, Any] = {
+            "kind": "redmine",
+            "url": self.base,
+            "project": project,
+            "secret": Secret(key="projects[0].tracker.token", value=self.api_key),
+            "poll_interval": 60.0,
+            "timeout": 5.0,
+        }
+        values.update(overrides)
+        return TrackerConfig(**values)
+
+    # --- what the team does in Redmine's own pages -------------------------------------
+
+    def move(self, number: int, status: str, note: str = "") -> None:
+        """A person changes the issue's status (and may write a note) in Redmine."""
+        with self._lock:
+            issue = self.issues[number]
+            new = next(s for s in STATUSES if s[1] == status)
+            issue["journals"].append(
+                {
+                    "id": self._journal_id(),
+                    "user": {"id": 2, "name": "Dev"},
+                    "notes": note,
+                    "created_on": self._stamp(),
+                    "details": [
+                        {
+                            "property": "attr",
+                            "name": "status_id",
+                            "old_value": str(issue["status"]["id"]),
+                            "new_value": str(new[0]),
+                        }
+                    ],
+                }
+            )
+            issue["status"] = {"id": new[0], "name": new[1], "is_closed": new[2]}
+            issue["updated_on"] = self._stamp()
+
+    def add_issue(self, subject: str, project: str = "acme") -> int:
+        with self._lock:
+            return self._create(project, subject, "")
+
+    # --- the API -----------------------------------------------------------------------
+
+    def _stamp(self) -> str:
+        return self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _journal_id(self) -> int:
+        return 1 + sum(len(i["journals"]) for i in self.issues.values())
+
+    def _create(self, project: str, subject: str, description: str) -> int:
+        number = len(self.issues) + 1
+        self.issues[number] = {
+            "id": number,
+            "project": {"id": 1, "name": project.upper(), "identifier": project},
+            "tracker": {"id": 1, "name": "Bug"},
+            "status": {"id": 1, "name": "New", "is_closed": False},
+            "subject": subject,
+            "description": description,
+            "created_on": self._stamp(),
+            "updated_on": self._stamp(),
+            "journals": [],
+        }
+        return number
+
+    def _public(self, issue: dict[str, Any], journals: bool = False) -> dict[str, Any]:
+        found = {k: v for k, v in issue.items() if k != "journals"}
+        if journals:
+            found["journals"] = issue["journals"]
+        return found
+
+    def handle(self, seen: Seen) -> tuple[int, Any]:
+        if seen.headers.get("x-redmine-api-key") != self.api_key:
+            raise Refused(401, None)
+        if not seen.path.endswith(".json"):
+            raise self.violation(f"{seen.path}: the REST API is asked with .json paths")
+        if seen.method in ("POST", "PUT"):
+            if not seen.headers.get("content-type", "").startswith("application/json"):
+                raise self.violation(f"{seen.method} {seen.path} without Content-Type JSON")
+            if not isinstance(seen.body, dict) or not isinstance(seen.body.get("issue"), dict):
+                raise self.violation(
+                    f"{seen.method} {seen.path}: the body must be {{'issue': {{}}}}"
+                )
+        q = {k: v[-1] for k, v in seen.query.items()}
+        parts = seen.path.removesuffix(".json").strip("/").split("/")
+        if seen.method == "GET" and parts == ["users", "current"]:
+            return 200, {"user": {"id": 1, "login": "admin", "api_key": self.api_key}}
+        if seen.method == "GET" and parts == ["issue_statuses"]:
+            return 200, {
+                "issue_statuses": [{"id": i, "name": n, "is_closed": c} for i, n, c in STATUSES]
+            }
+        if seen.method == "GET" and len(parts) == 2 and parts[0] == "projects":
+            if parts[1] not in self.projects:
+                raise Refused(404, None)
+            return 200, {"project": {"id": 1, "name": parts[1].upper(), "identifier": parts[1]}}
+        if parts == ["issues"] and seen.method == "POST":
+            data = seen.body["issue"]
+            for key in ("project_id", "subject"):
+                if not data.get(key):
+                    raise Refused(422, {"errors": [f"{key} cannot be blank"]})
+            if data["project_id"] not in self.projects:
+                raise Refused(422, {"errors": ["Project is invalid"]})
+            number = self._create(data["project_id"], data["subject"], data.get("description", ""))
+            return 201, {"issue": self._public(self.issues[number])}
+        if parts == ["issues"] and seen.method == "GET":
+            return 200, self._query(q)
+        if len(parts) == 2 and parts[0] == "issues" and parts[1].isdigit():
+            number = int(parts[1])
+            if number not in self.issues:
+                raise Refused(404, None)
+            issue = self.issues[number]
+            if seen.method == "GET":
+                journals = "journals" in q.get("include", "").split(",")
+                return 200, {"issue": self._public(issue, journals)}
+            if seen.method == "PUT":
+                return self._update(issue, seen.body["issue"])
+        raise self.violation(f"{seen.method} {seen.path} is not in Redmine's REST API")
+
+    def _update(self, issue: dict[str, Any], data: dict[str, Any]) -> tuple[int, Any]:
+        details = []
+        if "status_id" in data:
+            new = next((s for s in STATUSES if s[0] == int(data["status_id"])), None)
+            if new is None:
+                raise Refused(422, {"errors": ["Status is not included in the list"]})
+            details.append(
+                {
+                    "property": "attr",
+                    "name": "status_id",
+                    "old_value": str(issue["status"]["id"]),
+                    "new_value": str(new[0]),
+                }
+            )
+            issue["status"] = {"id": new[0], "name": new[1], "is_closed": new[2]}
+        issue["journals"].append(
+            {
+                "id": self._journal_id(),
+                "user": {"id": 1, "name": "Redmine Admin"},
+                "notes": data.get("notes", ""),
+                "created_on": self._stamp(),
+                "details": details,
+            }
+        )
+        issue["updated_on"] = self._stamp()
+        return 204, None
+
+    def _query(self, q: dict[str, str]) -> dict[str, Any]:
+        found = list(self.issues.values())
+        if "project_id" in q:
+            found = [i for i in found if i["project"]["identifier"] == q["project_id"]]
+        if q.get("status_id") != "*":
+            found = [i for i in found if not i["status"]["is_closed"]]
+        if "subject" in q:
+            if not q["subject"].startswith("~"):
+                raise self.violation("subject filter without the ~ (contains) operator")
+            found = [i for i in found if q["subject"][1:] in i["subject"]]
+        if "updated_on" in q:
+            if not q["updated_on"].startswith(">="):
+                raise self.violation("updated_on filter without the >= operator")
+            since = q["updated_on"][2:]
+            try:
+                datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ")
+            except ValueError:
+                raise self.violation(f"updated_on {since!r} is not an ISO 8601 UTC time") from None
+            found = [i for i in found if i["updated_on"] >= since]
+        if q.get("sort") == "updated_on":
+            found.sort(key=lambda i: i["updated_on"])
+        offset, limit = int(q.get("offset", 0)), min(int(q.get("limit", 25)), 100)
+        page = found[offset : offset + limit]
+        return {
+            "issues": [self._public(i) for i in page],
+            "total_count": len(found),
+            "offset": offset,
+            "limit": limit,
+        }
+
+
+class FakeChat(LocalServer):
+    """Slack, Teams, WeCom, DingTalk and Feishu webhooks, each at its own path."""
+
+    TOKENS: ClassVar[dict[str, str]] = {
+        "wecom": "wecom-key-1",
+        "dingtalk": "ding-token-1",
+        "feishu": "feishu-hook-1",
+    }
+
+    def __init__(self, secret: str | None = None) -> None:
+        super().__init__()
+        self.secret = secret  # DingTalk and Feishu signing secret; None: unsigned robots
+        self.received: dict[str, list[dict[str, Any]]] = {}
+
+    def url(self, kind: str) -> str:
+        return {
+            "slack": f"{self.base}/services/T000/B000/XXXX",
+            "teams": f"{self.base}/workflows/abc/triggers/manual/paths/invoke?api-version=1",
+            "wecom": f"{self.base}/cgi-bin/webhook/send?key={self.TOKENS['wecom']}",
+            "dingtalk": f"{self.base}/robot/send?access_token={self.TOKENS['dingtalk']}",
+            "feishu": f"{self.base}/open-apis/bot/v2/hook/{self.TOKENS['feishu']}",
+        }[kind]
+
+    def chat_config(self, kind: str, name: str | None = None, **overrides: Any) -> ChatConfig:
+        values: dict[str, Any] = {
+            "kind": kind,
+            "url": Secret(key="chat[0].url", value=self.url(kind)),
+            "name": name or f"ACME:{kind}:0",
+            "signing": Secret(key="chat[0].secret", value=self.secret)
+            if self.secret and kind in ("dingtalk", "feishu")
+            else None,
+            "timeout": 5.0,
+        }
+        values.update(overrides)
+        return ChatConfig(**values)
+
+    def handle(self, seen: Seen) -> tuple[int, Any]:
+        if seen.method != "POST":
+            raise self.violation(f"{seen.method} {seen.path}: webhooks take POST")
+        if not seen.headers.get("content-type", "").startswith("application/json"):
+            raise self.violation(f"{seen.path}: the body must be sent as application/json")
+        if not isinstance(seen.body, dict):
+            raise self.violation(f"{seen.path}: the body is not a JSON object")
+        q = {k: v[-1] for k, v in seen.query.items()}
+        if seen.path == "/services/T000/B000/XXXX":
+            return self._slack(seen.body)
+        if seen.path.startswith("/workflows/"):
+            return self._teams(seen.body)
+        if seen.path == "/cgi-bin/webhook/send":
+            return self._wecom(seen.body, q)
+        if seen.path == "/robot/send":
+            return self._dingtalk(seen.body, q)
+        if seen.path.startswith("/open-apis/bot/v2/hook/"):
+            return self._feishu(seen.body, seen.path.rsplit("/", 1)[1])
+        raise Refused(404, "no_service")
+
+    def _keep(self, kind: str, body: dict[str, Any]) -> None:
+        self.received.setdefault(kind, []).append(body)
+
+    def _slack(self, body: dict[str, Any]) -> tuple[int, Any]:
+        if not isinstance(body.get("text"), str) or not body["text"]:
+            raise Refused(400, "invalid_payload")  # Slack: text is the fallback, required
+        for block in body.get("blocks", []):
+            if block.get("type") not in ("header", "section") or "text" not in block:
+                raise Refused(400, "invalid_blocks")
+            if block["type"] == "header" and block["text"].get("type") != "plain_text":
+                raise Refused(400, "invalid_blocks")
+        self._keep("slack", body)
+        return 200, "ok"
+
+    def _teams(self, body: dict[str, Any]) -> tuple[int, Any]:
+        attachments = body.get("attachments")
+        if body.get("type") != "message" or not isinstance(attachments, list) or not attachments:
+            raise self.violation("Teams: a message with attachments is expected")
+        card = attachments[0]
+        if card.get("contentType") != "application/vnd.microsoft.card.adaptive":
+            raise self.violation("Teams: the attachment must be an Adaptive Card")
+        content = card.get("content") or {}
+        if content.get("type") != "AdaptiveCard" or not content.get("body"):
+            raise self.violation("Teams: content must be an AdaptiveCard with a body")
+        self._keep("teams", body)
+        return 202, None
+
+    def _wecom(self, body: dict[str, Any], q: dict[str, str]) -> tuple[int, Any]:
+        if q.get("key") != self.TOKENS["wecom"]:
+            return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+        if body.get("msgtype") != "markdown" or not (body.get("markdown") or {}).get("content"):
+            return 200, {"errcode": 40008, "errmsg": "invalid message type"}
+        if len(body["markdown"]["content"].encode()) > 4096:
+            return 200, {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+        self._keep("wecom", body)
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def _dingtalk(self, body: dict[str, Any], q: dict[str, str]) -> tuple[int, Any]:
+        if q.get("access_token") != self.TOKENS["dingtalk"]:
+            return 200, {"errcode": 300001, "errmsg": "token is not exist"}
+        if self.secret:
+            stamp = q.get("timestamp", "")
+            if not stamp.isdigit() or abs(time.time() * 1000 - int(stamp)) > 3600_000:
+                return 200, {"errcode": 310000, "errmsg": "timestamp is invalid"}
+            expected = base64.b64encode(
+                hmac.new(
+                    self.secret.encode(), f"{stamp}\n{self.secret}".encode(), hashlib.sha256
+                ).digest()
+            ).decode()
+            if q.get("sign") != expected:
+                return 200, {"errcode": 310000, "errmsg": "sign not match"}
+        markdown = body.get("markdown") or {}
+        if (
+            body.get("msgtype") != "markdown"
+            or not markdown.get("title")
+            or not markdown.get("text")
+        ):
+            return 200, {"errcode": 40035, "errmsg": "missing markdown title or text"}
+        self._keep("dingtalk", body)
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def _feishu(self, body: dict[str, Any], token: str) -> tuple[int, Any]:
+        if token != self.TOKENS["feishu"]:
+            return 200, {
+                "code": 19001,
+                "msg": "param invalid: incoming webhook access token invalid",
+            }
+        if self.secret:
+            stamp = str(body.get("timestamp", ""))
+            key = f"{stamp}\n{self.secret}".encode()
+            expected = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+            if (
+                not stamp.isdigit()
+                or abs(time.time() - int(stamp)) > 3600
+                or body.get("sign") != expected
+            ):
+                return 200, {
+                    "code": 19021,
+                    "msg": "sign match fail or timestamp is not within one hour from current time",
+                }
+        if body.get("msg_type") != "interactive":
+            return 200, {"code": 9499, "msg": "Bad Request"}
+        card = body.get("card") or {}
+        title = (card.get("header") or {}).get("title") or {}
+        if title.get("tag") != "plain_text" or not card.get("elements"):
+            return 200, {"code": 11246, "msg": "card is invalid"}
+        self._keep("feishu", body)
+        return 200, {"code": 0, "msg": "success", "data": {}}
