@@ -298,7 +298,6 @@ class Pipeline:
                     parsed[row_id] = self._read(session, row)
                 except Exception as err:
                     failures[row_id] = describe_error(err)
-                session.expunge_all()  # the bytes of one mail are not kept for the next
         done: list[StoredMessage] = []
         retried = 0
         try:
@@ -361,7 +360,6 @@ class Pipeline:
                             messages[row_id] = self._message(session, row)
                     except Exception as err:
                         failures[row_id] = describe_error(err)
-                    session.expunge_all()
         return messages, failures
 
     # --- one message, one stage ------------------------------------------------------
@@ -407,16 +405,16 @@ class Pipeline:
         may ask a spam filter); their verdicts then adjust the triage's.
         """
         todo: list[tuple[int, Message, Trust | None]] = []
-        for row_id in ids:
-            try:
-                with self.db.session() as session:
-                    row = self._claimed(session, row_id)
-                    if row is None:
-                        continue
+        unread: dict[int, str] = {}
+        with self.db.session() as session:
+            for row_id, row in self._claimed_rows(session, ids).items():
+                try:
                     message = self._message(session, row)
                     todo.append((row_id, message, self._trust(session, row, message)))
-            except Exception as err:
-                self._failed(CLASSIFY, row_id, describe_error(err), stats)
+                except Exception as err:
+                    unread[row_id] = describe_error(err)
+        for row_id, error in unread.items():
+            self._failed(CLASSIFY, row_id, error, stats)
         if not todo:
             return
         verdicts = (
@@ -455,7 +453,10 @@ class Pipeline:
         blob = session.get(Blob, row.sha256)
         if blob is None:  # a foreign key guarantees it
             raise StageError(f"the original bytes of message {row.id} are missing")
-        return self.trust.check(session, row, blob.data, message)
+        try:
+            return self.trust.check(session, row, blob.data, message)
+        finally:
+            session.expunge(blob)  # a batch's bytes are not all kept in memory at once
 
     def _claimed(self, session: Session, row_id: int) -> StoredMessage | None:
         row = session.get(StoredMessage, row_id)
@@ -554,6 +555,7 @@ class Pipeline:
         blob = session.get(Blob, row.sha256)
         if blob is None:  # a foreign key guarantees it
             raise StageError(f"the original bytes of message {row.id} are missing")
+        session.expunge(blob)  # a batch's bytes are not all kept in memory at once
         return parse_stored(
             blob.data,
             self.config.max_message_bytes,
