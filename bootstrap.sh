@@ -28,6 +28,8 @@ if [ "$what" = test ]; then
   # for the Chinese pages.
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+  # A real Redmine for the tracker tests (tests/servers/redmine.py), on SQLite: about 20 s.
+  [ -f /usr/share/redmine/config.ru ] || missing+=(redmine redmine-sqlite)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing system packages: ${missing[*]}"
@@ -35,6 +37,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Debian 12 and later ship spamd as a package of its own (before: inside spamassassin).
   if [[ " ${missing[*]} " == *" spamassassin "* ]] && apt-cache show spamd >/dev/null 2>&1; then
     missing+=(spamd)
+  fi
+  if [[ " ${missing[*]} " == *" redmine "* ]]; then
+    # dbconfig-common asks which database Redmine should use: SQLite, without a question.
+    as_root debconf-set-selections <<'EOF'
+redmine redmine/instances/default/dbconfig-install boolean true
+redmine redmine/instances/default/database-type select sqlite3
+redmine redmine/instances/default/db/basepath string /var/lib/dbconfig-common/sqlite3/redmine/instances/default
+redmine redmine/instances/default/db/dbname string redmine_default
+EOF
   fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
