@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.outgoing.notice import tell_pm_undeliverable
-from mailbot.outgoing.outbox import SendStats, claim_next
+from mailbot.outgoing.outbox import SendStats, claim_due
 from mailbot.outgoing.smtp import drain_outbox
 from mailbot.storage import work
 from mailbot.storage.db import Database
@@ -21,6 +21,7 @@ from mailbot.storage.models import OutboxMail, OutboxState
 log = logging.getLogger("mailbot.delivery")
 
 DIRECTORY_LEASE = timedelta(minutes=5)
+DIRECTORY_BATCH = 50  # mails claimed at once
 
 
 def deliver_outbox(db: Database, config: Config, *, now: datetime | None = None) -> SendStats:
@@ -41,32 +42,46 @@ def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) 
     now = (now or datetime.now(UTC)).astimezone(UTC)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stats = SendStats()
-    while (row := claim_next(db, now, DIRECTORY_LEASE)) is not None:
-        target = directory / f"{row.id:06d}-{row.kind}.eml"
-        tmp = target.with_suffix(".tmp")
-        try:
-            # Client mail: readable by mailbot alone, whatever the umask.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(row.raw)
-            os.replace(tmp, target)  # a crash leaves either nothing or the whole file
-        except OSError as err:  # a full disk, a folder gone: the mail waits for the next drain
-            tmp.unlink(missing_ok=True)
-            log.warning("cannot write %s (%s); it waits for the next drain", target, err)
-            with db.session() as session:  # due again at once, not at the lease's end
-                work.release(session, OutboxMail, [row.id], now)
-            break
-        with db.session() as session:
-            session.execute(
-                update(OutboxMail)
-                .where(OutboxMail.id == row.id)
-                .values(
-                    state=OutboxState.SENT,
-                    sent_at=now,
-                    attempts=OutboxMail.attempts + 1,
-                    claimed_by=None,
-                )
-            )
-        log.info("wrote %s (%s to %s)", target, row.kind, ", ".join(row.rcpt_to))
-        stats.sent += 1
+    claimed: list[OutboxMail] = []  # taken a batch at a time, written one by one
+    try:
+        while claimed or (claimed := claim_due(db, now, DIRECTORY_LEASE, DIRECTORY_BATCH)):
+            row = claimed.pop(0)
+            if not _write_one(db, directory, row, now):
+                break
+            stats.sent += 1
+    finally:
+        if claimed:  # not written in this drain: due again at once
+            with db.session() as session:
+                work.release(session, OutboxMail, [row.id for row in claimed], now)
     return stats
+
+
+def _write_one(db: Database, directory: Path, row: OutboxMail, now: datetime) -> bool:
+    """Write one mail and mark it sent; False (the mail released) if it cannot be written."""
+    target = directory / f"{row.id:06d}-{row.kind}.eml"
+    tmp = target.with_suffix(".tmp")
+    try:
+        # Client mail: readable by mailbot alone, whatever the umask.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(row.raw)
+        os.replace(tmp, target)  # a crash leaves either nothing or the whole file
+    except OSError as err:  # a full disk, a folder gone: the mail waits for the next drain
+        tmp.unlink(missing_ok=True)
+        log.warning("cannot write %s (%s); it waits for the next drain", target, err)
+        with db.session() as session:  # due again at once, not at the lease's end
+            work.release(session, OutboxMail, [row.id], now)
+        return False
+    with db.session() as session:
+        session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == row.id)
+            .values(
+                state=OutboxState.SENT,
+                sent_at=now,
+                attempts=OutboxMail.attempts + 1,
+                claimed_by=None,
+            )
+        )
+    log.info("wrote %s (%s to %s)", target, row.kind, ", ".join(row.rcpt_to))
+    return True

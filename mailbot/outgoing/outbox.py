@@ -5,7 +5,8 @@ Claims, attempts, backoff and setting aside are the shared mechanism of
 `mailbot.storage.work`, the same that moves inbound messages through their stages.
 
 - `enqueue`: add a mail inside the caller's transaction.
-- `claim_next` (with `due_query`): take the oldest due mail for one sender.
+- `claim_next` (with `due_query`): take the oldest due mail for one sender; `claim_due`
+  a few at once.
 - `record_failure` (with `retry_delay`): count a failed attempt, retry or set aside.
 - `update_pending`: change a mail that is still pending (e.g. mark it sent).
 """
@@ -129,6 +130,16 @@ def claim_next(db: Database, now: datetime, lease: timedelta) -> OutboxMail | No
     talked to. A crash after the claim only delays the mail: it is due again when the
     lease ends, or at once when the next process on this machine sees ours is gone.
     """
+    claimed = claim_due(db, now, lease, 1)
+    return claimed[0] if claimed else None
+
+
+def claim_due(db: Database, now: datetime, lease: timedelta, limit: int) -> list[OutboxMail]:
+    """Take up to `limit` of the oldest due mails at once, oldest first (as `claim_next`).
+
+    `lease` must cover sending them all; what is not sent must be released
+    (`storage.work.release`) so it keeps its turn.
+    """
     with db.session() as session:
         ids = work.claim(
             session,
@@ -136,9 +147,15 @@ def claim_next(db: Database, now: datetime, lease: timedelta) -> OutboxMail | No
             OutboxMail.state == OutboxState.PENDING,
             now=now,
             lease=lease,
-            limit=1,
+            limit=limit,
         )
-        return session.get(OutboxMail, ids[0]) if ids else None
+        if not ids:
+            return []
+        return list(
+            session.scalars(
+                select(OutboxMail).where(OutboxMail.id.in_(ids)).order_by(OutboxMail.id)
+            )
+        )
 
 
 # --- failure bookkeeping ---------------------------------------------------------------

@@ -28,7 +28,8 @@ from mailbot.outgoing.connection import (
     explain_connect_failure,
     reset,
 )
-from mailbot.outgoing.outbox import SendStats, claim_next, record_failure, update_pending
+from mailbot.outgoing.outbox import SendStats, claim_due, record_failure, update_pending
+from mailbot.storage import work
 from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState, utcnow
 
@@ -36,6 +37,7 @@ log = logging.getLogger("mailbot.smtp")
 
 DEFAULT_DRAIN_LIMIT = 100  # mails per drain; the rest wait for the next one
 CLAIM_LEASE_MIN = 300.0  # seconds a claimed mail is hidden from other senders, at least
+CLAIM_BATCH = 10  # mails claimed at once (one short transaction), then sent one by one
 
 
 class _Failure(Exception):
@@ -106,11 +108,14 @@ def drain_outbox(
     stats = SendStats()
     smtp: smtplib.SMTP | None = None
     down: str | None = None  # why the server cannot be used in this drain
+    claimed: list[OutboxMail] = []  # taken a few at a time, sent one by one
     try:
         for _ in range(limit):
-            row = claim_next(db, now, lease)
-            if row is None:
-                break
+            if not claimed:
+                claimed = claim_due(db, now, lease * CLAIM_BATCH, CLAIM_BATCH)
+                if not claimed:
+                    break
+            row = claimed.pop(0)
             if smtp is None and down is None:
                 try:  # connect only when there is something to send
                     smtp = connect(config)
@@ -162,6 +167,9 @@ def drain_outbox(
                 down = failure.text
                 break
     finally:
+        if claimed:  # not tried in this drain: due again at once, not at the lease's end
+            with db.session() as session:
+                work.release(session, OutboxMail, [row.id for row in claimed], now)
         if smtp is not None:
             close(smtp)
     return stats
