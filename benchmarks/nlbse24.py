@@ -7,6 +7,12 @@ repositories of the macro-F1. Baselines (baseline-*.json): fastText 0.718, RoBER
 SetFit 0.824.
 
     python benchmarks/nlbse24.py [--data DIR] [--variant NAME ...] [--sweep] [--json]
+    python benchmarks/nlbse24.py --select [--candidates NAME ...]
+
+`--select` is the honest protocol: every candidate variant is trained on four fifths of each
+repository's training issues and scored on the fifth it did not see (the validation split, by a
+stable hash of the issue); the candidate with the best mean validation macro-F1 is then trained
+on all training issues and scored on the test issues once. The test issues choose nothing.
 """
 
 from __future__ import annotations
@@ -210,10 +216,72 @@ def read(path: Path) -> dict[str, list[Record]]:
     return repos
 
 
-def run_variant(name: str, data: Path, seed: int = 0) -> dict:
+# The candidates `--select` compares by default: the variants that differ in one setting each.
+CANDIDATES = (
+    "bow2-clean-title2-avg-last",
+    "bow3-clean-title2-avg-last",
+    "bow2-clean-title2-avg-lower-last",
+    "norm2-clean-title2-last-s4",
+    "norm2-clean-title2-last-s16",
+    "norm2-clean-title2-last-s32",
+    "norm3-clean-title2-last-s16",
+    "norm2-clean-title1-last-s16",
+    "norm2-plain-last-s16",
+)
+VALIDATION_MODULO = 5  # one training issue in five validates
+
+
+def validation_split(
+    records: list[Record],
+) -> tuple[list[Record], list[Record]]:
+    """(fit, validation): a stable fifth of a repository's training issues is held back."""
+    import hashlib
+
+    fit, validation = [], []
+    for record in records:
+        digest = hashlib.sha1(record.id.encode("utf-8")).digest()
+        part = validation if int.from_bytes(digest[:8], "big") % VALIDATION_MODULO == 0 else fit
+        part.append(record)
+    return fit, validation
+
+
+def select(data: Path, candidates: list[str], seed: int = 0) -> dict:
+    """Choose a variant on validation splits of the training issues, then test it once."""
+    train_sets = read(data / "issues_train.csv")
+    splits = {repo: validation_split(records) for repo, records in train_sets.items()}
+    validation = {}
+    for name in candidates:
+        result = run_variant(
+            name,
+            data,
+            seed,
+            train_sets={repo: fit for repo, (fit, _) in splits.items()},
+            test_sets={repo: held for repo, (_, held) in splits.items()},
+        )
+        validation[name] = result["mean_macro_f1"]
+        print(f"validation {name:36} {result['mean_macro_f1']:.4f}", file=sys.stderr, flush=True)
+    chosen = max(candidates, key=lambda name: validation[name])
+    test = run_variant(chosen, data, seed)
+    return {
+        "protocol": "select on validation, test once",
+        "validation": validation,
+        "chosen": chosen,
+        "test": test,
+    }
+
+
+def run_variant(
+    name: str,
+    data: Path,
+    seed: int = 0,
+    *,
+    train_sets: dict[str, list[Record]] | None = None,
+    test_sets: dict[str, list[Record]] | None = None,
+) -> dict:
     config, overrides, prep, *rest = VARIANTS[name]
     pick = rest[0] if rest else "best"
-    train_sets, test_sets = read(data / "issues_train.csv"), read(data / "issues_test.csv")
+    if train_sets is None or test_sets is None:
+        train_sets, test_sets = read(data / "issues_train.csv"), read(data / "issues_test.csv")
     per_repo = {}
     started = time.perf_counter()
     for repo in sorted(train_sets):
@@ -249,7 +317,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="run every variant")
     parser.add_argument("--json", action="store_true", help="one JSON line per variant")
     parser.add_argument("--seed", type=int, action="append", help="training seed(s) (default 0)")
+    parser.add_argument(
+        "--select",
+        action="store_true",
+        help="choose among --candidates on validation splits of the training issues, test once",
+    )
+    parser.add_argument(
+        "--candidates", nargs="+", choices=sorted(VARIANTS), default=list(CANDIDATES)
+    )
     args = parser.parse_args(argv)
+    if args.select:
+        result = select(args.data, args.candidates, (args.seed or [0])[0])
+        print(json.dumps(result, indent=2))
+        return 0
     names = sorted(VARIANTS) if args.sweep else (args.variant or [DEFAULT_VARIANT])
     runs = [(name, seed) for name in names for seed in (args.seed or [0])]
     for name, seed in runs:

@@ -47,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     train.add_argument("--version", default="1.0.0", help="model version written to meta.json")
     train.add_argument(
+        "--calibrate-on",
+        type=Path,
+        metavar="DATA",
+        help="fit the confidence and the rules' weight on these labelled records (the"
+        " independent dev set, data/dev) instead of the training data's own dev split",
+    )
+    train.add_argument(
         "--no-rules", action="store_true", help="do not weigh the rules' votes into calibration"
     )
     train.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -126,6 +133,7 @@ def export_corrections(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, records: list) -> int:
+    from mailbot.triage.data import read_records
     from mailbot.triage.engine import RuleSet
     from mailbot.triage.train import train
 
@@ -142,6 +150,7 @@ def _train(args: argparse.Namespace, records: list) -> int:
         rules=rules,
         version=args.version,
         quiet=not args.verbose,
+        calibrate_on=read_records(args.calibrate_on) if args.calibrate_on else None,
     )
     if args.json:
         print(

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 FILE_NAME = "calibration.json"
-RULE_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+RULE_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
 TEMPERATURES = tuple(float(t) for t in np.exp(np.linspace(np.log(0.05), np.log(5.0), 93)))
 _EPS = 1e-9
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mailbot.errors import ModelError
 from mailbot.triage.mail import Mail
+from mailbot.triage.signoff import without_signoff
 from mailbot.triage.textprep import new_text
 
 SPLITS = ("train", "dev", "test")
@@ -46,7 +47,7 @@ class Record:
             from mailbot.parse import parse_bytes
 
             return Mail.from_message(parse_bytes(self.raw))
-        return Mail(subject=self.subject, text=new_text(self.body))
+        return Mail(subject=self.subject, text=without_signoff(new_text(self.body)))
 
 
 def split_of(record_id: str) -> str:

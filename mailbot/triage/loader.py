@@ -30,7 +30,7 @@ COMMON_KEYS = (
     "examples",
     "counter_examples",
 )
-CATEGORIES = ("issue", "change_request", "feedback")
+CATEGORIES = ("issue", "change_request", "feedback", "none")
 EXAMPLE_KEYS = (
     "subject",
     "text",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailbot.message import Message, Signals
+from mailbot.triage.signoff import without_signoff
 
 # What triage reads of one mail, at most: a client's ask is at the start, and the cost of
 # tokenising is not linear in every input (long punctuation runs), so it is bounded here.
@@ -25,7 +26,7 @@ def bounded(text: str, limit: int) -> str:
 @dataclass(frozen=True, slots=True)
 class Mail:
     subject: str  # as written (the model was trained on subjects as written)
-    text: str  # what the sender wrote now (no quoted history, no signature)
+    text: str  # what the sender wrote now (no quoted history, no signature or disclaimer)
     headers: tuple[tuple[str, str], ...] = ()  # names lower-case
     signals: Signals = field(default_factory=Signals)
     content_type: str = ""  # top-level Content-Type, lower-case, without parameters
@@ -56,7 +57,7 @@ class Mail:
         return cls(
             subject=bounded(message.subject, MAX_SUBJECT_CHARS),
             subject_normalized=bounded(message.subject_normalized, MAX_SUBJECT_CHARS),
-            text=bounded(message.new_text, MAX_TEXT_CHARS),
+            text=without_signoff(bounded(message.new_text, MAX_TEXT_CHARS)),
             headers=message.headers,
             signals=message.signals,
             content_type=content_type,

@@ -98,3 +98,23 @@ def _base_prep(spec: dict[str, Any], body_is_new_text: bool) -> Callable[[str, s
 
         return prep_github
     raise ValueError(f"unknown text preparation {name!r} (known: email, github, plain)")
+
+
+def record_reader(spec: Mapping[str, Any] | str) -> Callable[[Any], str]:
+    """What a model with preparation `spec` reads of a labelled record (`data.Record`).
+
+    For "email" that is exactly what it reads in the daemon: the subject and the parser's new
+    text (of the .eml itself when the record is a raw mail), so training, evaluation and
+    classification see the same text. Other preparations read the record's subject and body.
+    """
+    spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+    if spec.get("name", "email") != "email":
+        prep = make_prep(spec)
+        return lambda record: prep(record.subject, record.body)
+    prep_new = make_prep(spec, body_is_new_text=True)
+
+    def read(record: Any) -> str:
+        mail = record.mail()
+        return prep_new(mail.subject, mail.text)
+
+    return read

@@ -39,7 +39,7 @@ from mailbot.triage.data import Record, split_of
 from mailbot.triage.evaluate import metrics
 from mailbot.triage.mail import Mail
 from mailbot.triage.model import TriageModel, votes_matrix
-from mailbot.triage.textprep import make_prep
+from mailbot.triage.textprep import record_reader
 
 log = logging.getLogger("mailbot.triage")
 
@@ -113,6 +113,13 @@ def _prepare_out_dir(out_dir: Path) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
 
 
+def _votes(rules: Any, labels: Sequence[str], mails: Sequence[Mail]) -> np.ndarray | None:
+    """The rules' category votes for each mail, as a matrix in `labels` order (None: no rules)."""
+    if rules is None or not set(labels) & {"issue", "change_request", "feedback"}:
+        return None
+    return votes_matrix([rules.run(mail).votes() for mail in mails], labels)
+
+
 def train(
     records: Sequence[Record],
     out_dir: Path,
@@ -127,8 +134,13 @@ def train(
     seed: int = 0,
     pick: str = "best",
     quiet: bool = True,
+    calibrate_on: Sequence[Record] | None = None,
 ) -> TrainResult:
-    """Train on `records`; `rules` (a RuleSet) lets calibration weigh the rules' category votes."""
+    """Train on `records`; `rules` (a RuleSet) lets calibration weigh the rules' category votes.
+
+    `calibrate_on`: labelled records from outside the training data (the independent dev set)
+    to fit the confidence and the rules' weight on, instead of the corpus's own dev split.
+    """
     started = time.perf_counter()
     out_dir = Path(out_dir)
     _check_out_dir(out_dir)
@@ -136,7 +148,7 @@ def train(
     if not config.exists():
         raise ModelError(f"{config}: no such config", "pass --config with a spaCy training config")
     prep_spec = {"name": prep} if isinstance(prep, str) else dict(prep)
-    prep_fn = make_prep(prep_spec)
+    read = record_reader(prep_spec)
 
     wanted = tuple(labels) if labels else tuple(sorted({r.label for r in records}))
     dropped = Counter(r.label for r in records if r.label not in wanted)
@@ -158,8 +170,9 @@ def train(
             interpolate=False,
         )
         maker = load_model_from_config(cfg, auto_fill=True, validate=False)
-        train_texts = [prep_fn(r.subject, r.body) for r in train_set]
-        dev_texts = [prep_fn(r.subject, r.body) for r in dev_set]
+        train_texts = [read(r) for r in train_set]
+        dev_mails = [r.mail() for r in dev_set] if prep_spec.get("name") == "email" else None
+        dev_texts = [read(r) for r in dev_set]
         _docbin(maker, train_texts, [r.label for r in train_set], wanted).to_disk(
             tmp / "train.spacy"
         )
@@ -193,11 +206,19 @@ def train(
     index = {label: i for i, label in enumerate(model.labels)}
     gold = np.asarray([index[r.label] for r in dev_set])
     raw = model.scores(dev_texts)
-    votes = None
-    if rules is not None and set(model.labels) & {"issue", "change_request", "feedback"}:
-        reports = [rules.run(Mail(subject="", text=t)) for t in dev_texts]
-        votes = votes_matrix([rep.votes() for rep in reports], model.labels)
-    cal = calibration.fit(raw, gold, votes)
+    votes = _votes(rules, model.labels, dev_mails or [Mail(subject="", text=t) for t in dev_texts])
+    cal_on = "the dev split"
+    if calibrate_on:
+        # Confidence fitted on mail the model has not learnt the style of: on its own dev split
+        # a model is surer than it will be on clients' mail.
+        outside = [r for r in calibrate_on if r.label in index]
+        outside_mails = [r.mail() for r in outside]
+        outside_raw = model.scores([read(r) for r in outside])
+        outside_gold = np.asarray([index[r.label] for r in outside])
+        cal = calibration.fit(outside_raw, outside_gold, _votes(rules, model.labels, outside_mails))
+        cal_on = f"{len(outside)} records given with --calibrate-on"
+    else:
+        cal = calibration.fit(raw, gold, votes)
     cal.save(out_dir)
     dev_f1 = metrics(gold, cal.apply(raw, votes).argmax(axis=1), model.labels)["macro_f1"]
     sizes = {"train": len(train_set), "dev": len(dev_set), "held_out": held}
@@ -207,6 +228,7 @@ def train(
         "sizes": sizes,
         "dev_macro_f1": round(dev_f1, 4),
         "config": config.name,
+        "calibrated_on": cal_on,
         "picked": pick,
         "overrides": {k: v for k, v in all_overrides.items() if not k.startswith("paths.")},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -10,6 +10,7 @@ from mailbot.triage import language
 from mailbot.triage.engine import RuleReport, RuleSet
 from mailbot.triage.mail import Mail
 from mailbot.triage.model import TriageModel
+from mailbot.triage.signoff import without_signoff
 from mailbot.triage.textprep import new_text
 from mailbot.triage.tokenizer import MixedTokenizer
 from mailbot.triage.verdict import (
@@ -65,7 +66,7 @@ class Triage:
 
     def classify_text(self, subject: str, text: str) -> Verdict:
         """Classify a subject and body without headers; quoted history is removed from the body."""
-        return self.classify_mails([Mail(subject=subject, text=new_text(text))])[0]
+        return self.classify_mails([Mail(subject=subject, text=without_signoff(new_text(text)))])[0]
 
     def classify_many(self, messages: Iterable[Message]) -> list[Verdict]:
         return self.classify_mails([Mail.from_message(m) for m in messages])

@@ -3,6 +3,8 @@
 - a `noise` rule hit decides alone: category "none", the model is not consulted;
 - otherwise the model's probabilities and the rules' category votes are combined and calibrated
   (calibration.py): z = log p_model + rule_weight * votes, confidence = softmax(z / T);
+- a mail is `none` only when that is at least NONE_THRESHOLD sure, otherwise its most likely
+  client category is taken and it goes to review;
 - `needs_review` when the confidence is below the review threshold, when the rules strongly
   favour another category than the verdict, or when a `review` rule fired;
 - `escalate` when an `escalate` rule fired, with the rules' reasons.
@@ -25,6 +27,10 @@ DEFAULT_REVIEW_THRESHOLD = 0.6
 STRONG_RULE_VOTE = 1.0
 # ... and leads the runner-up by at least this much, yet the verdict is another category.
 STRONG_RULE_MARGIN = 0.5
+# A mail is called noise (and gets no answer) only when that is this sure; below it, the most
+# likely client category is taken and a person looks at it. Dropping a client's mail as noise
+# costs far more than answering a spam once.
+NONE_THRESHOLD = 0.75
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,14 @@ def combine(
     confidence = float(calibrated[best])
 
     review: list[str] = []
-    if confidence < review_threshold:
+    if category == "none" and confidence < NONE_THRESHOLD and len(labels) > 1:
+        client = max((i for i, label in enumerate(labels) if label != "none"), key=calibrated.item)
+        review.append(
+            f"perhaps not client mail (none {confidence:.2f} below {NONE_THRESHOLD:.2f}):"
+            f" taken as {labels[client]}"
+        )
+        category, confidence = labels[client], float(calibrated[client])
+    if confidence < review_threshold and not review:
         review.append(
             f"confidence {confidence:.2f} below the review threshold {review_threshold:.2f}"
         )

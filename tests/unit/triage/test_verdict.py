@@ -18,8 +18,8 @@ LABELS = ("change_request", "feedback", "issue")
 class StubModel:
     """Returns fixed probabilities and counts how many texts it scored."""
 
-    def __init__(self, probs, rule_scale=0.0, temperature=1.0):
-        self.labels = LABELS
+    def __init__(self, probs, rule_scale=0.0, temperature=1.0, labels=LABELS):
+        self.labels = labels
         self.calibration = Calibration(temperature=temperature, rule_scale=rule_scale)
         self.version = "stub-1"
         self.prep_spec = {"name": "email"}
@@ -32,7 +32,7 @@ class StubModel:
     def scores(self, texts):
         texts = list(texts)
         self.seen.extend(texts)
-        return np.tile(self.probs, (len(texts), 1)).reshape(len(texts), len(LABELS))
+        return np.tile(self.probs, (len(texts), 1)).reshape(len(texts), len(self.labels))
 
 
 @pytest.fixture
@@ -149,3 +149,23 @@ def test_verdict_is_frozen(make):
 def test_review_threshold_is_checked(ruleset):
     with pytest.raises(ValueError, match="review_threshold"):
         Triage(ruleset, StubModel([0.3, 0.3, 0.4]), review_threshold=1.5)
+
+
+FOUR = ("change_request", "feedback", "issue", "none")
+
+
+def test_confident_noise_from_the_model_is_none(make):
+    triage, _ = make([0.02, 0.03, 0.05, 0.9], labels=FOUR)
+    verdict = triage.classify_text("Partnership", "We are a leading outsourcing firm.")
+    assert verdict.category == "none"
+    assert not verdict.needs_review
+
+
+def test_unsure_noise_is_taken_as_the_likeliest_client_category_for_review(make):
+    triage, _ = make([0.1, 0.3, 0.05, 0.55], labels=FOUR)
+    verdict = triage.classify_text("Hello", "Please see the document.")
+    assert verdict.category == "feedback"
+    assert verdict.confidence == pytest.approx(0.3)
+    assert verdict.needs_review
+    assert verdict.review_reasons[0].startswith("perhaps not client mail (none 0.55")
+    assert len(verdict.review_reasons) == 1

@@ -1,0 +1,64 @@
+"""What triage reads of a new text: the sign-off's name block and legal disclaimers cut off.
+
+The parser keeps a sender's signature unless it is marked ("-- ", "Sent from my iPhone"), so a
+PM sees it; triage does not need it. A name, a job title, "Operations | Acme Ltd" and a phone
+number say nothing about whether a mail is an issue, and a disclaimer ("CONFIDENTIALITY
+NOTICE … If you are not the intended recipient") only teaches a model the sender's company.
+
+- the closing line itself ("Best regards,", "谢谢", "順頌 商祺") stays: thanks is a signal;
+- the short lines after the last closing line go, when there are few of them;
+- a disclaimer paragraph near the end goes with everything after it.
+
+Line by line, with anchored patterns on short lines: linear in the size of the text.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A line that is only a closing ("Best regards," "Thanks & Regards" "Cheers" "祝好" "此致敬礼").
+_CLOSING = re.compile(
+    r"""^[\s\-–—~]{0,3}(?:
+        (?:(?:with\s+)?(?:best|kind|warm|warmest|many|kindest|sincere)\s+)?(?:regards|wishes)
+        |thanks?(?:\s+(?:&|and)\s+(?:best\s+)?regards)?|thank\s+you|many\s+thanks|thx|ta
+        |cheers|best|warmly|sincerely|yours(?:\s+(?:sincerely|faithfully|truly))?
+        |(?:yours\s+)?(?:sincerely|faithfully|truly)(?:\s+yours)?|rgds|br|brgds|saludos.{0,20}
+        |mit\s+freundlichen\s+gr[üu](?:ß|ss)en|best\s+wishes|all\s+the\s+best|talk\s+soon
+        |谢谢|謝謝|多谢|多謝|感谢|感謝|唔该晒|唔該晒|唔该|唔該|祝好|此致|此致敬礼|此致敬禮|敬上|顺颂商祺
+        |順頌商祺|顺祝商祺|順祝商祺|顺颂\s*商祺|順頌\s*商祺|祝工作顺利|祝工作順利|祝商祺|敬请回复|敬請回覆
+    )[\s,.!，。！:：]*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# The first line of a legal disclaimer or a "think before you print" footer.
+_DISCLAIMER = re.compile(
+    r"""^[\s*_\[【(]{0,3}(?:
+        confidentiality(?:\s+notice)?|disclaimer|legal\s+notice|important\s+notice|privileged
+        |this\s+e-?mail\s+(?:and\s+any\s+attachments?|is\s+confidential|may\s+contain)
+        |the\s+information\s+(?:contained\s+)?in\s+this\s+e-?mail
+        |please\s+consider\s+the\s+environment|think\s+before\s+you\s+print
+        |保密声明|保密聲明|免责声明|免責聲明|本邮件及其附件|本郵件及其附件|本电子邮件|本電子郵件
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+MAX_LINE = 120  # a closing or signature line is short
+MAX_SIGNATURE_LINES = 8  # lines after the closing that may be a name block
+TAIL_SHARE = 0.5  # a disclaimer is only looked for in the last half of the lines
+
+
+def without_signoff(text: str) -> str:
+    """`text` without the name block after its closing line and without a disclaimer."""
+    lines = text.split("\n")
+    start = int(len(lines) * TAIL_SHARE)
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if len(line) <= 400 and _DISCLAIMER.match(line):
+            lines = lines[:index]
+            break
+    for index in range(len(lines) - 1, max(-1, len(lines) - MAX_SIGNATURE_LINES - 2), -1):
+        line = lines[index]
+        if len(line) <= MAX_LINE and _CLOSING.match(line):
+            tail = [x for x in lines[index + 1 :] if x.strip()]
+            if len(tail) <= MAX_SIGNATURE_LINES and all(len(x) <= MAX_LINE for x in tail):
+                lines = lines[: index + 1]
+            break
+    return "\n".join(lines).rstrip()
