@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.config_types import ChatConfig, ProjectConfig, TrackerConfig
-from mailbot.connectors import chat, pushes
+from mailbot.connectors import alerts, chat, pushes
 from mailbot.connectors.base import NewIssue, PushFailed, RemoteIssue, Tracker, note_marker
 from mailbot.connectors.filing import tracker_name
 from mailbot.errors import MailbotError
@@ -82,6 +82,7 @@ class Connectors:
         self._make_tracker = trackers
         self._trackers: dict[str, Tracker] = {}
         self._released = False
+        self.failure_chats = alerts.wanted(config)
         self.policy = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
         self.chats: dict[str, tuple[ChatConfig, ProjectConfig | None]] = {
             c.name: (c, None) for c in config.chat
@@ -109,6 +110,9 @@ class Connectors:
             self._released = True
         for project in self.tracked_projects():
             self.queue_status_changes(project)
+        if self.failure_chats:
+            with self.db.session() as session:
+                alerts.queue_failures(session, self.config, self.clock())
         while True:
             before = stats.done + stats.retried + stats.failed
             self.send_due(stats)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
+from mailbot.connectors.filing import push_chat
 from mailbot.errors import MailbotError
 from mailbot.items.sla import is_open, overdue
 from mailbot.items.store import UNASSIGNED_KEY
@@ -311,7 +312,40 @@ def _make_one(
         outbox_id = queue(
             session, config, report, digest_mail(config, digest), to=[recipient], now=now
         )
+        queue_chat_cards(session, config, digest, now)
         return Outcome(KIND, scope, period, "queued", recipient, outbox_id)
+
+
+CARD_LINES = 5  # items named on a chat card; the mailed digest has them all
+
+
+def queue_chat_cards(session: Session, config: Config, digest: Digest, now: datetime) -> None:
+    """Each project of the digest as a compact card to the chats that take "digest"
+    (mailbot.connectors), once per project and period whoever's digest it is in."""
+    for part in digest.projects:
+        project = config.project(part.key)
+        lines = [
+            *((line, "escalations") for line in part.escalations),
+            *((line, "overdue") for line in part.overdue),
+            *((line, "needs_review") for line in part.needs_review),
+        ]
+        facts = {
+            "project_name": part.name,
+            "period": digest.period,
+            "counts": {
+                "new": part.new_count,
+                "needs_review": len(part.needs_review),
+                "escalations": len(part.escalations),
+                "overdue": len(part.overdue),
+            },
+            "items": [
+                {"ref": line.ref, "title": line.title[:80], "why": why}
+                for line, why in lines[:CARD_LINES]
+            ],
+        }
+        push_chat(
+            session, config, project, "digest", facts, key=f"{part.key}:{digest.period}", now=now
+        )
 
 
 def _since(session: Session, recipient: str, period: str, now: datetime) -> datetime:

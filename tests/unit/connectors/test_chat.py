@@ -14,7 +14,9 @@ from sqlalchemy import select
 from mailbot.config_types import CHAT_KINDS, Secret
 from mailbot.connectors import chat
 from mailbot.connectors.base import PushFailed
-from mailbot.storage.models import Push, PushState
+from mailbot.connectors.worker import Connectors
+from mailbot.reports.digest import make_digests
+from mailbot.storage.models import Breaker, Push, PushState
 from tests.servers.trackers import FakeChat
 from tests.support.pipeline import ACME, MaildirBot
 
@@ -141,3 +143,35 @@ def test_a_webhook_gets_no_more_than_its_per_minute(tmp_path: Path, server: Fake
             waiting = session.scalars(select(Push).where(Push.state == PushState.PENDING)).one()
             assert waiting.attempts == 0 and waiting.last_error == "over 2 a minute"
             assert waiting.next_attempt_at > datetime.now(UTC)
+
+
+def test_failures_are_announced_once_each(tmp_path: Path, server: FakeChat) -> None:
+    alarms = server.chat_config("feishu", name="site:feishu:0", events=("failure",))
+    with MaildirBot(tmp_path, chat=(alarms,)) as bot:
+        bot.run()  # the first look: what failed before is not announced
+        with bot.session() as session:
+            session.add(Breaker(address="robot@acme.example", reason="answered our mail in 2 s"))
+        Connectors(bot.config, bot.db).run()
+        Connectors(bot.config, bot.db).run()
+        (card,) = server.received["feishu"]
+        assert card["card"]["header"]["title"]["content"] == "Automatic answers stopped"
+        text = card["card"]["elements"][0]["content"]
+        assert "robot@acme.example" in text and "answered our mail in 2 s" in text
+        assert "`mailbot breakers clear ADDRESS`" in text
+
+
+def test_the_daily_digest_is_a_compact_card(tmp_path: Path, server: FakeChat) -> None:
+    wecom = server.chat_config("wecom", events=("digest",))
+    project = dataclasses.replace(ACME, pm_language="zh-Hans", chat=(wecom,))
+    with MaildirBot(tmp_path, projects=(project,)) as bot:
+        bot.deliver("wang@acme.example", "Urgent: checkout is down", "Nobody can pay.")
+        bot.deliver("li@acme.example", "Invoice question", "Where is the invoice?")
+        bot.run()
+        make_digests(bot.db, bot.config, datetime.now(UTC))
+        make_digests(bot.db, bot.config, datetime.now(UTC))  # made once a day
+        Connectors(bot.config, bot.db).run()
+        (card,) = server.received["wecom"]
+        content = card["markdown"]["content"]
+        assert content.startswith("**ACME web shop：今日概况")
+        assert "新增 **2**" in content and "紧急 **1**" in content
+        assert "- ACME-1 Urgent: checkout is down（紧急）" in content
