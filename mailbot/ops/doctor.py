@@ -24,8 +24,10 @@ from sqlalchemy.engine import URL, make_url
 
 from mailbot.config import Config, load_config
 from mailbot.config_types import MailboxConfig, SmtpConfig
+from mailbot.connectors.worker import configured
 from mailbot.errors import MailbotError
 from mailbot.ops.checks import FAIL, PASS, WARN, Check
+from mailbot.ops.connectors import check_connectors, check_pushes
 from mailbot.ops.health import (
     check_answer_mode,
     check_breakers,
@@ -63,6 +65,7 @@ def run_checks(config_path: str | Path | None) -> list[Check]:
     checks += config_warnings(config)
     checks += _guarded("disk space", "disk", lambda: check_space(config))
     checks += check_servers(config)
+    checks += _guarded("connectors", "connectors", lambda: check_connectors(config))
     db_checks, db = check_database(config.database_url)
     checks += db_checks
     checks += _guarded("triage", "triage", lambda: check_triage(config))
@@ -73,6 +76,8 @@ def run_checks(config_path: str | Path | None) -> list[Check]:
             checks += _guarded("outbox", "outbox", lambda: check_outbox(db))
             checks += _guarded("breakers", "answers", lambda: check_breakers(db))
             checks += _guarded("spam filter", "spam", lambda: check_spam_filter(config, db))
+            if configured(config):
+                checks += _guarded("pushes", "connectors", lambda: check_pushes(db))
         finally:
             db.dispose()
     return checks
