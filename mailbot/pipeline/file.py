@@ -128,7 +128,7 @@ def file_message(
     detail = {"item": item.ref, "new_item": new_item, "route": route.step, "notes": notes}
     session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
     # The queue's search finds it at once; a follow-up's words are added to its item's.
-    index_filed(session, [(item.id, new_item, row.subject, row.new_text)])
+    index_filed(session, [(item, new_item, row.subject, row.new_text)])
     return Filed(
         row.id,
         "new_item" if new_item else "follow_up",

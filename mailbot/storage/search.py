@@ -172,27 +172,30 @@ def reindex_items(session: Session, item_ids: Iterable[int | None]) -> int:
 
 
 def index_filed(
-    session: Session, filed: Iterable[tuple[int, bool, str | None, str | None]]
+    session: Session, filed: Iterable[tuple[Item, bool, str | None, str | None]]
 ) -> None:
-    """Index a batch of filed messages: (item id, new item?, subject, new text) each.
+    """Index filed messages: (item, new item?, subject, new text) each.
 
-    A new item's document is written whole; a follow-up's words are appended to its item's
-    document (an item not indexed yet is indexed whole), in the caller's transaction.
+    A new item's document is written whole from what is at hand (it has this one mail);
+    a follow-up's words are appended to its item's document (an item not indexed yet is
+    indexed whole), in the caller's transaction. Nothing is read back.
     """
-    fresh: set[int] = set()
+    fresh: dict[int, list[str | None]] = {}
     added: dict[int, list[str | None]] = {}
-    for item_id, new_item, subject, new_text in filed:
+    for item, new_item, subject, new_text in filed:
         if new_item:
-            fresh.add(item_id)
+            fresh[item.id] = [item.ref, item.title, item.client_name, item.client_email]
+            fresh[item.id] += [subject, new_text]
         else:
-            added.setdefault(item_id, []).extend([subject, new_text])
-    later = {i: parts for i, parts in added.items() if i not in fresh}
+            added.setdefault(item.id, []).extend([subject, new_text])
+    session.flush()
+    postgresql = session.get_bind().dialect.name == "postgresql"
     if fresh:
-        reindex_items(session, fresh)  # its one mail (or few): as cheap as appending
+        _write_documents(session, {i: document(parts) for i, parts in fresh.items()}, postgresql)
+    later = {i: parts for i, parts in added.items() if i not in fresh}
     if not later:
         return
-    session.flush()
-    if session.get_bind().dialect.name == "postgresql":
+    if postgresql:
         append = text(
             f"UPDATE {TABLE} SET tsv = tsv || to_tsvector('simple', :doc) WHERE item_id = :id"
         )
@@ -208,6 +211,22 @@ def index_filed(
     ]
     if missing:
         reindex_items(session, missing)
+
+
+def _write_documents(session: Session, docs: dict[int, str], postgresql: bool) -> None:
+    """Replace the documents of these items (each statement for all of them at once)."""
+    params = [{"id": item_id, "doc": doc} for item_id, doc in docs.items()]
+    if postgresql:
+        session.execute(
+            text(
+                f"INSERT INTO {TABLE} (item_id, tsv) VALUES (:id, to_tsvector('simple', :doc)) "
+                "ON CONFLICT (item_id) DO UPDATE SET tsv = excluded.tsv"
+            ),
+            params,
+        )
+    else:
+        session.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)
+        session.execute(text(f"INSERT INTO {TABLE} (rowid, doc) VALUES (:id, :doc)"), params)
 
 
 def create_index(session_or_conn: Any, dialect: str) -> None:

@@ -63,3 +63,23 @@ def test_the_index_follows_moves_merges_and_splits(filed: Bot) -> None:
         new_ref = new.ref
     assert found(filed, "banner", everything=False) == [new_ref]
     assert "ACME-1" not in found(filed, "banner")
+
+
+def test_what_filing_indexes_is_what_a_full_reindex_writes(filed: Bot) -> None:
+    from sqlalchemy import select, text
+
+    from mailbot.storage.models import Item
+    from mailbot.storage.search import reindex_items
+
+    def documents() -> dict[int, str]:
+        with filed.session() as s:
+            if s.get_bind().dialect.name == "postgresql":
+                rows = s.execute(text("SELECT item_id, tsv::text FROM item_search"))
+            else:
+                rows = s.execute(text("SELECT rowid, doc FROM item_search"))
+            return {item_id: doc for item_id, doc in rows}
+
+    by_filing = documents()
+    with filed.session() as s:
+        reindex_items(s, s.scalars(select(Item.id)).all())
+    assert by_filing and by_filing == documents()
