@@ -60,6 +60,54 @@ _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 _SPACES = re.compile(r"\s+")
 _MSGID_BAD = re.compile(r"[\s<>()\[\],;:\\\"]")
+# A value the stdlib writes back exactly as given, on one line: printable ASCII, single spaces.
+_AS_GIVEN = re.compile(r"^[!-~](?: ?[!-~])*$")
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9](?: ?[A-Za-z0-9])*$")
+_PLAIN_ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
+
+
+class _Written(str):
+    """A header value that is its own folded line: the stdlib stores it as is and writes
+    it back without parsing it again (parsing and folding were most of composing a mail)."""
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> _Written:
+        written = super().__new__(cls, value)
+        written.name = name
+        return written
+
+    def fold(self, *, policy: policy.Policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+def _set(msg: EmailMessage, name: str, value: str | HeaderAddress | list[HeaderAddress]) -> None:
+    """`msg[name] = value`, without the stdlib's parsing when the line needs no care.
+
+    Only a line the stdlib would write unchanged is written so: short (no folding), plain
+    ASCII, an address with a plain name or none; anything else goes through the stdlib.
+    """
+    text = _plain_address(value) if isinstance(value, HeaderAddress) else value
+    if (
+        isinstance(text, str)
+        and len(name) + 2 + len(text) <= MAIL_POLICY.max_line_length
+        and _AS_GIVEN.match(text)
+        and "=?" not in text
+    ):
+        msg[name] = _Written(name, text)
+    else:
+        msg[name] = value
+
+
+def _plain_address(addr: HeaderAddress) -> str | None:
+    """`Name <user@domain>` or `user@domain` when neither needs quoting; else None."""
+    if not _PLAIN_ADDR.match(addr.addr_spec):
+        return None
+    if not addr.display_name:
+        return addr.addr_spec
+    return (
+        f"{addr.display_name} <{addr.addr_spec}>" if _PLAIN_NAME.match(addr.display_name) else None
+    )
 
 
 class ComposeError(MailbotError):
@@ -192,23 +240,23 @@ def _build(
         raise ValueError(f"not a usable Message-ID domain: {domain!r}")
     message_id = stable_message_id(dedupe_key, domain)
     msg = EmailMessage(policy=MAIL_POLICY)
-    msg["From"] = _header_address(from_addr, "From", hint)
+    _set(msg, "From", _header_address(from_addr, "From", hint))
     recipients = [_header_address(a, to_what, hint) for a in to]
-    msg["To"] = recipients[0] if len(recipients) == 1 else recipients
+    _set(msg, "To", recipients[0] if len(recipients) == 1 else recipients)
     if reply_to is not None:
-        msg["Reply-To"] = _header_address(reply_to, "Reply-To", hint)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = f"<{message_id}>"
+        _set(msg, "Reply-To", _header_address(reply_to, "Reply-To", hint))
+    _set(msg, "Subject", subject)
+    _set(msg, "Date", format_datetime(date))
+    _set(msg, "Message-ID", f"<{message_id}>")
     for name, value in thread:
-        msg[name] = value
+        _set(msg, name, value)
     # RFC 3834: the standard mark of automatic mail ("auto-replied" for a reply,
     # "auto-generated" for a notice or a report). Vacation responders and other bots that
     # honour it do not answer us, which stops mail loops with a client's out-of-office.
-    msg["Auto-Submitted"] = auto_submitted
+    _set(msg, "Auto-Submitted", auto_submitted)
     # Exchange and Outlook ignore Auto-Submitted but honour this: no out-of-office,
     # auto-reply or read receipts back to the shared inbox.
-    msg["X-Auto-Response-Suppress"] = "All"
+    _set(msg, "X-Auto-Response-Suppress", "All")
     # No "Precedence": it is not standard (RFC 3834 advises against relying on it), and
     # "bulk"/"list" make Gmail and others file a personal reply as a newsletter or spam.
     msg.set_content(rendered.text, subtype="plain", charset="utf-8")
@@ -217,7 +265,7 @@ def _build(
         for part in msg.iter_parts():
             del part["MIME-Version"]  # add_alternative copies it into the parts; once is enough
     # After the body: set_content() drops every Content-* header set before it.
-    msg["Content-Language"] = rendered.language_used
+    _set(msg, "Content-Language", rendered.language_used)
     return Composed(
         message_id=message_id,
         subject=subject,

@@ -281,3 +281,39 @@ def test_unusable_client_addresses_are_refused(bad: str) -> None:
 def test_internal_values_are_checked(field: str, value: str) -> None:
     with pytest.raises(ValueError):
         compose(**{field: value})
+
+
+@pytest.mark.parametrize(
+    "name", ["", "Maria Keller", "王芳", "O'Brien, Pat", "Dr. Who", "x=?utf-8?q?y?=", '"Q" (x)']
+)
+@pytest.mark.parametrize(
+    "subject", ["Export times out", "导出超时", "a: b (c) <d>; e, f", "x" * 90, "=?utf-8?q?x?= y"]
+)
+def test_headers_written_as_given_are_the_bytes_the_stdlib_writes(
+    name: str, subject: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    import mailbot.outgoing.compose as compose
+
+    def composed() -> bytes:
+        mail = compose_reply(
+            client_mail(subject, name),
+            RENDERED,
+            ref="ACME-42",
+            from_addr=TEAM,
+            to=Address(name, "maria@client.example"),
+            reply_to=Address(name, "pm@agency.example"),
+            domain="agency.example",
+            dedupe_key="ack:1",
+            date=WHEN,
+        )
+        return re.sub(rb"=+\d+==", b"BOUNDARY", mail.raw)
+
+    fast = composed()
+
+    def through_the_stdlib(msg: EmailMessage, name: str, value: object) -> None:
+        msg[name] = value
+
+    monkeypatch.setattr(compose, "_set", through_the_stdlib)
+    assert fast == composed()
