@@ -7,6 +7,7 @@ from mailbot.web.pages import (
     actions,
     board,
     health,
+    hooks,
     item,
     ops,
     projects,
@@ -16,4 +17,17 @@ from mailbot.web.pages import (
     users,
 )
 
-PAGES = [signin, account, queue, item, actions, board, projects, ops, summaries, users, health]
+PAGES = [
+    signin,
+    account,
+    queue,
+    item,
+    actions,
+    board,
+    projects,
+    ops,
+    summaries,
+    users,
+    health,
+    hooks,
+]
