@@ -11,7 +11,7 @@ At the end every mail is stored once, is one item, is answered once; the digest 
 weekly report are made once; no outgoing mail is left pending or claimed; and the SMTP server
 got every outgoing mail. A mail goes out twice only when the kill fell between the server's
 acceptance and the commit that records it (the same bytes and Message-ID; the killer notes
-those kills and the test counts them).
+those kills and the test counts them; a timer's kill there may have come just after the commit).
 
 The default run: 20 kills over 200 mails. `pytest -m soak`: 100 kills over 2,000 mails.
 """
@@ -191,8 +191,12 @@ def _assert_each_once(bench: Bench, sink: SmtpSink, kills: list[str], rounds: in
     received = Counter(_message_id(m.content) for m in sink.messages)
     assert set(received) == set(wanted), report
     doubled = sum(count - 1 for count in received.values())
-    in_window = sum("(sent, not recorded)" in k for k in kills)
-    assert doubled == in_window, (received.most_common(5), report)
+    in_window = [k for k in kills if "(sent, not recorded)" in k]
+    # A timer's kill may fall after the commit and before the session hears of it: such a
+    # kill may or may not have left the mail unrecorded. The others are certain.
+    maybe = sum(k.startswith("at a random moment") for k in in_window)
+    certain = len(in_window) - maybe
+    assert certain <= doubled <= certain + maybe, (received.most_common(5), report)
     for mail in sink.messages:  # a repeat is the same mail, byte for byte
         assert _message_id(mail.content) in wanted
 
