@@ -8,8 +8,12 @@ deferral is retried, and neither holds the others up.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import itertools
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, timedelta
 from email import policy
@@ -97,3 +101,40 @@ def test_refused_deferred_and_fine_mail_in_one_drain(db: Database, smtp_sink: Sm
     assert drain_outbox(db, config, now=T0 + timedelta(days=1)) == SendStats()
     assert len(smtp_sink.messages) == 3
     assert len({m.content for m in smtp_sink.messages}) == 3  # none twice
+
+
+@pytest.mark.parametrize("greets", [False, True], ids=["silent", "greets-then-hangs"])
+def test_a_server_that_stops_answering_times_out_and_the_mail_goes_later_once(
+    db: Database, smtp_sink: SmtpSink, greets: bool
+) -> None:
+    add_pending(db, 3)
+    with socket.create_server(("127.0.0.1", 0)) as hung:
+        accepted: list[socket.socket] = []
+
+        def answer_nothing() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    conn, _ = hung.accept()
+                    accepted.append(conn)
+                    if greets:
+                        conn.sendall(b"220 hung.example ESMTP\r\n")
+
+        threading.Thread(target=answer_nothing, daemon=True).start()
+        config = smtp_sink.smtp_config(port=hung.getsockname()[1], timeout=1)
+        started = time.monotonic()
+        stats = drain_outbox(db, config, now=T0)
+        took = time.monotonic() - started
+        for conn in accepted:
+            conn.close()
+    assert stats.sent == 0 and stats.failed == 0 and stats.retried >= 1, stats
+    assert took < 30, f"a hung server held the drain {took:.0f} s"
+    states = rows(db)
+    assert all(r.state == OutboxState.PENDING for r in states)
+    assert any("timed out" in (r.last_error or "").lower() for r in states), [
+        r.last_error for r in states
+    ]
+    # The server answers again: each mail goes once, none lost.
+    later = drain_outbox(db, smtp_sink.smtp_config(), now=T0 + timedelta(hours=2))
+    assert later.sent == 3, later
+    assert len(smtp_sink.messages) == 3
+    assert len({m.content for m in smtp_sink.messages}) == 3
