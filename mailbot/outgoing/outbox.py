@@ -72,8 +72,8 @@ def enqueue(
     if dialect in UPSERT_DIALECTS:
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
         stmt = insert(OutboxMail).values(**values).on_conflict_do_nothing()
-        new_id = session.execute(stmt.returning(OutboxMail.id)).scalar_one_or_none()
-        return None if new_id is None else session.get(OutboxMail, new_id)
+        # The new row itself comes back (one statement, nothing read again).
+        return session.scalars(stmt.returning(OutboxMail)).one_or_none()
     exists = session.scalar(
         select(OutboxMail.id).where(OutboxMail.dedupe_key == composed.dedupe_key)
     )
