@@ -45,6 +45,7 @@ from mailbot.config_types import (
     DEFAULT_SMTP_TIMEOUT,
     DEFAULT_SPAM_MAX_SIZE,
     DEFAULT_SPAM_TIMEOUT,
+    DEFAULT_STATUSES_BY_KIND,
     DEFAULT_TIMEOUT,
     DEFAULT_TRACKER_POLL_INTERVAL,
     DEFAULT_TRACKER_STATUSES,
@@ -707,7 +708,8 @@ def _tracker(where: str, table: dict[str, Any] | None) -> TrackerConfig | None:
         raise ConfigError(f"{where}.url must start with https:// (or http://)")
     if opts["poll_interval"] < 0 or opts["timeout"] <= 0:
         raise ConfigError(f"{where}: poll_interval must be 0 or more, timeout positive")
-    statuses = opts["statuses"]
+    # Without statuses, the kind's own defaults (the example shows Redmine's).
+    statuses = table.get("statuses") or dict(DEFAULT_STATUSES_BY_KIND[kind])
     for ours, theirs in statuses.items():
         if not isinstance(theirs, str) or not theirs.strip():
             raise ConfigError(f"{where}.statuses.{ours} must be the tracker's status name")

@@ -173,6 +173,26 @@ DEFAULT_TRACKER_STATUSES = (
     ("closed", "Closed"),
     ("rejected", "Rejected"),
 )
+# The same for the other trackers: GitHub's and GitLab's issues are open or closed, and a
+# new Jira project's workflow is To Do → In Progress → Done.
+DEFAULT_STATUSES_BY_KIND = {
+    "redmine": DEFAULT_TRACKER_STATUSES,
+    "github": (
+        ("in_progress", "open"),
+        ("reopened", "open"),
+        ("resolved", "closed"),
+        ("closed", "closed"),
+        ("rejected", "closed:not_planned"),
+    ),
+    "gitlab": (
+        ("in_progress", "opened"),
+        ("reopened", "opened"),
+        ("resolved", "closed"),
+        ("closed", "closed"),
+        ("rejected", "closed"),
+    ),
+    "jira": (("in_progress", "In Progress"), ("resolved", "Done"), ("closed", "Done")),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,10 @@ from mailbot.config_types import ChatConfig, ProjectConfig, TrackerConfig
 from mailbot.connectors import alerts, chat, pushes
 from mailbot.connectors.base import NewIssue, PushFailed, RemoteIssue, Tracker, note_marker
 from mailbot.connectors.filing import tracker_name
+from mailbot.connectors.github import GitHubTracker
+from mailbot.connectors.gitlab import GitLabTracker
+from mailbot.connectors.jira import JiraTracker
+from mailbot.connectors.redmine import RedmineTracker
 from mailbot.errors import MailbotError
 from mailbot.items.actions import ActionError, set_status
 from mailbot.items.lifecycle import LIFECYCLES, StatusError
@@ -51,13 +55,14 @@ class PushStats:
 def make_tracker(config: TrackerConfig) -> Tracker:
     """The tracker client a `[projects.tracker]` kind names."""
     if config.kind == "redmine":
-        from mailbot.connectors.redmine import RedmineTracker
-
         return RedmineTracker(config)
-    raise PushFailed(
-        f"the {config.kind} tracker is not available in this version; use redmine",
-        permanent=True,
-    )
+    if config.kind == "jira":
+        return JiraTracker(config)
+    if config.kind == "github":
+        return GitHubTracker(config)
+    if config.kind == "gitlab":
+        return GitLabTracker(config)
+    raise PushFailed(f"no tracker of kind {config.kind!r}", permanent=True)
 
 
 def configured(config: Config) -> bool:

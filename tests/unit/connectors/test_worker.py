@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from mailbot.config_types import ProjectConfig, TrackerConfig
+from mailbot.config_types import ProjectConfig
 from mailbot.connectors.base import NewIssue, RemoteIssue
 from mailbot.connectors.redmine import RedmineTracker
 from mailbot.connectors.worker import Connectors
@@ -224,14 +224,3 @@ def test_a_note_waits_for_its_issue(tmp_path: Path, redmine: FakeRedmine) -> Non
         create, note = pushes(bot)
         assert create.state == note.state == PushState.PENDING
         assert note.attempts == 0 and note.last_error == "waiting for its issue"
-
-
-def test_config_without_tracker_kind_support_is_set_aside(
-    tmp_path: Path, redmine: FakeRedmine
-) -> None:
-    jira = TrackerConfig(kind="jira", url=redmine.base, project="ACME")
-    with MaildirBot(tmp_path, projects=(dataclasses.replace(ACME, tracker=jira),)) as bot:
-        bot.deliver(CLIENT, "Login fails")
-        bot.run()
-        (push,) = pushes(bot)
-        assert push.state == PushState.FAILED and "not available" in (push.last_error or "")
