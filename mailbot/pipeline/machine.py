@@ -251,7 +251,16 @@ class Pipeline:
         retried = 0
         try:
             with self.db.batch() as session:
-                for row_id, row in self._claimed_rows(session, ids).items():
+                rows = self._claimed_rows(session, ids)
+                # Their items in one query, held here so the session finds them by id.
+                items = (
+                    session.scalars(
+                        select(Item).where(Item.id.in_({r.item_id for r in rows.values()} - {None}))
+                    ).all()
+                    if stage is ANSWER
+                    else []
+                )
+                for row_id, row in rows.items():
                     if self.stop_event.is_set():
                         break
                     message = messages.get(row_id)
@@ -270,6 +279,7 @@ class Pipeline:
                     retried += retry
                     done.append((row, note))
                 work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
+                del items
         except Exception:
             log.exception("%s: a batch of %d could not be saved; one by one", stage.name, len(ids))
             for row_id in ids:
