@@ -126,8 +126,10 @@ class Connectors:
         for project in self.tracked_projects():
             try:
                 self.poll(project, stats)
-            except PushFailed as err:
+            except (PushFailed, MailbotError) as err:
                 log.warning("%s: polling failed, trying again later: %s", project.key, err)
+            except Exception:  # a bad answer: one tracker must not stop the others
+                log.exception("%s: polling failed, trying again later", project.key)
         return stats
 
     def send_due(self, stats: PushStats) -> None:
@@ -141,25 +143,31 @@ class Connectors:
                 self._send_chat(push, stats)
             else:
                 self._send_tracker(push, stats)
+        except MailbotError as err:  # a secret that cannot be read: said plainly, retried
+            self.send_one_failed(push, PushFailed(str(err)), now, stats)
         except PushFailed as err:
-            with self.db.session() as session:
-                outcome = pushes.fail(
-                    session,
-                    push,
-                    str(err),
-                    now,
-                    self.policy,
-                    permanent=err.permanent,
-                    retry_after=err.retry_after,
-                )
-            if outcome.set_aside:
-                stats.failed += 1
-            else:
-                stats.retried += 1
+            self.send_one_failed(push, err, now, stats)
         except Exception as err:  # a bug or a bad answer: kept with the push, retried
             log.exception("push %d failed unexpectedly", push.id)
-            with self.db.session() as session:
-                pushes.fail(session, push, repr(err), now, self.policy, permanent=False)
+            self.send_one_failed(push, PushFailed(repr(err)), now, stats)
+
+    def send_one_failed(
+        self, push: pushes.Claimed, err: PushFailed, now: datetime, stats: PushStats
+    ) -> None:
+        """Count the failed attempt: retried after its backoff, or set aside."""
+        with self.db.session() as session:
+            outcome = pushes.fail(
+                session,
+                push,
+                str(err),
+                now,
+                self.policy,
+                permanent=err.permanent,
+                retry_after=err.retry_after,
+            )
+        if outcome.set_aside:
+            stats.failed += 1
+        else:
             stats.retried += 1
 
     # --- chat ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from mailbot.config_types import ProjectConfig
+from mailbot.config_types import ProjectConfig, Secret
 from mailbot.connectors.base import NewIssue, RemoteIssue
 from mailbot.connectors.redmine import RedmineTracker
 from mailbot.connectors.worker import Connectors
@@ -224,3 +224,16 @@ def test_a_note_waits_for_its_issue(tmp_path: Path, redmine: FakeRedmine) -> Non
         create, note = pushes(bot)
         assert create.state == note.state == PushState.PENDING
         assert note.attempts == 0 and note.last_error == "waiting for its issue"
+
+
+def test_a_secret_that_cannot_be_read_is_said_plainly_and_retried(
+    tmp_path: Path, redmine: FakeRedmine
+) -> None:
+    missing = Secret(key="projects[0].tracker.token", env="MAILBOT_TEST_NO_SUCH_KEY")
+    with MaildirBot(tmp_path, projects=(tracked(redmine, secret=missing),)) as bot:
+        bot.deliver(CLIENT, "Login fails")
+        mails = bot.run()
+        assert len(mails) == 1
+        (push,) = pushes(bot)
+        assert push.state == PushState.PENDING and push.attempts == 1
+        assert "MAILBOT_TEST_NO_SUCH_KEY is not set" in (push.last_error or "")
