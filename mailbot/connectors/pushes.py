@@ -18,9 +18,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailbot.errors import MailbotError
 from mailbot.storage import work
 from mailbot.storage.db import Database
-from mailbot.storage.models import Push, PushState, utcnow
+from mailbot.storage.models import Event, Push, PushState, utcnow
 
 log = logging.getLogger("mailbot.connectors")
 
@@ -158,7 +159,7 @@ def fail(
     if outcome.set_aside:
         log.error(
             "push %d (%s to %s) set aside after %d attempts: %s (what to do: fix the "
-            "connector's settings, see `mailbot doctor`; push %d keeps its error)",
+            "connector's settings (`mailbot doctor`), then `mailbot pushes requeue %d`)",
             push.id,
             push.kind,
             push.connector,
@@ -177,3 +178,45 @@ def fail(
             error,
         )
     return outcome
+
+
+# --- for a person: what did not go through, and sending it again -------------------------
+
+
+class PushError(MailbotError):
+    code = "MB971"
+
+
+def list_pushes(session: Session, *, waiting: bool = False) -> list[Push]:
+    """Pushes set aside, and with `waiting` also those that failed and wait to retry."""
+    state = Push.state == PushState.FAILED
+    if waiting:
+        state = state | ((Push.state == PushState.PENDING) & (Push.attempts > 0))
+    return list(session.scalars(select(Push).where(state).order_by(Push.id)))
+
+
+def requeue(session: Session, ids: list[int], *, actor: str, now: datetime) -> list[int]:
+    """Send set-aside or waiting pushes again now, with their attempts counted from zero.
+
+    A push a worker is trying right now is refused: requeued under its feet, it could
+    be sent twice (the tracker would still find it by its marker; a chat would not).
+    """
+    done = []
+    for push_id in ids:
+        row = session.get(Push, push_id)
+        if row is None or row.state == PushState.DONE:
+            raise PushError(f"push {push_id} is not waiting", "see `mailbot pushes list`")
+        if row.claimed_by is not None and row.next_attempt_at > now:
+            raise PushError(
+                f"push {push_id} is being tried right now (by {row.claimed_by})",
+                "wait a minute and look again: `mailbot pushes list`",
+            )
+        before = {"push": push_id, "error": row.last_error, "attempts": row.attempts}
+        session.execute(
+            update(Push)
+            .where(Push.id == push_id)
+            .values(state=PushState.PENDING, attempts=0, next_attempt_at=now, claimed_by=None)
+        )
+        session.add(Event(item_id=row.item_id, kind="push_requeued", actor=actor, detail=before))
+        done.append(push_id)
+    return done
