@@ -115,7 +115,9 @@ def file_message(
         new_item = False
         sender = message.from_.email if message.from_ else ""
         if not config.is_own_address(sender):  # a PM's "fixed it" must not reopen the issue
-            _follow_up(session, item, row, category)
+            _follow_up(
+                session, item, row, category, sure=bool(verdict and not verdict.needs_review)
+            )
     else:
         item = _new_item(session, route, message, verdict, opened_at=row.arrived_at)
         new_item = True
@@ -210,12 +212,31 @@ def _new_item(
     return item
 
 
-def _follow_up(session: Session, item: Item, row: StoredMessage, category: str | None) -> None:
+def _follow_up(
+    session: Session, item: Item, row: StoredMessage, category: str | None, *, sure: bool
+) -> None:
     """A later message in an item's thread: may reopen an issue; never a new item."""
     # The client wrote back: whatever we were waiting for from them has come (or is due now
     # from us: the PM reads the answer and asks again if it was not it).
     clear_waiting(session, item, actor="mailbot", why=f"the client answered (message {row.id})")
-    if item.category == "issue" and item.status in CLOSED_ISSUE_STATES and category == "issue":
+    if (
+        item.category == "issue"
+        and item.status in CLOSED_ISSUE_STATES
+        and category == "issue"
+        and not sure
+    ):
+        # A reply to a fixed issue is most often "works now, thanks" quoting the bug report;
+        # an unsure "still broken" goes to a person instead of reopening and escalating.
+        item.needs_review = True
+        session.add(
+            Event(
+                item_id=item.id,
+                message_pk=row.id,
+                kind="review",
+                detail={"reasons": ["the client wrote back on a closed issue: broken again?"]},
+            )
+        )
+    elif item.category == "issue" and item.status in CLOSED_ISSUE_STATES and category == "issue":
         # "Still broken" after we said it was fixed.
         session.add(
             change_status(

@@ -10,7 +10,8 @@ from mailbot.triage.language import script
 
 
 class SubjectTriage:
-    """issue / change_request / feedback when the subject says so; noise by the parser's signals."""
+    """issue / change_request / feedback when the subject says so; noise by the parser's signals;
+    "unsure" in the subject sends the verdict to review."""
 
     def classify_many(self, messages: Iterable[Message]) -> list[Verdict]:
         return [self.classify(m) for m in messages]
@@ -31,7 +32,7 @@ class SubjectTriage:
         return Verdict(
             category=category,
             confidence=0.9,
-            needs_review=False,
+            needs_review="unsure" in subject,
             escalate="urgent" in subject or "紧急" in subject,
             escalate_reasons=(),
             language=language,

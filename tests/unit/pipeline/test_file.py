@@ -104,6 +104,20 @@ def test_still_broken_reopens_a_resolved_issue_and_thanks_does_not(inbox: Inbox)
         assert status.detail["from"] == "resolved" and status.detail["to"] == "reopened"
 
 
+def test_an_unsure_issue_verdict_on_a_resolved_issue_goes_to_review_instead(inbox: Inbox) -> None:
+    inbox.deliver_bytes(mail(1, "Export fails"))
+    inbox.run()
+    with inbox.db.session() as s:
+        s.scalars(select(Item)).one().status = "resolved"
+    inbox.deliver_bytes(mail(2, "Re: Export fails (unsure)", reply_to=1))
+    inbox.run()
+    [item] = inbox.items()
+    assert (item.status, item.escalate, item.needs_review) == ("resolved", False, True)
+    with inbox.db.session() as s:
+        review = s.scalars(select(Event).where(Event.kind == "review")).one()
+        assert "closed issue" in review.detail["reasons"][0]
+
+
 def test_noise_is_stored_but_not_filed_as_an_item(inbox: Inbox) -> None:
     inbox.deliver_bytes(mail(1, "Automatic reply: away", extra="Auto-Submitted: auto-replied\r\n"))
     inbox.run()
