@@ -23,7 +23,7 @@ from types import FrameType
 from mailbot.config_types import MailboxConfig
 from mailbot.errors import SourceError
 from mailbot.ops.health import Pulse
-from mailbot.ops.space import SpaceGuard
+from mailbot.ops.space import SpaceGuard, out_of_space
 from mailbot.pipeline.machine import Pipeline
 from mailbot.pipeline.stages import describe_error
 from mailbot.reports.scheduler import ReportScheduler
@@ -110,6 +110,16 @@ def watch_mailbox(
             if pulse is not None:
                 pulse.failed(describe_error(err))
             delay = next(delays)
+            if out_of_space(err):  # no bug: say what to do, without a stack trace
+                log.error(
+                    "%s: the disk is full (%s); new mail waits on the server. Free space on "
+                    "the disk of the database or the outbox folder; retrying in %.1fs",
+                    box.name,
+                    describe_error(err),
+                    delay,
+                )
+                stop.wait(delay)
+                continue
             log.exception(
                 "%s: unexpected error (%s); retrying in %.1fs", box.name, describe_error(err), delay
             )
@@ -151,7 +161,14 @@ def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None
         pipeline.advance()
         pipeline.send()
     except Exception as err:  # e.g. the database is down: log it, try again next turn
-        log.exception("the work loop failed (%s); trying again shortly", describe_error(err))
+        if out_of_space(err):
+            log.error(
+                "the disk is full (%s): free space on the disk of the database or the "
+                "outbox folder; trying again shortly",
+                describe_error(err),
+            )
+        else:
+            log.exception("the work loop failed (%s); trying again shortly", describe_error(err))
     if not pipeline.stop_event.is_set():
         schedules.tick()
 

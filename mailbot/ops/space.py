@@ -8,6 +8,7 @@ there is space again. `mailbot doctor` says which disk is short and by how much.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -95,6 +96,20 @@ def shortage(config: Config, measure: Callable[[Place], Space] = measure) -> str
         f"less than the {needed} MB mailbot keeps free" + " (processing.min_free_space_mb)"
         for s in short
     )
+
+
+def out_of_space(err: BaseException) -> bool:
+    """Whether `err` (or what caused it) is a write refused for want of disk space."""
+    seen: BaseException | None = err
+    for _ in range(5):  # the DB driver's error, wrapped by SQLAlchemy's
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "database or disk is full" in str(seen):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 def check_space(config: Config, measure: Callable[[Place], Space] = measure) -> list[Check]:

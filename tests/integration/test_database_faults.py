@@ -218,6 +218,7 @@ def test_a_disk_full_to_the_last_byte_loses_nothing_and_recovers_by_itself(
         assert wait_for(lambda: any(f in bench.log_text() for f in full), 60), bench.log()
         filler.unlink()
         assert wait_for(bench.done, 240, every=0.3), bench.log()
+        assert "Traceback" not in bench.log_text(), bench.log()  # said in words, not a bug
     finally:
         code = bench.stop(daemon)
         bench.close()

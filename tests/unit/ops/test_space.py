@@ -198,3 +198,20 @@ def test_an_outbox_file_that_cannot_be_written_waits_and_is_written_once(
     assert write_outbox(db, folder, now=datetime.now(UTC)).sent == 2
     assert write_outbox(db, folder, now=datetime.now(UTC)).sent == 0
     assert sorted(p.name for p in folder.iterdir()) == ["000001-ack.eml", "000002-ack.eml"]
+
+
+def test_a_full_disk_is_told_from_other_errors_through_the_driver_wrapping() -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from mailbot.ops.space import out_of_space
+
+    assert out_of_space(OSError(errno.ENOSPC, "No space left on device"))
+    driver = sqlite3.OperationalError("database or disk is full")
+    assert out_of_space(OperationalError("COMMIT", {}, driver))
+    assert not out_of_space(OperationalError("COMMIT", {}, sqlite3.OperationalError("locked")))
+    assert not out_of_space(ValueError("bad"))
+    wrapped = RuntimeError("store failed")
+    wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+    assert out_of_space(wrapped)
