@@ -250,10 +250,10 @@ class Bench:
                 daemon.wait()
         return daemon.returncode
 
-    def log(self, last: int = 60) -> str:
-        """The end of each daemon's log, for an assertion message."""
+    def log(self, last: int = 60, runs: int = 3) -> str:
+        """The end of the last few daemons' logs, for an assertion message."""
         parts = []
-        for path in self.logs:
+        for path in self.logs[-runs:]:
             lines = path.read_text(errors="replace").splitlines() if path.exists() else []
             parts.append(f"--- {path.name} ---\n" + "\n".join(lines[-last:]))
         return "\n".join(parts) + "\n" + self.summary()
