@@ -39,6 +39,13 @@ def client_text(message: Message) -> str:
     return "\n".join(lines)
 
 
+def stored_client_text(row: StoredMessage) -> str:
+    """`client_text` for a stored message (an item moved into a tracked project later)."""
+    text = (row.new_text or "").strip()[:MAX_NOTE_CHARS]
+    lines = [f"From: {row.from_email or 'unknown sender'}", f"Subject: {row.subject or ''}"]
+    return "\n".join([*lines, "", text or "(no text)"])
+
+
 def push_filed(
     session: Session,
     config: Config,
@@ -64,7 +71,7 @@ def push_filed(
                     session,
                     connector=tracker_name(project.key),
                     kind="create",
-                    dedupe_key=f"create:{item.id}",
+                    dedupe_key=f"create:{tracker_name(project.key)}:{item.id}",
                     payload=payload,
                     item_id=item.id,
                     message_pk=row.id,

@@ -24,13 +24,13 @@ from mailbot.config import Config
 from mailbot.config_types import ChatConfig, ProjectConfig, TrackerConfig
 from mailbot.connectors import alerts, chat, pushes
 from mailbot.connectors.base import NewIssue, PushFailed, RemoteIssue, Tracker, note_marker
-from mailbot.connectors.filing import tracker_name
+from mailbot.connectors.filing import stored_client_text, tracker_name
 from mailbot.connectors.github import GitHubTracker
 from mailbot.connectors.gitlab import GitLabTracker
 from mailbot.connectors.jira import JiraTracker
 from mailbot.connectors.redmine import RedmineTracker
 from mailbot.errors import MailbotError
-from mailbot.items.actions import ActionError, set_status
+from mailbot.items.actions import ActionError, client_messages, set_status
 from mailbot.items.lifecycle import LIFECYCLES, StatusError
 from mailbot.storage import work
 from mailbot.storage.db import Database
@@ -114,7 +114,7 @@ class Connectors:
                 work.release_dead_claims(session, Push, self.clock())
             self._released = True
         for project in self.tracked_projects():
-            self.queue_status_changes(project)
+            self.queue_item_changes(project)
         if self.failure_chats:
             with self.db.session() as session:
                 alerts.queue_failures(session, self.config, self.clock())
@@ -224,7 +224,7 @@ class Connectors:
             return
         with self.db.session() as session:
             link = session.get(TrackerLink, push.item_id) if push.item_id else None
-            if link is None:
+            if link is None or link.connector != push.connector:  # moved from another tracker
                 self._wait_for_issue(session, push, stats)
                 return
             remote_id = link.remote_id
@@ -262,8 +262,14 @@ class Connectors:
         stats.waiting += 1
 
     def _link(self, session: Session, push: pushes.Claimed, issue: RemoteIssue) -> None:
-        if push.item_id is None or session.get(TrackerLink, push.item_id) is not None:
+        if push.item_id is None:
             return
+        earlier = session.get(TrackerLink, push.item_id)
+        if earlier is not None and earlier.connector == push.connector:
+            return
+        if earlier is not None:  # the item moved to another project's tracker
+            session.delete(earlier)
+            session.flush()
         session.add(
             TrackerLink(
                 item_id=push.item_id,
@@ -296,9 +302,11 @@ class Connectors:
             session.flush()
         return cursor
 
-    def queue_status_changes(self, project: ProjectConfig) -> int:
-        """Queue a status push for each status change made in mailbot (the CLI, the web
-        workspace, a reopening follow-up) on an item that is in the tracker."""
+    def queue_item_changes(self, project: ProjectConfig) -> int:
+        """Queue what was done to the project's items in mailbot since the last look: a
+        status push for each status change (the CLI, the web workspace, a reopening
+        follow-up) of an item in the tracker, and an issue for each item moved into the
+        project (from the triage queue, or from another project)."""
         assert project.tracker is not None
         name = tracker_name(project.key)
         queued = 0
@@ -306,21 +314,26 @@ class Connectors:
             cursor = self._cursor(session, name)
             tracked = select(Push.item_id).where(Push.connector == name, Push.kind == "create")
             rows = session.execute(
-                select(Event.id, Event.item_id, Event.actor, Event.detail)
+                select(Event.id, Event.item_id, Event.actor, Event.kind, Event.detail)
                 .join(Item, Item.id == Event.item_id)
                 .where(
                     Event.id > cursor.status_event_id,
-                    Event.kind == "status",
+                    Event.kind.in_(("status", "moved")),
                     Item.project_key == project.key,
                 )
                 .order_by(Event.id)
             ).all()
-            for event_id, item_id, actor, detail in rows:
+            for event_id, item_id, actor, kind, detail in rows:
                 cursor.status_event_id = max(cursor.status_event_id, event_id)
+                known = session.scalar(tracked.where(Push.item_id == item_id)) is not None
+                if kind == "moved":
+                    if not known and (detail or {}).get("to_project") == project.key:
+                        queued += self._queue_moved(session, name, item_id)
+                    continue
                 theirs = project.tracker.tracker_status(str((detail or {}).get("to")))
                 if actor.startswith("tracker:") or theirs is None:
                     continue  # came from the tracker, or a status the tracker does not have
-                if session.scalar(tracked.where(Push.item_id == item_id)) is None:
+                if not known:
                     continue  # an item from before the tracker was configured
                 pushes.enqueue(
                     session,
@@ -333,6 +346,29 @@ class Connectors:
                 )
                 queued += 1
         return queued
+
+    def _queue_moved(self, session: Session, name: str, item_id: int) -> int:
+        """An item moved into a tracked project becomes an issue there, like a new one."""
+        item = session.get(Item, item_id)
+        if item is None:
+            return 0
+        rows = client_messages(session, self.config, item)
+        payload = {
+            "ref": item.ref,
+            "title": item.title,
+            "description": stored_client_text(rows[0]) if rows else item.title,
+        }
+        made = pushes.enqueue(
+            session,
+            connector=name,
+            kind="create",
+            dedupe_key=f"create:{name}:{item.id}",
+            payload=payload,
+            item_id=item.id,
+            message_pk=rows[0].id if rows else None,
+            now=self.clock(),
+        )
+        return 0 if made is None else 1
 
     def poll(self, project: ProjectConfig, stats: PushStats, *, force: bool = False) -> None:
         """Read the issues changed since the last poll, when the interval has passed."""

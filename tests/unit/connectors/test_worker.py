@@ -14,7 +14,7 @@ from mailbot.config_types import ProjectConfig, Secret
 from mailbot.connectors.base import NewIssue, RemoteIssue
 from mailbot.connectors.redmine import RedmineTracker
 from mailbot.connectors.worker import Connectors
-from mailbot.items.actions import set_status
+from mailbot.items.actions import move, set_status
 from mailbot.pipeline.hooks import default_hooks
 from mailbot.storage.models import Event, Push, PushState, TrackerLink
 from tests.servers.trackers import FakeRedmine
@@ -237,3 +237,34 @@ def test_a_secret_that_cannot_be_read_is_said_plainly_and_retried(
         (push,) = pushes(bot)
         assert push.state == PushState.PENDING and push.attempts == 1
         assert "MAILBOT_TEST_NO_SUCH_KEY is not set" in (push.last_error or "")
+
+
+def test_the_daemons_delivery_step_sends_the_pushes(tmp_path: Path, redmine: FakeRedmine) -> None:
+    redmine.fail_next(503, times=10)
+    with MaildirBot(tmp_path, projects=(tracked(redmine),)) as bot:
+        bot.deliver(CLIENT, "Login fails")
+        bot.run()
+        assert pushes(bot)[0].state == PushState.PENDING
+        redmine.clear_failures()
+        with bot.session() as session:
+            session.execute(update(Push).values(next_attempt_at=datetime.now(UTC)))
+        bot.pipeline().send()  # one turn of the daemon's loop: deliver the mail, then push
+        assert pushes(bot)[0].state == PushState.DONE and list(redmine.issues) == [1]
+
+
+def test_an_item_moved_into_a_tracked_project_becomes_an_issue(
+    tmp_path: Path, redmine: FakeRedmine
+) -> None:
+    with MaildirBot(tmp_path, projects=(tracked(redmine),)) as bot:
+        bot.deliver("someone@elsewhere.example", "Checkout fails", "The pay button does nothing.")
+        bot.run()
+        (item,) = bot.items()
+        assert item.project_key == "TRIAGE" and pushes(bot) == []
+        with bot.session() as session:
+            move(session, bot.config, item.ref, "ACME", actor="pm@agency.example")
+        bot.run()
+        assert redmine.issues[1]["subject"] == "[ACME-1] Checkout fails"
+        assert "The pay button does nothing." in redmine.issues[1]["description"]
+        assert [p.kind for p in pushes(bot)] == ["create"]
+        Connectors(bot.config, bot.db).run()
+        assert len(redmine.issues) == 1
