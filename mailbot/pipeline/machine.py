@@ -432,12 +432,12 @@ class Pipeline:
             if self.triage is not None
             else [signals_verdict(m) for _, m, _ in todo]
         )
+        done: list[tuple[StoredMessage, str]] = []
         with self.db.session() as session:
+            rows = self._claimed_rows(session, [row_id for row_id, _m, _c in todo])
             for (row_id, message, checked), verdict in zip(todo, verdicts, strict=True):
-                if isinstance(verdict, Exception):
-                    continue
-                row = self._claimed(session, row_id)
-                if row is None:
+                row = rows.get(row_id)
+                if isinstance(verdict, Exception) or row is None:
                     continue
                 stats.retried += row.state == MessageState.FAILED
                 if checked is not None:
@@ -452,7 +452,11 @@ class Pipeline:
                     note = f"{verdict.category} ({verdict.confidence:.2f})"
                     if checked is not None and trust.person_said_not_spam(checked):
                         spam.learned_from_not_spam(session, row, verdict.category)
-                self._advanced(session, row, CLASSIFY, note)
+                self._advance_row(session, row, CLASSIFY)
+                done.append((row, note))
+            work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
+        for row, note in done:
+            self._log_advanced(row, CLASSIFY, note)
         for (row_id, _message, _checked), verdict in zip(todo, verdicts, strict=True):
             if isinstance(verdict, Exception):
                 self._failed(CLASSIFY, row_id, f"triage: {describe_error(verdict)}", stats)
