@@ -23,7 +23,8 @@ from typing import Any
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.connectors.base import PushFailed, Tracker
-from mailbot.connectors.worker import apply_remote_status, make_tracker
+from mailbot.connectors.statuses import apply_remote_status
+from mailbot.connectors.worker import make_tracker
 from mailbot.errors import MailbotError
 from mailbot.storage.db import Database
 

@@ -17,7 +17,7 @@ from mailbot.connectors.base import PushFailed
 from mailbot.connectors.worker import Connectors
 from mailbot.reports.digest import make_digests
 from mailbot.storage.models import Breaker, Push, PushState
-from tests.servers.trackers import FakeChat
+from tests.servers.chat import FakeChat
 from tests.support.pipeline import ACME, MaildirBot
 
 SECRET = "SECf00d0123456789"

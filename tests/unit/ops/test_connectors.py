@@ -16,7 +16,8 @@ from mailbot.ops.checks import FAIL, PASS, WARN
 from mailbot.ops.connectors import check_connectors, check_pushes
 from mailbot.storage.db import open_database
 from mailbot.storage.models import PushState
-from tests.servers.trackers import FakeChat, FakeRedmine
+from tests.servers.chat import FakeChat
+from tests.servers.trackers import FakeRedmine
 from tests.support.pipeline import ACME
 
 

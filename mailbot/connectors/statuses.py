@@ -1,0 +1,86 @@
+"""A status the team set in the tracker, applied to the item: the one place polls and
+webhooks both come to."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.config import Config
+from mailbot.config_types import ProjectConfig
+from mailbot.connectors.base import RemoteIssue
+from mailbot.connectors.filing import tracker_name
+from mailbot.items.actions import ActionError, set_status
+from mailbot.items.lifecycle import LIFECYCLES, StatusError
+from mailbot.storage.models import Event, Item, TrackerLink
+
+log = logging.getLogger("mailbot.connectors")
+
+
+def apply_remote_status(
+    session: Session,
+    config: Config,
+    project: ProjectConfig,
+    issue: RemoteIssue,
+    *,
+    now: datetime,
+) -> bool:
+    """The team moved an issue in the tracker: move its item the same way, and tell the
+    client with the usual status mail in their language (`items.actions.set_status`,
+    as the CLI and the web do). Returns whether the item's status changed.
+
+    Polls and webhooks both come here; a status already seen is passed over, so a poll
+    after a webhook changes nothing.
+    """
+    assert project.tracker is not None
+    link = session.scalar(
+        select(TrackerLink).where(
+            TrackerLink.connector == tracker_name(project.key),
+            TrackerLink.remote_id == issue.remote_id,
+        )
+    )
+    if link is None or not issue.status or issue.status == link.remote_status:
+        return False
+    link.remote_status = issue.status
+    link.synced_at = now
+    item = session.get(Item, link.item_id)
+    if item is None:
+        return False
+    allowed = LIFECYCLES.get(item.category, {}).get(item.status, ())
+    wanted = project.tracker.mailbot_statuses(issue.status)
+    target = next((s for s in wanted if s in allowed), None)
+    actor = f"tracker:{project.tracker.kind}"
+    if target is None:
+        if wanted and item.status not in wanted:
+            session.add(
+                Event(
+                    item_id=item.id,
+                    kind="tracker",
+                    actor=actor,
+                    detail={
+                        "ignored": issue.status,
+                        "reason": f"{item.ref} ({item.category}) cannot move from "
+                        f"{item.status} to {' or '.join(wanted)}",
+                    },
+                )
+            )
+        return False
+    try:
+        with session.begin_nested():
+            # No note: it would be mailed to the client, and the team's words in the
+            # tracker are written for the team.
+            change = set_status(
+                session, config, item.ref, target, actor=actor, notify=True, now=now
+            )
+    except ActionError:  # no client mail to answer: the status changes all the same
+        change = set_status(session, config, item.ref, target, actor=actor, now=now)
+    except StatusError as err:
+        log.warning("%s: %s", item.ref, err)
+        return False
+    reason = f"moved to {issue.status} in the tracker ({issue.key})"
+    change.event.detail = {**change.event.detail, "reason": reason}
+    log.info("%s is now %s (moved in %s as %s)", item.ref, target, project.tracker.kind, issue.key)
+    return True
