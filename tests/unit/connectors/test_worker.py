@@ -268,3 +268,35 @@ def test_an_item_moved_into_a_tracked_project_becomes_an_issue(
         assert [p.kind for p in pushes(bot)] == ["create"]
         Connectors(bot.config, bot.db).run()
         assert len(redmine.issues) == 1
+
+
+class KilledAfterNote(RedmineTracker):
+    """The process dies right after Redmine took the note, before mailbot wrote it down."""
+
+    def add_note(self, remote_id: str, text: str) -> None:
+        super().add_note(remote_id, text)
+        raise KeyboardInterrupt
+
+
+def test_a_crash_after_a_note_was_added_still_makes_one_note(
+    tmp_path: Path, redmine: FakeRedmine
+) -> None:
+    with MaildirBot(tmp_path, projects=(tracked(redmine),)) as bot:
+        bot.deliver(CLIENT, "Login fails")
+        bot.run()
+        redmine.fail_next(503, times=10)  # the follow-up's note waits for the tracker
+        bot.deliver(CLIENT, "Re: Login fails", "Still broken.", reply_to=1)
+        bot.run()
+        redmine.clear_failures()
+        with bot.session() as session:
+            session.execute(update(Push).values(next_attempt_at=datetime.now(UTC)))
+        with pytest.raises(KeyboardInterrupt):
+            Connectors(bot.config, bot.db, trackers=KilledAfterNote).run()
+        assert len(redmine.issues[1]["journals"]) == 1
+        with bot.session() as session:
+            session.execute(
+                update(Push).values(claimed_by="gone:999999999", next_attempt_at=datetime.now(UTC))
+            )
+        Connectors(bot.config, bot.db).run()
+        assert len(redmine.issues[1]["journals"]) == 1  # found by its (mailbot push N) line
+        assert [p.state for p in pushes(bot)] == [PushState.DONE, PushState.DONE]
