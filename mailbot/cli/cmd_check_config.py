@@ -10,7 +10,8 @@ from mailbot.config import check_secrets
 NAME = "check-config"
 HELP = (
     "validate the config file, warn about what cannot work, and with --connect log in to "
-    "IMAP and SMTP (exit 0 valid, 1 warnings under --strict, 2 invalid or a login failed)"
+    "IMAP, SMTP and the trackers and reach the chat webhooks (exit 0 valid, 1 warnings under "
+    "--strict, 2 invalid or a login failed)"
 )
 
 
@@ -18,13 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connect",
         action="store_true",
-        help="also log in to every mailbox and to SMTP (nothing is changed or sent)",
+        help="also log in to every mailbox, SMTP and each tracker, and reach each chat webhook "
+        "(nothing is changed or sent)",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
 
 
 def run(args: argparse.Namespace) -> int:
     from mailbot.ops.checks import FAIL, PASS, WARN
+    from mailbot.ops.connectors import check_connectors
     from mailbot.ops.doctor import check_delivery, check_servers, config_warnings
 
     config = load(args)
@@ -46,9 +49,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"  database: {_safe_url(config.database_url)}")
     print(f"  sending: {_sending(config)}")
     print(f"  answers to clients: {_mode(config)}")
+    for line in _connectors(config):
+        print(f"  {line}")
     checks = config_warnings(config)
     if args.connect:
         checks += check_servers(config)
+        checks += check_connectors(config)
     elif config.smtp is None:
         checks += check_delivery(config)  # no network: is there a way to send at all?
     for check in checks:
@@ -63,6 +69,30 @@ def run(args: argparse.Namespace) -> int:
     if FAIL in statuses:
         return 2
     return 1 if args.strict and WARN in statuses else 0
+
+
+def _connectors(config) -> list[str]:  # type: ignore[no-untyped-def]
+    """The trackers and chat webhooks, as configured (nothing is contacted)."""
+    lines = []
+    for project in config.projects:
+        tracker = project.tracker
+        if tracker is not None:
+            polled = (
+                f"polled every {tracker.poll_interval:g} s"
+                if tracker.poll_interval
+                else "not polled"
+            )
+            hook = "; webhook on" if tracker.webhook_secret else ""
+            lines.append(
+                f"tracker {project.key}: {tracker.kind} {tracker.url} project {tracker.project} "
+                f"({polled}{hook})"
+            )
+        for chat in project.chat:
+            language = chat.language or project.pm_language
+            lines.append(f"chat {chat.name}: {', '.join(chat.events)} in {language}")
+    for chat in config.chat:
+        lines.append(f"chat {chat.name}: {', '.join(chat.events)} in {chat.language or 'en'}")
+    return lines
 
 
 def _sending(config) -> str:  # type: ignore[no-untyped-def]

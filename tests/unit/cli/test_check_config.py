@@ -86,3 +86,36 @@ def test_connect_fails_when_the_server_does_not_answer(
     out = capsys.readouterr().out
     assert f"error: support: cannot connect to 127.0.0.1:{port}" in out
     assert "what to do: check mailbox.host and mailbox.port" in out
+
+
+def test_trackers_and_chats_are_named_and_checked_with_connect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.servers.trackers import API_KEY, FakeRedmine
+
+    monkeypatch.setenv("MB_TEST_PASSWORD", "x")
+    monkeypatch.setenv("MB_TEST_REDMINE", API_KEY)
+    monkeypatch.setenv("MB_TEST_SLACK", "http://127.0.0.1:9/services/T/B/X")
+    with FakeRedmine() as redmine:
+        text = BASE.format(port=closed_port()) + PROJECT.format(pm="lena@agency.example")
+        text += f"""
+[projects.tracker]
+kind = "redmine"
+url = "{redmine.base}"
+project = "acme"
+token_env = "MB_TEST_REDMINE"
+
+[[projects.chat]]
+kind = "slack"
+url_env = "MB_TEST_SLACK"
+events = ["escalation"]
+"""
+        path = write(tmp_path, text)
+        assert main(["check-config", "--config", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert f"tracker ACME: redmine {redmine.base} project acme (polled every 300 s)" in out
+        assert "chat ACME:slack:0: escalation in en" in out
+        assert main(["check-config", "--config", str(path), "--connect"]) == 2
+        out = capsys.readouterr().out
+        assert "ok: tracker ACME: redmine" in out and "signed in as admin" in out
+        assert "error: chat ACME:slack:0: 127.0.0.1:9 cannot be reached" in out
