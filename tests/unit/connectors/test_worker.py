@@ -300,3 +300,52 @@ def test_a_crash_after_a_note_was_added_still_makes_one_note(
         Connectors(bot.config, bot.db).run()
         assert len(redmine.issues[1]["journals"]) == 1  # found by its (mailbot push N) line
         assert [p.state for p in pushes(bot)] == [PushState.DONE, PushState.DONE]
+
+
+def test_mailbot_run_once_from_a_config_file_pushes_to_the_tracker(
+    tmp_path: Path, redmine: FakeRedmine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailbot.cli import main
+    from mailbot.sources.maildir import ensure_maildir
+    from tests.support.configs import _routed
+    from tests.support.pipeline import client_mail
+
+    monkeypatch.setenv("MB_TEST_REDMINE_KEY", redmine.api_key)
+    ensure_maildir(tmp_path / "Maildir")
+    mail = client_mail(CLIENT, "Login fails", "The login page says 500.", message_id="a@client")
+    (tmp_path / "Maildir" / "new" / "1.M1.host").write_bytes(mail)
+    url = _routed("sqlite:///mb.sqlite3", tmp_path)
+    (tmp_path / "mailbot.toml").write_text(
+        f"""
+[mailbox]
+kind = "maildir"
+path = "Maildir"
+
+[database]
+url = "{url}"
+
+[triage]
+enabled = false
+
+[site]
+address = "team@agency.example"
+
+[outbox]
+directory = "outbox"
+
+[[projects]]
+key = "ACME"
+name = "ACME web shop"
+client_domains = ["acme.example"]
+
+[projects.tracker]
+kind = "redmine"
+url = "{redmine.base}"
+project = "acme"
+token_env = "MB_TEST_REDMINE_KEY"
+""",
+        encoding="utf-8",
+    )
+    assert main(["--config", str(tmp_path / "mailbot.toml"), "run", "--once"]) == 0
+    assert redmine.issues[1]["subject"] == "[ACME-1] Login fails"
+    assert not redmine.violations
