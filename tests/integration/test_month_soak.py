@@ -17,17 +17,20 @@ The default run covers 9 days in hourly ticks; `pytest -m soak` 31 days in 15-mi
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
 
 from mailbot.reports.scheduler import ReportScheduler
+from mailbot.sources.imap import ImapSource
 from mailbot.storage.models import (
     Cursor,
     Event,
@@ -38,6 +41,8 @@ from mailbot.storage.models import (
     StoredMessage,
 )
 from tests.integration.soak import soak_test
+from tests.integration.watching import Watching
+from tests.servers import DovecotAccount
 from tests.support.pipeline import MaildirBot
 from tests.unit.reports.conftest import ACME, HX, SCHEDULES, TW
 
@@ -89,6 +94,13 @@ class SimulatedClock(datetime):
         return cls.current.astimezone(tz) if tz else cls.current.replace(tzinfo=None)
 
 
+def _imap_mail(day: int) -> bytes:
+    return (
+        f"From: Anna <anna@acme.example>\r\nTo: team@agency.example\r\nSubject: Day {day}\r\n"
+        f"Message-ID: <imap-day-{day}@acme.example>\r\n\r\nStill there on day {day}.\r\n"
+    ).encode()
+
+
 def _children(parent: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -108,7 +120,16 @@ def _rss_kb(pid: int) -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _month(tmp_path: Path, *, days: int, tick: timedelta, warm_days: float) -> None:
+def _month(
+    tmp_path: Path,
+    *,
+    days: int,
+    tick: timedelta,
+    warm_days: float,
+    imap: DovecotAccount | None = None,
+) -> None:
+    """The month; with `imap`, an IMAP watcher in this process too, its IDLE renewed each
+    second all along (its mail one a simulated day), so its sockets count in the footprint."""
     now = SimulatedClock.current = START
     projects = tuple(
         replace(p, milestones=(), client_addresses=(CLIENTS[p.key][0].split("<")[1][:-1],))
@@ -126,6 +147,20 @@ def _month(tmp_path: Path, *, days: int, tick: timedelta, warm_days: float) -> N
         s.execute(update(Cursor).values(started_at=START))
     scheduler = ReportScheduler(bot.config, bot.db)
     footprint = Footprint()
+    watching = contextlib.ExitStack()
+    watcher: Watching | None = None
+    idles = [0]
+    if imap is not None:
+        idle_once = ImapSource._idle_once
+
+        def counted(source: ImapSource, span: float) -> bool:
+            idles[0] += 1
+            return idle_once(source, span)
+
+        watching.enter_context(patch.object(ImapSource, "_idle_once", counted))
+        box = imap.mailbox_config(idle=True, idle_recheck=1)
+        (tmp_path / "imap").mkdir()
+        watcher = watching.enter_context(Watching(box, tmp_path / "imap"))
     delivered: Counter[str] = Counter()
     robot_bursts = 0
     n = 0
@@ -156,11 +191,17 @@ def _month(tmp_path: Path, *, days: int, tick: timedelta, warm_days: float) -> N
             bot.send(max(now, datetime.now(UTC)))
             if local.hour == 0 and local.minute < tick.seconds / 60:
                 footprint.take(day)
+                if imap is not None:
+                    imap.append("INBOX", _imap_mail(int(day)))
             now += tick
             SimulatedClock.current = now
         footprint.take(days)
         _assert_month(bot, n, robot_bursts, days)
+        if watcher is not None:
+            assert watcher.until(lambda: watcher.stored() == days), watcher.log()
+            assert idles[0] >= 30, (idles, watcher.log())  # IDLE renewed all month long
     finally:
+        watching.close()
         bot.close()
     rss, fds = footprint.growth(warm_days)
     (tmp_path / "footprint.txt").write_text(
@@ -220,6 +261,6 @@ def test_nine_days_unattended(tmp_path: Path) -> None:
 
 
 @soak_test
-def test_soak_a_month_unattended(tmp_path: Path) -> None:
-    _month(tmp_path, days=31, tick=timedelta(minutes=15), warm_days=7)
+def test_soak_a_month_unattended(tmp_path: Path, imap_account: DovecotAccount) -> None:
+    _month(tmp_path, days=31, tick=timedelta(minutes=15), warm_days=7, imap=imap_account)
     assert (tmp_path / "outbox").is_dir()
