@@ -6,8 +6,9 @@ forged or replayed body cannot set a status the tracker does not have, and the s
 notice twice changes nothing.
 
 A request is accepted when it carries, for the project's `webhook_secret`:
-- `X-Hub-Signature-256: sha256=<hex>` (GitHub's form) or `X-Mailbot-Signature:
-  sha256=<hex>`: HMAC-SHA256 of the raw body keyed by the secret; or
+- `X-Hub-Signature-256: sha256=<hex>` (GitHub's form), `X-Hub-Signature: sha256=<hex>`
+  (Jira's) or `X-Mailbot-Signature: sha256=<hex>`: HMAC-SHA256 of the raw body keyed by
+  the secret; or
 - `X-Gitlab-Token: <secret>` (GitLab's form: the secret itself).
 """
 
@@ -45,7 +46,8 @@ def signature(secret: str, body: bytes) -> str:
 def verified(secret: str, headers: dict[str, str], body: bytes) -> bool:
     """Is the body signed with the secret (or does it carry the secret as GitLab does)?"""
     expected = signature(secret, body)
-    for name in ("x-hub-signature-256", "x-mailbot-signature"):
+    # Jira's webhooks with a secret send the same form as X-Hub-Signature.
+    for name in ("x-hub-signature-256", "x-mailbot-signature", "x-hub-signature"):
         sent = headers.get(name)
         if sent and hmac.compare_digest(sent.strip().lower(), expected):
             return True

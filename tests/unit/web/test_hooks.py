@@ -58,6 +58,8 @@ def test_a_signed_notice_moves_the_item_and_mails_the_client(
         again = post(client, body, **{"X-Hub-Signature-256": signature(SECRET, body)})
         assert again == (200, "#1: nothing to change")
         assert post(client, body, **{"X-Gitlab-Token": SECRET})[0] == 200
+        assert post(client, body, **{"X-Hub-Signature": signature(SECRET, body)})[0] == 200
+        assert post(client, body, **{"X-Gitlab-Token": "wrong"})[0] == 401
         assert len(bot.outbox("status")) == 1
 
 
