@@ -22,7 +22,7 @@ from mailbot.items.sla import (
     sla_state,
 )
 from mailbot.items.store import UNASSIGNED_KEY
-from mailbot.storage.models import Event, Item, StoredMessage
+from mailbot.storage.models import Event, Item, StoredMessage, TrackerLink
 from mailbot.storage.search import SearchMatch, has_words
 
 _AGE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
@@ -222,6 +222,14 @@ def _event(event: Event) -> dict[str, Any]:
     }
 
 
+def _tracker_issue(session: Session, item: Item) -> dict[str, Any] | None:
+    """The item's issue in the team's tracker (mailbot.connectors), if it has one."""
+    link = session.get(TrackerLink, item.id)
+    if link is None:
+        return None
+    return {"key": link.remote_key, "url": link.url, "status": link.remote_status}
+
+
 def item_detail(session: Session, config: Config, item: Item, now: datetime) -> dict[str, Any]:
     """Everything about one item: messages with verdicts and routes, and its history."""
     rows = item_messages(session, item)
@@ -237,6 +245,7 @@ def item_detail(session: Session, config: Config, item: Item, now: datetime) -> 
         "old_refs": old_refs(session, item),
         "merged_into": merged_into.ref if merged_into else None,
         "impact": item.impact,
+        "tracker": _tracker_issue(session, item),
         "messages": [_message(row) for row in rows],
         "events": [_event(event) for event in events],
     }

@@ -168,6 +168,10 @@ def print_detail(
     console.print(f"client:   {escape(detail['client'] or '-')}  language {detail['language']}")
     console.print(f"assignee: {escape(detail['assignee'] or '-')}")
     console.print(f"SLA:      {_sla_line(detail, now)}")
+    tracker = detail.get("tracker")
+    if tracker:
+        status = f" ({escape(tracker['status'])})" if tracker.get("status") else ""
+        console.print(f"tracker:  {escape(tracker['key'])} {escape(tracker['url'])}{status}")
     if detail["old_refs"]:
         console.print(f"formerly: {', '.join(detail['old_refs'])}")
     if detail["merged_into"]:

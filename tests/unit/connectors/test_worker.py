@@ -349,3 +349,27 @@ token_env = "MB_TEST_REDMINE_KEY"
     assert main(["--config", str(tmp_path / "mailbot.toml"), "run", "--once"]) == 0
     assert redmine.issues[1]["subject"] == "[ACME-1] Login fails"
     assert not redmine.violations
+
+
+def test_queue_show_names_the_items_issue(
+    tmp_path: Path, redmine: FakeRedmine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mailbot.cli.queue.render import print_detail
+    from mailbot.items.actions import find_item
+    from mailbot.items.views import item_detail
+
+    with MaildirBot(tmp_path, projects=(tracked(redmine),)) as bot:
+        bot.deliver(CLIENT, "Login fails")
+        bot.run()
+        with bot.session() as session:
+            detail = item_detail(
+                session, bot.config, find_item(session, "ACME-1"), datetime.now(UTC)
+            )
+        assert detail["tracker"] == {
+            "key": "#1",
+            "url": f"{redmine.base}/issues/1",
+            "status": "New",
+        }
+        capsys.readouterr()
+        print_detail(detail)
+        assert f"tracker:  #1 {redmine.base}/issues/1 (New)" in capsys.readouterr().out
