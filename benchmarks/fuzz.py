@@ -15,6 +15,7 @@ by size, and the slowest and largest inputs, as a Markdown section for BENCHMARK
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import heapq
 import platform
@@ -121,6 +122,16 @@ def _mixed(grown_share: float) -> st.SearchStrategy[tuple[str, bytes]]:
     return st.floats(0, 1).flatmap(lambda r: grown if r < grown_share else tree)
 
 
+def _best_of(runs: int, data: bytes) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        with contextlib.suppress(Exception):  # counted in the run; here only the time matters
+            parse_bytes(data)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -154,12 +165,21 @@ def report(tally: Tally, wanted: int, minutes: float) -> str:
             f"| {_ms(times[-1])} |"
         )
     for title, heap in (("Slowest", tally.slowest), ("Largest", tally.largest)):
-        lines += ["", f"{title} inputs:", "", "| shape | size | time | outcome | sha256 |"]
-        lines.append("|---|---|---|---|---|")
+        lines += [
+            "",
+            f"{title} inputs (again: the best of five parses, once the run is over; a busy "
+            "machine stalls single parses):",
+            "",
+            "| shape | size | time in the run | again | outcome | sha256 |",
+            "|---|---|---|---|---|---|",
+        ]
         for s in sorted(heap, reverse=True):
             digest = hashlib.sha256(s.data).hexdigest()[:12]
-            row = f"| {s.shape} | {s.size:,} B | {_ms(s.seconds)} | {s.outcome} | {digest} |"
-            lines.append(row)
+            again = _ms(_best_of(5, s.data))
+            lines.append(
+                f"| {s.shape} | {s.size:,} B | {_ms(s.seconds)} | {again} | {s.outcome} "
+                f"| {digest} |"
+            )
     if tally.escaped:
         lines += ["", "Unexpected exceptions:", "", "```", *tally.escaped[:5], "```"]
     return "\n".join(lines)
