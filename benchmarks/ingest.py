@@ -3,9 +3,11 @@
 APPENDs N realistic ~4 KB mails (en/zh, plain/HTML, some attachments), then times
 in the same run: (a) raw fetch with imapclient alone, (b) raw fetch + mail-parser
 parse alone (the practical ceiling), (c) `mailbot run --once` (fetch, parse, store,
-move, with the exactly-once bookkeeping, then filing; triage off), and (d) the ingest
+move, with the exactly-once bookkeeping, then filing; triage off), (d) the ingest
 spine alone in one process (fetch, parse, store, move: the file stage skipped), to
-show what the spine costs beside filing. Prints the rates, (c)/(b), (d)/(b) and peak RSS.
+show what the spine costs beside filing, and (e) `mailbot run --once` with triage and
+filing (no acknowledgements: no SMTP is configured). Prints the rates, each as a share
+of (b), and peak RSS.
 
     .venv/bin/python benchmarks/ingest.py [--n 2000]
 """
@@ -70,7 +72,7 @@ def run_once(config: Path) -> tuple[float, int, str]:
 class SpineOnly(Pipeline):
     """Intake alone (fetch, store, parse, move), to time the spine by itself."""
 
-    def advance(self):  # type: ignore[no-untyped-def]
+    def advance(self, failed_now=None):  # type: ignore[no-untyped-def]
         return RunStats()
 
 
@@ -117,6 +119,17 @@ def main() -> None:
         rate_d = spine(spine_account)
         # Start-up cost alone: the same command on the now empty inbox.
         t_empty, _rss, _ = run_once(config)
+        triage_account = server.add_account()
+        triage_account.append_many("INBOX", mails)
+        (Path(tmp) / "triage").mkdir()
+        triage_config = write_config(
+            Path(tmp) / "triage" / "mailbot.toml",
+            triage_account.mailbox_config(),
+            "sqlite:///mb.sqlite3",
+            projects=[{"key": "CLIENT", "name": "Client", "client_domains": ["client.example"]}],
+            logging={"level": "WARNING"},
+        )
+        t_e, rss_e_kb, _log = run_once(triage_config)
     assert n_a == n_b == args.n and left == 0, (n_a, n_b, left)
     rate_a, rate_b, rate_c = n_a / t_a, n_b / t_b, args.n / t_c
     rate_c_warm = args.n / max(t_c - t_empty, 1e-9)
@@ -130,11 +143,15 @@ def main() -> None:
     print(f"    start-up on an empty inbox:         {t_empty:8.2f} s")
     print(f"    (c) without start-up:               {rate_c_warm:8.0f} msgs/s")
     print(f"(d) spine alone in process (no filing): {rate_d:8.0f} msgs/s")
+    print(f"(e) run --once with triage and filing:   {args.n / t_e:8.0f} msgs/s  ({t_e:.2f}s)")
     print(
         f"(c)/(b): {rate_c / rate_b:.0%} (without start-up {rate_c_warm / rate_b:.0%}); "
-        f"(d)/(b): {rate_d / rate_b:.0%}"
+        f"(d)/(b): {rate_d / rate_b:.0%}; (e)/(b): {args.n / t_e / rate_b:.0%}"
     )
-    print(f"peak RSS of mailbot run --once: {rss_kb / 1024:.0f} MiB")
+    print(
+        f"peak RSS of mailbot run --once: {rss_kb / 1024:.0f} MiB, "
+        f"with triage {rss_e_kb / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":
