@@ -37,10 +37,13 @@ def apply_remote_status(
     """
     assert project.tracker is not None
     link = session.scalar(
-        select(TrackerLink).where(
+        select(TrackerLink)
+        .where(
             TrackerLink.connector == tracker_name(project.key),
             TrackerLink.remote_id == issue.remote_id,
         )
+        # Two daemons reading the same change: the second waits here, then sees it seen.
+        .with_for_update()
     )
     if link is None or not issue.status or issue.status == link.remote_status:
         return False

@@ -373,3 +373,37 @@ def test_queue_show_names_the_items_issue(
         capsys.readouterr()
         print_detail(detail)
         assert f"tracker:  #1 {redmine.base}/issues/1 (New)" in capsys.readouterr().out
+
+
+def test_two_daemons_reading_the_same_change_apply_it_once(
+    tmp_path: Path, redmine: FakeRedmine, database_backend: str
+) -> None:
+    if database_backend != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite lets one writer in at a time anyway")
+    import threading
+
+    from mailbot.connectors.statuses import apply_remote_status
+
+    with MaildirBot(tmp_path, projects=(tracked(redmine),)) as bot:
+        bot.deliver(CLIENT, "Login fails")
+        bot.run()
+        redmine.move(1, "Resolved")
+        project = bot.config.projects[0]
+        issue = RedmineTracker(project.tracker).get("1")  # type: ignore[arg-type]
+        start = threading.Barrier(2)
+        changed: list[bool] = []
+
+        def poll() -> None:
+            with bot.session() as session:
+                start.wait()
+                changed.append(
+                    apply_remote_status(session, bot.config, project, issue, now=datetime.now(UTC))
+                )
+
+        threads = [threading.Thread(target=poll) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(changed) == [False, True]
+        assert len(bot.outbox("status")) == 1
