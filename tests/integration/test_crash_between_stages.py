@@ -35,6 +35,13 @@ def killing(self, stage, stats, ids=None, **kw):
         os.kill(os.getpid(), signal.SIGKILL)  # this stage committed, the next not begun
     return moved
 machine.Pipeline.advance_stage = killing
+if point == "unmoved":
+    settle = machine.Pipeline._settle
+    def killing_settle(self, source, items):
+        if items:
+            os.kill(os.getpid(), signal.SIGKILL)  # the batch committed, no server copy moved
+        settle(self, source, items)
+    machine.Pipeline._settle = killing_settle
 if point == "sent":
     send = machine.Pipeline.send
     def killing_send(self, **kw):
@@ -44,7 +51,7 @@ if point == "sent":
 from mailbot.cli import main
 sys.exit(main(argv))
 """
-POINTS = ["stored", "parse", "classify", "file", "answer", "sent"]
+POINTS = ["stored", "parse", "unmoved", "classify", "file", "answer", "sent"]
 
 
 def mail(n: int, subject: str) -> bytes:
