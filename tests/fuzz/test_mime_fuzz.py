@@ -2,8 +2,8 @@
 
 Whatever arrives, mailbot reads it without an unexpected exception, stores the original
 bytes unchanged, takes every mail to an end state (answered, or set aside for a person)
-and never stalls on one. The default run draws a few hundred mails; `pytest -m soak
-tests/fuzz` draws thousands (MAILBOT_FUZZ_EXAMPLES sets how many).
+and never stalls on one. The default run draws about 2,000 mails; `pytest -m soak
+tests/fuzz` draws thousands more (MAILBOT_FUZZ_EXAMPLES sets how many).
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from tests.support.pipeline import MaildirBot
 ACME = ProjectConfig(key="ACME", name="ACME", client_domains=("acme.example",))
 SECOND = 1.0  # the budget per mail; real times are milliseconds
 SOAK = int(os.environ.get("MAILBOT_FUZZ_EXAMPLES", "3000"))
-QUICK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+# The default run: 600 MIME trees read, 1,200 grown mails timed (cheaper to draw), 25 batches
+# of up to five mails through the pipeline; with tests/unit/pipeline's hostile shapes, 2,000.
+QUICK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=600)
 # A slow example is reported as drawn: shrinking a 100 KB mail takes minutes.
-TIMED = settings(QUICK, phases=(Phase.explicit, Phase.reuse, Phase.generate), max_examples=60)
+TIMED = settings(QUICK, phases=(Phase.explicit, Phase.reuse, Phase.generate), max_examples=1200)
 LONG = settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=SOAK)
 
 
@@ -63,16 +65,20 @@ def test_soak_any_mail_is_read_or_refused_with_an_explanation(data: bytes) -> No
 @given(grown_mails())
 def test_a_long_run_of_anything_is_read_in_under_a_second(grown: tuple[str, int, bytes]) -> None:
     shape, size, data = grown
-    started = time.perf_counter()
-    parse_bytes(data)
-    took = time.perf_counter() - started
-    assert took < SECOND, f"{shape} × {size} bytes took {took:.2f} s"
+    took = float("inf")
+    for _ in range(3):  # a busy machine can stall one parse; a slow pattern is slow each time
+        started = time.perf_counter()
+        parse_bytes(data)
+        took = min(took, time.perf_counter() - started)
+        if took < SECOND:
+            break
+    assert took < SECOND, f"{shape} × {size} bytes took {took:.2f} s, three times"
 
 
 @settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    max_examples=10,
+    max_examples=25,
 )
 @given(st.lists(mails(), min_size=1, max_size=5))
 def test_every_fuzzed_mail_is_stored_unchanged_and_ends_somewhere(
