@@ -79,11 +79,26 @@ def apply_remote_status(
                 session, config, item.ref, target, actor=actor, notify=True, now=now
             )
     except ActionError:  # no client mail to answer: the status changes all the same
-        change = set_status(session, config, item.ref, target, actor=actor, now=now)
+        try:
+            with session.begin_nested():
+                change = set_status(session, config, item.ref, target, actor=actor, now=now)
+        except (ActionError, StatusError) as err:  # merged into another item, say
+            _not_applied(session, item, actor, issue.status, err.message)
+            return False
     except StatusError as err:
-        log.warning("%s: %s", item.ref, err)
+        _not_applied(session, item, actor, issue.status, err.message)
         return False
     reason = f"moved to {issue.status} in the tracker ({issue.key})"
     change.event.detail = {**change.event.detail, "reason": reason}
     log.info("%s is now %s (moved in %s as %s)", item.ref, target, project.tracker.kind, issue.key)
     return True
+
+
+def _not_applied(session: Session, item: Item, actor: str, status: str, why: str) -> None:
+    """A tracker status mailbot cannot follow: written in the item's history, not retried."""
+    log.warning("%s: the tracker's %r is not applied: %s", item.ref, status, why)
+    session.add(
+        Event(
+            item_id=item.id, kind="tracker", actor=actor, detail={"ignored": status, "reason": why}
+        )
+    )

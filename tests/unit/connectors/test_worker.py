@@ -407,3 +407,25 @@ def test_two_daemons_reading_the_same_change_apply_it_once(
             thread.join(timeout=30)
         assert sorted(changed) == [False, True]
         assert len(bot.outbox("status")) == 1
+
+
+def test_a_merged_items_issue_moving_is_recorded_not_retried(
+    tmp_path: Path, redmine: FakeRedmine
+) -> None:
+    from mailbot.items.actions import merge
+
+    with MaildirBot(tmp_path, projects=(tracked(redmine),)) as bot:
+        bot.deliver(CLIENT, "Login fails")
+        bot.deliver(CLIENT, "Login still fails")
+        bot.run()
+        with bot.session() as session:
+            merge(session, "ACME-1", "ACME-2", actor="pm@agency.example")
+        redmine.move(1, "Resolved")
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        assert Connectors(bot.config, bot.db, clock=lambda: later).run().synced == 0
+        ignored = [e for e in bot.events("tracker") if "ignored" in e]
+        assert ignored and ignored[0]["ignored"] == "Resolved"
+        assert "merged" in ignored[0]["reason"]
+        much_later = later + timedelta(minutes=5)  # the next poll does not try it again
+        assert Connectors(bot.config, bot.db, clock=lambda: much_later).run().synced == 0
+        assert len([e for e in bot.events("tracker") if "ignored" in e]) == 1
