@@ -1,8 +1,8 @@
 """Sending due pushes (retries, backoff, exactly once) and reading trackers back.
 
-`Connectors.run(now)` is one turn, called by the daemon's loop after the mail delivery
-(and by `mailbot run --once`): send what is due, push mailbot's own status changes, poll
-each tracker whose interval has passed.
+`Connectors.run()` is one turn, called by the daemon's loop after the mail delivery (and
+by `mailbot run --once`): queue what mailbot itself changed (statuses, moved items) and
+the failures to announce, send what is due, poll each tracker whose interval has passed.
 
 Exactly once: a push is claimed (`storage.work`), its remote effect done, then recorded.
 A crash between the two leaves it pending; the retry first looks for what the last try
@@ -41,6 +41,9 @@ log = logging.getLogger("mailbot.connectors")
 WAIT_FOR_ISSUE = timedelta(seconds=30)  # a note or status waits this long for its issue
 POLL_OVERLAP = timedelta(minutes=2)  # polls reach back this far: the tracker's clock may lag
 FIRST_POLL_BACK = timedelta(hours=1)  # the first poll of a tracker looks back this far
+# Failed tries before a push is set aside: with the doubling backoff (1, 2, 4 … minutes,
+# then hourly) about 6 hours, so a tracker's maintenance window or outage passes.
+PUSH_MAX_ATTEMPTS = 12
 
 
 @dataclass
@@ -88,7 +91,7 @@ class Connectors:
         self._trackers: dict[str, Tracker] = {}
         self._released = False
         self.failure_chats = alerts.wanted(config)
-        self.policy = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
+        self.policy = work.RetryPolicy(PUSH_MAX_ATTEMPTS, base=config.retry_delay)
         self.chats: dict[str, tuple[ChatConfig, ProjectConfig | None]] = {
             c.name: (c, None) for c in config.chat
         }
