@@ -28,11 +28,11 @@ from tests.support.pipeline import MaildirBot
 ACME = ProjectConfig(key="ACME", name="ACME", client_domains=("acme.example",))
 SECOND = 1.0  # the budget per mail; real times are milliseconds
 SOAK = int(os.environ.get("MAILBOT_FUZZ_EXAMPLES", "3000"))
-# The default run: 600 MIME trees read, 1,200 grown mails timed (cheaper to draw), 25 batches
-# of up to five mails through the pipeline; with tests/unit/pipeline's hostile shapes, 2,000.
+# The default run: 600 MIME trees read, 1,350 grown mails timed (cheaper to draw), 10 batches
+# of up to five mails through the pipeline (a database each); with the hostile shapes, 2,000.
 QUICK = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=600)
 # A slow example is reported as drawn: shrinking a 100 KB mail takes minutes.
-TIMED = settings(QUICK, phases=(Phase.explicit, Phase.reuse, Phase.generate), max_examples=1200)
+TIMED = settings(QUICK, phases=(Phase.explicit, Phase.reuse, Phase.generate), max_examples=1350)
 LONG = settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=SOAK)
 
 
@@ -78,7 +78,7 @@ def test_a_long_run_of_anything_is_read_in_under_a_second(grown: tuple[str, int,
 @settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-    max_examples=25,
+    max_examples=10,
 )
 @given(st.lists(mails(), min_size=1, max_size=5))
 def test_every_fuzzed_mail_is_stored_unchanged_and_ends_somewhere(
