@@ -196,6 +196,20 @@ VARIANTS: dict[str, tuple] = {
         {"name": "github", "title_repeat": 2, "lower": True},
     ),
     "ens2-clean-title2": (ENSEMBLE, {ENS_NGRAM: 2}, {"name": "github", "title_repeat": 2}),
+    "norm1-clean-title2-last-s16": (
+        NORM,
+        {NGRAM: 1, AVG: True, SCALE: 16.0},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
+    "norm1-plain-last-s16": (NORM, {NGRAM: 1, AVG: True, SCALE: 16.0}, {"name": "plain"}, "last"),
+    "norm2-plain-last-s4": (NORM, {NGRAM: 2, AVG: True, SCALE: 4.0}, {"name": "plain"}, "last"),
+    "norm2-clean-title2-last-s8": (
+        NORM,
+        {NGRAM: 2, AVG: True, SCALE: 8.0},
+        {"name": "github", "title_repeat": 2},
+        "last",
+    ),
 }
 DEFAULT_VARIANT = "norm2-clean-title2-last-s16"
 
@@ -227,6 +241,10 @@ CANDIDATES = (
     "norm3-clean-title2-last-s16",
     "norm2-clean-title1-last-s16",
     "norm2-plain-last-s16",
+    "norm2-plain-last-s4",
+    "norm2-clean-title2-last-s8",
+    "norm1-clean-title2-last-s16",
+    "norm1-plain-last-s16",
 )
 VALIDATION_MODULO = 5  # one training issue in five validates
 
