@@ -43,16 +43,22 @@ def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) 
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stats = SendStats()
     claimed: list[OutboxMail] = []  # taken a batch at a time, written one by one
+    in_flight: OutboxMail | None = None  # written, perhaps, but not yet marked sent
     try:
         while claimed or (claimed := claim_due(db, now, DIRECTORY_LEASE, DIRECTORY_BATCH)):
-            row = claimed.pop(0)
-            if not _write_one(db, directory, row, now):
+            row = in_flight = claimed.pop(0)
+            written = _write_one(db, directory, row, now)
+            in_flight = None
+            if not written:
                 break
             stats.sent += 1
     finally:
-        if claimed:  # not written in this drain: due again at once
+        # Not written in this drain, or not marked (the database went away): due again at
+        # once, not at the lease's end. Writing it again gives the same file.
+        left = [row.id for row in claimed] + ([in_flight.id] if in_flight else [])
+        if left:
             with db.session() as session:
-                work.release(session, OutboxMail, [row.id for row in claimed], now)
+                work.release(session, OutboxMail, left, now)
     return stats
 
 
