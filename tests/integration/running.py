@@ -76,6 +76,22 @@ for line in sys.stdin:
 """
 
 
+def wait_progressing(
+    condition: Callable[[], bool], progress: Callable[[], object], stall: float
+) -> bool:
+    """Like `wait_for`, for a long drain: gives up only when `progress()` stood still for
+    `stall` seconds, however long the whole takes on a busy machine."""
+    last, since = progress(), time.monotonic()
+    while not condition():
+        now = progress()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > stall:
+            return False
+        time.sleep(0.3)
+    return True
+
+
 class ForkServer:
     """Starts `mailbot` runs in milliseconds: forked from a process that has imported it.
 

@@ -34,7 +34,7 @@ from mailbot.storage.models import (
     Report,
     StoredMessage,
 )
-from tests.integration.running import Bench, ForkServer, wait_for
+from tests.integration.running import Bench, ForkServer, wait_progressing
 from tests.integration.soak import soak_test
 from tests.servers.smtp import SmtpSink
 
@@ -129,7 +129,12 @@ def _run(tmp_path: Path, *, kills: int, mails: int, odds: int) -> None:
                 assert code == -9, bench.log()
             bench.fork(forks, KILLER, _env(clock, kill_log, seed=0, odds=0))
             try:
-                assert wait_for(lambda: _drained(bench, sink), 240, every=0.3), bench.log()
+                drained = wait_progressing(
+                    lambda: _drained(bench, sink),
+                    lambda: (bench.answered(), len(sink.messages), bench.count(Report)),
+                    stall=120,
+                )
+                assert drained, bench.log()
             finally:
                 code = forks.stop()
             assert code == 0, bench.log()
