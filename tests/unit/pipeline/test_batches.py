@@ -1,0 +1,47 @@
+"""A stage works a batch in one transaction, a savepoint per message: a bad mail is rolled
+back alone, and a batch that cannot be saved at all is done again one message at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+import mailbot.pipeline.machine
+from mailbot.storage import work
+from mailbot.storage.models import Event, Item, MessageState, StoredMessage
+from tests.support.pipeline import MaildirBot
+
+
+def states(bot: MaildirBot) -> list[str]:
+    with bot.session() as s:
+        return sorted(s.scalars(select(StoredMessage.state)))
+
+
+def test_a_batch_that_cannot_be_saved_is_done_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failed: list[str] = []
+    real = work.finish_many
+
+    def finish_many(session: Any, model: Any, row_ids: Any, now: Any) -> None:
+        # The filing batch (the first with items in it) cannot be saved, once.
+        if not failed and session.scalar(select(func.count()).select_from(Item)):
+            failed.append("file")
+            raise RuntimeError("the database went away")
+        real(session, model, row_ids, now)
+
+    monkeypatch.setattr(mailbot.pipeline.machine.work, "finish_many", finish_many)
+    with MaildirBot(tmp_path) as bot:
+        for n in range(3):
+            bot.deliver("anna@acme.example", f"Issue: checkout broken {n}", "It fails.")
+        bot.run()
+        assert failed == ["file"]  # the filing batch did fail
+        assert states(bot) == [MessageState.ANSWERED] * 3
+        with bot.session() as s:
+            assert s.scalar(select(func.count()).select_from(Item)) == 3
+            filed = s.scalars(select(Event).where(Event.kind == "filed")).all()
+            assert len(filed) == 3  # filed once each: the failed batch left nothing behind
+        assert len(bot.outbox("ack")) == 3
