@@ -108,11 +108,21 @@ def _check_one(signer: dkim.DKIM, index: int, value: bytes, lookup: _Lookup) -> 
     return DkimCheck(domain, selector, "fail", "the signature does not match the mail")
 
 
+def _head(raw: bytes) -> bytes:
+    """The header block of a mail, with the blank line that ends it."""
+    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    return raw[: min(ends)] if ends else raw
+
+
 def verify_signatures(raw: bytes, *, timeout: float, dnsfunc: DnsFunc) -> tuple[DkimCheck, ...]:
     """One check for each of the first `MAX_SIGNATURES` DKIM signatures of the mail."""
     if len(raw) > MAX_RAW:
         return (DkimCheck("", "", "permerror", "the mail is too large to check its signature"),)
     try:
+        # The header first: an unsigned mail's body is not copied and read for nothing.
+        headers = dkim.DKIM(_head(raw), logger=_QUIET, timeout=timeout).headers
+        if not any(name.lower() == b"dkim-signature" for name, _value in headers):
+            return ()
         signer = dkim.DKIM(raw, logger=_QUIET, timeout=timeout)
     except Exception as err:  # dkimpy's own parser rejects some headers
         return (DkimCheck("", "", "permerror", f"the mail cannot be read for DKIM: {err}"[:200]),)

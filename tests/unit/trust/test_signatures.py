@@ -119,3 +119,23 @@ def test_the_default_verifier_uses_the_system_resolver_with_the_timeout(
     (result,) = dkimpy_verifier()(key.sign(mail(), "acme-retail.example"), timeout=2.5)
     assert result.result == "pass"
     assert key.asked == [(b"s2024._domainkey.acme-retail.example.", 2.5)]
+
+
+def test_an_unsigned_mail_is_judged_by_its_header_alone(
+    key: Key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[int] = []
+
+    class Counting(dkim.DKIM):  # type: ignore[misc]
+        def __init__(self, message: bytes, **kw: object) -> None:
+            read.append(len(message))
+            super().__init__(message, **kw)
+
+    monkeypatch.setattr(signatures.dkim, "DKIM", Counting)
+    unsigned = mail() + b"x" * 100_000
+    assert check(unsigned, key.dns()) == ()
+    assert read and max(read) < 10_000  # the 100 KB body was not handed to dkimpy
+    read.clear()
+    signed = key.sign(mail(), "acme-retail.example")
+    assert [c.result for c in check(signed, key.dns())] == ["pass"]
+    assert max(read) == len(signed)
