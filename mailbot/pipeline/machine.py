@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
@@ -33,6 +33,7 @@ from mailbot.pipeline.stages import (
     ANSWER,
     CLASSIFY,
     FILE,
+    HEADER_READ,
     PARSE,
     STAGES,
     Stage,
@@ -566,15 +567,22 @@ class Pipeline:
 
     def _read(self, session: Session, row: StoredMessage) -> Message:
         """Parse the stored bytes of a message (what is too large: its header only)."""
-        blob = session.get(Blob, row.sha256)
-        if blob is None:  # a foreign key guarantees it
+        size = session.scalar(select(Blob.size).where(Blob.sha256 == row.sha256))
+        if size is None:  # a foreign key guarantees it
             raise StageError(f"the original bytes of message {row.id} are missing")
-        session.expunge(blob)  # a batch's bytes are not all kept in memory at once
+        limit = self.config.max_message_bytes
+        if limit is not None and size > limit:  # only the start is read from the database
+            data = session.scalar(
+                select(func.substr(Blob.data, 1, HEADER_READ)).where(Blob.sha256 == row.sha256)
+            )
+        else:
+            data = session.scalar(select(Blob.data).where(Blob.sha256 == row.sha256))
         return parse_stored(
-            blob.data,
-            self.config.max_message_bytes,
+            bytes(data or b""),
+            limit,
             reader=self.reader,
             timeout=self.config.parse_timeout,
+            size=size,
         )
 
     def _message(self, session: Session, row: StoredMessage) -> Message:

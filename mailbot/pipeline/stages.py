@@ -83,11 +83,13 @@ def parse_stored(
     *,
     reader: Reader | None = None,
     timeout: float = 0,
+    size: int | None = None,
 ) -> Message:
     """Parse the original bytes; any failure is a StageError saying what was wrong.
 
     Mail over `max_bytes` is read by its header only (the store keeps it whole): the
-    PM sees who wrote about what, and that the body was too large to read. With a
+    PM sees who wrote about what, and that the body was too large to read; `size` is the
+    whole mail's when `data` is only its start (enough for the header). With a
     `reader` and a `timeout`, parsing runs in its helper process and a mail not read in
     time is read by its header only as well (`mailbot.pipeline.budget`).
     """
@@ -101,13 +103,14 @@ def parse_stored(
         return parse(raw, max(timeout, HEADER_BUDGET) if timeout > 0 else 0)
 
     try:
-        if max_bytes is not None and len(data) > max_bytes:
-            size = f"{len(data) / 1_048_576:.1f} MB"
+        total = len(data) if size is None else size
+        if max_bytes is not None and total > max_bytes:
+            megabytes = f"{total / 1_048_576:.1f} MB"
             why = (
-                f"This mail is {size}, more than processing.max_message_bytes "
+                f"This mail is {megabytes}, more than processing.max_message_bytes "
                 f"({max_bytes / 1_048_576:.1f} MB)"
             )
-            return _header_only(data, header, why, f"too large to read ({size})")
+            return _header_only(data, header, why, f"too large to read ({megabytes})")
         try:
             return parse(data)
         except OverBudget as err:
