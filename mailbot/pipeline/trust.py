@@ -204,7 +204,24 @@ def apply(verdict: Verdict | None, trust: Trust, message: Message) -> Verdict | 
             model_version="none",
         )
     if verdict.category == "none":
-        return verdict  # noise stays noise: nobody is answered or escalated for it
+        model = verdict.explanation.get("model") or {}
+        if not model.get("calibrated"):
+            return verdict  # a robot's noise stays noise: nobody is answered or escalated for it
+        # A person's text from someone posing as a client (a look-alike asking for a payment):
+        # not correspondence, but the PM must see the attempt. It is never answered: the answer
+        # stage refuses a suspicious sender.
+        scores = {k: v for k, v in model["calibrated"].items() if k != "none"}
+        likeliest = max(scores, key=scores.__getitem__) if scores else "feedback"
+        none = model["calibrated"].get("none", 0.0)
+        verdict = replace(
+            verdict,
+            category=likeliest,
+            confidence=float(scores.get(likeliest, 0.0)),
+            review_reasons=(
+                *verdict.review_reasons,
+                f"triage read it as not client mail (none {none:.2f})",
+            ),
+        )
     return replace(
         verdict,
         needs_review=True,

@@ -30,7 +30,7 @@ STRONG_RULE_MARGIN = 0.5
 # A mail is called noise (and gets no answer) only when that is this sure; below it, the most
 # likely client category is taken and a person looks at it. Dropping a client's mail as noise
 # costs far more than answering a spam once.
-NONE_THRESHOLD = 0.75
+NONE_THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)

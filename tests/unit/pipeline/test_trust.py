@@ -19,10 +19,13 @@ from mailbot.cli import main
 from mailbot.config_types import AuthPolicy, SpamConfig
 from mailbot.items.change_control import assess, find_item, request_approval
 from mailbot.items.views import QueueFilter, item_detail, list_items
+from mailbot.parse import parse_bytes
 from mailbot.pipeline.machine import Pipeline
 from mailbot.pipeline.spam import SpamActionError, list_spam, mark_not_spam, mark_spam
-from mailbot.pipeline.trust import TrustChecks
+from mailbot.pipeline.trust import Trust, TrustChecks, apply
 from mailbot.storage.models import Correction, Event, StoredMessage
+from mailbot.triage.verdict import Verdict
+from mailbot.trust.sender import SenderVerdict
 from mailbot.trust.spam import SpamVerdict
 from tests.unit.pipeline.hooks.conftest import Bot, body
 from tests.unit.trust.senders import Key
@@ -332,3 +335,43 @@ def test_a_failed_spam_filter_is_left_alone_for_a_minute() -> None:
     now[0] = 61
     resting.check(b"x")
     assert slow.asked == 2
+
+
+# --- what triage said, after the checks -------------------------------------------------------
+
+
+def _verdict(category: str, calibrated: dict[str, float] | None) -> Verdict:
+    return Verdict(
+        category=category,
+        confidence=0.97,
+        needs_review=False,
+        escalate=False,
+        escalate_reasons=(),
+        language="en",
+        explanation={"model": {"calibrated": calibrated} if calibrated else None},
+        model_version="test",
+    )
+
+
+LOOKALIKE = Trust(
+    sender=SenderVerdict("lookalike", "none", ("acme-retai1.example imitates acme.example",)),
+    spam=SpamVerdict("ham", None, None, "none", ()),
+)
+
+
+def test_a_look_alike_writing_like_a_person_is_shown_to_the_pm_even_when_triage_says_none() -> None:
+    said = _verdict(
+        "none", {"issue": 0.01, "change_request": 0.015, "feedback": 0.005, "none": 0.97}
+    )
+    after = apply(said, LOOKALIKE, parse_bytes(b"From: a@acme-retai1.example\r\n\r\nPay now."))
+    assert after is not None
+    assert (after.category, after.needs_review, after.escalate) == ("change_request", True, True)
+    assert after.confidence == pytest.approx(0.015)
+    assert any("not client mail (none 0.97)" in r for r in after.review_reasons)
+    assert any("impersonation" in r for r in after.escalate_reasons)
+
+
+def test_a_robots_noise_from_a_look_alike_stays_noise() -> None:
+    said = _verdict("none", None)  # a noise rule decided: the model never ran
+    after = apply(said, LOOKALIKE, parse_bytes(b"From: a@acme-retai1.example\r\n\r\nAway."))
+    assert after is said

@@ -155,7 +155,7 @@ FOUR = ("change_request", "feedback", "issue", "none")
 
 
 def test_confident_noise_from_the_model_is_none(make):
-    triage, _ = make([0.02, 0.03, 0.05, 0.9], labels=FOUR)
+    triage, _ = make([0.01, 0.01, 0.01, 0.97], labels=FOUR)
     verdict = triage.classify_text("Partnership", "We are a leading outsourcing firm.")
     assert verdict.category == "none"
     assert not verdict.needs_review
