@@ -152,7 +152,7 @@ def params(draw: st.DrawFn) -> str:
         f"; filename*0={name}; filename*2=x",  # a section missing
         "; filename*=utf-8''%E4%B8%ZZ%",  # bad escapes
         f"; filename*={charset}{pct}",  # no quote marks
-        f"; name=\"{draw(encoded_words())}\"",
+        f'; name="{draw(encoded_words())}"',
         "; ;;=; =x; a=",
         f"; p={'v' * draw(st.integers(0, 2000))}",
     ]
