@@ -66,7 +66,7 @@ def check_webhook(chat: ChatConfig) -> Check:
             "chat webhook",
             subject,
             FAIL,
-            f"the {chat.kind} webhook URL is not an http(s) URL",
+            f"the {chat.kind} webhook URL is not an http:// or https:// URL",
             "copy the whole URL the platform shows for the webhook",
         )
     port = parts.port or (443 if parts.scheme == "https" else 80)

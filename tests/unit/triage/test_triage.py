@@ -10,7 +10,7 @@ from .conftest import eml
 
 def test_load_names_the_model(triage):
     assert triage.model_version.startswith("mailbot_triage-")
-    assert set(triage.model.labels) == {"issue", "change_request", "feedback"}
+    assert set(triage.model.labels) == {"issue", "change_request", "feedback", "none"}
 
 
 def test_classify_message_and_many_agree(triage):
