@@ -86,7 +86,10 @@ class DovecotAccount:
         if tls:
             context = ssl.create_default_context(cafile=str(self.server.ca_file))
             client = IMAPClient(
-                HOST, self.server.imaps_port, ssl=True, ssl_context=context,
+                HOST,
+                self.server.imaps_port,
+                ssl=True,
+                ssl_context=context,
                 timeout=CLIENT_TIMEOUT,
             )
         else:
@@ -340,7 +343,10 @@ class DovecotServer:
             raise DovecotError("doveadm is not installed")
         done = subprocess.run(
             [binary, "-c", str(self._dir / "dovecot.conf"), *args],
-            capture_output=True, text=True, check=False, timeout=30,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
         )
         if done.returncode != 0:
             raise DovecotError(f"doveadm {' '.join(args)} failed: {done.stderr or done.stdout}")
@@ -381,13 +387,29 @@ class DovecotServer:
         # An EC key: generated in milliseconds, unlike RSA. SANs let clients verify 127.0.0.1.
         done = subprocess.run(
             [
-                openssl, "req", "-x509", "-nodes",
-                "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                "-days", "2", "-subj", "/CN=localhost",
-                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout", str(self._dir / "key.pem"), "-out", str(self.ca_file),
+                openssl,
+                "req",
+                "-x509",
+                "-nodes",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                str(self._dir / "key.pem"),
+                "-out",
+                str(self.ca_file),
             ],
-            capture_output=True, text=True, check=False, timeout=30,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
         )
         if done.returncode != 0:
             raise DovecotError(f"openssl could not make the test certificate:\n{done.stderr}")
@@ -411,7 +433,9 @@ class DovecotServer:
         home = self._dir / "home" / user
         passwd = self._dir / "passwd" / user
         passwd.parent.mkdir(exist_ok=True)
-        passwd.write_text(f"{user}:{{PLAIN}}{password}:{self._mail_uid}:{self._mail_gid}::{home}::\n")
+        passwd.write_text(
+            f"{user}:{{PLAIN}}{password}:{self._mail_uid}:{self._mail_gid}::{home}::\n"
+        )
 
     def _write_config(self) -> None:
         base = self._dir
@@ -488,7 +512,9 @@ service anvil {{
         self.log_file.write_text("")
         self._process = subprocess.Popen(
             [binary, "-F", "-c", str(conf)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

@@ -79,13 +79,29 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     # An EC key: generated in milliseconds, unlike RSA. SANs let clients verify 127.0.0.1.
     done = subprocess.run(
         [
-            openssl, "req", "-x509", "-nodes",
-            "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-days", "2", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
+            openssl,
+            "req",
+            "-x509",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
         ],
-        capture_output=True, text=True, check=False, timeout=30,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
     if done.returncode != 0:
         raise SmtpSinkError(f"openssl could not make the test certificate:\n{done.stderr}")
@@ -99,7 +115,11 @@ class _Handler:
         self.sink = sink
 
     async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
     ) -> str:
         refusal = self.sink._take_refusal("rcpt")
@@ -108,9 +128,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         refusal = self.sink._take_refusal("data")
         if refusal is not None:
             return refusal
@@ -130,9 +148,7 @@ class SmtpSink:
     Attributes once started: `host`, `port`, `ca_file` (with TLS), `messages`.
     """
 
-    def __init__(
-        self, *, security: str = "none", users: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, *, security: str = "none", users: dict[str, str] | None = None) -> None:
         if security not in ("none", "starttls", "tls"):
             raise ValueError(f"security must be none, starttls or tls, not {security!r}")
         self.host = HOST
@@ -166,8 +182,12 @@ class SmtpSink:
             for _ in range(START_ATTEMPTS):
                 self.port = _free_port()
                 controller = Controller(
-                    _Handler(self), hostname=HOST, port=self.port,
-                    ready_timeout=READY_TIMEOUT, server_hostname="localhost", **kwargs,
+                    _Handler(self),
+                    hostname=HOST,
+                    port=self.port,
+                    ready_timeout=READY_TIMEOUT,
+                    server_hostname="localhost",
+                    **kwargs,
                 )
                 try:
                     controller.start()

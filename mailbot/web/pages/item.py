@@ -168,7 +168,7 @@ def attachment(ctx: Ctx) -> Response:
         data,
         media_type="application/octet-stream",
         headers={
-            "content-disposition": f"attachment; filename=\"{ascii_name(name)}\"; "
+            "content-disposition": f'attachment; filename="{ascii_name(name)}"; '
             f"filename*=UTF-8''{quote(name)}",
             "content-security-policy": "sandbox; default-src 'none'",
             "cache-control": "private, no-store",
