@@ -40,3 +40,24 @@ def test_rule_does_not_fire_on_counter_example(ruleset, rule_id, example):
     rule = ruleset.get(rule_id)
     mail = Mail.from_example(example)
     assert rule.check(mail, ruleset.context(mail)) is None, f"{rule_id} fired on {example!r}"
+
+
+def test_no_phrase_votes_twice_for_one_category() -> None:
+    """Every rule fires whatever the mail's language: a phrase listed in two rules of one
+    category would count twice."""
+    import tomllib
+
+    from mailbot.resources import rules_dir
+
+    seen: dict[tuple[str, str], str] = {}
+    twice = []
+    for path in sorted(rules_dir().glob("*.toml")):
+        for rule in tomllib.loads(path.read_text(encoding="utf-8")).get("rule", []):
+            if rule.get("action") != "vote":
+                continue
+            for phrase in rule.get("phrases", []):
+                key = (rule["category"], phrase.lower())
+                if key in seen and seen[key] != rule["id"]:
+                    twice.append(f"{phrase!r} in {seen[key]} and {rule['id']}")
+                seen.setdefault(key, rule["id"])
+    assert not twice, twice
