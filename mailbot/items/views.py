@@ -222,7 +222,7 @@ def _event(event: Event) -> dict[str, Any]:
     }
 
 
-def _tracker_issue(session: Session, item: Item) -> dict[str, Any] | None:
+def tracker_issue(session: Session, item: Item) -> dict[str, Any] | None:
     """The item's issue in the team's tracker (mailbot.connectors), if it has one."""
     link = session.get(TrackerLink, item.id)
     if link is None:
@@ -245,7 +245,7 @@ def item_detail(session: Session, config: Config, item: Item, now: datetime) -> 
         "old_refs": old_refs(session, item),
         "merged_into": merged_into.ref if merged_into else None,
         "impact": item.impact,
-        "tracker": _tracker_issue(session, item),
+        "tracker": tracker_issue(session, item),
         "messages": [_message(row) for row in rows],
         "events": [_event(event) for event in events],
     }

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from mailbot.items.actions import item_messages, old_refs
 from mailbot.items.lifecycle import LIFECYCLES
 from mailbot.items.sla import due_at, sla_state
-from mailbot.items.views import flags, verdict_reasons
+from mailbot.items.views import flags, tracker_issue, verdict_reasons
 from mailbot.parse.parser import read_attachment
 from mailbot.storage.models import Blob, Event, Item, OutboxMail, StoredMessage
 from mailbot.web.access import item_for
@@ -131,6 +131,7 @@ def item_page(ctx: Ctx) -> Response:
         sla=sla_state(item, ctx.config, ctx.now),
         due=due_at(item, ctx.config),
         old_refs=old_refs(ctx.db, item),
+        tracker=tracker_issue(ctx.db, item),
         merged_into=merged_into,
         thread=thread(ctx, item),
         events=events(ctx, item),
