@@ -169,9 +169,14 @@ def test_malformed_headers_do_not_crash(value: str) -> None:
     ],
 )
 def test_hostile_headers_cost_little(value: str) -> None:
-    start = time.perf_counter()
-    header = parse_header(value)
-    assert time.perf_counter() - start < 0.5
+    # The best of three runs: a busy machine can stall one run, never a super-linear parse
+    # (milliseconds here; seconds if a pattern backtracks).
+    took = []
+    for _ in range(3):
+        start = time.perf_counter()
+        header = parse_header(value)
+        took.append(time.perf_counter() - start)
+    assert min(took) < 0.5, took
     assert header is None or len(header.results) <= 50
 
 
