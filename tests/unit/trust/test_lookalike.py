@@ -3,8 +3,6 @@ that must not be taken for one (the real domain, its subdomains, unrelated names
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from mailbot.message import Address
@@ -15,6 +13,7 @@ from mailbot.trust.lookalike import (
     skeleton,
     within_edits,
 )
+from tests.support.timing import best_of
 
 DOMAINS = (
     "acme-retail.example",
@@ -255,7 +254,9 @@ def test_many_protected_names_and_a_hostile_sender_cost_little() -> None:
     domains = tuple(f"client{i}-{'x' * (i % 40)}.example" for i in range(2_000))
     addresses = tuple(f"person{i}@mail{i}.example" for i in range(2_000))
     sender = Address("@." * 5_000, ("a-" * 30 + "b") + "@" + ("c" * 60 + ".") * 4 + "example")
-    start = time.perf_counter()
-    find_lookalike(sender, domains, addresses)
-    find_lookalike(Address("", "someone@client17-zzzz.example"), domains, addresses)
-    assert time.perf_counter() - start < 2.0
+
+    def both() -> None:
+        find_lookalike(sender, domains, addresses)
+        find_lookalike(Address("", "someone@client17-zzzz.example"), domains, addresses)
+
+    assert best_of(both) < 2.0
