@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mailbot.triage.data import Record
+from mailbot.triage.data import Record, split_of
 from mailbot.triage.evaluate import evaluate
 from mailbot.triage.model import TriageModel
 from mailbot.triage.train import CONFIG_DIR, train
@@ -246,20 +246,14 @@ CANDIDATES = (
     "norm1-clean-title2-last-s16",
     "norm1-plain-last-s16",
 )
-VALIDATION_MODULO = 5  # one training issue in five validates
 
 
-def validation_split(
-    records: list[Record],
-) -> tuple[list[Record], list[Record]]:
-    """(fit, validation): a stable fifth of a repository's training issues is held back."""
-    import hashlib
-
+def validation_split(records: list[Record]) -> tuple[list[Record], list[Record]]:
+    """(fit, validation): a stable fifth of a repository's training issues is held back, by the
+    same hash that holds out the corpus's test split (`mailbot.triage.data.split_of`)."""
     fit, validation = [], []
     for record in records:
-        digest = hashlib.sha1(record.id.encode("utf-8")).digest()
-        part = validation if int.from_bytes(digest[:8], "big") % VALIDATION_MODULO == 0 else fit
-        part.append(record)
+        (validation if split_of(record.id) == "test" else fit).append(record)
     return fit, validation
 
 

@@ -219,35 +219,28 @@ def _follow_up(
     # The client wrote back: whatever we were waiting for from them has come (or is due now
     # from us: the PM reads the answer and asks again if it was not it).
     clear_waiting(session, item, actor="mailbot", why=f"the client answered (message {row.id})")
-    if (
-        item.category == "issue"
-        and item.status in CLOSED_ISSUE_STATES
-        and category == "issue"
-        and not sure
-    ):
-        # A reply to a fixed issue is most often "works now, thanks" quoting the bug report;
-        # an unsure "still broken" goes to a person instead of reopening and escalating.
-        item.needs_review = True
-        session.add(
-            Event(
-                item_id=item.id,
-                message_pk=row.id,
-                kind="review",
-                detail={"reasons": ["the client wrote back on a closed issue: broken again?"]},
+    if item.category == "issue" and item.status in CLOSED_ISSUE_STATES and category == "issue":
+        if sure:  # "Still broken" after we said it was fixed.
+            session.add(
+                change_status(
+                    item,
+                    "reopened",
+                    actor="mailbot",
+                    reason=f"client reported the problem again (message {row.id})",
+                )
             )
-        )
-    elif item.category == "issue" and item.status in CLOSED_ISSUE_STATES and category == "issue":
-        # "Still broken" after we said it was fixed.
-        session.add(
-            change_status(
-                item,
-                "reopened",
-                actor="mailbot",
-                reason=f"client reported the problem again (message {row.id})",
+            item.escalate = True
+            log.info("%s reopened by a follow-up from %s", item.ref, row.from_email)
+        else:
+            # A reply to a fixed issue is most often "works now, thanks" quoting the bug
+            # report; an unsure "still broken" goes to a person instead of reopening it.
+            item.needs_review = True
+            reason = "the client wrote back on a closed issue: broken again?"
+            session.add(
+                Event(
+                    item_id=item.id, message_pk=row.id, kind="review", detail={"reasons": [reason]}
+                )
             )
-        )
-        item.escalate = True
-        log.info("%s reopened by a follow-up from %s", item.ref, row.from_email)
     elif category == "feedback" and item.category != "feedback":
         session.add(
             Event(

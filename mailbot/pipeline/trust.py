@@ -27,7 +27,7 @@ from mailbot.message import Message
 from mailbot.pipeline.route import is_listed_client
 from mailbot.pipeline.stages import noise_verdict
 from mailbot.storage.models import Event, OutboxMail, StoredMessage
-from mailbot.triage.verdict import Verdict
+from mailbot.triage.verdict import Verdict, likeliest_client_category
 from mailbot.trust.sender import SenderVerdict, auth_policy, check_sender
 from mailbot.trust.signatures import DkimVerifier
 from mailbot.trust.spam import SpamChecker, SpamContext, SpamVerdict, check_spam, make_checker
@@ -210,13 +210,12 @@ def apply(verdict: Verdict | None, trust: Trust, message: Message) -> Verdict | 
         # A person's text from someone posing as a client (a look-alike asking for a payment):
         # not correspondence, but the PM must see the attempt. It is never answered: the answer
         # stage refuses a suspicious sender.
-        scores = {k: v for k, v in model["calibrated"].items() if k != "none"}
-        likeliest = max(scores, key=scores.__getitem__) if scores else "feedback"
+        likeliest, confidence = likeliest_client_category(model["calibrated"])
         none = model["calibrated"].get("none", 0.0)
         verdict = replace(
             verdict,
             category=likeliest,
-            confidence=float(scores.get(likeliest, 0.0)),
+            confidence=float(confidence),
             review_reasons=(
                 *verdict.review_reasons,
                 f"triage read it as not client mail (none {none:.2f})",

@@ -15,7 +15,7 @@ from mailbot.triage.calibration import ece, reliability
 from mailbot.triage.data import Record, split_of
 from mailbot.triage.mail import Mail
 from mailbot.triage.model import TriageModel, votes_matrix
-from mailbot.triage.textprep import record_reader
+from mailbot.triage.textprep import model_inputs
 
 
 def metrics(gold: Sequence[int], pred: Sequence[int], labels: Sequence[str]) -> dict[str, Any]:
@@ -55,13 +55,13 @@ def predict(
     model: TriageModel, records: Sequence[Record], *, rules: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(raw, calibrated) probabilities. With a RuleSet, its category votes are combined in."""
-    read = record_reader(model.prep_spec)
-    texts = [read(r) for r in records]
+    texts, mails = model_inputs(model.prep_spec, records)
     raw = model.scores(texts)
     votes = None
     if rules is not None and model.calibration.rule_scale:
-        mails = [r.mail() for r in records] if model.prep_spec.get("name") == "email" else None
-        reports = [rules.run(m) for m in mails or [Mail(subject="", text=t) for t in texts]]
+        if mails is None:
+            mails = [Mail(subject="", text=t) for t in texts]
+        reports = [rules.run(mail) for mail in mails]
         votes = votes_matrix([rep.votes() for rep in reports], model.labels)
     return raw, model.calibrated(raw, votes)
 

@@ -13,7 +13,7 @@ Any of them with "lower": true lower-cases the result.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 try:
@@ -100,21 +100,20 @@ def _base_prep(spec: dict[str, Any], body_is_new_text: bool) -> Callable[[str, s
     raise ValueError(f"unknown text preparation {name!r} (known: email, github, plain)")
 
 
-def record_reader(spec: Mapping[str, Any] | str) -> Callable[[Any], str]:
-    """What a model with preparation `spec` reads of a labelled record (`data.Record`).
+def model_inputs(
+    spec: Mapping[str, Any] | str, records: Sequence[Any]
+) -> tuple[list[str], list[Any] | None]:
+    """What a model with preparation `spec` reads of each labelled record (`data.Record`), and
+    for "email" the `Mail` each text came from (the rules read that same Mail).
 
-    For "email" that is exactly what it reads in the daemon: the subject and the parser's new
-    text (of the .eml itself when the record is a raw mail), so training, evaluation and
-    classification see the same text. Other preparations read the record's subject and body.
+    For "email" that is exactly what the daemon reads: the subject and the parser's new text (of
+    the .eml itself when the record is a raw mail, parsed once here), so training, evaluation
+    and classification see the same text. Other preparations read the subject and body.
     """
     spec = {"name": spec} if isinstance(spec, str) else dict(spec)
     if spec.get("name", "email") != "email":
         prep = make_prep(spec)
-        return lambda record: prep(record.subject, record.body)
+        return [prep(record.subject, record.body) for record in records], None
     prep_new = make_prep(spec, body_is_new_text=True)
-
-    def read(record: Any) -> str:
-        mail = record.mail()
-        return prep_new(mail.subject, mail.text)
-
-    return read
+    mails = [record.mail() for record in records]
+    return [prep_new(mail.subject, mail.text) for mail in mails], mails

@@ -39,7 +39,7 @@ from mailbot.triage.data import Record, split_of
 from mailbot.triage.evaluate import metrics
 from mailbot.triage.mail import Mail
 from mailbot.triage.model import TriageModel, votes_matrix
-from mailbot.triage.textprep import record_reader
+from mailbot.triage.textprep import model_inputs
 
 log = logging.getLogger("mailbot.triage")
 
@@ -113,10 +113,14 @@ def _prepare_out_dir(out_dir: Path) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _votes(rules: Any, labels: Sequence[str], mails: Sequence[Mail]) -> np.ndarray | None:
-    """The rules' category votes for each mail, as a matrix in `labels` order (None: no rules)."""
+def _votes(
+    rules: Any, labels: Sequence[str], mails: Sequence[Mail] | None, texts: Sequence[str]
+) -> np.ndarray | None:
+    """The rules' category votes, a matrix in `labels` order (None: no rules), on each record's
+    Mail, or on its model text when the preparation is not "email"."""
     if rules is None or not set(labels) & {"issue", "change_request", "feedback"}:
         return None
+    mails = mails if mails is not None else [Mail(subject="", text=t) for t in texts]
     return votes_matrix([rules.run(mail).votes() for mail in mails], labels)
 
 
@@ -148,7 +152,6 @@ def train(
     if not config.exists():
         raise ModelError(f"{config}: no such config", "pass --config with a spaCy training config")
     prep_spec = {"name": prep} if isinstance(prep, str) else dict(prep)
-    read = record_reader(prep_spec)
 
     wanted = tuple(labels) if labels else tuple(sorted({r.label for r in records}))
     dropped = Counter(r.label for r in records if r.label not in wanted)
@@ -170,9 +173,8 @@ def train(
             interpolate=False,
         )
         maker = load_model_from_config(cfg, auto_fill=True, validate=False)
-        train_texts = [read(r) for r in train_set]
-        dev_mails = [r.mail() for r in dev_set] if prep_spec.get("name") == "email" else None
-        dev_texts = [read(r) for r in dev_set]
+        train_texts, _ = model_inputs(prep_spec, train_set)
+        dev_texts, dev_mails = model_inputs(prep_spec, dev_set)
         _docbin(maker, train_texts, [r.label for r in train_set], wanted).to_disk(
             tmp / "train.spacy"
         )
@@ -206,16 +208,17 @@ def train(
     index = {label: i for i, label in enumerate(model.labels)}
     gold = np.asarray([index[r.label] for r in dev_set])
     raw = model.scores(dev_texts)
-    votes = _votes(rules, model.labels, dev_mails or [Mail(subject="", text=t) for t in dev_texts])
+    votes = _votes(rules, model.labels, dev_mails, dev_texts)
     cal_on = "the dev split"
     if calibrate_on:
         # Confidence fitted on mail the model has not learnt the style of: on its own dev split
         # a model is surer than it will be on clients' mail.
         outside = [r for r in calibrate_on if r.label in index]
-        outside_mails = [r.mail() for r in outside]
-        outside_raw = model.scores([read(r) for r in outside])
+        outside_texts, outside_mails = model_inputs(prep_spec, outside)
+        outside_raw = model.scores(outside_texts)
         outside_gold = np.asarray([index[r.label] for r in outside])
-        cal = calibration.fit(outside_raw, outside_gold, _votes(rules, model.labels, outside_mails))
+        outside_votes = _votes(rules, model.labels, outside_mails, outside_texts)
+        cal = calibration.fit(outside_raw, outside_gold, outside_votes)
         cal_on = f"{len(outside)} records given with --calibrate-on"
     else:
         cal = calibration.fit(raw, gold, votes)

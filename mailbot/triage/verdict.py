@@ -74,6 +74,15 @@ class Verdict:
         )
 
 
+def likeliest_client_category(scores: dict[str, float]) -> tuple[str, float]:
+    """The client category (not none) with the highest score, and that score."""
+    client = {label: p for label, p in scores.items() if label != "none"}
+    if not client:
+        return "feedback", 0.0
+    category = max(client, key=client.__getitem__)
+    return category, client[category]
+
+
 def _reason(hit: Any) -> str:
     return f"{hit.rule_id}: {hit.description} [{hit.evidence}]"
 
@@ -149,12 +158,13 @@ def combine(
 
     review: list[str] = []
     if category == "none" and confidence < NONE_THRESHOLD and len(labels) > 1:
-        client = max((i for i, label in enumerate(labels) if label != "none"), key=calibrated.item)
-        review.append(
-            f"perhaps not client mail (none {confidence:.2f} below {NONE_THRESHOLD:.2f}):"
-            f" taken as {labels[client]}"
+        category, confidence = likeliest_client_category(
+            dict(zip(labels, map(float, calibrated), strict=True))
         )
-        category, confidence = labels[client], float(calibrated[client])
+        review.append(
+            f"perhaps not client mail (none {calibrated[best]:.2f} below {NONE_THRESHOLD:.2f}):"
+            f" taken as {category}"
+        )
     if confidence < review_threshold and not review:
         review.append(
             f"confidence {confidence:.2f} below the review threshold {review_threshold:.2f}"

@@ -134,6 +134,21 @@ def test_train_and_evaluate_tiny_jsonl(tmp_path, capsys):
     assert "macro-F1" in text and "confusion" in text and "precision" in text
 
 
+def test_train_calibrates_on_records_given_apart(tmp_path, capsys):
+    rows = _tiny_rows()
+    data, outside = tmp_path / "tiny.jsonl", tmp_path / "outside.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    apart = [{**r, "id": f"apart-{r['id']}", "text": r["text"].upper()} for r in rows[::2]]
+    outside.write_text("\n".join(json.dumps(r) for r in apart) + "\n")
+    out = tmp_path / "model"
+    args = ["model", "train", "--data", str(data), "--out", str(out), "--json"]
+    assert main([*args, "--calibrate-on", str(outside)]) == 0
+    capsys.readouterr()
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["mailbot"]["calibrated_on"] == f"{len(apart)} records given with --calibrate-on"
+    assert json.loads((out / "calibration.json").read_text())["dev_size"] == len(apart)
+
+
 # Past csv's default field limit (128 KiB), in few words: training time grows with words.
 HUGE_FIELD = " " + " ".join(["trace" * 1000] * 30)
 CSV_DEFAULT_FIELD_LIMIT = 131_072

@@ -45,14 +45,13 @@ def test_rule_does_not_fire_on_counter_example(ruleset, rule_id, example):
 def test_no_phrase_votes_twice_for_one_category() -> None:
     """Every rule fires whatever the mail's language: a phrase listed in two rules of one
     category would count twice."""
-    import tomllib
-
     from mailbot.resources import rules_dir
+    from mailbot.triage.loader import rule_tables
 
     seen: dict[tuple[str, str], str] = {}
     twice = []
     for path in sorted(rules_dir().glob("*.toml")):
-        for rule in tomllib.loads(path.read_text(encoding="utf-8")).get("rule", []):
+        for rule in rule_tables(path):
             if rule.get("action") != "vote":
                 continue
             for phrase in rule.get("phrases", []):
