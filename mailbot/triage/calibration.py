@@ -97,6 +97,17 @@ def ece(probs: np.ndarray, gold: np.ndarray, bins: int = 10) -> float:
     )
 
 
+def _macro_f1(gold: np.ndarray, pred: np.ndarray, classes: int) -> float:
+    scores = []
+    for c in range(classes):
+        tp = float(np.sum((pred == c) & (gold == c)))
+        fp = float(np.sum((pred == c) & (gold != c)))
+        fn = float(np.sum((pred != c) & (gold == c)))
+        if tp + fp + fn:
+            scores.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores)) if scores else 0.0
+
+
 def fit(
     probs: np.ndarray,
     gold: np.ndarray,
@@ -105,17 +116,14 @@ def fit(
 ) -> Calibration:
     """The rules' weight that decides best (macro-F1; the lower NLL among equals), then the
     temperature that makes the confidence honest at that weight (NLL)."""
-    from mailbot.triage.evaluate import metrics  # evaluate imports this module
-
     if len(gold) == 0:
         return Calibration()
-    labels = [str(c) for c in range(probs.shape[1])]
     scales = rule_scales if votes is not None and np.any(votes) else (0.0,)
     best: tuple[float, float, float, float] | None = None
     for scale in scales:
         # The decision does not depend on the temperature, only on the rules' weight.
         decided = Calibration(rule_scale=scale).apply(probs, votes).argmax(axis=1)
-        f1 = metrics(gold, decided, labels)["macro_f1"]
+        f1 = _macro_f1(gold, decided, probs.shape[1])
         for temperature in TEMPERATURES:
             trial = Calibration(temperature=temperature, rule_scale=scale)
             loss = nll(trial.apply(probs, votes), gold)
