@@ -10,13 +10,14 @@ sends it later.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from bisect import bisect_right, insort
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
@@ -29,7 +30,7 @@ from mailbot.outgoing.send import SEND_ERRORS, refine_language, reply_address, s
 from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
 from mailbot.pipeline.client_language import variant_of
-from mailbot.pipeline.file import Answer
+from mailbot.pipeline.file import Answer, BatchContext
 from mailbot.pipeline.route import Route, is_listed_client
 from mailbot.pipeline.trust import sender_verdict
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
@@ -73,6 +74,7 @@ class AckInput:
     tripped: list[Breaker]  # filled by a check that stops answering the sender
     sender_check: SenderVerdict | None = None  # who sent it; None: never checked
     recipient: str = ""  # where the answer would go (outgoing.reply_address); "" = the sender
+    batch: AckBatch | None = None  # what the checks read, read once for the whole batch
 
     @property
     def sender(self) -> str:
@@ -83,9 +85,163 @@ class AckInput:
         return self.recipient or self.sender
 
     def trip(self, reason: str) -> None:
-        breaker = trip(self.session, self.to, reason, self.now, self.config)
+        if self.batch is not None:
+            breaker = self.batch.trip(self.session, self.to, reason, self.now, self.config)
+        else:
+            breaker = trip(self.session, self.to, reason, self.now, self.config)
         if breaker is not None:
             self.tripped.append(breaker)
+
+
+MISSING = object()  # an address the batch did not read
+
+
+@dataclass
+class AckBatch:
+    """What the acknowledgement checks of a batch read from the database, read in a few
+    queries for all its messages; each message's answer then updates it for the next ones.
+
+    What a message changed counts for the next ones only once its savepoint is kept
+    (`keep`); a message rolled back leaves it as it was (`drop`).
+    """
+
+    breakers: dict[str, Breaker | None]  # by address: the breaker row, None: no breaker
+    ours: dict[str, OutboxMail]  # our acknowledgements by Message-ID (the batch's threads)
+    # (sender, subject) -> (new text, arrival, Message-ID) of mails that may repeat one
+    texts: dict[tuple[str | None, str | None], list[tuple[str | None, datetime, str | None]]]
+    acked: dict[str, list[datetime]]  # arrival times of acknowledged mails, by sender, sorted
+    _pending: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def read(
+        cls,
+        session: Session,
+        work: Iterable[tuple[StoredMessage, Message, str]],
+    ) -> AckBatch:
+        """Read what the checks need for (row, message, address the answer goes to) each."""
+        rows = list(work)
+        senders = {m.from_.email for _r, m, _to in rows if m.from_}
+        arrivals = [r.arrived_at for r, _m, _to in rows]
+        first, last = min(arrivals), max(arrivals)
+        addresses = {to for _r, _m, to in rows}
+        breakers: dict[str, Breaker | None] = dict.fromkeys(addresses)
+        if addresses:
+            for breaker in session.scalars(select(Breaker).where(Breaker.address.in_(addresses))):
+                breakers[breaker.address] = breaker
+        thread = {i for _r, m, _to in rows for i in (m.in_reply_to, *m.references) if i}
+        ours: dict[str, OutboxMail] = {}
+        if thread:
+            for mail in session.scalars(
+                select(OutboxMail)
+                .where(OutboxMail.message_id.in_(thread), OutboxMail.kind == ACK_KIND)
+                .order_by(OutboxMail.id)
+            ):
+                ours.setdefault(mail.message_id, mail)
+        texts: dict[tuple[str | None, str | None], list[tuple[str | None, datetime, str | None]]]
+        texts = {}
+        said = [m for _r, m, _to in rows if m.from_ and (m.new_text or "").strip()]
+        if said:
+            subjects = {m.subject_normalized for m in said}
+            subject = StoredMessage.subject_normalized.in_(subjects - {None})
+            if None in subjects:
+                subject = or_(subject, StoredMessage.subject_normalized.is_(None))
+            for sender, subj, new_text, arrived, mid in session.execute(
+                select(
+                    StoredMessage.from_email,
+                    StoredMessage.subject_normalized,
+                    StoredMessage.new_text,
+                    StoredMessage.arrived_at,
+                    StoredMessage.message_id,
+                ).where(
+                    StoredMessage.from_email.in_({m.from_.email for m in said if m.from_}),
+                    subject,
+                    StoredMessage.new_text.in_({m.new_text for m in said}),
+                    StoredMessage.arrived_at >= first - BURST_WINDOW,
+                    StoredMessage.arrived_at <= last,
+                )
+            ):
+                texts.setdefault((sender, subj), []).append((new_text, arrived, mid))
+        acked: dict[str, list[datetime]] = {}
+        if senders:
+            for sender, arrived in session.execute(
+                select(StoredMessage.from_email, StoredMessage.arrived_at)
+                .select_from(OutboxMail)
+                .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
+                .where(
+                    OutboxMail.kind == ACK_KIND,
+                    StoredMessage.from_email.in_(senders),
+                    StoredMessage.arrived_at > first - RATE_WINDOW,
+                    StoredMessage.arrived_at <= last,
+                )
+            ):
+                acked.setdefault(sender, []).append(arrived)
+        for times in acked.values():
+            times.sort()
+        return cls(breakers, ours, texts, acked)
+
+    # --- what a message's checks ask -------------------------------------------------
+
+    def breaker(self, session: Session, address: str, now: datetime) -> Breaker | None:
+        """As `breakers.active_breaker`: the breaker in force, an expired one deleted."""
+        found = self.breakers.get(address, MISSING)
+        if found is MISSING:
+            return active_breaker(session, address, now)
+        if found is not None and found.expires_at <= now:  # type: ignore[union-attr]
+            session.delete(found)
+            self._pending.append(lambda: self.breakers.__setitem__(address, None))
+            return None
+        return found  # type: ignore[return-value]
+
+    def trip(
+        self, session: Session, address: str, reason: str, now: datetime, config: Config
+    ) -> Breaker | None:
+        """As `breakers.trip`, the breaker then known to the batch's next messages."""
+        if self.breaker(session, address, now) is not None:
+            return None
+        breaker = trip(session, address, reason, now, config, known_off=True)
+        if breaker is not None:
+            self._pending.append(lambda: self.breakers.__setitem__(address, breaker))
+        return breaker
+
+    def our_mail(self, message: Message) -> OutboxMail | None:
+        ids = [i for i in (message.in_reply_to, *message.references) if i]
+        found = [self.ours[i] for i in ids if i in self.ours]
+        return min(found, key=lambda mail: mail.id) if found else None
+
+    def repeats(self, sender: str, message: Message, arrived_at: datetime) -> int:
+        """As the query of `_repeated_text`: the same mail from the sender within the window."""
+        return sum(
+            1
+            for new_text, arrived, mid in self.texts.get((sender, message.subject_normalized), ())
+            if new_text == message.new_text
+            and arrived_at - BURST_WINDOW <= arrived <= arrived_at
+            and mid is not None
+            and mid != message.message_id
+        )
+
+    def acknowledged(self, sender: str, arrived_at: datetime) -> int:
+        """Acknowledged mails of the sender that arrived within the hour before this one."""
+        times = self.acked.get(sender, [])
+        return bisect_right(times, arrived_at) - bisect_right(times, arrived_at - RATE_WINDOW)
+
+    # --- what a message did ----------------------------------------------------------
+
+    def queued(self, row: StoredMessage) -> None:
+        """An acknowledgement of `row` was queued: it counts for the sender's rate."""
+        if row.from_email is not None:
+            sender, arrived = row.from_email, row.arrived_at
+            self._pending.append(lambda: insort(self.acked.setdefault(sender, []), arrived))
+
+    def keep(self) -> None:
+        for change in self._pending:
+            change()
+        self._pending.clear()
+
+    def drop(self) -> None:
+        self._pending.clear()
+
+    def finish(self, session: Session) -> None:
+        """Nothing is left to write at the end of an answer batch."""
 
 
 Check = Callable[[AckInput], Outcome[str]]  # a decision is the reason not to answer
@@ -159,7 +315,10 @@ def _hours(age: timedelta) -> str:
 
 
 def _breaker(a: AckInput) -> Outcome[str]:
-    breaker = active_breaker(a.session, a.to, a.now)
+    if a.batch is not None:
+        breaker = a.batch.breaker(a.session, a.to, a.now)
+    else:
+        breaker = active_breaker(a.session, a.to, a.now)
     if breaker is not None:
         until = f"{breaker.expires_at:%Y-%m-%d %H:%M} UTC"
         return Outcome(f"answers to {a.to} are stopped until {until}: {breaker.reason}", "tripped")
@@ -167,7 +326,10 @@ def _breaker(a: AckInput) -> Outcome[str]:
 
 
 def _reply_to_our_mail(a: AckInput) -> Outcome[str]:
-    ours = _our_mail_replied_to(a.session, a.message)
+    if a.batch is not None:
+        ours = a.batch.our_mail(a.message)
+    else:
+        ours = _our_mail_replied_to(a.session, a.message)
     if ours is None:
         return Outcome(None, "not a reply to our acknowledgement")
     # Arrival, not processing, time: a backlog read at once is no robot's speed.
@@ -217,7 +379,18 @@ def _repeated_text(a: AckInput) -> Outcome[str]:
         return Outcome(None, "no text to compare")
     # The same subject and the same words again and again: a machine, not a person (people
     # reuse a body like "see attached", but not with the same subject each time).
-    repeats = (
+    if a.batch is not None:
+        repeats = a.batch.repeats(a.sender, a.message, a.arrived_at)
+    else:
+        repeats = _repeats(a)
+    if repeats >= BURST_REPEATS:
+        a.trip(f"sent the same mail {repeats + 1} times within an hour: a machine repeating itself")
+        return Outcome(f"{a.sender} repeats itself: breaker tripped", f"{repeats} repeats")
+    return Outcome(None, "not a repeat" if not repeats else plural(repeats, "repeat"))
+
+
+def _repeats(a: AckInput) -> int:
+    return (
         a.session.scalar(
             select(func.count())
             .select_from(StoredMessage)
@@ -232,10 +405,6 @@ def _repeated_text(a: AckInput) -> Outcome[str]:
         )
         or 0
     )
-    if repeats >= BURST_REPEATS:
-        a.trip(f"sent the same mail {repeats + 1} times within an hour: a machine repeating itself")
-        return Outcome(f"{a.sender} repeats itself: breaker tripped", f"{repeats} repeats")
-    return Outcome(None, "not a repeat" if not repeats else plural(repeats, "repeat"))
 
 
 def _follow_up(a: AckInput) -> Outcome[str]:
@@ -265,7 +434,18 @@ def _known_sender(a: AckInput) -> Outcome[str]:
 def _rate_limit(a: AckInput) -> Outcome[str]:
     limit = a.config.acknowledgements.max_per_sender_per_hour
     # Counted by when the mails arrived, so a backlog read at once is not a flood.
-    recent = (
+    if a.batch is not None:
+        recent = a.batch.acknowledged(a.sender, a.arrived_at)
+    else:
+        recent = _recent_acks(a)
+    if recent >= limit:
+        a.trip(f"more than {limit} new threads acknowledged within an hour: a loop or a flood")
+        return Outcome(f"rate limit reached for {a.sender}: breaker tripped", f"{recent} this hour")
+    return Outcome(None, f"{recent} of {limit} this hour")
+
+
+def _recent_acks(a: AckInput) -> int:
+    return (
         a.session.scalar(
             select(func.count())
             .select_from(OutboxMail)
@@ -279,10 +459,6 @@ def _rate_limit(a: AckInput) -> Outcome[str]:
         )
         or 0
     )
-    if recent >= limit:
-        a.trip(f"more than {limit} new threads acknowledged within an hour: a loop or a flood")
-        return Outcome(f"rate limit reached for {a.sender}: breaker tripped", f"{recent} this hour")
-    return Outcome(None, f"{recent} of {limit} this hour")
 
 
 ACK_CHECKS: dict[str, Check] = {
@@ -320,8 +496,12 @@ def decide(
     arrived_at: datetime | None = None,
     sender_check: SenderVerdict | None = None,
     recipient: str = "",
+    batch: AckBatch | None = None,
 ) -> AckDecision:
-    """Whether to acknowledge this message; may trip a breaker as a side effect it reports."""
+    """Whether to acknowledge this message; may trip a breaker as a side effect it reports.
+
+    `batch`: what the checks read, read once for the batch the message is in.
+    """
     a = AckInput(
         session,
         config,
@@ -334,6 +514,7 @@ def decide(
         tripped=[],
         sender_check=sender_check,
         recipient=recipient,
+        batch=batch,
     )
     names = ack_checks() if checks is None else checks
     refused, record = run_chain([(n, lambda c=ACK_CHECKS[n]: c(a)) for n in names])
@@ -419,6 +600,19 @@ class TemplateAcknowledger:
         self.config = config
         self.clock = clock
 
+    def prepare(
+        self, session: Session, work: Sequence[tuple[StoredMessage, Message, Item]]
+    ) -> AckBatch:
+        """Read what the checks of a batch of (row, message, item) need, in a few queries."""
+        return AckBatch.read(
+            session,
+            (
+                (row, message, _recipient(row, self.config.project(item.project_key)) or sender)
+                for row, message, item in work
+                for sender in [message.from_.email if message.from_ else ""]
+            ),
+        )
+
     def acknowledge(
         self,
         session: Session,
@@ -429,8 +623,10 @@ class TemplateAcknowledger:
         item: Item,
         route: Route,
         new_item: bool,
+        batch: BatchContext | None = None,
     ) -> Answer:
         now = self.clock.now(UTC)
+        batch = batch if isinstance(batch, AckBatch) else None
         decision = decide(
             session,
             self.config,
@@ -442,6 +638,7 @@ class TemplateAcknowledger:
             arrived_at=row.arrived_at,
             sender_check=sender_verdict(row),
             recipient=_recipient(row, self.config.project(item.project_key)),
+            batch=batch,
         )
         checks = tuple(str(link) for link in decision.checks)
         if decision.tripped is not None:
@@ -484,6 +681,8 @@ class TemplateAcknowledger:
             return Answer(f"not sent: {err.message}", checks)
         if outbox is None:
             return Answer("not sent: already queued earlier", checks)
+        if batch is not None:
+            batch.queued(row)
         if item.category == "issue" and item.status == "new":
             session.add(
                 change_status(

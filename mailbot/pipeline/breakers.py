@@ -30,10 +30,19 @@ def active_breaker(session: Session, address: str, now: datetime) -> Breaker | N
 
 
 def trip(
-    session: Session, address: str, reason: str, now: datetime, config: Config
+    session: Session,
+    address: str,
+    reason: str,
+    now: datetime,
+    config: Config,
+    *,
+    known_off: bool = False,
 ) -> Breaker | None:
-    """Stop answering `address` for the cool-down; None if a breaker is on already."""
-    if active_breaker(session, address, now) is not None:
+    """Stop answering `address` for the cool-down; None if a breaker is on already.
+
+    `known_off`: the caller has just seen that none is on (it is not asked again).
+    """
+    if not known_off and active_breaker(session, address, now) is not None:
         return None
     cooldown = timedelta(hours=config.acknowledgements.breaker_cooldown_hours)
     breaker = Breaker(address=address, reason=reason, tripped_at=now, expires_at=now + cooldown)

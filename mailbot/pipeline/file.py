@@ -8,22 +8,29 @@ The acknowledgement is the next stage's (`answer`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.items.lifecycle import CLOSED_ISSUE_STATES, change_status, initial_status
 from mailbot.items.progress import clear_waiting
-from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, next_number
+from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, ItemRef, next_number
 from mailbot.message import Message, clean_text
 from mailbot.pipeline.client_language import variant_of
-from mailbot.pipeline.route import OUTSIDER, Route, route_to_project
-from mailbot.storage.models import Event, Item, MessageState, StoredMessage
+from mailbot.pipeline.route import OUTSIDER, REF_TAG, ItemLookup, Route, route_to_project
+from mailbot.storage.models import (
+    Event,
+    Item,
+    MessageState,
+    OutboxMail,
+    ProjectCounter,
+    StoredMessage,
+)
 from mailbot.storage.search import index_filed
 
 if TYPE_CHECKING:
@@ -51,6 +58,25 @@ class Answer:
     checks: tuple[str, ...] = ()  # "name: answer", in the order they were asked
 
 
+class BatchContext(Protocol):
+    """What a stage read once for a whole batch, and what its messages did so far.
+
+    A message's changes count for the batch's next messages once its savepoint is kept.
+    """
+
+    def keep(self) -> None:
+        """The message just worked was saved: what it did counts from now on."""
+        ...
+
+    def drop(self) -> None:
+        """The message just worked was rolled back: forget what it did."""
+        ...
+
+    def finish(self, session: Session) -> None:
+        """Write what the batch left for its end, before it commits."""
+        ...
+
+
 class Acknowledger(Protocol):
     def acknowledge(
         self,
@@ -62,8 +88,18 @@ class Acknowledger(Protocol):
         item: Item,
         route: Route,
         new_item: bool,
+        batch: BatchContext | None = None,
     ) -> Answer:
-        """Queue an acknowledgement if one is due; return the decision and its checks."""
+        """Queue an acknowledgement if one is due; return the decision and its checks.
+
+        `batch`: what `prepare` read for the batch the message is in, if any.
+        """
+        ...
+
+    def prepare(
+        self, session: Session, work: Sequence[tuple[StoredMessage, Message, Item]]
+    ) -> BatchContext:
+        """Read what deciding a batch of (row, message, item) needs, in a few queries."""
         ...
 
 
@@ -90,6 +126,165 @@ class FilingHook(Protocol):
     def __call__(self, session: Session, ctx: FilingContext) -> str | None: ...
 
 
+IN_CHUNK = 500  # values in one IN (...) of a batch's lookups (hostile mail has many)
+
+FiledBy = tuple[int, str | None, ItemRef]  # a filed message's id, its sender and its item
+
+
+def _ref_of(item: Item) -> ItemRef:
+    return ItemRef(
+        item.id,
+        item.ref,
+        None if item.project_key == UNASSIGNED_KEY else item.project_key,
+        item.client_email,
+    )
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    found = sorted(set(values))
+    for start in range(0, len(found), IN_CHUNK):
+        yield found[start : start + IN_CHUNK]
+
+
+@dataclass
+class FileBatch:
+    """What routing and filing a batch read from the database, in a few queries for all
+    its messages; each message filed updates it for the batch's next ones (a reply filed
+    after its first mail in the same batch follows it up, as it would one by one).
+
+    A message's changes are undone when its savepoint is rolled back (`drop`). Item numbers
+    are handed out here: the first of a project in the batch takes the counter row (and
+    its lock, until the batch commits), the next ones count on, and `finish` writes the
+    last one back; the search index is written for the whole batch at its end.
+    """
+
+    session: Session
+    ours: dict[str, ItemRef]  # Message-IDs of our outgoing mail, to the item they are about
+    filed: dict[str, list[FiledBy]]  # Message-ID -> the messages filed with it, by id
+    refs: dict[str, ItemRef | None]  # references named in subjects: the item, None: unknown
+    numbers: dict[str, int] = field(default_factory=dict)  # project -> last number given
+    written: dict[str, int] = field(default_factory=dict)  # project -> the counter's number
+    index: list[tuple[Item, bool, str | None, str | None]] = field(default_factory=list)
+    _undo: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, session: Session, work: Iterable[tuple[StoredMessage, Message]]) -> FileBatch:
+        """Read the threads, the Message-IDs and the references of a batch of (row, message)."""
+        messages = [message for _row, message in work]
+        thread = {i for m in messages for i in (m.in_reply_to, *m.references) if i}
+        own = {m.message_id for m in messages if m.message_id}
+        columns = (Item.id, Item.ref, Item.project_key, Item.client_email)
+        ours: dict[str, ItemRef] = {}
+        for chunk in _chunks(thread):
+            for mid, item_id, ref, key, client in session.execute(
+                select(OutboxMail.message_id, *columns)
+                .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
+                .join(Item, StoredMessage.item_id == Item.id)
+                .where(OutboxMail.message_id.in_(chunk))
+                .order_by(OutboxMail.id)
+            ):
+                ours.setdefault(mid, ItemRef(item_id, ref, _project_of(key), client))
+        filed: dict[str, list[FiledBy]] = {}
+        for chunk in _chunks(thread | own):
+            for row_id, mid, sender, item_id, ref, key, client in session.execute(
+                select(StoredMessage.id, StoredMessage.message_id, StoredMessage.from_email)
+                .add_columns(*columns)
+                .join(Item, StoredMessage.item_id == Item.id)
+                .where(StoredMessage.message_id.in_(chunk))
+            ):
+                ref_ = ItemRef(item_id, ref, _project_of(key), client)
+                filed.setdefault(mid, []).append((row_id, sender, ref_))
+        for found in filed.values():
+            found.sort(key=lambda f: f[0])
+        tags = {
+            f"{match.group(1)}-{int(match.group(2))}"
+            for m in messages
+            for match in REF_TAG.finditer(m.subject)
+        }
+        refs: dict[str, ItemRef | None] = {}
+        for chunk in _chunks(tags):
+            for item in session.scalars(select(Item).where(Item.ref.in_(chunk))):
+                refs[item.ref] = _ref_of(item)
+        return cls(session, ours, filed, refs)
+
+    # --- routing ---------------------------------------------------------------------
+
+    def item_for_message_ids(self, message_ids: Sequence[str]) -> ItemRef | None:
+        """As `DbItemLookup`: our mail's thread first, else the first mail filed with an id;
+        the nearest ancestor wins."""
+        for mid in message_ids:
+            if mid in self.ours:
+                return self.ours[mid]
+            if mid in self.filed:
+                return self.filed[mid][0][2]
+        return None
+
+    def item_for_ref(self, ref: str) -> ItemRef | None:
+        if ref in self.refs and self.refs[ref] is not None:
+            return self.refs[ref]
+        # Unknown when the batch was read: perhaps an old reference of a moved item.
+        return DbItemLookup(self.session).item_for_ref(ref)
+
+    def earlier(self, message_id: str, row_id: int) -> FiledBy | None:
+        """The first message filed with this Message-ID, other than `row_id`."""
+        return next((f for f in self.filed.get(message_id, ()) if f[0] != row_id), None)
+
+    # --- what filing a message does --------------------------------------------------
+
+    def next_number(self, session: Session, key: str) -> int:
+        """The project's next item number (the batch writes the last one at its end)."""
+        before = self.numbers.get(key)
+        if before is None:
+            number = next_number(session, key)  # holds the counter row until the commit
+            self.written[key] = number
+            self._undo.append(lambda: (self.numbers.pop(key), self.written.pop(key)))
+        else:
+            number = before + 1
+            self._undo.append(lambda: self.numbers.__setitem__(key, before))
+        self.numbers[key] = number
+        return number
+
+    def filed_as(self, row: StoredMessage, message: Message, item: Item, new_item: bool) -> None:
+        """`row` is filed under `item`: later messages of the batch find it."""
+        ref = _ref_of(item)
+        if message.message_id:
+            found = self.filed.setdefault(message.message_id, [])
+            entry = (row.id, row.from_email, ref)
+            found.append(entry)
+            found.sort(key=lambda f: f[0])
+            self._undo.append(lambda: found.remove(entry))
+        if new_item:
+            before = self.refs.get(item.ref)
+            self.refs[item.ref] = ref
+            self._undo.append(lambda: self.refs.__setitem__(item.ref, before))
+        self.index.append((item, new_item, row.subject, row.new_text))
+        self._undo.append(self.index.pop)
+
+    def keep(self) -> None:
+        self._undo.clear()
+
+    def drop(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def finish(self, session: Session) -> None:
+        """Write the counters' last numbers and the batch's search index."""
+        for key, number in self.numbers.items():
+            if number != self.written[key]:
+                session.execute(
+                    update(ProjectCounter)
+                    .where(ProjectCounter.project_key == key)
+                    .values(last_number=number)
+                )
+        if self.index:
+            index_filed(session, self.index)
+        self.index = []
+
+
+def _project_of(key: str) -> str | None:
+    return None if key == UNASSIGNED_KEY else key
+
+
 def file_message(
     session: Session,
     config: Config,
@@ -97,7 +292,10 @@ def file_message(
     message: Message,
     verdict: Verdict | None,
     hooks: Sequence[FilingHook] = (),
+    batch: FileBatch | None = None,
 ) -> Filed:
+    """Route and file one message. `batch`: what was read for the message's batch (its
+    lookups then ask no query); None: the message is filed alone."""
     category = verdict.category if verdict else None
     if category == "none":  # decided once, by the classify stage
         row.state = MessageState.FILED
@@ -106,9 +304,8 @@ def file_message(
         session.add(Event(message_pk=row.id, kind="noise", detail=detail))
         return Filed(row.id, "noise", None, None, None)
 
-    route = route_to_project(
-        message, config.projects, DbItemLookup(session), is_own=config.is_own_address
-    )
+    lookup: ItemLookup = batch if batch is not None else DbItemLookup(session)
+    route = route_to_project(message, config.projects, lookup, is_own=config.is_own_address)
     if route.item is not None:
         item = session.get(Item, route.item.item_id)
         assert item is not None
@@ -119,9 +316,9 @@ def file_message(
                 session, item, row, category, sure=bool(verdict and not verdict.needs_review)
             )
     else:
-        item = _new_item(session, route, message, verdict, opened_at=row.arrived_at)
+        item = _new_item(session, route, message, verdict, opened_at=row.arrived_at, batch=batch)
         new_item = True
-    _doubts(session, item, row, message, route)
+    _doubts(session, item, row, message, route, batch)
     row.item_id = item.id
     row.route = {**route.to_dict(), "new_item": new_item}  # the answer stage reads both
     row.state = MessageState.FILED
@@ -129,8 +326,10 @@ def file_message(
     notes = [note for hook in hooks if (note := hook(session, ctx))]
     detail = {"item": item.ref, "new_item": new_item, "route": route.step, "notes": notes}
     session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
-    # The queue's search finds it at once; a follow-up's words are added to its item's.
-    index_filed(session, [(item, new_item, row.subject, row.new_text)])
+    if batch is not None:  # filed for the batch's next mails; indexed at its end
+        batch.filed_as(row, message, item, new_item)
+    else:  # The queue's search finds it at once; a follow-up's words are added to its item's.
+        index_filed(session, [(item, new_item, row.subject, row.new_text)])
     return Filed(
         row.id,
         "new_item" if new_item else "follow_up",
@@ -141,14 +340,26 @@ def file_message(
 
 
 def _doubts(
-    session: Session, item: Item, row: StoredMessage, message: Message, route: Route
+    session: Session,
+    item: Item,
+    row: StoredMessage,
+    message: Message,
+    route: Route,
+    batch: FileBatch | None = None,
 ) -> None:
     """What a person must look at: an outsider in a client's thread, a reused Message-ID."""
     reasons = []
     if route.step == OUTSIDER:
         reasons.append(route.explanation[-1] if route.explanation else "in another's thread")
     sender = message.from_.email if message.from_ else ""
-    if not message.message_id_synthetic:
+    if not message.message_id_synthetic and batch is not None:
+        first = batch.earlier(message.message_id, row.id)
+        if first is not None and (first[1] or "") != sender:
+            reasons.append(
+                f"its Message-ID was used before by {first[1] or 'another sender'} "
+                f"(message {first[0]}): the thread stays with that first mail"
+            )
+    elif not message.message_id_synthetic:
         earlier = session.scalars(
             select(StoredMessage)
             .where(
@@ -179,9 +390,10 @@ def _new_item(
     verdict: Verdict | None,
     *,
     opened_at: datetime | None,
+    batch: FileBatch | None = None,
 ) -> Item:
     key = route.project or UNASSIGNED_KEY
-    number = next_number(session, key)
+    number = batch.next_number(session, key) if batch is not None else next_number(session, key)
     category = verdict.category if verdict else FALLBACK_CATEGORY
     item = Item(
         ref=f"{key}-{number}",

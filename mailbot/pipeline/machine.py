@@ -28,7 +28,7 @@ from mailbot.config_types import MailboxConfig
 from mailbot.message import Message, RawMail
 from mailbot.outgoing.outbox import SendStats
 from mailbot.pipeline import budget, spam, trust
-from mailbot.pipeline.file import Acknowledger, FilingHook
+from mailbot.pipeline.file import Acknowledger, BatchContext, FileBatch, FilingHook
 from mailbot.pipeline.stages import (
     ANSWER,
     CLASSIFY,
@@ -261,24 +261,30 @@ class Pipeline:
                     if stage is ANSWER
                     else []
                 )
+                rows = {i: row for i, row in rows.items() if i in messages}
+                batch = self._prepare(session, stage, rows, messages, items)
                 for row_id, row in rows.items():
                     if self.stop_event.is_set():
                         break
-                    message = messages.get(row_id)
-                    if message is None:  # it failed to parse again, or was not ours then
-                        continue
+                    message = messages[row_id]
                     retry = row.state == MessageState.FAILED
                     try:
                         with session.begin_nested():
-                            note = self._work(session, stage, row, message)
+                            note = self._work(session, stage, row, message, batch)
                             self._advance_row(session, row, stage)
                     except Exception as err:
+                        if batch is not None:
+                            batch.drop()
                         if not isinstance(err, StageError):
                             log.exception("%s failed for message %s", stage.name, row_id)
                         failures[row_id] = describe_error(err)
                         continue
+                    if batch is not None:
+                        batch.keep()
                     retried += retry
                     done.append((row, note))
+                if batch is not None:
+                    batch.finish(session)
                 work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
                 del items
         except Exception:
@@ -296,6 +302,29 @@ class Pipeline:
                 self._forget(row.id)
         for row_id, error in failures.items():
             self._failed(stage, row_id, error, stats)
+
+    def _prepare(
+        self,
+        session: Session,
+        stage: Stage,
+        rows: dict[int, StoredMessage],
+        messages: dict[int, Message],
+        items: Sequence[Item],
+    ) -> BatchContext | None:
+        """What the batch's messages need from the database, read in a few queries."""
+        if stage is FILE:
+            return FileBatch.read(session, [(row, messages[i]) for i, row in rows.items()])
+        if stage is ANSWER and self.acknowledger is not None:
+            by_id = {item.id: item for item in items}
+            return self.acknowledger.prepare(
+                session,
+                [
+                    (row, messages[row_id], by_id[row.item_id])
+                    for row_id, row in rows.items()
+                    if row.item_id in by_id
+                ],
+            )
+        return None
 
     def _parse_batch(self, ids: Sequence[int], stats: RunStats) -> None:
         """Parse a batch (no transaction open meanwhile), then record it in one."""
@@ -398,12 +427,22 @@ class Pipeline:
                 log.exception("%s failed for message %s", stage.name, row_id)
             self._failed(stage, row_id, describe_error(err), stats)
 
-    def _work(self, session: Session, stage: Stage, row: StoredMessage, message: Message) -> str:
-        """File or answer one message; returns the note for the log."""
+    def _work(
+        self,
+        session: Session,
+        stage: Stage,
+        row: StoredMessage,
+        message: Message,
+        batch: BatchContext | None = None,
+    ) -> str:
+        """File or answer one message; returns the note for the log.
+
+        `batch`: what was read for the message's batch (None: the message alone)."""
         if stage is FILE:
-            return file_one(session, self.config, row, message, self.hooks)
+            filing = batch if isinstance(batch, FileBatch) else None
+            return file_one(session, self.config, row, message, self.hooks, filing)
         if stage is ANSWER:
-            decision = answer_one(session, row, message, self.acknowledger)
+            decision = answer_one(session, row, message, self.acknowledger, batch)
             item = session.get(Item, row.item_id) if row.item_id is not None else None
             filed_as = item.ref if item is not None else "not filed"
             return f"{filed_as} ({row.category or 'unclassified'}), answer: {decision}"

@@ -23,7 +23,14 @@ from mailbot.errors import MailbotError, ParseError
 from mailbot.message import Message
 from mailbot.parse import parse_bytes
 from mailbot.pipeline.budget import OverBudget, Reader
-from mailbot.pipeline.file import Acknowledger, Answer, FilingHook, file_message
+from mailbot.pipeline.file import (
+    Acknowledger,
+    Answer,
+    BatchContext,
+    FileBatch,
+    FilingHook,
+    file_message,
+)
 from mailbot.pipeline.route import Route
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
 from mailbot.storage.store import message_fields
@@ -223,9 +230,12 @@ def file_one(
     row: StoredMessage,
     message: Message,
     hooks: Sequence[FilingHook],
+    batch: FileBatch | None = None,
 ) -> str:
-    """Route and file one message; returns the item reference, or "noise"."""
-    filed = file_message(session, config, row, message, stored_verdict(row), hooks)
+    """Route and file one message; returns the item reference, or "noise".
+
+    `batch`: what was read for the message's batch (`FileBatch.read`)."""
+    filed = file_message(session, config, row, message, stored_verdict(row), hooks, batch)
     return filed.item_ref or filed.outcome
 
 
@@ -233,9 +243,16 @@ def file_one(
 
 
 def answer_one(
-    session: Session, row: StoredMessage, message: Message, acknowledger: Acknowledger | None
+    session: Session,
+    row: StoredMessage,
+    message: Message,
+    acknowledger: Acknowledger | None,
+    batch: BatchContext | None = None,
 ) -> str:
-    """Decide (and queue) the acknowledgement of one filed message; returns the decision."""
+    """Decide (and queue) the acknowledgement of one filed message; returns the decision.
+
+    `batch`: what the acknowledger read for the message's batch (`Acknowledger.prepare`).
+    """
     if row.item_id is None:
         answer = Answer("not sent: noise is never answered")
     elif acknowledger is None:
@@ -253,6 +270,7 @@ def answer_one(
             item=item,
             route=Route.from_dict(stored, row.item_id),
             new_item=bool(stored.get("new_item")),
+            batch=batch,
         )
     session.add(
         Event(

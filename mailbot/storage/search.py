@@ -192,7 +192,7 @@ def index_filed(
     postgresql = session.get_bind().dialect.name == "postgresql"
     if fresh:
         _write_documents(session, {i: document(parts) for i, parts in fresh.items()}, postgresql)
-    later = {i: parts for i, parts in added.items() if i not in fresh}
+    later = added  # a follow-up of an item new in the same call: appended to its document
     if not later:
         return
     if postgresql:

@@ -1,0 +1,171 @@
+"""Filing and answering read what a batch needs in a few queries up front (threads, earlier
+Message-IDs, references, breakers, earlier acknowledgements): the routes, items, numbers and
+decisions are those of every mail asking the database on its own, a bad mail is still rolled
+back alone, and the statements per mail stay few."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+import mailbot.pipeline.file
+import mailbot.pipeline.route
+from mailbot.config_types import ProjectConfig
+from mailbot.message import Message
+from mailbot.pipeline.machine import Pipeline
+from mailbot.pipeline.stages import ANSWER, FILE
+from mailbot.storage.models import Event, Item, MessageState, StoredMessage
+from tests.support.pipeline import MaildirBot, client_mail
+
+ALIAS = "projects+acme@agency.example"
+ACME = ProjectConfig(
+    key="ACME",
+    name="ACME web shop",
+    client_domains=("acme.example",),
+    alias=ALIAS,
+    pm="pm@agency.example",
+)
+POISON = "poison"  # routing raises on the mail with this in its subject
+DATE = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def poisoned(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = mailbot.pipeline.route.route_to_project
+
+    def route(message: Message, *args: Any, **kw: Any) -> Any:
+        if POISON in message.subject:
+            raise RuntimeError("routing broke on this mail")
+        return real(message, *args, **kw)
+
+    monkeypatch.setattr(mailbot.pipeline.file, "route_to_project", route)
+
+
+def per_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every mail asks the database on its own, as filing and answering did before."""
+    monkeypatch.setattr(Pipeline, "_prepare", lambda *args: None)
+
+
+def filed_as(bot: MaildirBot) -> dict[str, Any]:
+    """Everything filing and answering decided, in a form two runs can be compared by."""
+    with bot.session() as s:
+        items = {i.id: i for i in s.scalars(select(Item))}
+        messages = []
+        for row in s.scalars(select(StoredMessage).order_by(StoredMessage.id)):
+            item = items.get(row.item_id) if row.item_id else None
+            kinds = s.scalars(
+                select(Event.kind).where(Event.message_pk == row.id).order_by(Event.id)
+            ).all()
+            messages.append(
+                (row.subject, row.state, item.ref if item else None, row.route, list(kinds))
+            )
+        numbered = sorted(
+            (i.ref, i.title, i.status, i.needs_review, i.client_email) for i in items.values()
+        )
+    return {"messages": messages, "items": numbered, "decisions": bot.decisions()}
+
+
+def one_batch(tmp_path: Path) -> dict[str, Any]:
+    with MaildirBot(tmp_path, projects=(ACME,), date=DATE, max_attempts=3, retry_delay=0.0) as bot:
+        first = bot.deliver("anna@acme.example", "Issue: login broken", "It fails.")
+        bot.run()
+        # One batch: a follow-up of a mail filed before, a new item, a mail that breaks
+        # routing, a stranger writing to the project's alias, a reply to the new item of
+        # this same batch, another new item (numbered as if the bad mail was never there)
+        # and a second mail reusing the first one's Message-ID from another sender.
+        bot.deliver("anna@acme.example", "Re: Issue: login broken", "Still.", reply_to=first)
+        checkout = bot.deliver("carl@acme.example", "Issue: checkout broken", "Error 500.")
+        bot.deliver("dora@acme.example", f"Issue: {POISON}", "Boom.")
+        bot.deliver(
+            "eve@stranger.example", "Question about the invoice", "Hi.", extra=f"To: {ALIAS}\r\n"
+        )
+        bot.deliver("carl@acme.example", "Re: Issue: checkout broken", "More.", reply_to=checkout)
+        bot.deliver("anna@acme.example", "Issue: search broken", "Nothing found.")
+        reused = client_mail(
+            "mallory@acme.example",
+            "Issue: cart broken",
+            "Again.",
+            message_id=bot.message_id(first),
+            date=DATE,
+        )
+        bot.deliver_bytes(reused)
+        bot.run()
+        return filed_as(bot)
+
+
+def test_a_batch_files_and_answers_as_each_mail_did_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, poisoned: None
+) -> None:
+    batched = one_batch(tmp_path / "batched")
+    by_subject = {
+        subject: (state, ref, route) for subject, state, ref, route, _k in batched["messages"]
+    }
+    assert by_subject["Re: Issue: login broken"][:2] == (MessageState.ANSWERED, "ACME-1")
+    assert by_subject["Re: Issue: login broken"][2]["step"] == "thread"
+    assert by_subject["Issue: checkout broken"][:2] == (MessageState.ANSWERED, "ACME-2")
+    assert by_subject[f"Issue: {POISON}"][:2] == (MessageState.FAILED, None)  # alone
+    assert by_subject["Question about the invoice"][2]["step"] == "alias"
+    # The reply to a mail of the same batch follows it up.
+    assert by_subject["Re: Issue: checkout broken"][1:] == (
+        "ACME-2",
+        by_subject["Re: Issue: checkout broken"][2],
+    )
+    assert by_subject["Re: Issue: checkout broken"][2]["step"] == "thread"
+    assert by_subject["Issue: search broken"][1] == "ACME-4"  # no number lost to the bad mail
+    reused = next(m for m in batched["messages"] if m[0] == "Issue: cart broken")
+    assert "review" in reused[4]  # the reused Message-ID is noticed
+
+    per_mail(monkeypatch)
+    assert one_batch(tmp_path / "alone") == batched
+
+
+@contextmanager
+def counting(bot: MaildirBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Statements run while filing and answering batches: [file, answer]."""
+    counts = [0, 0]
+    stage: list[int] = []
+    real = Pipeline._batch
+
+    def batch(self: Pipeline, which: Any, ids: Any, stats: Any) -> None:
+        stage.append(0 if which is FILE else 1 if which is ANSWER else -1)
+        try:
+            real(self, which, ids, stats)
+        finally:
+            stage.pop()
+
+    def count(*_args: Any) -> None:
+        if stage and stage[-1] >= 0:
+            counts[stage[-1]] += 1
+
+    monkeypatch.setattr(Pipeline, "_batch", batch)
+    event.listen(bot.db.engine, "before_cursor_execute", count)
+    try:
+        yield counts
+    finally:
+        event.remove(bot.db.engine, "before_cursor_execute", count)
+
+
+def statements_per_mail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> float:
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        for n in range(50):
+            bot.deliver(f"client{n % 5}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        with counting(bot, monkeypatch) as counts:
+            bot.run()
+        assert len(bot.outbox("ack")) == 50
+        return sum(counts) / 50
+
+
+def test_filing_and_answering_a_batch_ask_few_statements_per_mail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batched = statements_per_mail(tmp_path / "batched", monkeypatch)
+    per_mail(monkeypatch)
+    alone = statements_per_mail(tmp_path / "alone", monkeypatch)
+    assert batched <= 15, batched  # 13.4 on SQLite
+    assert alone > 15, alone  # 20.2: the bound is one the per-mail lookups do not keep
