@@ -259,7 +259,7 @@ def test_kill_between_filing_and_sending_gives_exactly_one_acknowledgement(
             stderr=subprocess.PIPE,
         )
         db = open_database(f"sqlite:///{tmp_path}/mb.sqlite3")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # wait until the item is filed and the send hangs
             with db.session() as s:
                 if s.scalars(select(OutboxMail)).first() is not None and hole.conns:

@@ -90,7 +90,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Bot]]:
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while not server.started:
             assert time.monotonic() < deadline, "the web server did not start"
             time.sleep(0.05)

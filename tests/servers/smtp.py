@@ -237,8 +237,9 @@ class SmtpSink:
         with self._lock:
             self._refusals.append(_Refusal(count, code, text or default, stage))
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
-        """Wait until at least `count` messages arrived; returns them all."""
+    def wait_for(self, count: int, timeout: float = 60.0) -> list[Received]:
+        """Wait until at least `count` messages arrived; returns them all (the timeout only
+        bounds a failing test: a busy machine may take long)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             received = self.messages
