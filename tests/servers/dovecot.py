@@ -36,6 +36,7 @@ from typing import Any
 from imapclient import IMAPClient
 
 from mailbot.config_types import Folders, MailboxConfig, Secret
+from tests.servers.certificate import CertificateError, make_certificate
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 15.0  # seconds to wait for the IMAP greeting
@@ -381,38 +382,11 @@ class DovecotServer:
         return entry.pw_uid, entry.pw_gid, entry.pw_name
 
     def _make_certificate(self) -> None:
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise DovecotError("openssl is needed to make the test certificate")
-        # An EC key: generated in milliseconds, unlike RSA. SANs let clients verify 127.0.0.1.
-        done = subprocess.run(
-            [
-                openssl,
-                "req",
-                "-x509",
-                "-nodes",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-                "-addext",
-                "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout",
-                str(self._dir / "key.pem"),
-                "-out",
-                str(self.ca_file),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-        if done.returncode != 0:
-            raise DovecotError(f"openssl could not make the test certificate:\n{done.stderr}")
+        try:
+            cert, _ = make_certificate(self._dir)
+        except CertificateError as error:
+            raise DovecotError(str(error)) from None
+        assert cert == self.ca_file
 
     def _write_user(self, user: str, password: str) -> DovecotAccount:
         home = self._dir / "home" / user

@@ -18,7 +18,6 @@ from __future__ import annotations
 import shutil
 import socket
 import ssl
-import subprocess
 import tempfile
 import threading
 import time
@@ -31,6 +30,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from mailbot.config_types import Secret, SmtpConfig
+from tests.servers.certificate import CertificateError, make_certificate
 
 HOST = "127.0.0.1"
 START_ATTEMPTS = 3  # a free port is picked before the server binds it; retry on a lost race
@@ -68,44 +68,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost / 127.0.0.1; returns (cert, key)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise SmtpSinkError("openssl is needed to make the test certificate")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    # An EC key: generated in milliseconds, unlike RSA. SANs let clients verify 127.0.0.1.
-    done = subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    if done.returncode != 0:
-        raise SmtpSinkError(f"openssl could not make the test certificate:\n{done.stderr}")
-    return cert, key
 
 
 class _Handler:
@@ -277,7 +239,10 @@ class SmtpSink:
         kwargs: dict[str, Any] = {}
         if self.security != "none":
             assert self.base_dir is not None
-            cert, key = make_certificate(self.base_dir)
+            try:
+                cert, key = make_certificate(self.base_dir)
+            except CertificateError as error:
+                raise SmtpSinkError(str(error)) from None
             self.ca_file = cert
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(cert, key)
