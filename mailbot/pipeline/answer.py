@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from mailbot.outgoing.send import SEND_ERRORS, refine_language, reply_address, s
 from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
 from mailbot.pipeline.client_language import variant_of
-from mailbot.pipeline.file import Answer, BatchContext
+from mailbot.pipeline.file import Answer, BatchContext, BatchWrites
 from mailbot.pipeline.route import Route, is_listed_client
 from mailbot.pipeline.trust import sender_verdict
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
@@ -97,12 +97,12 @@ MISSING = object()  # an address the batch did not read
 
 
 @dataclass
-class AckBatch:
+class AckBatch(BatchWrites):
     """What the acknowledgement checks of a batch read from the database, read in a few
     queries for all its messages; each message's answer then updates it for the next ones.
 
-    What a message changed counts for the next ones only once its savepoint is kept
-    (`keep`); a message rolled back leaves it as it was (`drop`).
+    A message's changes count for the next ones at once; when its savepoint is rolled
+    back they are undone (`drop`).
     """
 
     breakers: dict[str, Breaker | None]  # by address: the breaker row, None: no breaker
@@ -110,7 +110,6 @@ class AckBatch:
     # (sender, subject) -> (new text, arrival, Message-ID) of mails that may repeat one
     texts: dict[tuple[str | None, str | None], list[tuple[str | None, datetime, str | None]]]
     acked: dict[str, list[datetime]]  # arrival times of acknowledged mails, by sender, sorted
-    _pending: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def read(
@@ -120,6 +119,8 @@ class AckBatch:
     ) -> AckBatch:
         """Read what the checks need for (row, message, address the answer goes to) each."""
         rows = list(work)
+        if not rows:
+            return cls({}, {}, {}, {})
         senders = {m.from_.email for _r, m, _to in rows if m.from_}
         arrivals = [r.arrived_at for r, _m, _to in rows]
         first, last = min(arrivals), max(arrivals)
@@ -188,7 +189,8 @@ class AckBatch:
             return active_breaker(session, address, now)
         if found is not None and found.expires_at <= now:  # type: ignore[union-attr]
             session.delete(found)
-            self._pending.append(lambda: self.breakers.__setitem__(address, None))
+            self.breakers[address] = None
+            self.undo(lambda: self.breakers.__setitem__(address, found))  # type: ignore[arg-type]
             return None
         return found  # type: ignore[return-value]
 
@@ -200,7 +202,8 @@ class AckBatch:
             return None
         breaker = trip(session, address, reason, now, config, known_off=True)
         if breaker is not None:
-            self._pending.append(lambda: self.breakers.__setitem__(address, breaker))
+            self.breakers[address] = breaker
+            self.undo(lambda: self.breakers.__setitem__(address, None))
         return breaker
 
     def our_mail(self, message: Message) -> OutboxMail | None:
@@ -229,19 +232,9 @@ class AckBatch:
     def queued(self, row: StoredMessage) -> None:
         """An acknowledgement of `row` was queued: it counts for the sender's rate."""
         if row.from_email is not None:
-            sender, arrived = row.from_email, row.arrived_at
-            self._pending.append(lambda: insort(self.acked.setdefault(sender, []), arrived))
-
-    def keep(self) -> None:
-        for change in self._pending:
-            change()
-        self._pending.clear()
-
-    def drop(self) -> None:
-        self._pending.clear()
-
-    def finish(self, session: Session) -> None:
-        """Nothing is left to write at the end of an answer batch."""
+            times = self.acked.setdefault(row.from_email, [])
+            insort(times, row.arrived_at)
+            self.undo(lambda: times.remove(row.arrived_at))
 
 
 Check = Callable[[AckInput], Outcome[str]]  # a decision is the reason not to answer

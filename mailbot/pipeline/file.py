@@ -11,9 +11,9 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
@@ -30,6 +30,7 @@ from mailbot.storage.models import (
     OutboxMail,
     ProjectCounter,
     StoredMessage,
+    utcnow,
 )
 from mailbot.storage.search import index_filed
 
@@ -75,6 +76,38 @@ class BatchContext(Protocol):
     def finish(self, session: Session) -> None:
         """Write what the batch left for its end, before it commits."""
         ...
+
+
+@dataclass(kw_only=True)
+class BatchWrites:
+    """What a batch writes at its end (its events, in one statement), and how to undo
+    what a message changed in what the batch read when its savepoint is rolled back."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _undo: list[Callable[[], None]] = field(default_factory=list)
+
+    def event(self, **values: Any) -> None:
+        """An event of the message at hand, written with the batch (as `Event(**values)`)."""
+        self.events.append(
+            {"at": utcnow(), "message_pk": None, "item_id": None, "actor": "mailbot"} | values
+        )
+        self._undo.append(self.events.pop)
+
+    def undo(self, change: Callable[[], None]) -> None:
+        """How to take back a change of the message at hand if it is rolled back."""
+        self._undo.append(change)
+
+    def keep(self) -> None:
+        self._undo.clear()
+
+    def drop(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def finish(self, session: Session) -> None:
+        if self.events:
+            session.execute(insert(Event), self.events)
+        self.events = []
 
 
 class Acknowledger(Protocol):
@@ -147,7 +180,7 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 
 
 @dataclass
-class FileBatch:
+class FileBatch(BatchWrites):
     """What routing and filing a batch read from the database, in a few queries for all
     its messages; each message filed updates it for the batch's next ones (a reply filed
     after its first mail in the same batch follows it up, as it would one by one).
@@ -165,7 +198,6 @@ class FileBatch:
     numbers: dict[str, int] = field(default_factory=dict)  # project -> last number given
     written: dict[str, int] = field(default_factory=dict)  # project -> the counter's number
     index: list[tuple[Item, bool, str | None, str | None]] = field(default_factory=list)
-    _undo: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def read(cls, session: Session, work: Iterable[tuple[StoredMessage, Message]]) -> FileBatch:
@@ -247,9 +279,9 @@ class FileBatch:
     def filed_as(self, row: StoredMessage, message: Message, item: Item, new_item: bool) -> None:
         """`row` is filed under `item`: later messages of the batch find it."""
         ref = _ref_of(item)
-        if message.message_id:
-            found = self.filed.setdefault(message.message_id, [])
-            entry = (row.id, row.from_email, ref)
+        if row.message_id:
+            found = self.filed.setdefault(row.message_id, [])
+            entry = (row.id, row.from_email, ref)  # found by the id as stored
             found.append(entry)
             found.sort(key=lambda f: f[0])
             self._undo.append(lambda: found.remove(entry))
@@ -260,15 +292,9 @@ class FileBatch:
         self.index.append((item, new_item, row.subject, row.new_text))
         self._undo.append(self.index.pop)
 
-    def keep(self) -> None:
-        self._undo.clear()
-
-    def drop(self) -> None:
-        while self._undo:
-            self._undo.pop()()
-
     def finish(self, session: Session) -> None:
-        """Write the counters' last numbers and the batch's search index."""
+        """Write the counters' last numbers, the batch's events and its search index."""
+        super().finish(session)
         for key, number in self.numbers.items():
             if number != self.written[key]:
                 session.execute(
@@ -301,7 +327,10 @@ def file_message(
         row.state = MessageState.FILED
         reasons = verdict.explanation.get("decided_by") if verdict else None
         detail = {"reason": reasons or ", ".join(message.signals.reasons) or "noise"}
-        session.add(Event(message_pk=row.id, kind="noise", detail=detail))
+        if batch is not None:
+            batch.event(message_pk=row.id, kind="noise", detail=detail)
+        else:
+            session.add(Event(message_pk=row.id, kind="noise", detail=detail))
         return Filed(row.id, "noise", None, None, None)
 
     lookup: ItemLookup = batch if batch is not None else DbItemLookup(session)
@@ -325,7 +354,10 @@ def file_message(
     ctx = FilingContext(config, row, message, verdict, item, route, new_item)
     notes = [note for hook in hooks if (note := hook(session, ctx))]
     detail = {"item": item.ref, "new_item": new_item, "route": route.step, "notes": notes}
-    session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
+    if batch is not None:  # the last event of its filing: written with the batch's
+        batch.event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail)
+    else:
+        session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
     if batch is not None:  # filed for the batch's next mails; indexed at its end
         batch.filed_as(row, message, item, new_item)
     else:  # The queue's search finds it at once; a follow-up's words are added to its item's.

@@ -27,6 +27,7 @@ from mailbot.pipeline.file import (
     Acknowledger,
     Answer,
     BatchContext,
+    BatchWrites,
     FileBatch,
     FilingHook,
     file_message,
@@ -272,12 +273,9 @@ def answer_one(
             new_item=bool(stored.get("new_item")),
             batch=batch,
         )
-    session.add(
-        Event(
-            message_pk=row.id,
-            item_id=row.item_id,
-            kind="answered",
-            detail={"ack": answer.text, "checks": list(answer.checks)},
-        )
-    )
+    detail = {"ack": answer.text, "checks": list(answer.checks)}
+    if isinstance(batch, BatchWrites):  # its answer's last event: written with the batch's
+        batch.event(message_pk=row.id, item_id=row.item_id, kind="answered", detail=detail)
+    else:
+        session.add(Event(message_pk=row.id, item_id=row.item_id, kind="answered", detail=detail))
     return answer.text
