@@ -175,16 +175,6 @@ def client_mail(n: int) -> bytes:
     ).encode()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, every: float = 0.1) -> bool:
-    """True as soon as *condition* holds; False if it still does not after *timeout* s."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(every)
-    return True
-
-
 class Bench:
     """A Maildir, a database, an outbox folder and a config for `mailbot run`."""
 

@@ -27,7 +27,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.integration.running import Bench, wait_for
+from tests.integration.running import Bench
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -29,9 +29,11 @@ from mailbot.sources.imap import ImapSource
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import StoredMessage
 from tests.integration.soak import soak_test
+from tests.integration.watching import LogLines
 from tests.servers import DovecotAccount
 from tests.support.mails import make_mails
 from tests.support.pipeline import make_pipeline
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -120,24 +122,6 @@ def stored(db: Database) -> int:
         return int(s.scalar(select(func.count()).select_from(StoredMessage)) or 0)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-class LogLines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.threadName} {record.levelname} {record.getMessage()}")
-
-
 def run_rounds(
     rounds: int, account: DovecotAccount, tmp_path: Path, traps: list[Trap]
 ) -> list[tuple[str, float]]:
@@ -175,7 +159,7 @@ def run_rounds(
                 account.append("INBOX", next(mails))
                 expected += 2
                 assert trap.sprung.wait(10), f"{phase}: never reached\n" + "\n".join(logs.lines)
-                ok = wait_for(lambda n=expected: stored(db) >= n, LIMIT)
+                ok = wait_for(lambda n=expected: stored(db) >= n, LIMIT, every=0.02)
                 took = time.monotonic() - trap.appended_at
                 assert ok, (
                     f"mail appended before {phase} not stored within {LIMIT:g}s "

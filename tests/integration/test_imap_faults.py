@@ -23,10 +23,11 @@ from mailbot.config_types import Folders, MailboxConfig
 from mailbot.message import RawMail
 from mailbot.sources.backoff import backoff_delays
 from mailbot.sources.imap import ImapSource
-from tests.integration.watching import Watching, wait_for
+from tests.integration.watching import Watching
 from tests.servers import DovecotAccount, DovecotServer
 from tests.servers.proxy import CuttingProxy
 from tests.support.mails import make_mails
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

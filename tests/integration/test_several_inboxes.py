@@ -8,8 +8,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from mailbot.storage.models import Cursor, StoredMessage
 from tests.servers import DovecotServer
 from tests.support.configs import _routed
 from tests.support.mails import make_mails
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -37,15 +36,6 @@ def mailbox_table(name: str, account, folder: str = "INBOX") -> str:  # type: ig
 def stored(db: Database) -> int:
     with db.session() as s:
         return int(s.scalar(select(func.count()).select_from(StoredMessage)) or 0)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes]) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline or proc.poll() is not None:
-            return condition()
-        time.sleep(0.1)
-    return True
 
 
 def test_one_daemon_serves_two_inboxes(dovecot: DovecotServer, tmp_path: Path) -> None:
@@ -73,13 +63,13 @@ def test_one_daemon_serves_two_inboxes(dovecot: DovecotServer, tmp_path: Path) -
         )
     db = open_database(f"sqlite:///{tmp_path}/mb.sqlite3")  # the same database as db_url
     try:
-        assert wait_for(lambda: stored(db) == 5, 60, proc), log()
+        assert wait_for(lambda: stored(db) == 5, 60, process=proc), log()
         # New mail on one of them, while the daemon may still be busy with the first five
         # (moving them, working them through the stages) or already idle: either way it
         # is found at once, not at the next periodic look.
         support.append("INBOX", make_mails(1, start=200)[0])
-        assert wait_for(lambda: stored(db) == 6, 10, proc), log()
-        assert wait_for(lambda: not support.messages("INBOX"), 10, proc), log()
+        assert wait_for(lambda: stored(db) == 6, 60, process=proc), log()
+        assert wait_for(lambda: not support.messages("INBOX"), 60, process=proc), log()
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from mailbot.daemon import watch_mailbox
 from mailbot.storage.db import open_database
 from mailbot.storage.models import StoredMessage
 from tests.support.pipeline import make_pipeline
+from tests.support.waiting import wait_for
 
 
 class LogLines(logging.Handler):
@@ -35,16 +35,6 @@ class LogLines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(f"{record.threadName} {record.levelname} {record.getMessage()}")
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
-    """True as soon as *condition* holds; False if it still does not after *timeout* s."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 class Watching:
@@ -94,7 +84,7 @@ class Watching:
         with self.db.session() as s:
             return [str(m) for m in s.scalars(select(StoredMessage.message_id))]
 
-    def until(self, condition: Callable[[], bool], timeout: float = 30) -> bool:
+    def until(self, condition: Callable[[], bool], timeout: float = 60) -> bool:
         return wait_for(condition, timeout)
 
     def text(self) -> str:
