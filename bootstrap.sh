@@ -77,9 +77,12 @@ fi
 say "lint (ruff)"
 .venv/bin/ruff check .
 
+# Tests run side by side in one worker per core (pytest-xdist); a module's tests that share
+# an expensive server (Redmine, the built wheel) stay on one worker (xdist_group).
+# MAILBOT_TEST_WORKERS=0 runs them one after another in this process.
 run_pytest() {
   set +e
-  .venv/bin/python -m pytest "$@"
+  .venv/bin/python -m pytest -n "${MAILBOT_TEST_WORKERS:-auto}" --dist loadgroup "$@"
   local status=$?
   set -e
   if [ $status -eq 5 ]; then

@@ -13,6 +13,7 @@ from tests.support.databases import (
     PostgresDatabases,
     PostgresServer,
     SqliteTemplate,
+    database_use,
     postgres_url,
 )
 
@@ -20,6 +21,26 @@ from tests.support.databases import (
 def pytest_report_header() -> str:
     url = postgres_url()
     return f"database backend: {'PostgreSQL (' + ENV + ')' if url else 'SQLite'}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a PostgreSQL pass, leave out the tests marked `no_database`: they ran in the
+    SQLite pass, and the database behind them is the only thing the second pass changes."""
+    if postgres_url() is None:
+        return
+    left_out = [item for item in items if item.get_closest_marker("no_database")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("no_database")]
+
+
+@pytest.fixture(autouse=True)
+def no_database_is_true(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test marked `no_database` must open none (checked in the SQLite pass)."""
+    database_use.urls.clear()
+    yield
+    if request.node.get_closest_marker("no_database"):
+        database_use.check_none()
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,7 @@ def _read(data: bytes) -> str:
     return "read"
 
 
+@pytest.mark.no_database
 @QUICK
 @given(mails())
 def test_any_mail_is_read_or_refused_with_an_explanation(data: bytes) -> None:
@@ -61,6 +62,7 @@ def test_soak_any_mail_is_read_or_refused_with_an_explanation(data: bytes) -> No
     assert _read(data) in ("read", "refused")
 
 
+@pytest.mark.no_database
 @TIMED
 @given(grown_mails())
 def test_a_long_run_of_anything_is_read_in_under_a_second(grown: tuple[str, int, bytes]) -> None:

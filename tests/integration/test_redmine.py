@@ -23,7 +23,8 @@ from mailbot.storage.models import Push, PushState, TrackerLink
 from tests.servers.redmine import RedmineServer, redmine_available
 from tests.support.pipeline import ACME, MaildirBot
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# One Redmine for the module (it takes ~15 s to start): its tests stay on one worker.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("redmine")]
 
 CLIENT = "wang@acme.example"
 ROOT = Path(__file__).resolve().parents[2]

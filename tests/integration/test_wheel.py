@@ -18,6 +18,7 @@ import pytest
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.slow,
+    pytest.mark.xdist_group("wheel"),  # one build for the module's tests, on one worker
     # bootstrap.sh runs the suite a second time against PostgreSQL; the wheel is the same.
     pytest.mark.skipif(
         bool(os.environ.get("MAILBOT_TEST_DATABASE_URL")),

@@ -21,7 +21,9 @@ def _toml_value(value: Any) -> str:
 def _routed(url: str, base: Path) -> str:
     """The URL the test really uses: on a PostgreSQL run, the server database for it."""
     from mailbot.storage import db
+    from tests.support.databases import database_use
 
+    database_use.note(url)
     if db.url_rewriter is None or not url.startswith("sqlite:///"):
         return url
     relative = url[len("sqlite:///") :]

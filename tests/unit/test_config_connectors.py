@@ -11,6 +11,8 @@ from mailbot.config import load_config
 from mailbot.config_types import DEFAULT_STATUSES_BY_KIND, DEFAULT_TRACKER_STATUSES
 from mailbot.errors import ConfigError
 
+pytestmark = pytest.mark.no_database
+
 BASE = """
 [mailbox]
 kind = "maildir"

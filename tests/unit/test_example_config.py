@@ -10,6 +10,8 @@ import pytest
 from mailbot import config as config_module
 from mailbot.config import parse_config
 
+pytestmark = pytest.mark.no_database
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "mailbot.example.toml"
 # Each table of the config file and the schema of its keys.
 SECTIONS = {

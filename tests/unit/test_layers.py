@@ -10,7 +10,11 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 import mailbot
+
+pytestmark = pytest.mark.no_database
 
 ROOT = Path(mailbot.__file__).parent
 

@@ -9,7 +9,7 @@ import pytest
 from mailbot.logsetup import setup_logging
 from tests.support.logging_state import kept_logging  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("kept_logging")
+pytestmark = [pytest.mark.usefixtures("kept_logging"), pytest.mark.no_database]
 
 
 def logs(name: str, level: int) -> bool:

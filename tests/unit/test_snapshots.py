@@ -8,6 +8,8 @@ import pytest
 
 from tests.support.snapshots import UPDATE_ENV, Snapshots
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.fixture
 def not_updating(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.no_database
+
 TESTS = Path(__file__).resolve().parents[1]
 # A call whose name holds one of these words counts as a check: pytest.raises, pytest.fail,
 # helpers such as check_snapshot or assert_sent.

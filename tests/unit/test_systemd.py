@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.no_database
+
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "mailbot.service"
 WEB_UNIT = ROOT / "systemd" / "mailbot-web.service"

@@ -7,8 +7,12 @@ import re
 import tokenize
 from pathlib import Path
 
+import pytest
+
 import mailbot
 from mailbot.text import plural
+
+pytestmark = pytest.mark.no_database
 
 ROOT = Path(mailbot.__file__).parent
 HEDGED = re.compile(r"[a-z]\((?:s|es)\)")

@@ -9,6 +9,8 @@ import pytest
 
 from mailbot.cli import main
 
+pytestmark = pytest.mark.no_database
+
 BASE = """
 [mailbox]
 name = "support"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mailbot.cli.cmd_doctor import render_table
 from mailbot.ops.checks import PASS, WARN, Check
+
+pytestmark = pytest.mark.no_database
 
 
 def test_the_last_line_counts_in_words() -> None:

@@ -10,6 +10,8 @@ from mailbot.config import Config
 from mailbot.config_types import CHAT_EVENTS, Folders, MailboxConfig
 from mailbot.connectors.chat import render
 
+pytestmark = pytest.mark.no_database
+
 ITEM = {
     "ref": "ACME-7",
     "item_id": 7,

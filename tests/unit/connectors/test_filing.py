@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mailbot.connectors.filing import client_text
 from mailbot.parse.parser import parse_bytes
 from tests.support.mails import make_mail
+
+pytestmark = pytest.mark.no_database
 
 
 def test_the_clients_text_and_attachments_are_listed() -> None:

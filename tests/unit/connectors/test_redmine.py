@@ -12,6 +12,8 @@ from mailbot.connectors.base import ConnectorError, NewIssue, PushFailed
 from mailbot.connectors.redmine import RedmineTracker
 from tests.servers.trackers import FakeRedmine
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.fixture
 def redmine() -> Iterator[FakeRedmine]:

@@ -14,6 +14,8 @@ import pytest
 from mailbot.items.change_control import interpret_reply
 from mailbot.resources import templates_dir
 
+pytestmark = pytest.mark.no_database
+
 # What a template says outside its Jinja code.
 _CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 # "Please reply … "Approved" …", "请直接回复本邮件“同意”", "請回覆「不同意」".

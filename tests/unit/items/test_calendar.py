@@ -10,6 +10,8 @@ from mailbot.config import Config
 from mailbot.config_types import ProjectConfig
 from mailbot.items.calendar import WorkCalendar, parse_office_hours
 
+pytestmark = pytest.mark.no_database
+
 SHANGHAI = WorkCalendar("Asia/Shanghai", country="CN")
 TAIPEI = WorkCalendar("Asia/Taipei", country="TW")
 HONG_KONG = WorkCalendar("Asia/Hong_Kong", country="HK")

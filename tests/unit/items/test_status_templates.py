@@ -7,6 +7,8 @@ import pytest
 from mailbot.items.lifecycle import LIFECYCLES
 from mailbot.outgoing.templates import TemplateLibrary
 
+pytestmark = pytest.mark.no_database
+
 LANGUAGES = ("en", "zh-Hans", "zh-Hant")
 # Statuses an item can be moved to by hand (the initial ones are never a "move").
 TARGETS = sorted(

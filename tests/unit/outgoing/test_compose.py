@@ -24,6 +24,8 @@ from mailbot.outgoing.compose import (
 from mailbot.outgoing.templates import Rendered
 from mailbot.parse.parser import parse_bytes
 
+pytestmark = pytest.mark.no_database
+
 TEAM = Address("ACME Project Team", "team@agency.example")
 WHEN = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 RENDERED = Rendered(

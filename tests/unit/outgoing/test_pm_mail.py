@@ -24,6 +24,8 @@ from mailbot.resources import templates_dir
 from mailbot.storage.models import Item
 from tests.support.snapshots import Snapshots
 
+pytestmark = pytest.mark.no_database
+
 check_snapshot = Snapshots(Path(__file__).resolve().parent / "snapshots").check
 LANGUAGES = ("en", "zh-Hans", "zh-Hant", "zh-HK")
 REASONS = [

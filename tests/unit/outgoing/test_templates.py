@@ -21,6 +21,8 @@ from mailbot.outgoing.templates import (
 from mailbot.resources import templates_dir
 from tests.support.snapshots import Snapshots
 
+pytestmark = pytest.mark.no_database
+
 check_snapshot = Snapshots(Path(__file__).resolve().parent / "snapshots").check
 LANGUAGES = ("en", "zh-Hans", "zh-Hant", "zh-Hant-HK")
 # Hong Kong wording where Taiwan's differs (the zh-Hant-HK files are written with it).

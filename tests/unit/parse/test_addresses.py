@@ -13,6 +13,8 @@ from mailbot.message import Address
 from mailbot.parse import addresses, parse_bytes
 from mailbot.parse.addresses import parse_addresses
 
+pytestmark = pytest.mark.no_database
+
 HOSTILE = Path(__file__).parents[2] / "fixtures" / "hostile"
 
 # The patterns as they were: a lazy name before `\s*<`, and `[^…]+@[^…]+` whose class holds

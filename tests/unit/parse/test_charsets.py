@@ -9,6 +9,8 @@ import pytest
 from mailbot.parse import parse_bytes
 from mailbot.parse.charsets import codec_for, decode, decode_header_bytes
 
+pytestmark = pytest.mark.no_database
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 SHARED = Path("/work/shared/corpus/real-world")
 

@@ -9,6 +9,8 @@ import pytest
 
 from mailbot.cli import main
 
+pytestmark = pytest.mark.no_database
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 GB2312 = CORPUS / "apache-spamassassin/nice/cjk/gb2312.2"
 BOUNCE = CORPUS / "sisimai-set-of-emails/maildir/bsd/lhost-postfix-01.eml"

@@ -11,6 +11,8 @@ from mailbot.parse import parse_bytes
 from mailbot.parse.addresses import parse_addresses
 from mailbot.parse.headers import decode_value, id_list, message_id
 
+pytestmark = pytest.mark.no_database
+
 HOSTILE = Path(__file__).parents[2] / "fixtures" / "hostile"
 
 

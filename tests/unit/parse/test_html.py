@@ -19,6 +19,8 @@ from mailbot.parse.html import (
 )
 from tests.support.timing import best_of
 
+pytestmark = pytest.mark.no_database
+
 HOSTILE = Path(__file__).parents[2] / "fixtures" / "hostile"
 HEAD = (
     b"From: Anna <anna@acme-retail.example>\nTo: team@agency.example\nSubject: Question\n"

@@ -9,6 +9,8 @@ from mailbot.parse import limits, parse_bytes
 from mailbot.parse import parser as parser_module
 from mailbot.parse.limits import MAX_HEADER_BYTES, MAX_PARAMETERS, bound_headers
 
+pytestmark = pytest.mark.no_database
+
 BASE = (
     b"From: Anna <anna@acme-retail.example>\nTo: team@agency.example\nSubject: test\n"
     b"Message-ID: <c@x>\nDate: Mon, 2 Mar 2026 10:00:00 +0000\nMIME-Version: 1.0\n"

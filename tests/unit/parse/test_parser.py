@@ -13,6 +13,8 @@ from mailbot.errors import ParseError
 from mailbot.parse import parse_bytes
 from mailbot.parse import parser as parser_module
 
+pytestmark = pytest.mark.no_database
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 
 SIMPLE = (

@@ -9,6 +9,8 @@ import pytest
 from mailbot.parse import new_text
 from tests.support.timing import best_of
 
+pytestmark = pytest.mark.no_database
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 
 QQ_FOXMAIL = """好的，我们明天下午三点开会讨论这个问题。

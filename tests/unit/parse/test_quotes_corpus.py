@@ -12,6 +12,8 @@ import pytest
 from mailbot.parse import new_text, parse_bytes
 from mailbot.parse.html import html_to_text
 
+pytestmark = pytest.mark.no_database
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 FOLDERS = (
     "mailgun-talon",

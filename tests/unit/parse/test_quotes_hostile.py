@@ -15,6 +15,8 @@ import pytest
 from mailbot.parse import parse_bytes, quotes
 from mailbot.parse.quotes import new_text
 
+pytestmark = pytest.mark.no_database
+
 HOSTILE = Path(__file__).parents[2] / "fixtures" / "hostile"
 
 # The patterns as they were: right answers, super-linear cost on long hostile lines.

@@ -10,6 +10,8 @@ import pytest
 from mailbot.errors import ParseError
 from mailbot.parse import parse_bytes
 
+pytestmark = pytest.mark.no_database
+
 SHARED = Path("/work/shared/corpus/real-world")
 BODY_ONLY = {
     "discourse-email_reply_trimmer",

@@ -10,6 +10,8 @@ from mailbot.message import Address
 from mailbot.parse import parse_bytes
 from mailbot.parse.signals import detect
 
+pytestmark = pytest.mark.no_database
+
 CORPUS = Path(__file__).parents[2] / "fixtures" / "corpus"
 PERSON = Address("Anna", "anna@example.org")
 

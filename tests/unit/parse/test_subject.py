@@ -6,6 +6,8 @@ import pytest
 
 from mailbot.parse.subject import normalize_subject
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.mark.parametrize(
     ("subject", "expected"),

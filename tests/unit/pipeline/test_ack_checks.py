@@ -15,6 +15,8 @@ from mailbot.pipeline.answer import ACK_CHECKS, AckInput
 from mailbot.pipeline.route import Route
 from mailbot.triage.verdict import Verdict
 
+pytestmark = pytest.mark.no_database
+
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 ACME = ProjectConfig(key="ACME", name="ACME", client_domains=("acme.example",))
 CONFIG = Config(

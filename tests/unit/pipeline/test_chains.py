@@ -16,6 +16,8 @@ from mailbot.pipeline.hooks import HOOKS, default_hooks
 from mailbot.pipeline.route import ROUTE_STEPS, route_steps, route_to_project
 from tests.unit.pipeline.test_route import PROJECTS, FakeLookup
 
+pytestmark = pytest.mark.no_database
+
 
 def write(tmp_path: Path, route: str, hooks: str = '["sla"]', checks: str = '["enabled"]') -> Path:
     path = tmp_path / "chains.toml"

@@ -13,6 +13,7 @@ import time
 from email.header import Header
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -87,6 +88,7 @@ def hostile_mails(draw: st.DrawFn) -> bytes:
     return head.encode() + body
 
 
+@pytest.mark.no_database
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_mails())
 def test_every_hostile_shape_is_read_in_under_a_second(data: bytes) -> None:

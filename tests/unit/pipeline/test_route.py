@@ -10,6 +10,8 @@ from mailbot.config_types import ProjectConfig
 from mailbot.parse import parse_bytes
 from mailbot.pipeline.route import ItemRef, route_to_project
 
+pytestmark = pytest.mark.no_database
+
 ACME = ProjectConfig(
     key="ACME",
     name="ACME web shop",

@@ -20,6 +20,8 @@ from mailbot.reports.periods import (
     week_window,
 )
 
+pytestmark = pytest.mark.no_database
+
 SHANGHAI = ScheduleConfig(timezone="Asia/Shanghai", digest_time="08:30", summary_time="09:00")
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from mailbot.sources.backoff import backoff_delays
 
+pytestmark = pytest.mark.no_database
+
 
 class _Top(random.Random):
     """Always draws the upper bound, exposing the ceiling of each delay."""

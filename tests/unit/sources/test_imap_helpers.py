@@ -9,6 +9,8 @@ from mailbot.config_types import MailboxConfig
 from mailbot.errors import ConfigError, SourceError
 from mailbot.sources.imap import ImapSource, _bye_text, _describe, _has_new_mail
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.mark.parametrize(
     ("responses", "expected"),

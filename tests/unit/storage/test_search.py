@@ -6,6 +6,8 @@ import pytest
 
 from mailbot.storage.search import document, fts5_query, has_words, tokens, tsquery
 
+pytestmark = pytest.mark.no_database
+
 
 def test_latin_words_stay_whole_and_chinese_goes_by_character() -> None:
     assert tokens("Checkout fails: error 500 — 后台登录不了！") == [

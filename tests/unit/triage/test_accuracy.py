@@ -21,6 +21,8 @@ from mailbot.triage.assess import assess
 from mailbot.triage.data import corpus_dir, dev_dir, read_records
 from mailbot.triage.evaluate import select
 
+pytestmark = pytest.mark.no_database
+
 BLIND = Path(__file__).resolve().parents[2] / "fixtures" / "triage_blind" / "mails.jsonl"
 
 # Measured with mailbot_triage-2.0.0 (BENCHMARKS.md): held-out 0.970 (en 0.962, zh-Hans 0.977,

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mailbot.triage import calibration
+
+pytestmark = pytest.mark.no_database
 
 
 def _overconfident(n=600, seed=1):

@@ -11,6 +11,8 @@ from mailbot.cli import main
 
 from .conftest import eml
 
+pytestmark = pytest.mark.no_database
+
 ISSUE = eml(
     "Checkout button not working",
     "Hi team,\n\nSince this morning the checkout button does nothing on mobile and customers"

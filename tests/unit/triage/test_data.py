@@ -9,6 +9,8 @@ import pytest
 from mailbot.errors import ModelError
 from mailbot.triage.data import read_records, split, split_of
 
+pytestmark = pytest.mark.no_database
+
 
 def test_split_is_a_fixed_function_of_the_id():
     assert [split_of(f"en-{n:04d}") for n in range(1, 9)] == [

@@ -11,6 +11,8 @@ import pytest
 from mailbot.triage.data import Record, corpus_dir, dev_dir, read_records, split_of
 from mailbot.triage.verdict import CATEGORIES
 
+pytestmark = pytest.mark.no_database
+
 HARD_FAMILIES = ("confirmation", "status", "two_asks", "long_formal", "human_noise")
 # What only quoted history or forwarded headers contain; none of it may reach the new text.
 QUOTE_MARKS = re.compile(

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import pytest
+
 from mailbot.message import Signals
 from mailbot.triage.mail import Mail
+
+pytestmark = pytest.mark.no_database
 
 
 def test_records_every_hit_and_miss(ruleset):

@@ -4,6 +4,8 @@ import pytest
 
 from mailbot.triage import language
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

@@ -12,6 +12,8 @@ from mailbot.resources import rules_dir
 from mailbot.triage.engine import RuleSet
 from mailbot.triage.mail import Mail
 
+pytestmark = pytest.mark.no_database
+
 GOOD = """\
 version = 1
 

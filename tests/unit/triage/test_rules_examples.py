@@ -8,6 +8,8 @@ from mailbot.resources import rules_dir
 from mailbot.triage.loader import rule_tables
 from mailbot.triage.mail import Mail
 
+pytestmark = pytest.mark.no_database
+
 
 def _cases(key: str) -> list:
     cases = []

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mailbot.triage.signoff import without_signoff
 from tests.support.timing import best_of
+
+pytestmark = pytest.mark.no_database
 
 
 def test_name_block_after_the_closing_goes_and_the_closing_stays() -> None:

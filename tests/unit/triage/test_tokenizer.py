@@ -4,6 +4,8 @@ import pytest
 
 from mailbot.triage.tokenizer import MixedTokenizer, blank_nlp
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.mark.parametrize(
     "text",

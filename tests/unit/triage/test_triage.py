@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mailbot.parse import parse_bytes
 from mailbot.triage import Triage
 
 from .conftest import eml
+
+pytestmark = pytest.mark.no_database
 
 
 def test_load_names_the_model(triage):

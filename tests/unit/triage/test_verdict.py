@@ -12,6 +12,8 @@ from mailbot.triage import Triage, Verdict
 from mailbot.triage.calibration import Calibration
 from mailbot.triage.mail import Mail
 
+pytestmark = pytest.mark.no_database
+
 LABELS = ("change_request", "feedback", "issue")
 
 

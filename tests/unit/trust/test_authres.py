@@ -18,6 +18,8 @@ from mailbot.trust.authres import (
     read_trusted,
 )
 
+pytestmark = pytest.mark.no_database
+
 # As documented and as seen in delivered mail (values replaced by the test's names).
 GMAIL = (
     "mx.google.com;\r\n"

@@ -6,6 +6,8 @@ import pytest
 
 from mailbot.trust.domains import aligned, clean, organisation, to_ascii, to_unicode, within
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.mark.parametrize(
     ("domain", "expected"),

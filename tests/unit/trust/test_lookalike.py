@@ -15,6 +15,8 @@ from mailbot.trust.lookalike import (
 )
 from tests.support.timing import best_of
 
+pytestmark = pytest.mark.no_database
+
 DOMAINS = (
     "acme-retail.example",
     "acne-retail.example",  # another client, one letter apart: exact matches stay clients

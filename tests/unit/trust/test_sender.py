@@ -16,6 +16,8 @@ from mailbot.trust.sender import SenderVerdict, auth_policy, check_sender
 from mailbot.trust.signatures import DkimCheck, dkimpy_verifier
 from tests.unit.trust.senders import Key, mail, parsed
 
+pytestmark = pytest.mark.no_database
+
 TRUSTED = "mx.agency.example"
 POLICY = AuthPolicy(
     trusted_authserv_ids=(TRUSTED,),

@@ -11,6 +11,8 @@ from mailbot.trust import signatures
 from mailbot.trust.signatures import DkimCheck, dkimpy_verifier, verify_signatures
 from tests.unit.trust.senders import SELECTOR, Key, mail
 
+pytestmark = pytest.mark.no_database
+
 
 @pytest.fixture(scope="module")
 def key() -> Key:

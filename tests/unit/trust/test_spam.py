@@ -34,6 +34,8 @@ from mailbot.trust.spam import (
 )
 from mailbot.trust.spam_rules import LURES, STRONG, run_heuristics
 
+pytestmark = pytest.mark.no_database
+
 PROTECTED = (
     ("Lena Park", "lena@agency.example"),
     ("Li Ming", "li.ming@agency.example"),
