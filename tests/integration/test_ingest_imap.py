@@ -25,6 +25,7 @@ from tests.servers.dovecot import DovecotError
 from tests.support.configs import write_config
 from tests.support.mails import make_mails
 from tests.support.pipeline import make_pipeline
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +37,9 @@ NO_TRIAGE = {"enabled": False}  # these tests are about ingest; triage has its o
 def mailbot(*args: str, **kw: object) -> subprocess.Popen[bytes]:
     options: dict[str, object] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kw}
     return subprocess.Popen([sys.executable, "-m", "mailbot", *args], **options)  # type: ignore[call-overload]
+
+
+KILLS = 5  # each after 1 to 25 more mails stored, of 300
 
 
 def count(db_url: str) -> int:
@@ -172,19 +176,26 @@ def test_exactly_once_under_sigkill(imap_account: DovecotAccount, tmp_path: Path
     cfg = write_config(tmp_path / "mailbot.toml", box, "sqlite:///mb.sqlite3", triage=NO_TRIAGE)
     db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
     rng = random.Random(int(os.environ.get("MAILBOT_TEST_SEED", "7")))
+    db = open_database(db_url)
+
+    def stored() -> int:
+        with db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(StoredMessage)) or 0)
+
     kills = 0
-    for _attempt in range(60):
-        proc = mailbot("--config", str(cfg), "run", "--once")
-        try:
-            proc.wait(timeout=rng.uniform(0.8, 2.5))  # startup is ~0.7 s; kill mid-drain
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-            continue
-        assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
-        if not imap_account.messages("INBOX"):
-            break
+    while kills < KILLS:
+        # Killed once it has stored a few more mails: mid-drain however fast the machine is
+        # (a kill at a random time fell into start-up on a busy machine, every time).
+        target = stored() + rng.randint(1, 25)
+        proc = mailbot("--config", str(cfg), "run", "--once", stdout=subprocess.DEVNULL)
+        wait_for(lambda n=target: stored() >= n, 120, every=0.02, process=proc)
+        if proc.poll() is not None:
+            assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+            break  # drained before the kill
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    db.dispose()
     assert kills >= 1, "no run was killed; the test proved nothing"
     # Whatever the kills left (a slow machine may kill every attempt): one clean run finishes it.
     final = subprocess.run(
