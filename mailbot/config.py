@@ -71,7 +71,7 @@ from mailbot.config_types import (
     TrackerConfig,
     WebConfig,
 )
-from mailbot.errors import ConfigError
+from mailbot.errors import ConfigError, MailbotError
 
 CONFIG_ENV = "MAILBOT_CONFIG"
 DEFAULT_CONFIG_PATH = Path("mailbot.toml")
@@ -113,6 +113,14 @@ class Config:
 
     def project(self, key: str) -> ProjectConfig | None:
         return next((p for p in self.projects if p.key == key), None)
+
+    def require_project(self, key: str, error: type[MailbotError] = ConfigError) -> ProjectConfig:
+        """The project `key`, or `error` naming the keys there are (for a command's argument)."""
+        project = self.project(key)
+        if project is None:
+            known = ", ".join(p.key for p in self.projects) or "none configured"
+            raise error(f"no project {key!r}", f"use one of the project keys: {known}")
+        return project
 
     def own_addresses(self) -> set[str]:
         """Our addresses: the shared inbox, its aliases, the PMs; never answered as clients."""

@@ -54,10 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mailbot.cli.common import parse_day, print_json, session_for
     from mailbot.items import progress
+    from mailbot.items.actions import ActionError
 
     today = datetime.now(UTC).date()
     with session_for(args) as (config, session):
-        project = progress.project_or_fail(config, args.key)
+        project = config.require_project(args.key, ActionError)
         if args.project_command == "status":
             progress.set_project_status(
                 session, config, project.key, args.status, note=args.note, actor=args.actor

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     config = load(args)
     db = database(config)
     now = datetime.now(UTC)
-    project = summary.project_or_fail(config, args.release or args.hold or args.project)
+    project = config.require_project(args.release or args.hold or args.project, summary.ReportError)
     actor = args.actor or default_actor()
     if args.hold:
         with db.session() as session:

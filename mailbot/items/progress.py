@@ -46,14 +46,6 @@ class MilestoneView:
         return "on_track"
 
 
-def project_or_fail(config: Config, key: str) -> ProjectConfig:
-    project = config.project(key)
-    if project is None:
-        known = ", ".join(p.key for p in config.projects) or "none configured"
-        raise ActionError(f"no project {key!r}", f"use one of the project keys: {known}")
-    return project
-
-
 def milestones(session: Session, project: ProjectConfig) -> list[MilestoneView]:
     """The config's milestones with the PM's changes, then the PM's own; by due date."""
     rows = {
@@ -93,7 +85,7 @@ def set_milestone(
     today: date | None = None,
 ) -> MilestoneView:
     """Add a milestone or change one: its date, status or note (None leaves it as it is)."""
-    project = project_or_fail(config, key)
+    project = config.require_project(key, ActionError)
     name = name.strip()
     if not name:
         raise ActionError("the milestone has no name", 'e.g. mailbot project milestone ACME "UAT"')
@@ -208,7 +200,7 @@ def set_project_status(
     actor: str,
 ) -> ProjectState | None:
     """The PM's overall status for a project; "auto" hands it back to the facts."""
-    project = project_or_fail(config, key)
+    project = config.require_project(key, ActionError)
     if status not in (*PROJECT_STATUSES, "auto"):
         raise ActionError(
             f"{status!r} is not a project status",

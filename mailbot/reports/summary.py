@@ -377,14 +377,6 @@ def current_period(config: Config, now: datetime) -> str:
     return reported_week(local_date(config.schedules, now))
 
 
-def project_or_fail(config: Config, key: str) -> ProjectConfig:
-    project = config.project(key)
-    if project is None:
-        known = ", ".join(p.key for p in config.projects) or "none configured"
-        raise ReportError(f"no project {key!r}", f"use one of the project keys: {known}")
-    return project
-
-
 def preview_summary(
     db: Database, config: Config, project: ProjectConfig, now: datetime, period: str | None = None
 ) -> Summary:
