@@ -2,9 +2,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from spacy.attrs import LOWER
 from thinc.api import Config
 
-from mailbot.triage.architectures import build_bow_norm_classifier, reweight_ngrams
+from mailbot.triage.architectures import (
+    LEAD_SALT,
+    build_bow_norm_classifier,
+    extract_ngrams_with_lead,
+    lead_span,
+    reweight_ngrams,
+)
 from mailbot.triage.tokenizer import blank_nlp
 
 pytestmark = pytest.mark.no_database
@@ -58,4 +65,65 @@ def test_predicts_a_distribution_over_labels():
     nlp.initialize()
     doc = nlp("系统无法登录 please fix")
     assert set(doc.cats) == {"a", "b"}
+    assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences", "lead"),
+    [
+        (
+            "Two things\nHi Jo,\n\nLogin fails. Also add a button. Thanks!",
+            1,
+            "Hi Jo,\n\nLogin fails.",
+        ),
+        (
+            "Two things\nHi Jo,\n\nLogin fails. Also add a button. Thanks!",
+            2,
+            "Hi Jo,\n\nLogin fails. Also add a button.",
+        ),
+        ("两件事\n登录不了！另外加个按钮。谢谢", 1, "登录不了！"),
+        ("no subject line. second sentence.", 1, "no subject line."),
+        ("subject only\n", 1, ""),
+    ],
+)
+def test_the_lead_is_the_first_sentences_after_the_subject(text, sentences, lead):
+    doc = blank_nlp()(text)
+    start, end = lead_span(doc, sentences, max_tokens=60)
+    assert doc[start:end].text == lead
+
+
+def test_the_lead_stops_at_max_tokens():
+    doc = blank_nlp()("s\n" + "word " * 100 + ".")
+    start, end = lead_span(doc, 2, max_tokens=10)
+    assert end - start == 10
+
+
+def test_lead_ngrams_are_features_of_their_own():
+    doc = blank_nlp()("Subject\nLogin fails. Please add a button.")
+    with_lead = extract_ngrams_with_lead(1, LOWER, 1, 60)
+    (keys, vals, lengths), _ = with_lead([doc], is_train=False)
+    lower = {t.lower for t in doc}
+    lead = {t.lower ^ int(LEAD_SALT) for t in doc[2:5]}  # "Login fails ."
+    assert set(int(k) for k in keys) == lower | lead
+    assert int(lengths[0]) == len(lower | lead)
+    assert vals.sum() == len(doc) + 3
+
+
+def test_a_model_with_a_lead_view_predicts():
+    nlp = blank_nlp()
+    config = Config().from_str(
+        """
+        [model]
+        @architectures = "mailbot.TextCatBOWNorm.v1"
+        exclusive_classes = true
+        ngram_size = 2
+        length = 4096
+        lead_sentences = 1
+        """
+    )
+    textcat = nlp.add_pipe("textcat", config=config)
+    for label in ("a", "b"):
+        textcat.add_label(label)
+    nlp.initialize()
+    doc = nlp("主题\n系统无法登录。please fix")
     assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
