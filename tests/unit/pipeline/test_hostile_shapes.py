@@ -22,6 +22,7 @@ from mailbot.config_types import ProjectConfig
 from mailbot.parse import parse_bytes
 from mailbot.storage.models import OutboxMail, StoredMessage
 from tests.support.pipeline import MaildirBot
+from tests.support.timing import cpu_seconds
 
 ACME = ProjectConfig(key="ACME", name="ACME", client_domains=("acme-retail.example",))
 LISTED = "@acme-retail.example"
@@ -92,11 +93,10 @@ def hostile_mails(draw: st.DrawFn) -> bytes:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_mails())
 def test_every_hostile_shape_is_read_in_under_a_second(data: bytes) -> None:
-    started = time.perf_counter()
-    message = parse_bytes(data)
-    elapsed = time.perf_counter() - started
-    assert elapsed < SECOND, f"{elapsed:.2f} s for a mail of {len(data)} bytes"
-    assert isinstance(message.new_text, str)
+    messages = []
+    elapsed = cpu_seconds(lambda: messages.append(parse_bytes(data)))
+    assert elapsed < SECOND, f"{elapsed:.2f} CPU s for a mail of {len(data)} bytes"
+    assert isinstance(messages[0].new_text, str)
 
 
 @settings(

@@ -33,6 +33,7 @@ from mailbot.trust.spam import (
     upstream_verdict,
 )
 from mailbot.trust.spam_rules import LURES, STRONG, run_heuristics
+from tests.support.timing import cpu_seconds
 
 pytestmark = pytest.mark.no_database
 
@@ -343,10 +344,9 @@ def test_heuristics_read_a_bounded_input_in_linear_time() -> None:
     raw, message = mail(body, subject="Re: " + "x" * 100_000, sender="Li Ming <x@y.example>")
     people = tuple((f"Person {i}", f"p{i}@agency.example") for i in range(5000))
     many = SpamContext(False, False, (*PROTECTED, *people))
-    started = time.monotonic()
-    verdict = check_spam(raw, message, HEURISTICS_ONLY, many)
-    assert time.monotonic() - started < 2.0
-    assert verdict.status == "spam"
+    verdicts = []
+    assert cpu_seconds(lambda: verdicts.append(check_spam(raw, message, HEURISTICS_ONLY, many))) < 2
+    assert verdicts[0].status == "spam"
 
 
 def test_heuristics_can_be_turned_off() -> None:
