@@ -134,7 +134,7 @@ class PostgresServer:
         disk (`synchronous_commit=off`): a commit is as visible to other connections as
         ever and is lost only if the server itself crashes, which no test does."""
         target: URL = self.url.set(database=name).update_query_dict(
-            {"options": "-c synchronous_commit=off"}
+            {"options": "-csynchronous_commit=off"}
         )
         return target.render_as_string(hide_password=False)
 
