@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
@@ -132,9 +132,28 @@ def queue_query(filters: QueueFilter, now: datetime, sla: SlaConfig) -> Select[t
     return query
 
 
-def list_items(session: Session, config: Config, filters: QueueFilter, now: datetime) -> list[Item]:
-    """The items matching `filters`, oldest first."""
-    return list(session.scalars(queue_query(filters, now, config.sla)))
+def list_items(
+    session: Session,
+    config: Config,
+    filters: QueueFilter,
+    now: datetime,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Item]:
+    """The items matching `filters`, oldest first; `limit` of them from `offset` if given."""
+    query = queue_query(filters, now, config.sla)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def count_items(session: Session, config: Config, filters: QueueFilter, now: datetime) -> int:
+    """How many items match `filters`."""
+    query = queue_query(filters, now, config.sla).order_by(None)
+    return int(session.scalar(query.with_only_columns(func.count(Item.id))) or 0)
 
 
 def flags(item: Item, config: Config, now: datetime) -> str:

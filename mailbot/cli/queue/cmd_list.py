@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 NAME = "list"
+TABLE_LIMIT = 100  # a table longer than this scrolls off any terminal; JSON lists all
 HELP = "list open items (filters: project, category, status, review, escalated, age, search, SLA)"
 
 
@@ -30,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overdue", action="store_true", help="first-response SLA breached, nobody answered yet"
     )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help=f"show N items (the table: {TABLE_LIMIT} unless given; 0: all)",
+    )
+    parser.add_argument("--page", type=int, default=1, metavar="P", help="the P-th N items")
     state = parser.add_mutually_exclusive_group()
     state.add_argument("--open", action="store_true", help="open items only (the default)")
     state.add_argument("--all", action="store_true", help="closed and merged items too")
@@ -37,7 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mailbot.cli.queue.common import now, session_for
-    from mailbot.items.views import QueueFilter, item_summary, list_items, parse_age
+    from mailbot.items.actions import ActionError
+    from mailbot.items.views import (
+        QueueFilter,
+        count_items,
+        item_summary,
+        list_items,
+        parse_age,
+    )
 
     filters = QueueFilter(
         project=args.project,
@@ -52,17 +67,30 @@ def run(args: argparse.Namespace) -> int:
         include_closed=args.all,
         sender=args.sender,
     )
+    if (args.limit is not None and args.limit < 0) or args.page < 1:
+        raise ActionError(
+            "--limit and --page must be positive", "e.g. --limit 50 --page 2; --limit 0 shows all"
+        )
+    limit = args.limit if args.limit is not None else (None if args.json else TABLE_LIMIT)
+    limit = limit or None  # 0: all
+    offset = (args.page - 1) * limit if limit else 0
     moment = now()
     with session_for(args) as (config, session):
-        rows = [
-            item_summary(i, config, moment) for i in list_items(session, config, filters, moment)
-        ]
+        items = list_items(session, config, filters, moment, limit=limit, offset=offset)
+        rows = [item_summary(i, config, moment) for i in items]
+        total = count_items(session, config, filters, moment) if limit else len(rows)
     if args.json:
         from mailbot.cli.common import print_json
 
         print_json(rows)
-    else:
-        from mailbot.cli.queue.render import print_items
+        return 0
+    from mailbot.cli.queue.render import print_items
 
-        print_items(rows, moment)
+    print_items(rows, moment)
+    if limit and total > offset + len(rows):
+        shown = f"{offset + 1}-{offset + len(rows)}" if rows else "none"
+        print(
+            f"{shown} of {total} shown: --page {args.page + 1} for the next {limit}, "
+            "--limit 0 for all"
+        )
     return 0

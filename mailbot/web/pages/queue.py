@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mailbot.items.lifecycle import LIFECYCLES
-from mailbot.items.views import QueueFilter, flags, format_age, queue_query
+from mailbot.items.views import QueueFilter, count_items, flags, format_age, queue_query
 from mailbot.storage.models import Item
 from mailbot.web.access import visible_projects
 from mailbot.web.context import Ctx, page
@@ -48,9 +48,7 @@ def queue_filter(ctx: Ctx) -> QueueFilter:
 
 
 def _count(ctx: Ctx, filters: QueueFilter) -> int:
-    query = queue_query(filters, ctx.now, ctx.config.sla)
-    query = query.order_by(None).with_only_columns(func.count(Item.id))
-    return int(ctx.db.scalar(query) or 0)
+    return count_items(ctx.db, ctx.config, filters, ctx.now)
 
 
 def _rows(ctx: Ctx, filters: QueueFilter, sort: str, number: int) -> tuple[list[Item], int]:

@@ -167,6 +167,24 @@ def test_tables_for_people(filed: Bot, capsys: Capture, monkeypatch: pytest.Monk
         assert text in out
 
 
+def test_a_long_queue_is_shown_a_page_at_a_time(
+    filed: Bot, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    every = refs(filed.cli_json(capsys, "queue", "list"))
+    assert len(every) >= 2
+    first = refs(filed.cli_json(capsys, "queue", "list", "--limit", "1"))
+    second = refs(filed.cli_json(capsys, "queue", "list", "--limit", "1", "--page", "2"))
+    assert first + second == every[:2]
+    code, out, _ = filed.cli(capsys, "queue", "list", "--limit", "1")
+    assert code == 0 and every[0] in out and every[1] not in out
+    assert f"1-1 of {len(every)} shown: --page 2 for the next 1" in out
+    code, out, _ = filed.cli(capsys, "queue", "list", "--limit", "0")
+    assert code == 0 and all(ref in out for ref in every) and "shown:" not in out
+    code, _, err = filed.cli(capsys, "queue", "list", "--page", "0")
+    assert code != 0 and "--limit 0 shows all" in err
+
+
 def test_sub_commands_added_later_are_found(
     filed: Bot, capsys: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
