@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
@@ -263,6 +263,9 @@ class Pipeline:
                 )
                 rows = {i: row for i, row in rows.items() if i in messages}
                 batch = self._prepare(session, stage, rows, messages, items)
+                # Answering leaves the message rows alone: their new state is written for
+                # the whole batch at its end, in one statement.
+                at_end = stage is ANSWER
                 for row_id, row in rows.items():
                     if self.stop_event.is_set():
                         break
@@ -271,7 +274,8 @@ class Pipeline:
                     try:
                         with session.begin_nested():
                             note = self._work(session, stage, row, message, batch)
-                            self._advance_row(session, row, stage)
+                            if not at_end:
+                                self._advance_row(session, row, stage)
                     except Exception as err:
                         if batch is not None:
                             batch.drop()
@@ -285,6 +289,13 @@ class Pipeline:
                     done.append((row, note))
                 if batch is not None:
                     batch.finish(session)
+                if at_end and done:
+                    session.execute(
+                        update(StoredMessage)
+                        .where(StoredMessage.id.in_([row.id for row, _ in done]))
+                        .values(state=stage.makes, failed_stage=None, error=None)
+                        .execution_options(synchronize_session=False)
+                    )
                 work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
                 del items
         except Exception:

@@ -167,5 +167,5 @@ def test_filing_and_answering_a_batch_ask_few_statements_per_mail(
     batched = statements_per_mail(tmp_path / "batched", monkeypatch)
     per_mail(monkeypatch)
     alone = statements_per_mail(tmp_path / "alone", monkeypatch)
-    assert batched <= 13, batched  # 11.4 on SQLite and PostgreSQL
-    assert alone > 13, alone  # 20.2 and 19.2: a bound the per-mail lookups do not keep
+    assert batched <= 13, batched  # 10.4 on SQLite
+    assert alone > 13, alone  # 19.2: a bound the per-mail lookups do not keep
