@@ -276,7 +276,7 @@ class FileBatch(BatchWrites):
         self.numbers[key] = number
         return number
 
-    def filed_as(self, row: StoredMessage, message: Message, item: Item, new_item: bool) -> None:
+    def filed_as(self, row: StoredMessage, item: Item, new_item: bool) -> None:
         """`row` is filed under `item`: later messages of the batch find it."""
         ref = _ref_of(item)
         if row.message_id:
@@ -359,7 +359,7 @@ def file_message(
     else:
         session.add(Event(message_pk=row.id, item_id=item.id, kind="filed", detail=detail))
     if batch is not None:  # filed for the batch's next mails; indexed at its end
-        batch.filed_as(row, message, item, new_item)
+        batch.filed_as(row, item, new_item)
     else:  # The queue's search finds it at once; a follow-up's words are added to its item's.
         index_filed(session, [(item, new_item, row.subject, row.new_text)])
     return Filed(
