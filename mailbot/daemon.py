@@ -149,17 +149,21 @@ class Schedules:
             log.exception("scheduled reports failed; trying again in a minute")
 
 
-def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None = None) -> None:
+def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None = None) -> bool:
     """One turn of the work loop: every due stage, the outbox, the report schedule.
 
+    True when the outbox may hold more that is due: the loop comes back at once (a
+    backlog of acknowledgements goes out at the server's pace, not one batch per
+    `WORK_CHECK_INTERVAL`), and new mail is worked between two batches.
     Skipped while a disk is short: a write that fails for want of space would count as a
     failed attempt, and enough of them set mail aside for a person.
     """
     if space is not None and space.shortage():
-        return
+        return False
+    more = False
     try:
         pipeline.advance()
-        pipeline.send()
+        more = pipeline.send()
     except Exception as err:  # e.g. the database is down: log it, try again next turn
         if out_of_space(err):
             log.error(
@@ -171,6 +175,7 @@ def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None
             log.exception("the work loop failed (%s); trying again shortly", describe_error(err))
     if not pipeline.stop_event.is_set():
         schedules.tick()
+    return more
 
 
 def run_forever(pipeline: Pipeline) -> None:
@@ -197,7 +202,8 @@ def run_forever(pipeline: Pipeline) -> None:
     while not stop.is_set():
         if wake.is_set() or time.monotonic() >= next_work:
             wake.clear()
-            work_once(pipeline, schedules, space)
+            if work_once(pipeline, schedules, space):
+                wake.set()
             next_work = time.monotonic() + (SPACE_WAIT if space.shortage() else WORK_CHECK_INTERVAL)
         for thread, pulse in zip(threads, pulses, strict=True):
             # From this thread, not the mailbox's: a hung fetch still beats, so doctor

@@ -147,17 +147,20 @@ class Pipeline:
         self.send(until_done=True)
         return total
 
-    def send(self, *, until_done: bool = False) -> None:
-        """Deliver what is due in the outbox (new mail, retries).
+    def send(self, *, until_done: bool = False) -> bool:
+        """Deliver what is due in the outbox (new mail, retries); True if more may be due.
 
-        One delivery sends a bounded number (the daemon's loop comes back for the rest);
-        `until_done` goes on while mail is sent, as `run --once` must not leave a backlog.
+        One delivery sends a bounded number: the daemon's loop comes straight back for the
+        rest while a delivery did something. `until_done` goes on itself, as `run --once`
+        must not leave a backlog.
         """
         while self.deliver is not None and not self.stop_event.is_set():
             stats = self.deliver()
             # Until a delivery finds nothing due (what failed waits for its retry time).
-            if not until_done or not isinstance(stats, SendStats) or stats == SendStats():
-                return
+            busy = isinstance(stats, SendStats) and stats != SendStats()
+            if not until_done or not busy:
+                return busy
+        return False
 
     def release_dead_claims(self) -> None:
         """Take back what a killed process of this machine had claimed (messages, mail)."""

@@ -51,11 +51,11 @@ def test_two_daemons_never_process_or_answer_twice(
             )
         )
     db = open_database(f"sqlite:///{tmp_path}/shared.sqlite3")  # the same server database
+    # The logs go to files: a pipe nobody reads until the end fills and stalls a daemon.
+    log_files = [(c.parent / "daemon.log").open("wb") for c in configs]
     daemons = [
-        subprocess.Popen(
-            [sys.executable, "-m", "mailbot", "--config", str(c), "run"], stderr=subprocess.PIPE
-        )
-        for c in configs
+        subprocess.Popen([sys.executable, "-m", "mailbot", "--config", str(c), "run"], stderr=log)
+        for c, log in zip(configs, log_files, strict=True)
     ]
     try:
         deadline = time.monotonic() + 240
@@ -73,7 +73,10 @@ def test_two_daemons_never_process_or_answer_twice(
     finally:
         for d in daemons:
             d.send_signal(signal.SIGTERM)
-        logs = [d.communicate(timeout=30)[1].decode() for d in daemons]
+        for d, log in zip(daemons, log_files, strict=True):
+            d.wait(timeout=60)
+            log.close()
+        logs = [(c.parent / "daemon.log").read_text(errors="replace") for c in configs]
     with db.session() as s:
         # What the database looked like, in case an assertion below fails.
         states = dict(

@@ -94,3 +94,24 @@ def test_an_idling_watcher_looks_again_after_idle_recheck(tmp_path: Path) -> Non
 
     watch_mailbox(Pipeline(), box, threading.Event())  # type: ignore[arg-type]
     assert waited == [7.0]
+
+
+def test_the_work_loop_comes_back_at_once_while_the_outbox_has_more(tmp_path: Path) -> None:
+    """A delivery sends a bounded batch; a backlog must not wait WORK_CHECK_INTERVAL per batch."""
+    from mailbot.config import Config
+    from mailbot.config_types import MailboxConfig
+    from mailbot.daemon import Schedules, work_once
+    from mailbot.outgoing.outbox import SendStats
+    from mailbot.storage.db import open_database
+    from tests.support.pipeline import make_pipeline
+
+    config = Config(
+        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
+        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+    )
+    deliveries = iter([SendStats(sent=100), SendStats(sent=50, retried=1), SendStats()])
+    pipeline = make_pipeline(
+        config, open_database(config.database_url), deliver=lambda: next(deliveries)
+    )
+    schedules = Schedules(pipeline)
+    assert [work_once(pipeline, schedules) for _ in range(3)] == [True, True, False]
