@@ -47,22 +47,28 @@ def test_bad_settings():
         build_bow_norm_classifier(True, 2, attr="COLOUR")
 
 
-def test_predicts_a_distribution_over_labels():
+def _two_label_pipeline(setting: str):
+    """A blank pipeline with a two-label textcat of our architecture and one extra setting."""
     nlp = blank_nlp()
     config = Config().from_str(
-        """
+        f"""
         [model]
         @architectures = "mailbot.TextCatBOWNorm.v1"
         exclusive_classes = true
         ngram_size = 2
         length = 4096
-        scale = 8.0
+        {setting}
         """
     )
     textcat = nlp.add_pipe("textcat", config=config)
     for label in ("a", "b"):
         textcat.add_label(label)
     nlp.initialize()
+    return nlp
+
+
+def test_predicts_a_distribution_over_labels():
+    nlp = _two_label_pipeline("scale = 8.0")
     doc = nlp("系统无法登录 please fix")
     assert set(doc.cats) == {"a", "b"}
     assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
@@ -110,20 +116,6 @@ def test_lead_ngrams_are_features_of_their_own():
 
 
 def test_a_model_with_a_lead_view_predicts():
-    nlp = blank_nlp()
-    config = Config().from_str(
-        """
-        [model]
-        @architectures = "mailbot.TextCatBOWNorm.v1"
-        exclusive_classes = true
-        ngram_size = 2
-        length = 4096
-        lead_sentences = 1
-        """
-    )
-    textcat = nlp.add_pipe("textcat", config=config)
-    for label in ("a", "b"):
-        textcat.add_label(label)
-    nlp.initialize()
+    nlp = _two_label_pipeline("lead_sentences = 1")
     doc = nlp("主题\n系统无法登录。please fix")
     assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
