@@ -37,11 +37,13 @@ SITE = {"name": "Agency team", "address": "team@agency.example"}
 ACKS = {"max_per_sender_per_hour": 1_000_000}
 
 
-def config_for(folder: Path, account, sink: SmtpSink) -> Path:  # type: ignore[no-untyped-def]
+def config_for(  # type: ignore[no-untyped-def]
+    folder: Path, account, sink: SmtpSink, database_url: str = "sqlite:///mb.sqlite3"
+) -> Path:
     return write_config(
         folder / "mailbot.toml",
         account.mailbox_config(idle=True),
-        "sqlite:///mb.sqlite3",
+        database_url,
         projects=[PROJECT],
         smtp_port=sink.port,
         site=SITE,
@@ -69,12 +71,14 @@ def latency(server: DovecotServer, n: int) -> list[float]:
     return samples
 
 
-def drain(server: DovecotServer, n: int) -> tuple[float, float, float, int]:
+def drain(
+    server: DovecotServer, n: int, database_url: str = "sqlite:///mb.sqlite3"
+) -> tuple[float, float, float, int]:
     account = server.add_account()
     account.append_many("INBOX", make_mails(n))
     fetched, fetch_s = raw_fetch(account, parse=False)
     with SmtpSink() as sink, tempfile.TemporaryDirectory() as tmp:
-        cfg = config_for(Path(tmp), account, sink)
+        cfg = config_for(Path(tmp), account, sink, database_url)
         started = time.perf_counter()
         proc = subprocess.Popen(
             [MAILBOT, "--config", str(cfg), "run", "--once"], stderr=subprocess.PIPE

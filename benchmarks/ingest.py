@@ -76,12 +76,13 @@ class SpineOnly(Pipeline):
         return RunStats()
 
 
-def spine(account) -> float:  # type: ignore[no-untyped-def]
+def spine(account, database_url: str | None = None) -> float:  # type: ignore[no-untyped-def]
+    """Mails per second of the spine in this process (`database_url`: SQLite in a temp dir)."""
     with tempfile.TemporaryDirectory() as tmp:
         box = account.mailbox_config()
         config = Config(
             mailboxes=(box,),
-            database_url=f"sqlite:///{tmp}/spine.sqlite3",
+            database_url=database_url or f"sqlite:///{tmp}/spine.sqlite3",
             triage=TriageConfig(enabled=False),
         )
         db = open_database(config.database_url)

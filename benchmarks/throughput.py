@@ -1,0 +1,152 @@
+"""The pipeline's throughput in one run, on the same N mails, against the fetch + parse ceiling.
+
+Against a real Dovecot (and aiosmtpd for the acknowledgements) on loopback, each measure on a
+fresh copy of the same mails:
+
+    raw fetch         imapclient alone (`BODY.PEEK[]`, batches of 100)
+    ceiling           raw fetch + mail-parser parse alone
+    spine             fetch, parse, store, move, in this process (no later stage)
+    run --once        the whole command, triage off (filing on)
+    run --once        with triage and filing (no SMTP configured: nothing sent)
+    whole pipeline    `run --once` with triage, filing and an acknowledgement per mail sent
+
+Each is printed as mails/s and as a share of the ceiling, with the peak RSS of the commands.
+`--database-url` runs the stores on PostgreSQL: every measure gets a throw-away database of
+its own on that server, dropped at the end.
+
+    .venv/bin/python benchmarks/throughput.py [--n 2000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from benchmarks.e2e import drain  # noqa: E402
+from benchmarks.ingest import raw_fetch, run_once, spine  # noqa: E402
+from tests.servers import DovecotServer  # noqa: E402
+from tests.support.configs import write_config  # noqa: E402
+from tests.support.mails import make_mails  # noqa: E402
+
+PROJECT = {"key": "CLIENT", "name": "Client", "client_domains": ["client.example"]}
+
+
+class Databases:
+    """A database for each measure: a SQLite file, or a throw-away one on a PostgreSQL server."""
+
+    def __init__(self, server_url: str | None) -> None:
+        self.server_url = server_url
+        self.made: list[str] = []
+
+    def new(self, folder: Path) -> str:
+        if self.server_url is None:
+            return f"sqlite:///{folder}/mb.sqlite3"
+        name = f"mailbot_bench_{uuid.uuid4().hex[:12]}"
+        with self._admin() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.made.append(name)
+        return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self._admin() as conn:
+            for name in self.made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.made.clear()
+
+    @contextmanager
+    def _admin(self) -> Iterator:  # type: ignore[type-arg]
+        assert self.server_url is not None
+        engine = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server (default SQLite)")
+    args = parser.parse_args()
+    n = args.n
+    mails = make_mails(n)
+    databases = Databases(args.database_url or None)
+    rates: dict[str, float] = {}
+    rss: dict[str, float] = {}
+    try:
+        with DovecotServer() as server, tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            account = server.add_account()
+            account.append_many("INBOX", mails)
+            fetched, seconds = raw_fetch(account, parse=False)
+            rates["raw fetch (imapclient)"] = fetched / seconds
+            fetched, seconds = raw_fetch(account, parse=True)
+            rates["ceiling: fetch + mail-parser"] = fetched / seconds
+
+            account = server.add_account()
+            account.append_many("INBOX", mails)
+            (root / "spine").mkdir()
+            rates["spine in process: fetch, parse, store, move"] = spine(
+                account, databases.new(root / "spine")
+            )
+            rss["spine in process"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+            for label, folder, settings in (
+                ("run --once, triage off, filing on", "plain", {"triage": {"enabled": False}}),
+                ("run --once, triage and filing", "triage", {}),
+            ):
+                account = server.add_account()
+                account.append_many("INBOX", mails)
+                (root / folder).mkdir()
+                config = write_config(
+                    root / folder / "mailbot.toml",
+                    account.mailbox_config(),
+                    databases.new(root / folder),
+                    projects=[PROJECT],
+                    logging={"level": "WARNING"},
+                    **settings,
+                )
+                seconds, rss_kb, _log = run_once(config)
+                assert not account.messages("INBOX"), "mail left in the inbox"
+                rates[label] = n / seconds
+                rss[label] = rss_kb / 1024
+
+            (root / "acks").mkdir()
+            _fetch_rate, rate, peak, acks = drain(server, n, databases.new(root / "acks"))
+            assert acks == n, f"{acks} acknowledgements for {n} mails"
+            rates["whole pipeline, acknowledgements sent over SMTP"] = rate
+            rss["whole pipeline"] = peak
+    finally:
+        if databases.server_url is not None:
+            databases.drop_all()
+
+    ceiling = rates["ceiling: fetch + mail-parser"]
+    backend = make_url(args.database_url).get_backend_name() if args.database_url else "sqlite"
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}; "
+        f"{n} mails, database {backend}"
+    )
+    for label, rate in rates.items():
+        print(f"{label:50s} {rate:8.0f} mails/s  {rate / ceiling:6.1%} of the ceiling")
+    for label, mib in rss.items():
+        print(f"peak RSS, {label:40s} {mib:6.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
