@@ -149,23 +149,30 @@ class Schedules:
             log.exception("scheduled reports failed; trying again in a minute")
 
 
-def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None = None) -> bool:
+def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None = None) -> float:
     """One turn of the work loop: every due stage, the outbox, the report schedule.
 
-    True when the outbox may hold more that is due: the loop comes back at once (a
-    backlog of acknowledgements goes out at the server's pace, not one batch per
-    `WORK_CHECK_INTERVAL`), and new mail is worked between two batches.
+    Returns the seconds until the next turn is due: none while the outbox may hold more
+    (a backlog of acknowledgements goes out at the server's pace, not one batch per
+    `WORK_CHECK_INTERVAL`; new mail is worked between two batches), `SPACE_WAIT` while a
+    disk is short or mail could not be written for want of space (it goes out as soon as
+    there is room again, not at the next check), else `WORK_CHECK_INTERVAL`.
     Skipped while a disk is short: a write that fails for want of space would count as a
     failed attempt, and enough of them set mail aside for a person.
     """
     if space is not None and space.shortage():
-        return False
-    more = False
+        return SPACE_WAIT
+    delay = WORK_CHECK_INTERVAL
     try:
         pipeline.advance()
-        more = pipeline.send()
+        stats = pipeline.send()
+        if stats.busy:
+            delay = 0.0
+        elif stats.waiting:
+            delay = SPACE_WAIT
     except Exception as err:  # e.g. the database is down: log it, try again next turn
         if out_of_space(err):
+            delay = SPACE_WAIT
             log.error(
                 "the disk is full (%s): free space on the disk of the database or the "
                 "outbox folder; trying again shortly",
@@ -175,7 +182,9 @@ def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None
             log.exception("the work loop failed (%s); trying again shortly", describe_error(err))
     if not pipeline.stop_event.is_set():
         schedules.tick()
-    return more
+    if delay and space is not None and space.shortage():
+        delay = SPACE_WAIT
+    return delay
 
 
 def run_forever(pipeline: Pipeline) -> None:
@@ -202,9 +211,10 @@ def run_forever(pipeline: Pipeline) -> None:
     while not stop.is_set():
         if wake.is_set() or time.monotonic() >= next_work:
             wake.clear()
-            if work_once(pipeline, schedules, space):
+            delay = work_once(pipeline, schedules, space)
+            if not delay:
                 wake.set()
-            next_work = time.monotonic() + (SPACE_WAIT if space.shortage() else WORK_CHECK_INTERVAL)
+            next_work = time.monotonic() + delay
         for thread, pulse in zip(threads, pulses, strict=True):
             # From this thread, not the mailbox's: a hung fetch still beats, so doctor
             # can tell a stalled fetcher from a daemon that is gone.

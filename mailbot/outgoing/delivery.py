@@ -50,6 +50,7 @@ def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) 
             written = _write_one(db, directory, row, now)
             in_flight = None
             if not written:
+                stats.waiting = 1 + len(claimed)
                 break
             stats.sent += 1
     finally:

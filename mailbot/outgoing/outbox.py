@@ -43,6 +43,12 @@ class SendStats:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    waiting: int = 0  # could not be written (a full disk): due again at once, not counted
+
+    @property
+    def busy(self) -> bool:
+        """Something was sent, deferred or given up on: more may be due at once."""
+        return bool(self.sent or self.retried or self.failed)
 
 
 def enqueue(

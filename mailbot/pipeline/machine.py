@@ -147,20 +147,21 @@ class Pipeline:
         self.send(until_done=True)
         return total
 
-    def send(self, *, until_done: bool = False) -> bool:
-        """Deliver what is due in the outbox (new mail, retries); True if more may be due.
+    def send(self, *, until_done: bool = False) -> SendStats:
+        """Deliver what is due in the outbox (new mail, retries); the last delivery's counts.
 
         One delivery sends a bounded number: the daemon's loop comes straight back for the
-        rest while a delivery did something. `until_done` goes on itself, as `run --once`
-        must not leave a backlog.
+        rest while a delivery did something (`busy`). `until_done` goes on itself, as
+        `run --once` must not leave a backlog.
         """
+        stats = SendStats()
         while self.deliver is not None and not self.stop_event.is_set():
-            stats = self.deliver()
+            delivered = self.deliver()
+            stats = delivered if isinstance(delivered, SendStats) else SendStats()
             # Until a delivery finds nothing due (what failed waits for its retry time).
-            busy = isinstance(stats, SendStats) and stats != SendStats()
-            if not until_done or not busy:
-                return busy
-        return False
+            if not until_done or not stats.busy:
+                break
+        return stats
 
     def release_dead_claims(self) -> None:
         """Take back what a killed process of this machine had claimed (messages, mail)."""

@@ -100,7 +100,7 @@ def test_the_work_loop_comes_back_at_once_while_the_outbox_has_more(tmp_path: Pa
     """A delivery sends a bounded batch; a backlog must not wait WORK_CHECK_INTERVAL per batch."""
     from mailbot.config import Config
     from mailbot.config_types import MailboxConfig
-    from mailbot.daemon import Schedules, work_once
+    from mailbot.daemon import WORK_CHECK_INTERVAL, Schedules, work_once
     from mailbot.outgoing.outbox import SendStats
     from mailbot.storage.db import open_database
     from tests.support.pipeline import make_pipeline
@@ -114,4 +114,27 @@ def test_the_work_loop_comes_back_at_once_while_the_outbox_has_more(tmp_path: Pa
         config, open_database(config.database_url), deliver=lambda: next(deliveries)
     )
     schedules = Schedules(pipeline)
-    assert [work_once(pipeline, schedules) for _ in range(3)] == [True, True, False]
+    assert [work_once(pipeline, schedules) for _ in range(3)] == [0, 0, WORK_CHECK_INTERVAL]
+
+
+def test_mail_that_waits_for_disk_space_is_tried_again_within_seconds(tmp_path: Path) -> None:
+    """A full outbox disk: the mail goes out once there is room, not at the next 30 s check."""
+    from mailbot.config import Config
+    from mailbot.config_types import MailboxConfig
+    from mailbot.daemon import SPACE_WAIT, WORK_CHECK_INTERVAL, Schedules, work_once
+    from mailbot.outgoing.outbox import SendStats
+    from mailbot.storage.db import open_database
+    from tests.support.pipeline import make_pipeline
+
+    config = Config(
+        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
+        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+    )
+    deliveries = iter([SendStats(waiting=3), SendStats(sent=3), SendStats()])
+    pipeline = make_pipeline(
+        config, open_database(config.database_url), deliver=lambda: next(deliveries)
+    )
+    schedules = Schedules(pipeline)
+    delays = [work_once(pipeline, schedules) for _ in range(3)]
+    assert delays == [SPACE_WAIT, 0, WORK_CHECK_INTERVAL]
+    assert SPACE_WAIT < WORK_CHECK_INTERVAL / 10
