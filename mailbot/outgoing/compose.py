@@ -18,7 +18,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
+from email import contentmanager, policy
+from email.generator import BytesGenerator
 from email.headerregistry import Address as HeaderAddress
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
@@ -63,6 +64,7 @@ _MSGID_BAD = re.compile(r"[\s<>()\[\],;:\\\"]")
 # A value the stdlib writes back exactly as given, on one line: printable ASCII, single spaces.
 _AS_GIVEN = re.compile(r"^[!-~](?: ?[!-~])*$")
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9](?: ?[A-Za-z0-9])*$")
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")  # what the stdlib's generator writes as CRLF
 _PLAIN_ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
 
 
@@ -97,6 +99,54 @@ def _set(msg: EmailMessage, name: str, value: str | HeaderAddress | list[HeaderA
         msg[name] = _Written(name, text)
     else:
         msg[name] = value
+
+
+def _encoded(text: str) -> tuple[str, str]:
+    """The stdlib's choice of transfer encoding for UTF-8 text, and the encoded body."""
+    cte, data = contentmanager._encode_text(text, "utf-8", None, MAIL_POLICY)  # type: ignore[attr-defined]
+    return cte, data
+
+
+def _set_body(msg: EmailMessage, text: str, html: str | None) -> None:
+    """The body the stdlib's `set_content` and `add_alternative` make, written directly.
+
+    The same headers, transfer encodings and bytes (tests compare them), without the
+    stdlib parsing and folding each Content-* header again and generating each part:
+    that was most of composing a reply. The parts of an alternative are written out
+    here; the stdlib's generator writes a multipart whose body is a string as it is.
+    """
+    cte, data = _encoded(text)
+    if html is None:
+        msg["Content-Type"] = _Written("Content-Type", 'text/plain; charset="utf-8"')
+        msg["Content-Transfer-Encoding"] = _Written("Content-Transfer-Encoding", cte)
+        msg["MIME-Version"] = _Written("MIME-Version", "1.0")
+        msg.set_payload(data)  # the generator writes its lines with CRLF
+        return
+    html_cte, html_data = _encoded(html)
+    parts = [
+        _part("plain", cte, data).encode("ascii"),
+        _part("html", html_cte, html_data).encode("ascii"),
+    ]
+    boundary = BytesGenerator._make_boundary(b"\r\n".join(parts))  # type: ignore[attr-defined]
+    separator = f"\r\n--{boundary}\r\n"
+    msg["MIME-Version"] = _Written("MIME-Version", "1.0")
+    # The stdlib folds this line before the boundary, which never fits on the first line.
+    msg["Content-Type"] = _Written(
+        "Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"'
+    )
+    msg.set_payload(
+        f"--{boundary}\r\n"
+        + separator.join(part.decode("ascii") for part in parts)
+        + f"\r\n--{boundary}--\r\n"
+    )
+
+
+def _part(subtype: str, cte: str, data: str) -> str:
+    """One text part as the stdlib's generator writes it: its headers, its lines in CRLF."""
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        f"Content-Transfer-Encoding: {cte}\r\n\r\n" + _LINE_ENDS.sub("\r\n", data)
+    )
 
 
 def _plain_address(addr: HeaderAddress) -> str | None:
@@ -259,12 +309,7 @@ def _build(
     _set(msg, "X-Auto-Response-Suppress", "All")
     # No "Precedence": it is not standard (RFC 3834 advises against relying on it), and
     # "bulk"/"list" make Gmail and others file a personal reply as a newsletter or spam.
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
-    if rendered.html is not None:
-        msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
-        for part in msg.iter_parts():
-            del part["MIME-Version"]  # add_alternative copies it into the parts; once is enough
-    # After the body: set_content() drops every Content-* header set before it.
+    _set_body(msg, rendered.text, rendered.html)
     _set(msg, "Content-Language", rendered.language_used)
     return Composed(
         message_id=message_id,

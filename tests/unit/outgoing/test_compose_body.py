@@ -1,0 +1,58 @@
+"""A composed body is byte for byte what the stdlib's set_content and add_alternative make."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+import pytest
+
+from mailbot.outgoing import compose
+from mailbot.outgoing.compose import MAIL_POLICY
+
+pytestmark = pytest.mark.no_database
+
+TEXTS = [
+    "Hello Maria,\n\nRegistered as ACME-42.\n",
+    "王芳，您好！\n\n已登记为 ACME-42。\n",
+    "Grüße aus Zürich,\r\nÄnderung ACME-7 ist erfasst.\r\n",
+    "one line, no end",
+    "",
+    "old\rline\rends\r",
+    "x" * 200 + "\n" + "a long ASCII line goes quoted-printable\n",
+    "mostly ASCII with one é\n" * 30,
+    "--===============0000000000000000000==\n",
+]
+HTMLS = [None, "<p>王芳，您好！</p><p>ACME-42</p>\n", "<p>Hello</p>", "<p>" + "é" * 300 + "</p>\n"]
+
+
+def through_the_stdlib(text: str, html: str | None) -> bytes:
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["Subject"] = "Re: x [ACME-42]"
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8")
+        for part in msg.iter_parts():
+            del part["MIME-Version"]
+    msg["Content-Language"] = "en"
+    return msg.as_bytes(policy=MAIL_POLICY)
+
+
+def written_directly(text: str, html: str | None) -> bytes:
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg["Subject"] = "Re: x [ACME-42]"
+    compose._set_body(msg, text, html)
+    msg["Content-Language"] = "en"
+    return msg.as_bytes(policy=MAIL_POLICY)
+
+
+def same_boundary(raw: bytes) -> bytes:
+    return re.sub(rb"={15}\d{19}==(\.\d+)?", b"BOUNDARY", raw)
+
+
+@pytest.mark.parametrize("html", HTMLS)
+@pytest.mark.parametrize("text", TEXTS)
+def test_body_bytes_are_the_stdlib_bytes(text: str, html: str | None) -> None:
+    assert same_boundary(written_directly(text, html)) == same_boundary(
+        through_the_stdlib(text, html)
+    )
