@@ -1,10 +1,12 @@
 """Profile `mailbot run --once` in process: a Maildir of N mails, triage, filing, and an
-acknowledgement for each written to an outbox folder (no servers needed).
+acknowledgement for each written to an outbox folder (no servers needed), or with `--smtp`
+sent to aiosmtpd on loopback (its thread is not in the profile).
 
 Prints the rate under the profiler, the process's CPU time, the stages' cumulative times
 and the top entries by own time; the profile is kept for `python -m pstats`.
 
-    .venv/bin/python benchmarks/profile_run.py [--n 2000] [--database-url URL] [--out run.prof]
+    .venv/bin/python benchmarks/profile_run.py [--n 2000] [--database-url URL] [--smtp]
+        [--out run.prof]
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import resource
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mailbot.cli import main as mailbot_main  # noqa: E402
+from tests.servers.smtp import SmtpSink  # noqa: E402
 from tests.support.mails import make_mails  # noqa: E402
 
 STAGES = [
@@ -36,7 +40,7 @@ STAGES = [
     ("  acknowledging one message", r"answer.py:\d+\(acknowledge\)"),
     ("    composing the reply", r"compose.py:\d+\(compose_reply\)"),
     ("  the rules", r"engine.py:\d+\(run\)"),
-    ("delivering the outbox", r"delivery.py:\d+\(write_outbox\)"),
+    ("delivering the outbox", r"delivery.py:\d+\(deliver_outbox\)"),
 ]
 CONFIG = """
 [mailbox]
@@ -56,8 +60,15 @@ name = "Client portal"
 client_domains = ["client.example"]
 [acknowledgements]
 max_per_sender_per_hour = 1000000
-[outbox]
+{transport}
+"""
+FOLDER = """[outbox]
 directory = "{root}/outbox"
+"""
+SMTP = """[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
 """
 
 
@@ -80,26 +91,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--smtp", action="store_true", help="send to aiosmtpd on loopback")
     parser.add_argument("--out", default="run.prof")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
         box = mailbox.Maildir(root / "Maildir", create=True)
         for mail in make_mails(args.n):
             box.add(mail)
         url = args.database_url or f"sqlite:///{root}/mb.sqlite3"
-        (root / "mailbot.toml").write_text(CONFIG.format(root=root, url=url))
+        sink = stack.enter_context(SmtpSink()) if args.smtp else None
+        transport = SMTP.format(port=sink.port) if sink else FOLDER.format(root=root)
+        (root / "mailbot.toml").write_text(CONFIG.format(root=root, url=url, transport=transport))
         profile = cProfile.Profile()
         cpu, started = cpu_seconds(), time.perf_counter()
         profile.enable()
         code = mailbot_main(["--config", str(root / "mailbot.toml"), "run", "--once"])
         profile.disable()
         elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-        written = len(list((root / "outbox").glob("*.eml")))
+        written = len(sink.messages) if sink else len(list((root / "outbox").glob("*.eml")))
     profile.dump_stats(args.out)
     if code:
         raise SystemExit(f"mailbot run --once exited with {code}")
-    print(f"{args.n} mails, {written} acknowledgements written: {elapsed:.1f} s under the profiler")
+    done = "sent" if sink else "written"
+    print(f"{args.n} mails, {written} acknowledgements {done}: {elapsed:.1f} s under the profiler")
     print(f"({args.n / elapsed:.0f} mails/s), {cpu:.1f} s CPU ({args.n / cpu:.0f} mails per CPU s)")
     stats = pstats.Stats(args.out)
     total = stats.total_tt  # type: ignore[attr-defined]
