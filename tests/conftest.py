@@ -113,6 +113,21 @@ def dkim_keys_offline() -> Iterator[None]:
         dkim.dnsplug.get_txt = original
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2 at its real cost takes ~0.1 s a hash, on purpose; the web tests hash and check
+    hundreds of passwords. `mailbot` processes the tests start keep the real cost."""
+    from argon2 import PasswordHasher
+
+    from mailbot.accounts import passwords
+
+    real = passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    try:
+        yield
+    finally:
+        passwords.use_hasher(real)
+
+
 @pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
     """`mailbot` commands run in a test set logging up on the stderr pytest captured for that

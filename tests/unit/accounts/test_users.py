@@ -101,3 +101,22 @@ def test_no_terminal_and_no_stdin_flag_is_explained(bot: Bot, capsys, monkeypatc
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     code, _out, err = bot.cli(capsys, "user", "add", "anna", "--role", "admin")
     assert code == 2 and "--password-stdin" in err
+
+
+def test_outside_the_tests_passwords_are_hashed_at_argon2s_full_cost() -> None:
+    from argon2 import PasswordHasher
+
+    from mailbot.accounts import passwords
+
+    assert passwords.DEFAULT_HASHER.time_cost >= 3
+    assert passwords.DEFAULT_HASHER.memory_cost >= 64 * 1024  # KiB
+    cheap = passwords.use_hasher(passwords.DEFAULT_HASHER)
+    try:
+        full = passwords.hash_password("correct horse battery")
+    finally:
+        passwords.use_hasher(cheap)
+    assert full.startswith("$argon2id$") and ",t=3," in full and "m=65536" in full
+    # A hash names its own cost: one made at the full cost still checks after a change.
+    assert passwords.password_matches(full, "correct horse battery")
+    assert not passwords.password_matches(full, "wrong")
+    assert isinstance(cheap, PasswordHasher) and cheap.time_cost < 3
