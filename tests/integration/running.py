@@ -121,9 +121,15 @@ class ForkServer:
         assert line, "the fork server ended"
         return dict(json.loads(line))
 
-    def start(self, log: Path, prelude: str, env: dict[str, str], *args: str) -> int:
+    def start(
+        self, log: Path, prelude: str, env: dict[str, str], *args: str, config: Path | None = None
+    ) -> int:
+        """Fork `mailbot --config CONFIG ARGS` (default: the server's config, `run`).
+
+        Another config must load the same triage model: the server loaded it once.
+        """
         assert self.server.stdin is not None and self.pid is None
-        argv = ["--config", str(self.config), *(args or ("run",))]
+        argv = ["--config", str(config or self.config), *(args or ("run",))]
         order = {"log": str(log), "prelude": prelude, "env": env, "argv": argv}
         self.server.stdin.write(json.dumps(order) + "\n")
         self.server.stdin.flush()

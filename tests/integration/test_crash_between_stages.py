@@ -1,14 +1,14 @@
 """kill -9 between every pair of stages: after a restart each mail is filed once and
 answered once, nothing is lost and nothing is doubled.
 
-The daemon process is the real `mailbot run --once`; a small wrapper makes it kill
+The daemon process is the real `mailbot run --once`, forked from a process that has
+imported mailbot and loaded the model (`ForkServer`); a few lines run first make it kill
 itself (SIGKILL, no clean-up of any kind) right after the chosen step has committed.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
 
@@ -17,15 +17,16 @@ from sqlalchemy import func, select
 
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Item, MessageState, OutboxMail, StoredMessage
+from tests.integration.running import ForkServer
 from tests.support.configs import _routed
 
 pytestmark = pytest.mark.integration
 
-# Runs mailbot with a SIGKILL after the named point; argv: POINT, then mailbot's arguments.
+# Run before mailbot: a SIGKILL after the point named in $KILL_POINT.
 KILLER = """
-import os, signal, sys
+import os, signal
 from mailbot.pipeline import machine
-point, argv = sys.argv[1], sys.argv[2:]
+point = os.environ["KILL_POINT"]
 advance_stage = machine.Pipeline.advance_stage
 def killing(self, stage, stats, ids=None, **kw):
     if point == "stored" and stage.name == "parse":
@@ -48,10 +49,29 @@ if point == "sent":
         send(self, **kw)
         os.kill(os.getpid(), signal.SIGKILL)
     machine.Pipeline.send = killing_send
-from mailbot.cli import main
-sys.exit(main(argv))
 """
 POINTS = ["stored", "parse", "unmoved", "classify", "file", "answer", "sent"]
+
+
+def config(folder: Path, url: str) -> Path:
+    cfg = folder / "mailbot.toml"
+    cfg.write_text(
+        f'[mailbox]\nname = "local"\nkind = "maildir"\npath = "{folder / "Maildir"}"\n'
+        f'[database]\nurl = "{url}"\n'
+        '[site]\nname = "Agency"\naddress = "team@agency.example"\ndomain = "agency.example"\n'
+        f'[outbox]\ndirectory = "{folder / "outbox"}"\n'
+        '[[projects]]\nkey = "ACME"\nname = "ACME"\nclient_domains = ["acme.example"]\n'
+    )
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def forks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkServer]:
+    """One process with the model loaded for all the runs of this module."""
+    folder = tmp_path_factory.mktemp("forks")
+    server = ForkServer(config(folder, f"sqlite:///{folder}/unused.sqlite3"))
+    yield server
+    server.close()
 
 
 def mail(n: int, subject: str) -> bytes:
@@ -64,7 +84,7 @@ def mail(n: int, subject: str) -> bytes:
 
 @pytest.mark.parametrize("point", POINTS)
 def test_kill_after_each_step_then_restart_files_and_answers_each_mail_once(
-    tmp_path: Path, point: str
+    tmp_path: Path, point: str, forks: ForkServer
 ) -> None:
     maildir = tmp_path / "Maildir"
     for sub in ("new", "cur", "tmp"):
@@ -72,23 +92,17 @@ def test_kill_after_each_step_then_restart_files_and_answers_each_mail_once(
     for n, subject in enumerate(["Login broken", "Please change the logo", "Export fails"], 1):
         (maildir / "new" / f"{n}.M{n}.host").write_bytes(mail(n, subject))
     url = _routed(f"sqlite:///{tmp_path}/mb.sqlite3", tmp_path)
-    cfg = tmp_path / "mailbot.toml"
-    cfg.write_text(
-        f'[mailbox]\nname = "local"\nkind = "maildir"\npath = "{maildir}"\n'
-        f'[database]\nurl = "{url}"\n'
-        '[site]\nname = "Agency"\naddress = "team@agency.example"\ndomain = "agency.example"\n'
-        f'[outbox]\ndirectory = "{tmp_path / "outbox"}"\n'
-        '[[projects]]\nkey = "ACME"\nname = "ACME"\nclient_domains = ["acme.example"]\n'
-    )
-    args = ["--config", str(cfg), "run", "--once"]
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLER, point, *args], capture_output=True, timeout=300
-    )
-    assert killed.returncode == -9, killed.stderr.decode()[-3000:]
-    again = subprocess.run(
-        [sys.executable, "-m", "mailbot", *args], capture_output=True, timeout=300
-    )
-    assert again.returncode == 0, again.stderr.decode()[-3000:]
+    cfg = config(tmp_path, url)
+    args = ("run", "--once")
+    logs = [tmp_path / "killed.log", tmp_path / "again.log"]
+
+    def log() -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:] for p in logs if p.exists())
+
+    forks.start(logs[0], KILLER, {"KILL_POINT": point}, *args, config=cfg)
+    assert forks.wait(timeout=300) == -9, log()
+    forks.start(logs[1], "", {}, *args, config=cfg)
+    assert forks.wait(timeout=300) == 0, log()
 
     db = open_database(url)
     try:
