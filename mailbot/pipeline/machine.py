@@ -97,6 +97,15 @@ class RunStats:
 SourceFactory = Callable[[MailboxConfig, threading.Event], Source]
 
 
+class _MessageFailed(Exception):
+    """One message of a batch worked without savepoints failed: the batch is rolled back."""
+
+    def __init__(self, row_id: int, error: str) -> None:
+        super().__init__(error)
+        self.row_id = row_id
+        self.error = error
+
+
 class Pipeline:
     """Takes mail in and moves each stored message through the stages, exactly once."""
 
@@ -245,63 +254,30 @@ class Pipeline:
     # --- a batch of messages, one stage ---------------------------------------------
 
     def _batch(self, stage: Stage, ids: Sequence[int], stats: RunStats) -> None:
-        """File or answer a batch in one transaction, each message in a savepoint.
+        """File or answer a batch in one transaction; a failing message is rolled back alone.
 
-        A message whose work raises is rolled back to its savepoint alone and recorded as
-        failed once the others have committed. Should the batch not commit at all, its
-        messages are done again one by one, each in its own transaction.
+        The batch is first worked without a savepoint per message (they cost two statements
+        each and a flush of every message on its own). Should a message's work raise, the
+        transaction is rolled back and the batch worked again, each message in a savepoint,
+        the failing one left out and recorded as failed once the others have committed.
+        Should the batch not commit at all, its messages are done again one by one, each in
+        its own transaction.
         """
         messages, failures = self._messages_of(ids)
-        done: list[tuple[StoredMessage, str]] = []
-        retried = 0
         try:
-            with self.db.batch() as session:
-                rows = self._claimed_rows(session, ids)
-                # Their items in one query, held here so the session finds them by id.
-                items = (
-                    session.scalars(
-                        select(Item).where(Item.id.in_({r.item_id for r in rows.values()} - {None}))
-                    ).all()
-                    if stage is ANSWER
-                    else []
+            try:
+                done, retried = self._attempt(stage, ids, messages, failures, careful=False)
+            except _MessageFailed as failed:
+                failures[failed.row_id] = failed.error
+                done, retried = self._attempt(stage, ids, messages, failures, careful=True)
+            except Exception:
+                log.debug(
+                    "%s: a batch of %d failed as a whole; message by message",
+                    stage.name,
+                    len(ids),
+                    exc_info=True,
                 )
-                rows = {i: row for i, row in rows.items() if i in messages}
-                batch = self._prepare(session, stage, rows, messages, items)
-                # Answering leaves the message rows alone: their new state is written for
-                # the whole batch at its end, in one statement.
-                at_end = stage is ANSWER
-                for row_id, row in rows.items():
-                    if self.stop_event.is_set():
-                        break
-                    message = messages[row_id]
-                    retry = row.state == MessageState.FAILED
-                    try:
-                        with session.begin_nested():
-                            note = self._work(session, stage, row, message, batch)
-                            if not at_end:
-                                self._advance_row(session, row, stage)
-                    except Exception as err:
-                        if batch is not None:
-                            batch.drop()
-                        if not isinstance(err, StageError):
-                            log.exception("%s failed for message %s", stage.name, row_id)
-                        failures[row_id] = describe_error(err)
-                        continue
-                    if batch is not None:
-                        batch.keep()
-                    retried += retry
-                    done.append((row, note))
-                if batch is not None:
-                    batch.finish(session)
-                if at_end and done:
-                    session.execute(
-                        update(StoredMessage)
-                        .where(StoredMessage.id.in_([row.id for row, _ in done]))
-                        .values(state=stage.makes, failed_stage=None, error=None)
-                        .execution_options(synchronize_session=False)
-                    )
-                work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
-                del items
+                done, retried = self._attempt(stage, ids, messages, failures, careful=True)
         except Exception:
             log.exception("%s: a batch of %d could not be saved; one by one", stage.name, len(ids))
             for row_id in ids:
@@ -317,6 +293,79 @@ class Pipeline:
                 self._forget(row.id)
         for row_id, error in failures.items():
             self._failed(stage, row_id, error, stats)
+
+    def _attempt(
+        self,
+        stage: Stage,
+        ids: Sequence[int],
+        messages: dict[int, Message],
+        failures: dict[int, str],
+        *,
+        careful: bool,
+    ) -> tuple[list[tuple[StoredMessage, str]], int]:
+        """One transaction over the batch's messages (those in `failures` left out): what
+        was done and how many of it were retries.
+
+        `careful`: each message in a savepoint, its failure added to `failures`; else the
+        first failure raises `_MessageFailed` and the whole transaction is rolled back.
+        """
+        done: list[tuple[StoredMessage, str]] = []
+        retried = 0
+        with self.db.batch() as session:
+            rows = self._claimed_rows(session, ids)
+            # Their items in one query, held here so the session finds them by id.
+            items = (
+                session.scalars(
+                    select(Item).where(Item.id.in_({r.item_id for r in rows.values()} - {None}))
+                ).all()
+                if stage is ANSWER
+                else []
+            )
+            rows = {i: row for i, row in rows.items() if i in messages and i not in failures}
+            batch = self._prepare(session, stage, rows, messages, items)
+            # Answering leaves the message rows alone: their new state is written for
+            # the whole batch at its end, in one statement.
+            at_end = stage is ANSWER
+            for row_id, row in rows.items():
+                if self.stop_event.is_set():
+                    break
+                message = messages[row_id]
+                retry = row.state == MessageState.FAILED
+                try:
+                    if careful:
+                        with session.begin_nested():
+                            note = self._work(session, stage, row, message, batch)
+                            if not at_end:
+                                self._advance_row(row, stage)
+                    else:
+                        note = self._work(session, stage, row, message, batch)
+                        if not at_end:
+                            self._advance_row(row, stage)
+                except Exception as err:
+                    if not isinstance(err, StageError):
+                        log.exception("%s failed for message %s", stage.name, row_id)
+                    if not careful:
+                        raise _MessageFailed(row_id, describe_error(err)) from err
+                    if batch is not None:
+                        batch.drop()
+                    failures[row_id] = describe_error(err)
+                    continue
+                if batch is not None:
+                    batch.keep()
+                retried += retry
+                done.append((row, note))
+            if batch is not None:
+                batch.finish(session)
+            if at_end and done:
+                session.execute(
+                    update(StoredMessage)
+                    .where(StoredMessage.id.in_([row.id for row, _ in done]))
+                    .values(state=stage.makes, failed_stage=None, error=None)
+                    .execution_options(synchronize_session=False)
+                )
+            work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
+            del items
+        return done, retried
 
     def _prepare(
         self,
@@ -353,24 +402,12 @@ class Pipeline:
                     parsed[row_id] = self._read(session, row)
                 except Exception as err:
                     failures[row_id] = describe_error(err)
-        done: list[StoredMessage] = []
-        retried = 0
         try:
-            with self.db.batch() as session:
-                rows = self._claimed_rows(session, list(parsed))
-                for row_id, row in rows.items():
-                    retry = row.state == MessageState.FAILED
-                    try:
-                        with session.begin_nested():
-                            record_parsed(row, parsed[row_id])
-                            self._advance_row(session, row, PARSE)
-                    except Exception as err:
-                        log.exception("recording the parsed message %s failed", row_id)
-                        failures[row_id] = describe_error(err)
-                        continue
-                    retried += retry
-                    done.append(row)
-                work.finish_many(session, StoredMessage, [row.id for row in done], self.clock())
+            try:  # at once; should that fail, each message in a savepoint (see `_batch`)
+                done, retried = self._record_parsed(parsed, failures, careful=False)
+            except Exception:
+                log.debug("parse: a batch of %d failed as a whole", len(ids), exc_info=True)
+                done, retried = self._record_parsed(parsed, failures, careful=True)
         except Exception:
             log.exception("parse: a batch of %d could not be saved; one by one", len(ids))
             for row_id in ids:
@@ -384,6 +421,36 @@ class Pipeline:
             self._log_advanced(row, PARSE, "parsed")
         for row_id, error in failures.items():
             self._failed(PARSE, row_id, error, stats)
+
+    def _record_parsed(
+        self, parsed: dict[int, Message], failures: dict[int, str], *, careful: bool
+    ) -> tuple[list[StoredMessage], int]:
+        """Write the parsed messages in one transaction: what was done, how many retries.
+
+        `careful`: each message in a savepoint, its failure added to `failures`.
+        """
+        done: list[StoredMessage] = []
+        retried = 0
+        with self.db.batch() as session:
+            rows = self._claimed_rows(session, list(parsed))
+            for row_id, row in rows.items():
+                retry = row.state == MessageState.FAILED
+                if careful:
+                    try:
+                        with session.begin_nested():
+                            record_parsed(row, parsed[row_id])
+                            self._advance_row(row, PARSE)
+                    except Exception as err:
+                        log.exception("recording the parsed message %s failed", row_id)
+                        failures[row_id] = describe_error(err)
+                        continue
+                else:
+                    record_parsed(row, parsed[row_id])
+                    self._advance_row(row, PARSE)
+                retried += retry
+                done.append(row)
+            work.finish_many(session, StoredMessage, [row.id for row in done], self.clock())
+        return done, retried
 
     def _claimed_rows(self, session: Session, ids: Sequence[int]) -> dict[int, StoredMessage]:
         """The rows of `ids` still claimed by this process, in the order of `ids`."""
@@ -507,7 +574,7 @@ class Pipeline:
                     note = f"{verdict.category} ({verdict.confidence:.2f})"
                     if checked is not None and trust.person_said_not_spam(checked):
                         spam.learned_from_not_spam(session, row, verdict.category)
-                self._advance_row(session, row, CLASSIFY)
+                self._advance_row(row, CLASSIFY)
                 done.append((row, note))
             work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
         for row, note in done:
@@ -534,13 +601,14 @@ class Pipeline:
         return row
 
     def _advanced(self, session: Session, row: StoredMessage, stage: Stage, note: str) -> None:
-        self._advance_row(session, row, stage)
+        self._advance_row(row, stage)
         work.finish(session, StoredMessage, row.id, self.clock())
         self._log_advanced(row, stage, note)
 
-    def _advance_row(self, session: Session, row: StoredMessage, stage: Stage) -> None:
+    def _advance_row(self, row: StoredMessage, stage: Stage) -> None:
+        """The row's new state, written with the session's next flush (a savepoint's end,
+        the commit): one UPDATE with the stage's other changes, or a batch's at once."""
         row.state, row.failed_stage, row.error = stage.makes, None, None
-        session.flush()
 
     def _log_advanced(self, row: StoredMessage, stage: Stage, note: str) -> None:
         if stage is ANSWER:  # the line an admin reads: who wrote, where it went, the answer
