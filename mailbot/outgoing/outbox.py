@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from mailbot.config_types import SmtpConfig
 from mailbot.outgoing.compose import Composed
@@ -77,9 +77,18 @@ def enqueue(
     dialect = session.get_bind().dialect.name
     if dialect in UPSERT_DIALECTS:
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        stmt = insert(OutboxMail).values(**values).on_conflict_do_nothing()
-        # The new row itself comes back (one statement, nothing read again).
-        return session.scalars(stmt.returning(OutboxMail)).one_or_none()
+        table = OutboxMail.__table__
+        # One statement, only the new id read back: the ORM's own INSERT … RETURNING of
+        # the whole entity cost most of queueing a mail.
+        new_id = session.execute(
+            insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+        ).scalar_one_or_none()
+        if new_id is None:
+            return None
+        row = OutboxMail(id=new_id, claimed_by=None, last_error=None, sent_at=None, **values)
+        make_transient_to_detached(row)  # the row as a query would have loaded it
+        session.add(row)
+        return row
     exists = session.scalar(
         select(OutboxMail.id).where(OutboxMail.dedupe_key == composed.dedupe_key)
     )
