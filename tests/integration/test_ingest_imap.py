@@ -20,6 +20,7 @@ from mailbot.config import Config
 from mailbot.config_types import Folders
 from mailbot.storage.db import open_database
 from mailbot.storage.models import Blob, MessageState, StoredMessage
+from tests.integration.running import ForkServer
 from tests.servers import DovecotAccount
 from tests.servers.dovecot import DovecotError
 from tests.support.configs import write_config
@@ -176,26 +177,35 @@ def test_exactly_once_under_sigkill(imap_account: DovecotAccount, tmp_path: Path
     cfg = write_config(tmp_path / "mailbot.toml", box, "sqlite:///mb.sqlite3", triage=NO_TRIAGE)
     db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
     rng = random.Random(int(os.environ.get("MAILBOT_TEST_SEED", "7")))
-    db = open_database(db_url)
-
-    def stored() -> int:
-        with db.session() as s:
-            return int(s.scalar(select(func.count()).select_from(StoredMessage)) or 0)
-
+    forks = ForkServer(cfg)  # each run forked from one process that has imported mailbot
+    logs: list[Path] = []
     kills = 0
-    while kills < KILLS:
-        # Killed once it has stored a few more mails: mid-drain however fast the machine is
-        # (a kill at a random time fell into start-up on a busy machine, every time).
-        target = stored() + rng.randint(1, 25)
-        proc = mailbot("--config", str(cfg), "run", "--once", stdout=subprocess.DEVNULL)
-        wait_for(lambda n=target: stored() >= n, 120, every=0.02, process=proc)
-        if proc.poll() is not None:
-            assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
-            break  # drained before the kill
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-    db.dispose()
+    try:
+        while kills < KILLS:
+            # Killed once it has stored a few more mails: mid-drain however fast the machine
+            # is (a kill at a random time fell into start-up on a busy machine, every time).
+            target = count(db_url) + rng.randint(1, 25)
+            logs.append(tmp_path / f"run-{len(logs) + 1}.log")
+            pid = forks.start(logs[-1], "", {}, "run", "--once")
+            ended: list[int | None] = []
+
+            def stored_or_ended(n: int = target, ended: list[int | None] = ended) -> bool:
+                if count(db_url) >= n:
+                    return True
+                ended.append(forks.wait(0))
+                return ended[-1] is not None
+
+            assert wait_for(stored_or_ended, 120, every=0.02), "no mail stored in 2 minutes"
+            code = ended[-1] if ended and ended[-1] is not None else None
+            if code is None:
+                os.kill(pid, signal.SIGKILL)
+                code = forks.wait(60)
+            if code == 0:
+                break  # drained before the kill
+            assert code == -9, logs[-1].read_text(errors="replace")[-3000:]
+            kills += 1
+    finally:
+        forks.close()
     assert kills >= 1, "no run was killed; the test proved nothing"
     # Whatever the kills left (a slow machine may kill every attempt): one clean run finishes it.
     final = subprocess.run(
