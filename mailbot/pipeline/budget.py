@@ -2,9 +2,10 @@
 
 Every pattern that sees client text is meant to run in linear time and the header and
 HTML caps bound the rest, but a C-level regex or library call cannot be interrupted from
-Python. So the parse stage reads each mail in a helper process; one that takes longer
-than `processing.parse_timeout` seconds has that process stopped (a new one starts for
-the next mail) and is read by its header only, filed for the PM with the reason.
+Python. So the parse stage reads each mail in a helper process (a batch's mails in a few
+at once); one that takes longer than `processing.parse_timeout` seconds has its process
+stopped (a new one starts for the next mail) and is read by its header only, filed for
+the PM with the reason.
 
 The helper is `python -m mailbot.pipeline.budget`, talking length-prefixed frames over
 its stdin and stdout: not `multiprocessing`, whose spawn start re-runs the caller's main
@@ -23,6 +24,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from collections.abc import Sequence
 from typing import IO, Any
 
 from mailbot.errors import ParseError
@@ -83,85 +86,152 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
 
 # --- the parent's side ----------------------------------------------------------------------
 
+HELPERS = 2  # helper processes a batch is read by at once (the parent only waits meanwhile)
+Outcome = Message | Exception  # a mail read, or what reading it raised
 
-class Reader:
-    """One helper process, shared by the threads of this process, started when needed."""
+
+class _Helper:
+    """One helper process and the answer it is writing, read as it comes."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._fresh = False  # started, not yet answered: its start-up is not the mail's time
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mailbot.pipeline.budget"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.fresh = True  # started, not yet answered: its start-up is not the mail's time
+        self.index = -1  # the mail it reads (its place in the batch), -1: idle
+        self.deadline = 0.0
+        self.timeout = 0.0
+        self._buffer = b""
 
-    def parse(self, data: bytes, timeout: float) -> Message:
-        with self._lock:
-            process = self._started()
-            assert process.stdin is not None and process.stdout is not None
-            budget = max(timeout, START_TIMEOUT) if self._fresh else timeout
-            try:
-                process.stdin.write(_LENGTH.pack(len(data)) + data)
-                process.stdin.flush()
-                answer = self._answer(process.stdout, time.monotonic() + budget)
-            except (BrokenPipeError, OSError) as err:  # the helper died (killed, no memory)
-                self._stop()
-                raise RuntimeError(f"the parser process ended: {err}") from None
-            if answer is None:
-                self._stop()
-                raise OverBudget(timeout)
-            self._fresh = False
-        kind, value = answer
-        if kind == "ok":
-            return value  # type: ignore[no-any-return]
-        if kind == "parse_error":
-            message, hint = value
-            raise ParseError(message, hint)
-        raise RuntimeError(value)
+    @property
+    def fd(self) -> int:
+        assert self.process.stdout is not None
+        return self.process.stdout.fileno()
 
-    def _answer(self, stream: IO[bytes], deadline: float) -> tuple[str, Any] | None:
-        """The helper's answer, or None when the deadline passes first."""
-        fd = stream.fileno()
-        buffer = b""
-        need = _LENGTH.size
-        length: int | None = None
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                return None
-            chunk = os.read(fd, max(need - len(buffer), 65536))
-            if not chunk:
-                raise OSError("the parser process closed its output")
-            buffer += chunk
-            if length is None and len(buffer) >= _LENGTH.size:
-                length = _LENGTH.unpack(buffer[: _LENGTH.size])[0]
-                buffer = buffer[_LENGTH.size :]
-                need = length
-            if length is not None and len(buffer) >= length:
-                return pickle.loads(buffer[:length])  # type: ignore[no-any-return]
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
-    def _started(self) -> subprocess.Popen[bytes]:
-        if self._process is None or self._process.poll() is not None:
-            self._stop()
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "mailbot.pipeline.budget"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-            )
-            self._fresh = True
-        return self._process
+    def send(self, index: int, data: bytes, timeout: float) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(_LENGTH.pack(len(data)) + data)
+        self.process.stdin.flush()
+        budget = max(timeout, START_TIMEOUT) if self.fresh else timeout
+        self.index, self.timeout, self.deadline = index, timeout, time.monotonic() + budget
+        self._buffer = b""
 
-    def _stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
-        for stream in (process.stdin, process.stdout):
+    def read(self) -> tuple[str, Any] | None:
+        """What the helper wrote since (select said there is some); the answer once whole."""
+        chunk = os.read(self.fd, 1 << 20)
+        if not chunk:
+            raise OSError("the parser process closed its output")
+        self._buffer += chunk
+        if len(self._buffer) < _LENGTH.size:
+            return None
+        length = _LENGTH.unpack(self._buffer[: _LENGTH.size])[0]
+        if len(self._buffer) < _LENGTH.size + length:
+            return None
+        answer = pickle.loads(self._buffer[_LENGTH.size : _LENGTH.size + length])
+        self._buffer, self.index, self.fresh = b"", -1, False
+        return answer  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
 
+
+def _outcome(answer: tuple[str, Any]) -> Outcome:
+    kind, value = answer
+    if kind == "ok":
+        return value  # type: ignore[no-any-return]
+    if kind == "parse_error":
+        message, hint = value
+        return ParseError(message, hint)
+    return RuntimeError(value)
+
+
+class Reader:
+    """A few helper processes, shared by the threads of this process, started when needed."""
+
+    def __init__(self, helpers: int = HELPERS) -> None:
+        self._lock = threading.Lock()
+        self._size = max(1, helpers)
+        self._helpers: list[_Helper] = []
+
+    def parse(self, data: bytes, timeout: float) -> Message:
+        outcome = self.parse_many([data], timeout)[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def parse_many(self, datas: Sequence[bytes], timeout: float) -> list[Outcome]:
+        """Read each mail within `timeout` seconds, a few at once; in order, each mail's
+        Message or what reading it raised (`OverBudget`, `ParseError`, RuntimeError).
+
+        A helper whose mail takes too long is stopped (a new one starts for the next
+        mail); the other mails are not held up by it.
+        """
+        outcomes: list[Outcome | None] = [None] * len(datas)
+        todo = deque(range(len(datas)))
+        with self._lock:
+            while todo or any(h.index >= 0 for h in self._helpers):
+                for helper in self._idle(len(todo)):
+                    index = todo.popleft()
+                    try:
+                        helper.send(index, datas[index], timeout)
+                    except (BrokenPipeError, OSError) as err:  # the helper died meanwhile
+                        self._drop(helper)
+                        outcomes[index] = RuntimeError(f"the parser process ended: {err}")
+                self._collect(outcomes)
+        return [o if o is not None else RuntimeError("not read") for o in outcomes]
+
+    def _idle(self, wanted: int) -> list[_Helper]:
+        """Helpers ready for a mail, started as needed, at most `wanted`."""
+        for helper in [h for h in self._helpers if h.index < 0 and not h.alive()]:
+            self._drop(helper)  # ended while idle (killed, out of memory): a new one starts
+        idle = [h for h in self._helpers if h.index < 0][:wanted]
+        while len(idle) < wanted and len(self._helpers) < self._size:
+            helper = _Helper()
+            self._helpers.append(helper)
+            idle.append(helper)
+        return idle
+
+    def _collect(self, outcomes: list[Outcome | None]) -> None:
+        """Wait for the first answer or deadline of the busy helpers and take what came."""
+        busy = [h for h in self._helpers if h.index >= 0]
+        if not busy:
+            return
+        left = min(h.deadline for h in busy) - time.monotonic()
+        ready = select.select([h.fd for h in busy], [], [], max(left, 0))[0] if left > 0 else []
+        for helper in busy:
+            index = helper.index
+            if helper.fd in ready:
+                try:
+                    answer = helper.read()
+                except (OSError, EOFError, pickle.UnpicklingError) as err:
+                    self._drop(helper)
+                    outcomes[index] = RuntimeError(f"the parser process ended: {err}")
+                    continue
+                if answer is not None:
+                    outcomes[index] = _outcome(answer)
+            elif time.monotonic() >= helper.deadline:
+                self._drop(helper)
+                outcomes[index] = OverBudget(helper.timeout)
+
+    def _drop(self, helper: _Helper) -> None:
+        helper.stop()
+        self._helpers.remove(helper)
+
     def close(self) -> None:
         with self._lock:
-            self._stop()
+            for helper in self._helpers:
+                helper.stop()
+            self._helpers = []
 
 
 _shared: Reader | None = None
@@ -169,7 +239,7 @@ _shared_lock = threading.Lock()
 
 
 def shared_reader() -> Reader:
-    """The process's reader (one helper process however many pipelines and threads)."""
+    """The process's reader (its helpers serve every pipeline and thread)."""
     global _shared
     with _shared_lock:
         if _shared is None:

@@ -75,6 +75,7 @@ log = logging.getLogger("mailbot.run")
 STAGE_LEASE = timedelta(minutes=10)  # a claimed message is hidden from other workers this long
 STAGE_BATCH = 100  # messages claimed at once by one stage
 MESSAGE_CACHE = 1000  # parsed messages kept between stages, so a mail is parsed once
+PARSE_CHUNK_BYTES = 16 * 1024 * 1024  # stored bytes held at once to be parsed together
 
 
 @dataclass
@@ -395,13 +396,18 @@ class Pipeline:
         parsed: dict[int, Message] = {}
         failures: dict[int, str] = {}
         with self.db.session() as session:
+            chunk: dict[int, tuple[bytes, int]] = {}  # read by the helpers at once
             for row_id, row in self._claimed_rows(session, ids).items():
                 if self.stop_event.is_set():
                     break
                 try:
-                    parsed[row_id] = self._read(session, row)
+                    chunk[row_id] = self._stored(session, row)
                 except Exception as err:
                     failures[row_id] = describe_error(err)
+                if sum(len(data) for data, _size in chunk.values()) >= PARSE_CHUNK_BYTES:
+                    self._parse_chunk(chunk, parsed, failures)
+                    chunk = {}
+            self._parse_chunk(chunk, parsed, failures)
         try:
             try:  # at once; should that fail, each message in a savepoint (see `_batch`)
                 done, retried = self._record_parsed(parsed, failures, careful=False)
@@ -689,6 +695,17 @@ class Pipeline:
 
     def _read(self, session: Session, row: StoredMessage) -> Message:
         """Parse the stored bytes of a message (what is too large: its header only)."""
+        data, size = self._stored(session, row)
+        return parse_stored(
+            data,
+            self.config.max_message_bytes,
+            reader=self.reader,
+            timeout=self.config.parse_timeout,
+            size=size,
+        )
+
+    def _stored(self, session: Session, row: StoredMessage) -> tuple[bytes, int]:
+        """A message's stored bytes (over `max_message_bytes`: their start) and its size."""
         size = session.scalar(select(Blob.size).where(Blob.sha256 == row.sha256))
         if size is None:  # a foreign key guarantees it
             raise StageError(f"the original bytes of message {row.id} are missing")
@@ -699,13 +716,33 @@ class Pipeline:
             )
         else:
             data = session.scalar(select(Blob.data).where(Blob.sha256 == row.sha256))
-        return parse_stored(
-            bytes(data or b""),
-            limit,
-            reader=self.reader,
-            timeout=self.config.parse_timeout,
-            size=size,
-        )
+        return bytes(data or b""), size
+
+    def _parse_chunk(
+        self,
+        chunk: dict[int, tuple[bytes, int]],
+        parsed: dict[int, Message],
+        failures: dict[int, str],
+    ) -> None:
+        """Parse stored mails, those read whole by the helper processes at once."""
+        limit, timeout = self.config.max_message_bytes, self.config.parse_timeout
+        whole = [i for i, (_data, size) in chunk.items() if limit is None or size <= limit]
+        read: dict[int, Message | Exception] = {}
+        if self.reader is not None and timeout > 0 and whole:
+            outcomes = self.reader.parse_many([chunk[i][0] for i in whole], timeout)
+            read = dict(zip(whole, outcomes, strict=True))
+        for row_id, (data, size) in chunk.items():
+            try:
+                parsed[row_id] = parse_stored(
+                    data,
+                    limit,
+                    reader=self.reader,
+                    timeout=timeout,
+                    size=size,
+                    read=read.get(row_id),
+                )
+            except Exception as err:
+                failures[row_id] = describe_error(err)
 
     def _message(self, session: Session, row: StoredMessage) -> Message:
         """The parsed message: from the cache, else parsed again from the stored bytes."""

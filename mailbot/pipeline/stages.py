@@ -92,6 +92,7 @@ def parse_stored(
     reader: Reader | None = None,
     timeout: float = 0,
     size: int | None = None,
+    read: Message | Exception | None = None,
 ) -> Message:
     """Parse the original bytes; any failure is a StageError saying what was wrong.
 
@@ -99,7 +100,8 @@ def parse_stored(
     PM sees who wrote about what, and that the body was too large to read; `size` is the
     whole mail's when `data` is only its start (enough for the header). With a
     `reader` and a `timeout`, parsing runs in its helper process and a mail not read in
-    time is read by its header only as well (`mailbot.pipeline.budget`).
+    time is read by its header only as well (`mailbot.pipeline.budget`). `read`: what
+    reading `data` whole gave already (`Reader.parse_many` reads a batch at once).
     """
 
     def parse(raw: bytes, budget: float = timeout) -> Message:
@@ -120,7 +122,9 @@ def parse_stored(
             )
             return _header_only(data, header, why, f"too large to read ({megabytes})")
         try:
-            return parse(data)
+            if isinstance(read, Exception):
+                raise read
+            return read if read is not None else parse(data)
         except OverBudget as err:
             log.warning("a mail could not be read within %g s: reading its header only", timeout)
             why = f"This mail could not be read within {err.seconds:g} s"
