@@ -13,13 +13,14 @@ prefixes and the reference only once.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import contentmanager, policy
-from email.generator import BytesGenerator
 from email.headerregistry import Address as HeaderAddress
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
@@ -127,7 +128,7 @@ def _set_body(msg: EmailMessage, text: str, html: str | None) -> None:
         _part("plain", cte, data).encode("ascii"),
         _part("html", html_cte, html_data).encode("ascii"),
     ]
-    boundary = BytesGenerator._make_boundary(b"\r\n".join(parts))  # type: ignore[attr-defined]
+    boundary = _boundary(b"\r\n".join(parts))
     separator = f"\r\n--{boundary}\r\n"
     msg["MIME-Version"] = _Written("MIME-Version", "1.0")
     # The stdlib folds this line before the boundary, which never fits on the first line.
@@ -139,6 +140,19 @@ def _set_body(msg: EmailMessage, text: str, html: str | None) -> None:
         + separator.join(part.decode("ascii") for part in parts)
         + f"\r\n--{boundary}--\r\n"
     )
+
+
+def _boundary(text: bytes) -> str:
+    """A boundary as the stdlib's generator makes it, one that no line of `text` starts with.
+
+    The stdlib compiles a pattern for every boundary it checks; a substring test is as
+    sure and does not cost a tenth of a millisecond per mail.
+    """
+    boundary = "=" * 15 + f"{random.randrange(sys.maxsize):019d}" + "=="
+    candidate, counter = boundary, 0
+    while f"--{candidate}".encode("ascii") in text:
+        candidate, counter = f"{boundary}.{counter}", counter + 1
+    return candidate
 
 
 def _part(subtype: str, cte: str, data: str) -> str:

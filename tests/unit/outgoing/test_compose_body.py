@@ -56,3 +56,12 @@ def test_body_bytes_are_the_stdlib_bytes(text: str, html: str | None) -> None:
     assert same_boundary(written_directly(text, html)) == same_boundary(
         through_the_stdlib(text, html)
     )
+
+
+def test_a_boundary_a_part_contains_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compose.random, "randrange", lambda _n: 7)
+    taken = f"{'=' * 15}{7:019d}=="
+    raw = written_directly(f"--{taken}\n", "<p>x</p>")  # the text, 7bit, holds the line
+    assert f'boundary="{taken}.0"'.encode() in raw
+    assert raw.count(f"--{taken}.0\r\n".encode()) == 2  # before each part
+    assert raw.endswith(f"--{taken}.0--\r\n".encode())
