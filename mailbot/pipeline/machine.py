@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -96,6 +97,7 @@ class RunStats:
 
 
 SourceFactory = Callable[[MailboxConfig, threading.Event], Source]
+ReadBatch = tuple[dict[int, Message], dict[int, str]]  # parsed messages, and what failed
 
 
 class _MessageFailed(Exception):
@@ -209,8 +211,11 @@ class Pipeline:
         ids: Sequence[int] | None = None,
         *,
         failed_now: set[int] | None = None,
+        read: ReadBatch | None = None,
     ) -> int:
-        """Claim due messages of one stage (or take `ids`, already claimed) and work them."""
+        """Claim due messages of one stage (or take `ids`, already claimed) and work them.
+
+        `read`: for the parse stage, `ids` parsed already."""
         now = self.clock()
         if ids is None:
             ready = stage.ready()
@@ -232,7 +237,7 @@ class Pipeline:
             if stage is CLASSIFY:
                 self._classify(ids, stats)
             elif stage is PARSE:
-                self._parse_batch(ids, stats)
+                self._parse_batch(ids, stats, read)
             else:
                 self._batch(stage, ids, stats)
         finally:
@@ -391,23 +396,14 @@ class Pipeline:
             )
         return None
 
-    def _parse_batch(self, ids: Sequence[int], stats: RunStats) -> None:
-        """Parse a batch (no transaction open meanwhile), then record it in one."""
-        parsed: dict[int, Message] = {}
-        failures: dict[int, str] = {}
-        with self.db.session() as session:
-            chunk: dict[int, tuple[bytes, int]] = {}  # read by the helpers at once
-            for row_id, row in self._claimed_rows(session, ids).items():
-                if self.stop_event.is_set():
-                    break
-                try:
-                    chunk[row_id] = self._stored(session, row)
-                except Exception as err:
-                    failures[row_id] = describe_error(err)
-                if sum(len(data) for data, _size in chunk.values()) >= PARSE_CHUNK_BYTES:
-                    self._parse_chunk(chunk, parsed, failures)
-                    chunk = {}
-            self._parse_chunk(chunk, parsed, failures)
+    def _parse_batch(
+        self, ids: Sequence[int], stats: RunStats, read: ReadBatch | None = None
+    ) -> None:
+        """Parse a batch (no transaction open meanwhile), then record it in one.
+
+        `read`: the batch parsed already (`_read_batch`, run while the next was fetched).
+        """
+        parsed, failures = read if read is not None else self._read_batch(ids)
         try:
             try:  # at once; should that fail, each message in a savepoint (see `_batch`)
                 done, retried = self._record_parsed(parsed, failures, careful=False)
@@ -427,6 +423,25 @@ class Pipeline:
             self._log_advanced(row, PARSE, "parsed")
         for row_id, error in failures.items():
             self._failed(PARSE, row_id, error, stats)
+
+    def _read_batch(self, ids: Sequence[int]) -> ReadBatch:
+        """A batch's stored mails parsed: each claimed one's Message, or why it failed."""
+        parsed: dict[int, Message] = {}
+        failures: dict[int, str] = {}
+        with self.db.session() as session:
+            chunk: dict[int, tuple[bytes, int]] = {}  # read by the helpers at once
+            for row_id, row in self._claimed_rows(session, ids).items():
+                if self.stop_event.is_set():
+                    break
+                try:
+                    chunk[row_id] = self._stored(session, row)
+                except Exception as err:
+                    failures[row_id] = describe_error(err)
+                if sum(len(data) for data, _size in chunk.values()) >= PARSE_CHUNK_BYTES:
+                    self._parse_chunk(chunk, parsed, failures)
+                    chunk = {}
+            self._parse_chunk(chunk, parsed, failures)
+        return parsed, failures
 
     def _record_parsed(
         self, parsed: dict[int, Message], failures: dict[int, str], *, careful: bool
@@ -810,40 +825,92 @@ class Pipeline:
             )
             self._settle(source, leftover)
 
-        for batch in source.fetch(after, box.batch_size):
-            now = self.clock()
-            with self.db.session() as session:
-                stored = store_batch(
-                    session,
-                    account,
-                    folder,
-                    uidvalidity,
-                    batch,
-                    claimed_by=work.worker_name(),
-                    claimed_until=now + STAGE_LEASE,
+        # A batch's bytes are parsed (in the helper processes, on a thread here that mostly
+        # waits for them) while they are stored, and the next batch while this one's server
+        # copies move. Parsing changes nothing: each batch still commits its bytes, then
+        # what they say, then moves its server copies, and only then is the next stored.
+        batches = iter(source.fetch(after, box.batch_size))
+        with ThreadPoolExecutor(1, thread_name_prefix="parse-ahead") as reading:
+            ahead = self._fetch_ahead(batches, reading)
+            while ahead is not None and not self.stop_event.is_set():
+                batch, parsing = ahead
+                now = self.clock()
+                with self.db.session() as session:
+                    stored = store_batch(
+                        session,
+                        account,
+                        folder,
+                        uidvalidity,
+                        batch,
+                        claimed_by=work.worker_name(),
+                        claimed_until=now + STAGE_LEASE,
+                    )
+                # Committed: the bytes are safe. Record what is new, so a mail that is not
+                # a mail goes to the failed folder; then the server copies may move.
+                fresh = [s for s in stored if s.outcome == "stored"]
+                parse_stats = RunStats()
+                self.advance_stage(
+                    PARSE,
+                    parse_stats,
+                    [s.message_pk for s in fresh],
+                    failed_now=failed_now,
+                    read=self._read_ahead(fresh, parsing),
                 )
-            # Committed: the bytes are safe. Parse what is new, so a mail that is not a
-            # mail goes to the failed folder; then the server copies may move.
-            fresh = [s for s in stored if s.outcome == "stored"]
-            parse_stats = RunStats()
-            self.advance_stage(
-                PARSE, parse_stats, [s.message_pk for s in fresh], failed_now=failed_now
-            )
-            self._settle(source, self._targets(stored))
-            self._log(box.name, stored)
-            stats.fetched += len(stored)
-            with self.db.session() as session:
-                failed = self._unparsed(session, [s.message_pk for s in fresh])
-            stats.duplicates += sum(s.outcome == "duplicate" for s in stored)
-            stats.failed += len(failed)
-            stats.stored += len(fresh) - len(failed)
-            stats.set_aside += parse_stats.set_aside
+                ahead = None if self.stop_event.is_set() else self._fetch_ahead(batches, reading)
+                self._settle(source, self._targets(stored))
+                self._log(box.name, stored)
+                stats.fetched += len(stored)
+                with self.db.session() as session:
+                    failed = self._unparsed(session, [s.message_pk for s in fresh])
+                stats.duplicates += sum(s.outcome == "duplicate" for s in stored)
+                stats.failed += len(failed)
+                stats.stored += len(fresh) - len(failed)
+                stats.set_aside += parse_stats.set_aside
             if self.stop_event.is_set():
                 log.info("%s: stop requested; leaving after the current batch", box.name)
-                break
         with self.db.session() as session:
             touch_cursor(session, account, folder, uidvalidity)
         return stats
+
+    def _fetch_ahead(
+        self, batches: Iterator[list[RawMail]], reading: ThreadPoolExecutor
+    ) -> tuple[list[RawMail], Future[ReadBatch]] | None:
+        """The next fetched batch, its parsing begun; None when there is none."""
+        batch = next(batches, None)
+        if batch is None:
+            return None
+        return batch, reading.submit(self._parse_fetched, batch)
+
+    def _parse_fetched(self, batch: Sequence[RawMail]) -> ReadBatch:
+        """A fetched batch parsed as the parse stage parses it from the store, by uid."""
+        limit = self.config.max_message_bytes
+        parsed: dict[int, Message] = {}
+        failures: dict[int, str] = {}
+        chunk: dict[int, tuple[bytes, int]] = {}
+        for mail in batch:
+            size = len(mail.data)
+            chunk[mail.uid] = (
+                mail.data[:HEADER_READ] if limit is not None and size > limit else mail.data,
+                size,
+            )
+            if sum(len(data) for data, _size in chunk.values()) >= PARSE_CHUNK_BYTES:
+                self._parse_chunk(chunk, parsed, failures)
+                chunk = {}
+        self._parse_chunk(chunk, parsed, failures)
+        return parsed, failures
+
+    def _read_ahead(self, fresh: Sequence[Stored], parsing: Future[ReadBatch]) -> ReadBatch | None:
+        """What parsing the fetched batch gave, by message id (None: the stage parses)."""
+        try:
+            parsed, failures = parsing.result()
+        except Exception:
+            log.exception("parsing a fetched batch failed; it is parsed from the store")
+            return None
+        by_uid = {s.mail.uid: s.message_pk for s in fresh}
+        return (
+            {by_uid[uid]: message for uid, message in parsed.items() if uid in by_uid},
+            {by_uid[uid]: error for uid, error in failures.items() if uid in by_uid},
+        )
 
     def _unparsed(self, session: Session, ids: Sequence[int]) -> set[int]:
         if not ids:
