@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -141,6 +142,7 @@ class Pipeline:
         self.retry = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
         self._messages: OrderedDict[int, Message] = OrderedDict()
         self._cache_lock = threading.Lock()  # intake threads and the worker share the cache
+        self._answered = threading.Event()  # an answer batch committed: there may be mail
 
     # --- the loop --------------------------------------------------------------------
 
@@ -155,9 +157,45 @@ class Pipeline:
                 break
             with self.source_factory(box, self.stop_event) as source:
                 total.add(self.intake(source, box, failed_now))
-        total.add(self.advance(failed_now))
+        with self._delivering_meanwhile():
+            total.add(self.advance(failed_now))
         self.send(until_done=True)
         return total
+
+    @contextmanager
+    def _delivering_meanwhile(self) -> Iterator[None]:
+        """Deliver on a thread of its own what the answer stage queues while the stages go
+        on: a backlog's first acknowledgements go out while the later mails are filed.
+
+        Only what an answer batch committed is there to send, as always; the thread starts
+        delivering once one did, and stops before `run --once` delivers what is left.
+        """
+        if self.deliver is None:
+            yield
+            return
+        done = threading.Event()
+
+        def delivering() -> None:
+            try:
+                while self._answered.wait() and not (done.is_set() or self.stop_event.is_set()):
+                    self._answered.clear()
+                    while not done.is_set() and not self.stop_event.is_set():
+                        assert self.deliver is not None
+                        stats = self.deliver()
+                        if not (isinstance(stats, SendStats) and stats.busy):
+                            break
+            except Exception:  # the delivery after the stages tries again
+                log.exception("delivering while the stages go on failed")
+
+        self._answered.clear()
+        sender = threading.Thread(target=delivering, name="deliver-meanwhile", daemon=True)
+        sender.start()
+        try:
+            yield
+        finally:
+            done.set()
+            self._answered.set()
+            sender.join()
 
     def send(self, *, until_done: bool = False) -> SendStats:
         """Deliver what is due in the outbox (new mail, retries); the last delivery's counts.
@@ -292,6 +330,8 @@ class Pipeline:
                 self._one(stage, row_id, stats)
             return
         stats.retried += retried
+        if stage is ANSWER and done:
+            self._answered.set()
         for row, note in done:
             stats.filed += stage is FILE
             self._log_advanced(row, stage, note)

@@ -1,0 +1,61 @@
+"""`run --once` with a backlog delivers the first acknowledgements while the later mails are
+still worked: only what an answer batch committed, each mail once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from mailbot.outgoing.outbox import SendStats
+from mailbot.pipeline.machine import STAGE_BATCH, Pipeline
+from mailbot.pipeline.stages import ANSWER
+from mailbot.storage.models import MessageState, OutboxMail, StoredMessage
+from tests.support.pipeline import ACME, MaildirBot
+from tests.support.waiting import wait_for
+
+
+def test_acknowledgements_go_out_while_later_mails_are_worked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    total = STAGE_BATCH + 20  # two answer batches
+    seen: list[tuple[int, int]] = []  # (answered, queued) at each delivery on the thread
+    delivered = threading.Event()
+    real = Pipeline._batch
+
+    def batch(self: Pipeline, stage: Any, ids: Any, stats: Any) -> None:
+        real(self, stage, ids, stats)
+        if stage is ANSWER and not delivered.is_set():
+            # The first answer batch has committed: its mail goes out before the next.
+            assert wait_for(delivered.is_set, 60)
+
+    monkeypatch.setattr(Pipeline, "_batch", batch)
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+
+        def deliver() -> SendStats:
+            if threading.current_thread() is not threading.main_thread():
+                with bot.session() as s:
+                    answered = s.scalar(
+                        select(func.count())
+                        .select_from(StoredMessage)
+                        .where(StoredMessage.state == MessageState.ANSWERED)
+                    )
+                    queued = s.scalar(select(func.count()).select_from(OutboxMail))
+                seen.append((answered or 0, queued or 0))
+            stats = bot.send()
+            if seen:
+                delivered.set()
+            return stats
+
+        bot.delivery = deliver
+        for n in range(total):
+            bot.deliver(f"client{n % 7}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        bot.run()
+        # The thread delivered the first batch's mail while the others were not answered.
+        assert seen and seen[0] == (STAGE_BATCH, STAGE_BATCH)
+        files = bot.outbox_files("ack")
+        assert len(files) == total  # every mail answered once, nothing twice
+        assert len({f.read_bytes() for f in files}) == total
