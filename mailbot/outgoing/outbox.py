@@ -79,10 +79,12 @@ def enqueue(
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
         table = OutboxMail.__table__
         # One statement, only the new id read back: the ORM's own INSERT … RETURNING of
-        # the whole entity cost most of queueing a mail.
-        new_id = session.execute(
-            insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-        ).scalar_one_or_none()
+        # the whole entity cost most of queueing a mail. It needs nothing the session
+        # holds unwritten, so that waits for the caller's next flush (a batch's end).
+        with session.no_autoflush:
+            new_id = session.execute(
+                insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+            ).scalar_one_or_none()
         if new_id is None:
             return None
         row = OutboxMail(id=new_id, claimed_by=None, last_error=None, sent_at=None, **values)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
@@ -106,7 +106,11 @@ class BatchWrites:
 
     def finish(self, session: Session) -> None:
         if self.events:
-            session.execute(insert(Event), self.events)
+            # All in one executemany, in order (the ORM's bulk insert leaves out the None
+            # columns and so splits events of different kinds into one INSERT each); after
+            # the rows they name are flushed.
+            session.flush()
+            session.execute(insert(Event.__table__), self.events)
         self.events = []
 
 
@@ -160,6 +164,7 @@ class FilingHook(Protocol):
 
 
 IN_CHUNK = 500  # values in one IN (...) of a batch's lookups (hostile mail has many)
+ITEM_IDS_TAKEN = 16  # item ids taken from a PostgreSQL sequence at once
 
 FiledBy = tuple[int, str | None, ItemRef]  # a filed message's id, its sender and its item
 
@@ -198,6 +203,8 @@ class FileBatch(BatchWrites):
     numbers: dict[str, int] = field(default_factory=dict)  # project -> last number given
     written: dict[str, int] = field(default_factory=dict)  # project -> the counter's number
     index: list[tuple[Item, bool, str | None, str | None]] = field(default_factory=list)
+    item_ids: list[int] = field(default_factory=list)  # ids taken ahead for new items
+    last_item_id: int | None = None  # SQLite: the largest item id so far
 
     @classmethod
     def read(cls, session: Session, work: Iterable[tuple[StoredMessage, Message]]) -> FileBatch:
@@ -275,6 +282,36 @@ class FileBatch(BatchWrites):
             self._undo.append(lambda: self.numbers.__setitem__(key, before))
         self.numbers[key] = number
         return number
+
+    def next_item_id(self, session: Session) -> int | None:
+        """An id for a new item, so its INSERT waits for the batch's end with the others
+        (None: the database hands it out at an INSERT of its own).
+
+        PostgreSQL: taken from the items' sequence, a few at a time (one not used is a gap,
+        as a rolled back INSERT leaves). SQLite: the largest id so far plus one, as SQLite
+        gives it; the batch holds the write lock, so no other process inserts meanwhile.
+        An id is not given back when a message is rolled back: a gap, nothing more.
+        """
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            if not self.item_ids:
+                taken = session.scalars(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('items', 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"n": ITEM_IDS_TAKEN},
+                ).all()
+                if None in taken:
+                    return None
+                self.item_ids = list(taken)
+            return self.item_ids.pop(0)
+        if dialect == "sqlite":
+            if self.last_item_id is None:
+                self.last_item_id = session.scalar(select(func.max(Item.id))) or 0
+            self.last_item_id += 1
+            return self.last_item_id
+        return None
 
     def filed_as(self, row: StoredMessage, item: Item, new_item: bool) -> None:
         """`row` is filed under `item`: later messages of the batch find it."""
@@ -428,6 +465,7 @@ def _new_item(
     number = batch.next_number(session, key) if batch is not None else next_number(session, key)
     category = verdict.category if verdict else FALLBACK_CATEGORY
     item = Item(
+        id=batch.next_item_id(session) if batch is not None else None,
         ref=f"{key}-{number}",
         project_key=key,
         number=number,
@@ -445,14 +483,13 @@ def _new_item(
         created_at=opened_at or datetime.now(UTC),
     )
     session.add(item)
+    created = {"ref": item.ref, "category": category, "route": route.to_dict()}
+    if item.id is not None:  # inserted with the batch's other writes, at its end
+        assert batch is not None
+        batch.event(item_id=item.id, kind="created", detail=created)
+        return item
     session.flush()
-    session.add(
-        Event(
-            item_id=item.id,
-            kind="created",
-            detail={"ref": item.ref, "category": category, "route": route.to_dict()},
-        )
-    )
+    session.add(Event(item_id=item.id, kind="created", detail=created))
     return item
 
 
