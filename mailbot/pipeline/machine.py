@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -600,10 +600,13 @@ class Pipeline:
         todo: list[tuple[int, Message, Trust | None]] = []
         unread: dict[int, str] = {}
         with self.db.session() as session:
-            for row_id, row in self._claimed_rows(session, ids).items():
+            rows = self._claimed_rows(session, ids)
+            stored = self._stored_at_once(session, rows.values()) if self.trust else {}
+            for row_id, row in rows.items():
                 try:
                     message = self._message(session, row)
-                    todo.append((row_id, message, self._trust(session, row, message)))
+                    raw = stored.pop(row.sha256, None)
+                    todo.append((row_id, message, self._trust(session, row, message, raw)))
                 except Exception as err:
                     unread[row_id] = describe_error(err)
         for row_id, error in unread.items():
@@ -644,9 +647,30 @@ class Pipeline:
             if isinstance(verdict, Exception):
                 self._failed(CLASSIFY, row_id, f"triage: {describe_error(verdict)}", stats)
 
-    def _trust(self, session: Session, row: StoredMessage, message: Message) -> Trust | None:
+    def _stored_at_once(self, session: Session, rows: Iterable[StoredMessage]) -> dict[str, bytes]:
+        """The stored bytes of a batch's mails in one query, by sha256, as far as they fit
+        in PARSE_CHUNK_BYTES together; the others are read one by one."""
+        sizes = session.execute(
+            select(Blob.sha256, Blob.size).where(Blob.sha256.in_({row.sha256 for row in rows}))
+        ).all()
+        wanted, total = [], 0
+        for sha256, size in sizes:
+            if total + size <= PARSE_CHUNK_BYTES:
+                wanted.append(sha256)
+                total += size
+        if not wanted:
+            return {}
+        found = session.execute(select(Blob.sha256, Blob.data).where(Blob.sha256.in_(wanted))).all()
+        return {sha256: bytes(data) for sha256, data in found}
+
+    def _trust(
+        self, session: Session, row: StoredMessage, message: Message, raw: bytes | None = None
+    ) -> Trust | None:
+        """The sender and spam checks of a message (`raw`: its stored bytes, if read)."""
         if self.trust is None:
             return None
+        if raw is not None:
+            return self.trust.check(session, row, raw, message)
         blob = session.get(Blob, row.sha256)
         if blob is None:  # a foreign key guarantees it
             raise StageError(f"the original bytes of message {row.id} are missing")
