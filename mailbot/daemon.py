@@ -28,6 +28,8 @@ from mailbot.pipeline.machine import Pipeline
 from mailbot.pipeline.stages import describe_error
 from mailbot.reports.scheduler import ReportScheduler
 from mailbot.sources.backoff import backoff_delays
+from mailbot.storage import work
+from mailbot.storage.db import database_unavailable
 from mailbot.text import plural
 
 log = logging.getLogger("mailbot.daemon")
@@ -36,6 +38,8 @@ EXIT_NOW_CODE = 1
 WORK_CHECK_INTERVAL = 30.0  # seconds; how often an idle daemon looks for due retries
 SCHEDULE_CHECK_INTERVAL = 60.0  # seconds between looks at the report schedule
 SPACE_WAIT = 2.0  # seconds between looks at the free disk space while it is short
+WORK_RETRY_BASE = 1.0  # seconds; a failed turn is tried again after 1, 2, 4 … up to 30 s
+WORK_DUE_FLOOR = 1.0  # seconds at least between turns that wait for a retry to fall due
 
 
 class StopSignals:
@@ -120,6 +124,16 @@ def watch_mailbox(
                 )
                 stop.wait(delay)
                 continue
+            if database_unavailable(err):
+                log.error(
+                    "%s: the database is not answering (%s); new mail waits on the server. "
+                    "Retrying in %.1fs; if this goes on, check the database server",
+                    box.name,
+                    describe_error(err),
+                    delay,
+                )
+                stop.wait(delay)
+                continue
             log.exception(
                 "%s: unexpected error (%s); retrying in %.1fs", box.name, describe_error(err), delay
             )
@@ -149,20 +163,23 @@ class Schedules:
             log.exception("scheduled reports failed; trying again in a minute")
 
 
-def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None = None) -> float:
+def work_once(
+    pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None = None
+) -> float | None:
     """One turn of the work loop: every due stage, the outbox, the report schedule.
 
     Returns the seconds until the next turn is due: none while the outbox may hold more
     (a backlog of acknowledgements goes out at the server's pace, not one batch per
     `WORK_CHECK_INTERVAL`; new mail is worked between two batches), `SPACE_WAIT` while a
     disk is short or mail could not be written for want of space (it goes out as soon as
-    there is room again, not at the next check), else `WORK_CHECK_INTERVAL`.
+    there is room again, not at the next check), else `WORK_CHECK_INTERVAL`; None when the
+    turn failed (the database went away): the loop tries again after a growing back-off.
     Skipped while a disk is short: a write that fails for want of space would count as a
     failed attempt, and enough of them set mail aside for a person.
     """
     if space is not None and space.shortage():
         return SPACE_WAIT
-    delay = WORK_CHECK_INTERVAL
+    delay: float | None = WORK_CHECK_INTERVAL
     try:
         pipeline.advance()
         stats = pipeline.send()
@@ -170,12 +187,19 @@ def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None
             delay = 0.0
         elif stats.waiting:
             delay = SPACE_WAIT
-    except Exception as err:  # e.g. the database is down: log it, try again next turn
+    except Exception as err:  # e.g. the database is down: log it, try again soon
+        delay = None
         if out_of_space(err):
             delay = SPACE_WAIT
             log.error(
                 "the disk is full (%s): free space on the disk of the database or the "
                 "outbox folder; trying again shortly",
+                describe_error(err),
+            )
+        elif database_unavailable(err):  # no bug: no stack trace
+            log.error(
+                "the database is not answering (%s); trying again shortly. If this goes "
+                "on, check the database server",
                 describe_error(err),
             )
         else:
@@ -184,7 +208,24 @@ def work_once(pipeline: Pipeline, schedules: Schedules, space: SpaceGuard | None
         schedules.tick()
     if delay and space is not None and space.shortage():
         delay = SPACE_WAIT
+    elif delay == WORK_CHECK_INTERVAL:
+        delay = _until_next_due(pipeline)
     return delay
+
+
+def _until_next_due(pipeline: Pipeline) -> float:
+    """Seconds until a retry or a lease falls due, between WORK_DUE_FLOOR and
+    WORK_CHECK_INTERVAL: a retry set for a minute from now happens then, not up to 30 s
+    later."""
+    try:
+        with pipeline.db.session() as session:
+            due = work.next_due(session)
+    except Exception:  # the check is a nicety; the turn after next looks again
+        return WORK_CHECK_INTERVAL
+    if due is None:
+        return WORK_CHECK_INTERVAL
+    wait = (due - pipeline.clock()).total_seconds()
+    return min(WORK_CHECK_INTERVAL, max(WORK_DUE_FLOOR, wait))
 
 
 def run_forever(pipeline: Pipeline) -> None:
@@ -208,10 +249,15 @@ def run_forever(pipeline: Pipeline) -> None:
         thread.start()
     log.info("mailbot running: %s; SIGTERM to stop", plural(len(threads), "mailbox", "mailboxes"))
     next_work = 0.0
+    retries = backoff_delays(WORK_RETRY_BASE, WORK_CHECK_INTERVAL)
     while not stop.is_set():
         if wake.is_set() or time.monotonic() >= next_work:
             wake.clear()
             delay = work_once(pipeline, schedules, space)
+            if delay is None:  # failed: soon again, then less and less often
+                delay = next(retries)
+            else:
+                retries = backoff_delays(WORK_RETRY_BASE, WORK_CHECK_INTERVAL)
             if not delay:
                 wake.set()
             next_work = time.monotonic() + delay

@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.errors import StorageError
@@ -208,3 +208,14 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
                 "check database.url, that the server runs and that mailbot may write there",
             ) from None
     return db
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (a restart, a failover,
+    a killed session, SQLite's "database is locked"): no bug, worth trying again soon."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, (OperationalError, InterfaceError, DisconnectionError)):
+            return True
+        seen = seen.__cause__
+    return False

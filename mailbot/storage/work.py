@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from mailbot.storage.models import Base
+from mailbot.storage.models import Base, MessageState, OutboxMail, OutboxState, StoredMessage
 
 RETRY_BASE = 60.0  # seconds before the first retry
 RETRY_CAP = 3600.0  # no retry waits longer than an hour
@@ -203,3 +203,22 @@ def _alive(pid_text: str) -> bool:
     except PermissionError:
         return True  # exists, another user's
     return True
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the next message or outgoing mail still to be worked falls due (a retry, a
+    lease that ends), or None: the daemon's loop wakes then, not at its next check."""
+    times = [
+        session.scalar(
+            select(func.min(StoredMessage.next_attempt_at)).where(
+                StoredMessage.state.not_in((MessageState.ANSWERED, MessageState.SET_ASIDE))
+            )
+        ),
+        session.scalar(
+            select(func.min(OutboxMail.next_attempt_at)).where(
+                OutboxMail.state == OutboxState.PENDING
+            )
+        ),
+    ]
+    found = [when for when in times if when is not None]
+    return min(found) if found else None

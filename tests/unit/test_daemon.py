@@ -138,3 +138,109 @@ def test_mail_that_waits_for_disk_space_is_tried_again_within_seconds(tmp_path: 
     delays = [work_once(pipeline, schedules) for _ in range(3)]
     assert delays == [SPACE_WAIT, 0, WORK_CHECK_INTERVAL]
     assert SPACE_WAIT < WORK_CHECK_INTERVAL / 10
+
+
+def test_a_turn_the_database_fails_is_said_in_words_and_tried_again_after_a_back_off(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database restart or a killed session: the next turn comes within seconds, not at
+    the next 30 s check, and the log says what happened without a stack trace."""
+    import sqlalchemy.exc
+
+    from mailbot.config import Config
+    from mailbot.config_types import MailboxConfig
+    from mailbot.daemon import Schedules, work_once
+    from mailbot.outgoing.outbox import SendStats
+    from mailbot.storage.db import database_unavailable, open_database
+    from tests.support.pipeline import make_pipeline
+
+    config = Config(
+        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
+        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+    )
+    pipeline = make_pipeline(
+        config, open_database(config.database_url), deliver=lambda: SendStats()
+    )
+    killed = sqlalchemy.exc.OperationalError(
+        "SELECT 1", {}, Exception("terminating connection due to administrator command")
+    )
+    assert database_unavailable(killed)
+    assert not database_unavailable(RuntimeError("batch failed"))
+    wrapped = RuntimeError("the batch failed")
+    wrapped.__cause__ = killed
+    assert database_unavailable(wrapped)
+
+    def advance() -> None:
+        raise killed
+
+    pipeline.advance = advance  # type: ignore[method-assign]
+    schedules = Schedules(pipeline)
+    with caplog.at_level("ERROR", logger="mailbot.daemon"):
+        assert work_once(pipeline, schedules) is None
+    (record,) = [r for r in caplog.records if r.name == "mailbot.daemon"]
+    assert "the database is not answering" in record.getMessage(), record.getMessage()
+    assert record.exc_info is None  # no stack trace for what is not a bug
+
+    def bug() -> None:
+        raise KeyError("a bug")
+
+    pipeline.advance = bug  # type: ignore[method-assign]
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="mailbot.daemon"):
+        assert work_once(pipeline, schedules) is None
+    assert caplog.records[0].exc_info is not None  # a bug keeps its stack trace
+
+
+def test_the_loop_wakes_when_a_retry_falls_due_not_at_its_next_check(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from mailbot.config import Config
+    from mailbot.config_types import MailboxConfig
+    from mailbot.daemon import WORK_CHECK_INTERVAL, WORK_DUE_FLOOR, Schedules, work_once
+    from mailbot.outgoing.compose import Composed
+    from mailbot.outgoing.outbox import SendStats, enqueue
+    from mailbot.storage.db import open_database
+    from mailbot.storage.models import OutboxMail
+    from tests.support.pipeline import make_pipeline
+
+    config = Config(
+        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
+        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+    )
+    db = open_database(config.database_url)
+    now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    pipeline = make_pipeline(config, db, deliver=lambda: SendStats())
+    pipeline.clock = lambda: now  # type: ignore[method-assign]
+    schedules = Schedules(pipeline)
+    assert work_once(pipeline, schedules) == WORK_CHECK_INTERVAL  # nothing waits
+
+    with db.session() as session:
+        enqueue(
+            session,
+            Composed(
+                message_id="mailbot.r1@agency.example",
+                subject="Re: Export fails",
+                mail_from="team@agency.example",
+                rcpt_to=("anna@acme.example",),
+                raw=b"Subject: r1\r\n\r\nbody\r\n",
+                dedupe_key="r1",
+            ),
+            kind="ack",
+            message_pk=None,
+        )
+
+    def retry_in(seconds: float) -> None:
+        with db.session() as session:
+            session.execute(
+                update(OutboxMail).values(next_attempt_at=now + timedelta(seconds=seconds))
+            )
+
+    retry_in(7)  # the server said 451: tried again in 7 s
+    assert work_once(pipeline, schedules) == 7
+    retry_in(600)  # far off: the loop still looks every WORK_CHECK_INTERVAL
+    assert work_once(pipeline, schedules) == WORK_CHECK_INTERVAL
+    retry_in(-5)  # due, yet not taken (another daemon's lease just ended): not a busy loop
+    assert work_once(pipeline, schedules) == WORK_DUE_FLOOR
+    db.dispose()
