@@ -59,21 +59,7 @@ def enqueue(
     A duplicate never spoils the caller's transaction: SQLite and PostgreSQL use
     INSERT … ON CONFLICT DO NOTHING, other databases a SAVEPOINT.
     """
-    now = utcnow()
-    values = {
-        "kind": kind,
-        "message_pk": message_pk,
-        "dedupe_key": composed.dedupe_key,
-        "message_id": composed.message_id,
-        "mail_from": composed.mail_from,
-        "rcpt_to": list(composed.rcpt_to),
-        "subject": composed.subject,
-        "raw": composed.raw,
-        "state": OutboxState.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    values = outbox_values(composed, kind=kind, message_pk=message_pk)
     dialect = session.get_bind().dialect.name
     if dialect in UPSERT_DIALECTS:
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
@@ -103,6 +89,40 @@ def enqueue(
     except IntegrityError:  # another process inserted the same key meanwhile
         return None
     return row
+
+
+def outbox_values(composed: Composed, *, kind: str, message_pk: int | None) -> dict[str, Any]:
+    """The columns of a new outbox row for a composed mail."""
+    now = utcnow()
+    return {
+        "kind": kind,
+        "message_pk": message_pk,
+        "dedupe_key": composed.dedupe_key,
+        "message_id": composed.message_id,
+        "mail_from": composed.mail_from,
+        "rcpt_to": list(composed.rcpt_to),
+        "subject": composed.subject,
+        "raw": composed.raw,
+        "state": OutboxState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def write_outbox_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write rows of `outbox_values` at once; a dedupe key already there is left alone."""
+    dialect = session.get_bind().dialect.name
+    if dialect in UPSERT_DIALECTS:
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        session.execute(insert(OutboxMail.__table__).on_conflict_do_nothing(), rows)
+        return
+    for values in rows:  # one by one, a refused key rolled back to its savepoint
+        try:
+            with session.begin_nested():
+                session.add(OutboxMail(**values))
+        except IntegrityError:
+            continue
 
 
 # --- claiming the next due mail ---------------------------------------------------------

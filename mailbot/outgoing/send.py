@@ -25,14 +25,14 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.config_types import ProjectConfig, SiteConfig
 from mailbot.message import Address, clean_text, is_robot_address
-from mailbot.outgoing.compose import ComposeError, compose_notice, compose_reply
+from mailbot.outgoing.compose import Composed, ComposeError, compose_notice, compose_reply
 from mailbot.outgoing.outbox import enqueue
 from mailbot.outgoing.templates import (
     FALLBACK_LANGUAGE,
@@ -52,6 +52,14 @@ MAX_SUBJECT_CHARS = 200
 SUBJECT_TEMPLATE = "subject"  # <kind>/subject.<language>.txt.j2: a fresh mail's subject line
 # What can stop a mail being queued; the caller keeps what it recorded and reports why.
 SEND_ERRORS = (ComposeError, TemplateNotFound, TemplateRenderError)
+
+
+class Queue(Protocol):
+    """Puts a composed mail into the outbox (as `outbox.enqueue`)."""
+
+    def __call__(
+        self, session: Session, composed: Composed, *, kind: str, message_pk: int | None
+    ) -> OutboxMail | None: ...
 
 
 class Audience(StrEnum):
@@ -266,8 +274,12 @@ def send_templated(
     template_kind: str | None = None,
     message_pk: int | None = None,
     text: str | None = None,
+    queue: Queue | None = None,
 ) -> OutboxMail | None:
     """Render, compose and queue one mail; None when its dedupe key was queued before.
+
+    `queue`: how the mail goes into the outbox (`outbox.enqueue`, or a batch's own that
+    writes its rows together at its end).
 
     `text`: what a person wrote over the rendered text (edited before sending); the mail is
     then that plain text only, in the template's language.
@@ -340,4 +352,4 @@ def send_templated(
         )
     if message_pk is None and thread_from is not None:
         message_pk = thread_from.id
-    return enqueue(session, composed, kind=kind, message_pk=message_pk)
+    return (queue or enqueue)(session, composed, kind=kind, message_pk=message_pk)

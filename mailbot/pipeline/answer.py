@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,9 @@ from mailbot.config_types import ProjectConfig
 from mailbot.items.calendar import WorkCalendar
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Message, is_robot_address
+from mailbot.outgoing.compose import Composed
 from mailbot.outgoing.notice import queue_pm_notice, told
+from mailbot.outgoing.outbox import outbox_values, write_outbox_rows
 from mailbot.outgoing.send import SEND_ERRORS, refine_language, reply_address, send_templated
 from mailbot.pipeline.breakers import active_breaker, trip
 from mailbot.pipeline.chains import Link, Outcome, checked, load_chains, run_chain
@@ -110,6 +112,8 @@ class AckBatch(BatchWrites):
     # (sender, subject) -> (new text, arrival, Message-ID) of mails that may repeat one
     texts: dict[tuple[str | None, str | None], list[tuple[str | None, datetime, str | None]]]
     acked: dict[str, list[datetime]]  # arrival times of acknowledged mails, by sender, sorted
+    queued_keys: set[str] = field(default_factory=set)  # dedupe keys in the outbox or queued
+    outbox: list[dict[str, Any]] = field(default_factory=list)  # rows written at the end
 
     @classmethod
     def read(
@@ -178,7 +182,11 @@ class AckBatch(BatchWrites):
                 acked.setdefault(sender, []).append(arrived)
         for times in acked.values():
             times.sort()
-        return cls(breakers, ours, texts, acked)
+        keys = [f"{ACK_KIND}:{row.sha256}" for row, _m, _to in rows]
+        queued_keys = set(
+            session.scalars(select(OutboxMail.dedupe_key).where(OutboxMail.dedupe_key.in_(keys)))
+        )
+        return cls(breakers, ours, texts, acked, queued_keys)
 
     # --- what a message's checks ask -------------------------------------------------
 
@@ -228,6 +236,30 @@ class AckBatch(BatchWrites):
         return bisect_right(times, arrived_at) - bisect_right(times, arrived_at - RATE_WINDOW)
 
     # --- what a message did ----------------------------------------------------------
+
+    def enqueue(
+        self, session: Session, composed: Composed, *, kind: str, message_pk: int | None
+    ) -> OutboxMail | None:
+        """As `outbox.enqueue`, the row written with the batch's others at its end (in its
+        transaction: it commits with the answers or not at all); None if its dedupe key
+        is in the outbox or queued in the batch already. The batch holds the write lock
+        (SQLite) or the messages' claims, so no other process queues the same key meanwhile;
+        should one, the row is not written twice (ON CONFLICT DO NOTHING)."""
+        if composed.dedupe_key in self.queued_keys:
+            return None
+        values = outbox_values(composed, kind=kind, message_pk=message_pk)
+        self.queued_keys.add(composed.dedupe_key)
+        self.outbox.append(values)
+        self.undo(
+            lambda: (self.outbox.remove(values), self.queued_keys.remove(values["dedupe_key"]))
+        )
+        return OutboxMail(**values)  # not in the session: written by `finish`
+
+    def finish(self, session: Session) -> None:
+        super().finish(session)
+        if self.outbox:
+            write_outbox_rows(session, self.outbox)
+        self.outbox = []
 
     def queued(self, row: StoredMessage) -> None:
         """An acknowledgement of `row` was queued: it counts for the sender's rate."""
@@ -651,6 +683,7 @@ class TemplateAcknowledger:
             outbox = send_templated(
                 session,
                 self.config,
+                queue=batch.enqueue if batch is not None else None,
                 kind=ACK_KIND,
                 category=item.category,
                 item=item,

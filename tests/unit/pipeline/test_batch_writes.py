@@ -4,13 +4,16 @@ them, so nothing written before or after clashes with them."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
-from mailbot.storage.models import Event, Item
-from tests.support.pipeline import ACME, MaildirBot
+import mailbot.pipeline.answer
+from mailbot.storage.models import Event, Item, MessageState, OutboxMail, StoredMessage
+from tests.support.pipeline import ACME, MaildirBot, client_mail
 
 
 def test_a_batch_inserts_its_items_at_once_with_ids_nothing_else_takes(tmp_path: Path) -> None:
@@ -53,3 +56,52 @@ def test_a_batch_inserts_its_items_at_once_with_ids_nothing_else_takes(tmp_path:
         assert [i.ref for i in items][-1] == "ACME-999"  # after the batch's ids
         # Each item's `created` event names it.
         assert created == {i.id: i.ref for i in items if i.ref != "ACME-999"}
+
+
+def test_an_acknowledgement_queued_before_is_not_queued_again(tmp_path: Path) -> None:
+    data = client_mail("anna@acme.example", "Issue: login broken", "It fails.", message_id="a@x")
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        with bot.session() as s:  # queued by an earlier run that was stopped before it noted so
+            s.add(
+                OutboxMail(
+                    kind="ack",
+                    dedupe_key=f"ack:{hashlib.sha256(data).hexdigest()}",
+                    message_id="earlier@agency.example",
+                    mail_from="team@agency.example",
+                    rcpt_to=["anna@acme.example"],
+                    subject="Re: Issue: login broken",
+                    raw=b"earlier",
+                )
+            )
+        bot.deliver_bytes(data)
+        bot.deliver("carl@acme.example", "Issue: checkout broken", "Error 500.")
+        bot.run()
+        decisions = bot.decisions()
+        assert "not sent: already queued earlier" in decisions, decisions
+        assert sum(d.startswith("queued") for d in decisions) == 1  # carl's
+        acks = bot.outbox("ack")
+        assert [a.message_id for a in acks][:1] == ["earlier@agency.example"]
+        assert len(acks) == 2  # the earlier one and carl's
+
+
+def test_the_acknowledgement_of_a_mail_rolled_back_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = mailbot.pipeline.answer.change_status
+
+    def change_status(item: Item, *args: Any, **kw: Any) -> Any:
+        if "poison" in item.title:
+            raise RuntimeError("the status change broke after the mail was queued")
+        return real(item, *args, **kw)
+
+    monkeypatch.setattr(mailbot.pipeline.answer, "change_status", change_status)
+    with MaildirBot(tmp_path, projects=(ACME,), max_attempts=3, retry_delay=3600.0) as bot:
+        for subject in ("Issue: one", "Issue: poison", "Issue: two"):
+            bot.deliver("anna@acme.example", subject, "It fails.")
+        bot.run()
+        with bot.session() as s:
+            states = dict(s.execute(select(StoredMessage.subject, StoredMessage.state)).all())
+        assert states["Issue: poison"] == MessageState.FAILED
+        assert states["Issue: one"] == states["Issue: two"] == MessageState.ANSWERED
+        subjects = sorted(a.subject for a in bot.outbox("ack"))
+        assert subjects == ["Re: Issue: one [ACME-1]", "Re: Issue: two [ACME-3]"]
