@@ -710,14 +710,16 @@ class TemplateAcknowledger:
         if batch is not None:
             batch.queued(row)
         if item.category == "issue" and item.status == "new":
-            session.add(
-                change_status(
-                    item,
-                    "acknowledged",
-                    actor="mailbot",
-                    reason=f"acknowledgement {outbox.message_id} queued",
-                )
+            status = change_status(
+                item,
+                "acknowledged",
+                actor="mailbot",
+                reason=f"acknowledgement {outbox.message_id} queued",
             )
+            if batch is None:
+                session.add(status)
+            else:  # written with the batch's other events, at its end
+                batch.event(item_id=status.item_id, kind=status.kind, detail=status.detail)
         return Answer(f"queued {outbox.message_id} ({decision.reason})", checks)
 
     def _observed(
