@@ -249,6 +249,13 @@ def shared_reader() -> Reader:
 
 
 if __name__ == "__main__":
+    from mailbot.logsetup import setup_logging
+
+    # What a library logs here reaches the daemon's log in its format, not as bare lines.
+    setup_logging("WARNING")
+    # mail-parser warns of every part that is not text ("Email content 'png' not handled")
+    # without saying which mail: nothing an admin can act on.
+    logging.getLogger("mailparser").setLevel(logging.ERROR)
     # Answers go to a private copy of stdout; anything a library prints goes to stderr.
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

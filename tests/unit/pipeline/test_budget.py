@@ -49,6 +49,29 @@ def test_a_mail_over_budget_stops_the_helper_and_the_next_one_is_read(reader: Re
     assert reader.parse(after, 30.0).new_text.startswith("The next mail.")
 
 
+def test_what_the_helper_logs_is_formatted_and_library_chatter_stays_out(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """mail-parser warns bare on stderr of each part that is not text; the daemon's log
+    must not fill with lines that say neither when nor which mail."""
+    enriched = (
+        b"From: Anna <anna@acme.example>\r\nTo: team@agency.example\r\nSubject: Notes\r\n"
+        b"Message-ID: <enriched@acme.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nThe export fails.\r\n"
+        b"--b\r\nContent-Type: text/enriched\r\n\r\n<bold>The export fails.</bold>\r\n"
+        b"--b--\r\n"
+    )
+    reader = Reader()
+    try:
+        assert reader.parse(enriched, 30.0).new_text.startswith("The export fails.")
+    finally:
+        reader.close()
+    err = capfd.readouterr().err
+    assert "not handled" not in err, err
+    assert all(" WARNING " in line or " ERROR " in line for line in err.splitlines()), err
+
+
 def test_errors_come_back_as_they_would_in_process(reader: Reader) -> None:
     with pytest.raises(ParseError):
         parse_bytes(b"")
