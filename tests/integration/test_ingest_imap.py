@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from mailbot.config import Config
 from mailbot.config_types import Folders
-from mailbot.storage.db import open_database
+from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import Blob, MessageState, StoredMessage
 from tests.integration.running import ForkServer
 from tests.servers import DovecotAccount
@@ -43,11 +43,15 @@ def mailbot(*args: str, **kw: object) -> subprocess.Popen[bytes]:
 KILLS = 5  # each after 1 to 25 more mails stored, of 300
 
 
+def stored(db: Database) -> int:
+    with db.session() as s:
+        return int(s.scalar(select(func.count()).select_from(StoredMessage)) or 0)
+
+
 def count(db_url: str) -> int:
     db = open_database(db_url)
     try:
-        with db.session() as s:
-            return int(s.scalar(select(func.count()).select_from(StoredMessage)) or 0)
+        return stored(db)
     finally:
         db.dispose()
 
@@ -178,19 +182,20 @@ def test_exactly_once_under_sigkill(imap_account: DovecotAccount, tmp_path: Path
     db_url = f"sqlite:///{tmp_path}/mb.sqlite3"
     rng = random.Random(int(os.environ.get("MAILBOT_TEST_SEED", "7")))
     forks = ForkServer(cfg)  # each run forked from one process that has imported mailbot
+    db = open_database(db_url)  # one, for polling every 20 ms
     logs: list[Path] = []
     kills = 0
     try:
         while kills < KILLS:
             # Killed once it has stored a few more mails: mid-drain however fast the machine
             # is (a kill at a random time fell into start-up on a busy machine, every time).
-            target = count(db_url) + rng.randint(1, 25)
+            target = stored(db) + rng.randint(1, 25)
             logs.append(tmp_path / f"run-{len(logs) + 1}.log")
             pid = forks.start(logs[-1], "", {}, "run", "--once")
             ended: list[int | None] = []
 
             def stored_or_ended(n: int = target, ended: list[int | None] = ended) -> bool:
-                if count(db_url) >= n:
+                if stored(db) >= n:
                     return True
                 ended.append(forks.wait(0))
                 return ended[-1] is not None
@@ -206,6 +211,7 @@ def test_exactly_once_under_sigkill(imap_account: DovecotAccount, tmp_path: Path
             kills += 1
     finally:
         forks.close()
+        db.dispose()
     assert kills >= 1, "no run was killed; the test proved nothing"
     # Whatever the kills left (a slow machine may kill every attempt): one clean run finishes it.
     final = subprocess.run(
