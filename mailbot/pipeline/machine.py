@@ -1012,15 +1012,11 @@ class Pipeline:
 
     def _log(self, mailbox: str, stored: Sequence[Stored]) -> None:
         """One line per fetched mail: what it is and what became of it."""
+        query = select(StoredMessage).where(StoredMessage.id.in_({s.message_pk for s in stored}))
+        if not log.isEnabledFor(logging.INFO):  # only the mails that did not parse are told
+            query = query.where(StoredMessage.failed_stage == PARSE.name)
         with self.db.session() as session:
-            rows = {
-                row.id: row
-                for row in session.scalars(
-                    select(StoredMessage).where(
-                        StoredMessage.id.in_({s.message_pk for s in stored})
-                    )
-                )
-            }
+            rows = {row.id: row for row in session.scalars(query)}
         for item in stored:
             row = rows.get(item.message_pk)
             if row is None:
