@@ -17,6 +17,8 @@ from types import ModuleType
 from mailbot import __version__
 from mailbot.errors import MailbotError
 
+EX_TEMPFAIL = 75  # sysexits.h: try again later (cron and systemd may)
+
 log = logging.getLogger("mailbot.cli")
 
 VERBOSE_HELP = "log mailbot's DEBUG lines; -vv also the libraries' (SQL, IMAP, HTTP)"
@@ -92,6 +94,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # the database gone is said in words; anything else is a bug
+        from mailbot.storage.db import database_unavailable
+
+        if not database_unavailable(err):
+            raise
+        cause = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        print(
+            f"mailbot: the database is not answering ({cause}); nothing was lost: run the "
+            "command again once it answers (check the database server, or the disk of the "
+            "SQLite file)",
+            file=sys.stderr,
+        )
+        return EX_TEMPFAIL
     except BrokenPipeError:
         # The reader went away (`mailbot items --json | head`): not an error. Point stdout
         # at /dev/null so Python's own flush at exit does not complain again.

@@ -53,7 +53,7 @@ from mailbot.pipeline.stages import (
 from mailbot.pipeline.trust import Trust, TrustChecks
 from mailbot.sources.base import Source
 from mailbot.storage import work
-from mailbot.storage.db import Database
+from mailbot.storage.db import Database, database_unavailable
 from mailbot.storage.models import Blob, Event, Item, MessageState, OutboxMail, StoredMessage
 from mailbot.storage.store import (
     FAILED,
@@ -78,6 +78,15 @@ STAGE_LEASE = timedelta(minutes=10)  # a claimed message is hidden from other wo
 STAGE_BATCH = 100  # messages claimed at once by one stage
 MESSAGE_CACHE = 1000  # parsed messages kept between stages, so a mail is parsed once
 PARSE_CHUNK_BYTES = 16 * 1024 * 1024  # stored bytes held at once to be parsed together
+
+
+def blame(err: Exception) -> str:
+    """Why a message's work failed, for its record. The database gone (a restart, a killed
+    session, "database is locked") is no message's fault: that is raised on, to the work
+    loop, which tries again after a back-off, and no attempt is counted against a mail."""
+    if database_unavailable(err):
+        raise err
+    return describe_error(err)
 
 
 @dataclass
@@ -314,7 +323,9 @@ class Pipeline:
             except _MessageFailed as failed:
                 failures[failed.row_id] = failed.error
                 done, retried = self._attempt(stage, ids, messages, failures, careful=True)
-            except Exception:
+            except Exception as err:
+                if database_unavailable(err):
+                    raise
                 log.debug(
                     "%s: a batch of %d failed as a whole; message by message",
                     stage.name,
@@ -322,7 +333,9 @@ class Pipeline:
                     exc_info=True,
                 )
                 done, retried = self._attempt(stage, ids, messages, failures, careful=True)
-        except Exception:
+        except Exception as err:
+            if database_unavailable(err):
+                raise
             log.exception("%s: a batch of %d could not be saved; one by one", stage.name, len(ids))
             for row_id in ids:
                 if self.stop_event.is_set():
@@ -388,13 +401,14 @@ class Pipeline:
                         if not at_end:
                             self._advance_row(row, stage)
                 except Exception as err:
+                    error = blame(err)  # the database gone is no message's fault: raised on
                     if not isinstance(err, StageError):
                         log.exception("%s failed for message %s", stage.name, row_id)
                     if not careful:
-                        raise _MessageFailed(row_id, describe_error(err)) from err
+                        raise _MessageFailed(row_id, error) from err
                     if batch is not None:
                         batch.drop()
-                    failures[row_id] = describe_error(err)
+                    failures[row_id] = error
                     continue
                 if batch is not None:
                     batch.keep()
@@ -447,10 +461,14 @@ class Pipeline:
         try:
             try:  # at once; should that fail, each message in a savepoint (see `_batch`)
                 done, retried = self._record_parsed(parsed, failures, careful=False)
-            except Exception:
+            except Exception as err:
+                if database_unavailable(err):
+                    raise
                 log.debug("parse: a batch of %d failed as a whole", len(ids), exc_info=True)
                 done, retried = self._record_parsed(parsed, failures, careful=True)
-        except Exception:
+        except Exception as err:
+            if database_unavailable(err):
+                raise
             log.exception("parse: a batch of %d could not be saved; one by one", len(ids))
             for row_id in ids:
                 if self.stop_event.is_set():
@@ -476,7 +494,7 @@ class Pipeline:
                 try:
                     chunk[row_id] = self._stored(session, row)
                 except Exception as err:
-                    failures[row_id] = describe_error(err)
+                    failures[row_id] = blame(err)
                 if sum(len(data) for data, _size in chunk.values()) >= PARSE_CHUNK_BYTES:
                     self._parse_chunk(chunk, parsed, failures)
                     chunk = {}
@@ -503,7 +521,7 @@ class Pipeline:
                             self._advance_row(row, PARSE)
                     except Exception as err:
                         log.exception("recording the parsed message %s failed", row_id)
-                        failures[row_id] = describe_error(err)
+                        failures[row_id] = blame(err)
                         continue
                 else:
                     record_parsed(row, parsed[row_id])
@@ -542,7 +560,7 @@ class Pipeline:
                         if row is not None:
                             messages[row_id] = self._message(session, row)
                     except Exception as err:
-                        failures[row_id] = describe_error(err)
+                        failures[row_id] = blame(err)
         return messages, failures
 
     # --- one message, one stage ------------------------------------------------------
@@ -566,9 +584,10 @@ class Pipeline:
             if stage is ANSWER:
                 self._forget(row_id)
         except Exception as err:
+            error = blame(err)
             if not isinstance(err, StageError):
                 log.exception("%s failed for message %s", stage.name, row_id)
-            self._failed(stage, row_id, describe_error(err), stats)
+            self._failed(stage, row_id, error, stats)
 
     def _work(
         self,
@@ -608,7 +627,7 @@ class Pipeline:
                     raw = stored.pop(row.sha256, None)
                     todo.append((row_id, message, self._trust(session, row, message, raw)))
                 except Exception as err:
-                    unread[row_id] = describe_error(err)
+                    unread[row_id] = blame(err)
         for row_id, error in unread.items():
             self._failed(CLASSIFY, row_id, error, stats)
         if not todo:
@@ -821,7 +840,7 @@ class Pipeline:
                     read=read.get(row_id),
                 )
             except Exception as err:
-                failures[row_id] = describe_error(err)
+                failures[row_id] = blame(err)
 
     def _message(self, session: Session, row: StoredMessage) -> Message:
         """The parsed message: from the cache, else parsed again from the stored bytes."""

@@ -16,7 +16,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.errors import StorageError
@@ -210,12 +216,36 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     return db
 
 
+# SQLite's words for a database that cannot take the work just now (it has no SQLSTATE).
+SQLITE_TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database file",
+    "attempt to write a readonly database",
+)
+
+
 def database_unavailable(err: BaseException) -> bool:
-    """The database could not be reached or dropped the connection (a restart, a failover,
-    a killed session, SQLite's "database is locked"): no bug, worth trying again soon."""
+    """The database could not be reached or could not take the work just now (a restart, a
+    killed session, a deadlock, SQLite's "database is locked", a full disk): no bug and no
+    fault of the data at hand, worth trying again soon. A statement the database refuses
+    for what it says (a value too long, an index row too large) is not this."""
     seen: BaseException | None = err
     while seen is not None:
-        if isinstance(seen, (OperationalError, InterfaceError, DisconnectionError)):
+        if isinstance(seen, DisconnectionError | InterfaceError):
             return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, OperationalError):
+            # PostgreSQL's classes: 08 connection, 40 rollback (deadlock, serialization),
+            # 53 resources (disk, memory, connections), 57 operator (shutdown, cancel).
+            state = str(getattr(seen.orig, "sqlstate", "") or "")
+            if state[:2] in ("08", "40", "53", "57"):
+                return True
+            words = str(seen.orig).lower()
+            if any(phrase in words for phrase in SQLITE_TRANSIENT):
+                return True
         seen = seen.__cause__
     return False

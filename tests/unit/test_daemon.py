@@ -161,10 +161,23 @@ def test_a_turn_the_database_fails_is_said_in_words_and_tried_again_after_a_back
     pipeline = make_pipeline(
         config, open_database(config.database_url), deliver=lambda: SendStats()
     )
-    killed = sqlalchemy.exc.OperationalError(
-        "SELECT 1", {}, Exception("terminating connection due to administrator command")
-    )
+    class DriverError(Exception):
+        def __init__(self, text: str, sqlstate: str | None = None) -> None:
+            super().__init__(text)
+            self.sqlstate = sqlstate
+
+    def operational(text: str, sqlstate: str | None = None) -> Exception:
+        return sqlalchemy.exc.OperationalError("SELECT 1", {}, DriverError(text, sqlstate))
+
+    killed = operational("terminating connection due to administrator command", "57P01")
     assert database_unavailable(killed)
+    assert database_unavailable(operational("deadlock detected", "40P01"))
+    assert database_unavailable(operational("database is locked"))  # SQLite: no SQLSTATE
+    lost = operational("server closed the connection unexpectedly")
+    lost.connection_invalidated = True  # as SQLAlchemy marks a disconnect
+    assert database_unavailable(lost)
+    # What the database refuses for the data at hand is the data's: not to be retried forever.
+    assert not database_unavailable(operational("index row size 3120 exceeds maximum", "54000"))
     assert not database_unavailable(RuntimeError("batch failed"))
     wrapped = RuntimeError("the batch failed")
     wrapped.__cause__ = killed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,41 @@ def test_queue_status_lists_the_statuses_an_item_can_move_to() -> None:
         assert category in listed
         for status in steps:
             assert (status in listed) is (status != INITIAL[category]), status
+
+
+def test_the_database_not_answering_is_said_in_words_and_exits_to_be_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlalchemy.exc
+
+    import mailbot.pipeline.machine
+    from mailbot.cli import EX_TEMPFAIL, main
+
+    class AdminShutdown(Exception):
+        sqlstate = "57P01"
+
+    def restarted(*args: object, **kw: object) -> None:
+        raise sqlalchemy.exc.OperationalError(
+            "SELECT 1", {}, AdminShutdown("terminating connection due to administrator command")
+        )
+
+    for sub in ("new", "cur", "tmp"):
+        (tmp_path / "Maildir" / sub).mkdir(parents=True)
+    config = tmp_path / "mailbot.toml"
+    config.write_text(
+        f'[mailbox]\nname = "in"\nkind = "maildir"\npath = "{tmp_path / "Maildir"}"\n'
+        f'[database]\nurl = "sqlite:///{tmp_path / "mb.sqlite3"}"\n'
+        f'[outbox]\ndirectory = "{tmp_path / "outbox"}"\n[triage]\nenabled = false\n'
+    )
+    monkeypatch.setattr(mailbot.pipeline.machine.Pipeline, "run_once", restarted)
+    assert main(["--config", str(config), "run", "--once"]) == EX_TEMPFAIL
+    err = capsys.readouterr().err
+    assert "the database is not answering (terminating connection" in err, err
+    assert "Traceback" not in err
+
+    def bug(*args: object, **kw: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(mailbot.pipeline.machine.Pipeline, "run_once", bug)
+    with pytest.raises(KeyError):  # a bug keeps its stack trace
+        main(["--config", str(config), "run", "--once"])

@@ -189,3 +189,40 @@ def test_mail_over_max_message_bytes_is_stored_whole_and_read_by_its_header(
         assert "only its header was read" in (row.new_text or "")
         item = s.get(Item, row.item_id)
         assert item is not None and item.needs_review
+
+
+@pytest.mark.parametrize("stage", ["file", "answer"])
+def test_the_database_going_away_mid_stage_is_no_mails_fault(
+    tmp_path: Path, stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed session or a restart while a stage works: the run stops and says so, no
+    attempt is counted against any mail (three would set one aside), and the next run
+    does it all."""
+    import sqlalchemy.exc
+
+    class AdminShutdown(Exception):
+        sqlstate = "57P01"
+
+    def database_gone(*args: Any, **kw: Any) -> Any:
+        raise sqlalchemy.exc.OperationalError(
+            "SELECT 1", {}, AdminShutdown("terminating connection due to administrator command")
+        )
+
+    if stage == "file":
+        monkeypatch.setattr(mailbot.pipeline.file, "route_to_project", database_gone)
+    else:
+        monkeypatch.setattr(mailbot.pipeline.machine, "answer_one", database_gone)
+    inbox = Inbox(tmp_path)
+    inbox.deliver("Login broken")
+    inbox.deliver("Search broken")
+    with pytest.raises(sqlalchemy.exc.OperationalError, match="administrator command"):
+        inbox.run()
+    with inbox.db.session() as s:
+        rows = s.scalars(select(StoredMessage)).all()
+        assert [(r.attempts, r.state) for r in rows] == [(0, rows[0].state)] * 2
+        assert rows[0].state not in (MessageState.FAILED, MessageState.SET_ASIDE)
+        assert list_failures(s) == []
+    monkeypatch.undo()  # the database is back
+    inbox.run()
+    assert set(inbox.states().values()) == {MessageState.ANSWERED}
+    assert inbox.acknowledged() == {"Re: Login broken [ACME-1]", "Re: Search broken [ACME-2]"}
