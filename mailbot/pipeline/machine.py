@@ -552,15 +552,11 @@ class Pipeline:
         with self._cache_lock:
             missing = [i for i in ids if i not in self._messages]
             messages = {i: self._messages[i] for i in ids if i in self._messages}
-        if missing:
-            with self.db.session() as session:
-                for row_id in missing:
-                    try:
-                        row = self._claimed(session, row_id)
-                        if row is not None:
-                            messages[row_id] = self._message(session, row)
-                    except Exception as err:
-                        failures[row_id] = blame(err)
+        if missing:  # parsed again by the helpers at once (a backlog outgrows the cache)
+            parsed, failures = self._read_batch(missing)
+            for row_id, message in parsed.items():
+                self._remember(row_id, message)
+            messages.update(parsed)
         return messages, failures
 
     # --- one message, one stage ------------------------------------------------------
@@ -617,13 +613,13 @@ class Pipeline:
         may ask a spam filter); their verdicts then adjust the triage's.
         """
         todo: list[tuple[int, Message, Trust | None]] = []
-        unread: dict[int, str] = {}
+        messages, unread = self._messages_of(ids)
         with self.db.session() as session:
-            rows = self._claimed_rows(session, ids)
+            rows = self._claimed_rows(session, [i for i in ids if i in messages])
             stored = self._stored_at_once(session, rows.values()) if self.trust else {}
             for row_id, row in rows.items():
                 try:
-                    message = self._message(session, row)
+                    message = messages[row_id]
                     raw = stored.pop(row.sha256, None)
                     todo.append((row_id, message, self._trust(session, row, message, raw)))
                 except Exception as err:
