@@ -4,8 +4,10 @@ The production pipeline and report schedule run tick by tick over simulated week
 of three projects (English, Simplified and Traditional Chinese) write during office hours,
 some mails are urgent, some change requests, a robot repeats itself until a breaker stops
 our answers and ends after its cool-down, the PM digest falls due every weekday and the
-weekly report every Monday. Every tick drains the Maildir, works the stages, runs the
-schedule and delivers the outbox, at the tick's time.
+weekly report every Monday; in the month's run the IMAP mailbox's credential is renewed every
+day as an OAuth token is (the new one in the password file, the server taking only it and
+dropping the session). Every tick drains the Maildir, works the stages, runs the schedule and
+delivers the outbox, at the tick's time.
 
 Asserted: every mail stored once and taken to an end, each digest and each weekly report
 made and delivered once per period and none skipped, the breaker tripped and ended as often as
@@ -163,6 +165,7 @@ def _month(
         watcher = watching.enter_context(Watching(box, tmp_path / "imap"))
     delivered: Counter[str] = Counter()
     robot_bursts = 0
+    renewals = 0
     n = 0
     try:
         end = START + timedelta(days=days)
@@ -192,6 +195,11 @@ def _month(
             if local.hour == 0 and local.minute < tick.seconds / 60:
                 footprint.take(day)
                 if imap is not None:
+                    # The mailbox's credential is renewed daily, as an OAuth token is:
+                    # mailbot reads the new one at its next login, after the server dropped
+                    # the session (Dovecot here checks a password, not a token).
+                    imap = imap.renewed()
+                    renewals += 1
                     imap.append("INBOX", _imap_mail(int(day)))
             now += tick
             SimulatedClock.current = now
@@ -200,6 +208,8 @@ def _month(
         if watcher is not None:
             assert watcher.until(lambda: watcher.stored() == days), watcher.log()
             assert idles[0] >= 30, (idles, watcher.log())  # IDLE renewed all month long
+            # A login with each renewed token (the first one's too), none refused for good.
+            assert watcher.text().count("connected to") >= renewals + 1, watcher.log()
     finally:
         watching.close()
         bot.close()

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 from mailbot.config_types import Folders, MailboxConfig, Secret
 from tests.servers.certificate import CertificateError, make_certificate
@@ -166,6 +167,30 @@ class DovecotAccount:
     def kick(self) -> None:
         """Disconnect all of this user's IMAP sessions, as a server restart would."""
         self.server.doveadm("kick", self.user)
+
+    def renewed(self) -> DovecotAccount:
+        """The account after its credential was renewed, as an OAuth token is by the tool
+        that refreshes it: the new one is written to `password_file` (mailbot reads it at
+        each login), the server takes only the new one, and its sessions are dropped."""
+        # Another length each time: Dovecot rereads a passwd file when its size changes.
+        prefix = "tok-" if self.password.startswith("token-") else "token-"
+        password = prefix + secrets.token_urlsafe(16)
+        self.password_file.write_text(password + "\n")
+        self.server._write_passwd(self.user, password)
+        account = replace(self, password=password)
+        self.server._accounts[self.user] = account
+        deadline = time.monotonic() + 30  # Dovecot looks at the file at most once a second
+        while True:
+            try:
+                account.client().logout()
+                break
+            except LoginError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with suppress(DovecotError):  # no session open right now: nothing to drop
+            self.kick()
+        return account
 
     def mailbox_config(self, **overrides: Any) -> MailboxConfig:
         """A MailboxConfig for this user on the plain port (security "none").
