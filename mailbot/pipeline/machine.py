@@ -76,8 +76,17 @@ log = logging.getLogger("mailbot.run")
 
 STAGE_LEASE = timedelta(minutes=10)  # a claimed message is hidden from other workers this long
 STAGE_BATCH = 100  # messages claimed at once by one stage
-MESSAGE_CACHE = 1000  # parsed messages kept between stages, so a mail is parsed once
+# Parsed messages kept between stages, so a mail is parsed once: at most this many, and
+# about this much of their text (a backlog of a few thousand ordinary mails fits).
+MESSAGE_CACHE = 20_000
+MESSAGE_CACHE_BYTES = 48 * 1024 * 1024
 PARSE_CHUNK_BYTES = 16 * 1024 * 1024  # stored bytes held at once to be parsed together
+
+
+def _weight(message: Message) -> int:
+    """About what a parsed message holds in memory: its texts and headers, generously."""
+    header = sum(len(name) + len(value) for name, value in message.headers)
+    return 2 * (len(message.text) + len(message.new_text) + len(message.subject) + header) + 2048
 
 
 def blame(err: Exception) -> str:
@@ -150,6 +159,7 @@ class Pipeline:
         self.clock = clock
         self.retry = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
         self._messages: OrderedDict[int, Message] = OrderedDict()
+        self._cached_bytes = 0  # what the cached messages weigh (`_weight`)
         self._cache_lock = threading.Lock()  # intake threads and the worker share the cache
         self._answered = threading.Event()  # an answer batch committed: there may be mail
 
@@ -850,14 +860,22 @@ class Pipeline:
 
     def _remember(self, row_id: int, message: Message) -> None:
         with self._cache_lock:
+            self._forget_locked(row_id)
             self._messages[row_id] = message
-            self._messages.move_to_end(row_id)
-            while len(self._messages) > MESSAGE_CACHE:
-                self._messages.popitem(last=False)
+            self._cached_bytes += _weight(message)
+            while len(self._messages) > MESSAGE_CACHE or (
+                self._cached_bytes > MESSAGE_CACHE_BYTES and len(self._messages) > 1
+            ):
+                self._forget_locked(next(iter(self._messages)))  # the oldest
 
     def _forget(self, row_id: int) -> None:
         with self._cache_lock:
-            self._messages.pop(row_id, None)
+            self._forget_locked(row_id)
+
+    def _forget_locked(self, row_id: int) -> None:
+        message = self._messages.pop(row_id, None)
+        if message is not None:
+            self._cached_bytes -= _weight(message)
 
     # --- intake: fetch → store → parse → move the server copy ----------------------------
 
