@@ -94,7 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as err:  # the database gone is said in words; anything else is a bug
+    except BrokenPipeError:
+        # The reader went away (`mailbot items --json | head`): not an error. Point stdout
+        # at /dev/null so Python's own flush at exit does not complain again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    # Last, as BrokenPipeError is an Exception too: the database gone is said in words;
+    # anything else is a bug and keeps its stack trace.
+    except Exception as err:
         from mailbot.storage.db import database_unavailable
 
         if not database_unavailable(err):
@@ -107,12 +115,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EX_TEMPFAIL
-    except BrokenPipeError:
-        # The reader went away (`mailbot items --json | head`): not an error. Point stdout
-        # at /dev/null so Python's own flush at exit does not complain again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

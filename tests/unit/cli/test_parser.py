@@ -142,3 +142,24 @@ def test_the_database_not_answering_is_said_in_words_and_exits_to_be_run_again(
     monkeypatch.setattr(mailbot.pipeline.machine.Pipeline, "run_once", bug)
     with pytest.raises(KeyError):  # a bug keeps its stack trace
         main(["--config", str(config), "run", "--once"])
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """`mailbot messages --json | head`: the write fails with a broken pipe; exit 0, no
+    traceback (the database check after it must not take that error for its own)."""
+    import subprocess
+    import sys
+
+    reader_gone = (
+        "import mailbot.cli.cmd_parse as command\n"
+        "def run(args):\n"
+        "    raise BrokenPipeError(32, 'Broken pipe')\n"
+        "command.run = run\n"
+        "from mailbot.cli import main\n"
+        "raise SystemExit(main(['parse', 'any.eml']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", reader_gone], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
