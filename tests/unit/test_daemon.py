@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import mailbot.daemon
 from mailbot.daemon import EXIT_NOW_CODE, StopSignals
+
+if TYPE_CHECKING:
+    from mailbot.pipeline.machine import Pipeline
+
+
+def pipeline_over(tmp_path: Path, deliver: Callable[[], object]) -> Pipeline:
+    """The production pipeline over an empty Maildir and SQLite, `deliver` its delivery."""
+    from mailbot.config import Config
+    from mailbot.config_types import MailboxConfig
+    from mailbot.storage.db import open_database
+    from tests.support.pipeline import make_pipeline
+
+    config = Config(
+        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
+        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
+    )
+    return make_pipeline(config, open_database(config.database_url), deliver=deliver)
 
 
 def test_first_signal_requests_a_stop_second_exits_now(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,27 +43,17 @@ def test_first_signal_requests_a_stop_second_exits_now(monkeypatch: pytest.Monke
 
 
 def test_schedules_tick_at_most_once_a_minute_and_send_what_they_made(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from mailbot.config import Config
-    from mailbot.config_types import MailboxConfig
     from mailbot.daemon import Schedules
     from mailbot.reports.scheduler import ReportScheduler
-    from mailbot.storage.db import open_database
-    from tests.support.pipeline import make_pipeline
 
     calls: list[object] = []
     monkeypatch.setattr(
         ReportScheduler, "run_pending", lambda self, now: calls.append(now) or ["x"]
     )
-    config = Config(
-        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),  # type: ignore[arg-type]
-        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
-    )
     sent: list[int] = []
-    pipeline = make_pipeline(
-        config, open_database(config.database_url), deliver=lambda: sent.append(1)
-    )
+    pipeline = pipeline_over(tmp_path, deliver=lambda: sent.append(1))
     schedules = Schedules(pipeline)
     schedules.tick()
     schedules.tick()  # within the minute: nothing
@@ -98,42 +107,22 @@ def test_an_idling_watcher_looks_again_after_idle_recheck(tmp_path: Path) -> Non
 
 def test_the_work_loop_comes_back_at_once_while_the_outbox_has_more(tmp_path: Path) -> None:
     """A delivery sends a bounded batch; a backlog must not wait WORK_CHECK_INTERVAL per batch."""
-    from mailbot.config import Config
-    from mailbot.config_types import MailboxConfig
     from mailbot.daemon import WORK_CHECK_INTERVAL, Schedules, work_once
     from mailbot.outgoing.outbox import SendStats
-    from mailbot.storage.db import open_database
-    from tests.support.pipeline import make_pipeline
 
-    config = Config(
-        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
-        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
-    )
     deliveries = iter([SendStats(sent=100), SendStats(sent=50, retried=1), SendStats()])
-    pipeline = make_pipeline(
-        config, open_database(config.database_url), deliver=lambda: next(deliveries)
-    )
+    pipeline = pipeline_over(tmp_path, deliver=lambda: next(deliveries))
     schedules = Schedules(pipeline)
     assert [work_once(pipeline, schedules) for _ in range(3)] == [0, 0, WORK_CHECK_INTERVAL]
 
 
 def test_mail_that_waits_for_disk_space_is_tried_again_within_seconds(tmp_path: Path) -> None:
     """A full outbox disk: the mail goes out once there is room, not at the next 30 s check."""
-    from mailbot.config import Config
-    from mailbot.config_types import MailboxConfig
     from mailbot.daemon import SPACE_WAIT, WORK_CHECK_INTERVAL, Schedules, work_once
     from mailbot.outgoing.outbox import SendStats
-    from mailbot.storage.db import open_database
-    from tests.support.pipeline import make_pipeline
 
-    config = Config(
-        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
-        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
-    )
     deliveries = iter([SendStats(waiting=3), SendStats(sent=3), SendStats()])
-    pipeline = make_pipeline(
-        config, open_database(config.database_url), deliver=lambda: next(deliveries)
-    )
+    pipeline = pipeline_over(tmp_path, deliver=lambda: next(deliveries))
     schedules = Schedules(pipeline)
     delays = [work_once(pipeline, schedules) for _ in range(3)]
     assert delays == [SPACE_WAIT, 0, WORK_CHECK_INTERVAL]
@@ -147,20 +136,12 @@ def test_a_turn_the_database_fails_is_said_in_words_and_tried_again_after_a_back
     the next 30 s check, and the log says what happened without a stack trace."""
     import sqlalchemy.exc
 
-    from mailbot.config import Config
-    from mailbot.config_types import MailboxConfig
     from mailbot.daemon import Schedules, work_once
     from mailbot.outgoing.outbox import SendStats
-    from mailbot.storage.db import database_unavailable, open_database
-    from tests.support.pipeline import make_pipeline
+    from mailbot.storage.db import database_unavailable
 
-    config = Config(
-        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
-        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
-    )
-    pipeline = make_pipeline(
-        config, open_database(config.database_url), deliver=lambda: SendStats()
-    )
+    pipeline = pipeline_over(tmp_path, deliver=lambda: SendStats())
+
     class DriverError(Exception):
         def __init__(self, text: str, sqlstate: str | None = None) -> None:
             super().__init__(text)
@@ -209,22 +190,14 @@ def test_the_loop_wakes_when_a_retry_falls_due_not_at_its_next_check(tmp_path: P
 
     from sqlalchemy import update
 
-    from mailbot.config import Config
-    from mailbot.config_types import MailboxConfig
     from mailbot.daemon import WORK_CHECK_INTERVAL, WORK_DUE_FLOOR, Schedules, work_once
     from mailbot.outgoing.compose import Composed
     from mailbot.outgoing.outbox import SendStats, enqueue
-    from mailbot.storage.db import open_database
     from mailbot.storage.models import OutboxMail
-    from tests.support.pipeline import make_pipeline
 
-    config = Config(
-        mailboxes=(MailboxConfig(name="m", kind="maildir", path=tmp_path),),
-        database_url=f"sqlite:///{tmp_path}/mb.sqlite3",
-    )
-    db = open_database(config.database_url)
     now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-    pipeline = make_pipeline(config, db, deliver=lambda: SendStats())
+    pipeline = pipeline_over(tmp_path, deliver=lambda: SendStats())
+    db = pipeline.db
     pipeline.clock = lambda: now  # type: ignore[method-assign]
     schedules = Schedules(pipeline)
     assert work_once(pipeline, schedules) == WORK_CHECK_INTERVAL  # nothing waits
