@@ -3,14 +3,15 @@
 `evaluate.py` measures the model's scores alone; this module runs `Triage.classify_mails` on each
 record (a parsed .eml, or a subject and body) exactly as the daemon would, and reports:
 macro-F1 and the confusion matrix over issue / change_request / feedback / none, the same by
-language, by hard family (docs/triage.md) and by writing style, noise recall and client mail
-called noise, the share sent to review, and the calibration of the verdicts' confidence.
+language, by hard family (docs/triage.md), by writing style and by source file, noise recall and
+client mail called noise, the share sent to review, and the calibration of the verdicts' confidence.
 `compare` puts the held-out split of the corpus and the independent dev set side by side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from mailbot.triage.evaluate import metrics
 from mailbot.triage.verdict import CATEGORIES, Verdict
 
 MAX_ERRORS = 40  # misclassified mails listed in a report
+MAX_SOURCES = 8  # source files listed in a printed report (the dev set: generated and by hand)
 
 
 def _confidence_matrix(verdicts: Sequence[Verdict], labels: Sequence[str]) -> np.ndarray:
@@ -68,12 +70,18 @@ def assess(
     noise = gold == none
     result["noise_recall"] = float((pred[noise] == none).mean()) if noise.any() else None
     result["client_called_noise"] = int(((pred == none) & ~noise).sum())
-    groups: dict[str, dict[str, list[int]]] = {"by_language": {}, "by_family": {}, "by_style": {}}
+    groups: dict[str, dict[str, list[int]]] = {
+        "by_language": {},
+        "by_family": {},
+        "by_style": {},
+        "by_source": {},
+    }
     for row, record in enumerate(records):
         lang = record.lang or language.detect(record.subject + "\n" + record.body)
         groups["by_language"].setdefault(lang, []).append(row)
         groups["by_family"].setdefault(record.family or "plain", []).append(row)
         groups["by_style"].setdefault(record.style or "plain", []).append(row)
+        groups["by_source"].setdefault(source_of(record), []).append(row)
     for name, members in groups.items():
         result[name] = {
             key: _summary(gold[rows], pred[rows], labels) for key, rows in sorted(members.items())
@@ -92,6 +100,13 @@ def assess(
         if record.label != verdict.category
     ][:MAX_ERRORS]
     return result
+
+
+def source_of(record: Record) -> str:
+    """Which file a record came from: its stem ("hand-client"), or "eml" for a raw mail."""
+    if record.raw:
+        return "eml"
+    return Path(record.source.rpartition(":")[0] or record.source).stem or "-"
 
 
 def compare(held_out: dict[str, Any], dev: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +143,9 @@ def format_assessment(name: str, result: dict[str, Any]) -> str:
     lines.append("  " + " " * (width + 2) + " ".join(f"{label[:8]:>8}" for label in labels))
     for label, row in zip(labels, result["confusion"], strict=True):
         lines.append(f"  {label:{width}}  " + " ".join(f"{v:8d}" for v in row))
-    for group in ("by_language", "by_family", "by_style"):
+    for group in ("by_language", "by_family", "by_style", "by_source"):
+        if group == "by_source" and not 1 < len(result[group]) <= MAX_SOURCES:
+            continue  # one source says nothing new; a corpus of many files is too long a list
         lines.append(f"  {group.replace('_', ' ')}:")
         for key, sub in result[group].items():
             lines.append(
