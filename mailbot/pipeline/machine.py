@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
@@ -116,6 +116,7 @@ class RunStats:
 
 
 SourceFactory = Callable[[MailboxConfig, threading.Event], Source]
+_Worked = TypeVar("_Worked")  # what one attempt at a batch returns
 ReadBatch = tuple[dict[int, Message], dict[int, str]]  # parsed messages, and what failed
 
 
@@ -327,31 +328,16 @@ class Pipeline:
         its own transaction.
         """
         messages, failures = self._messages_of(ids)
-        try:
-            try:
-                done, retried = self._attempt(stage, ids, messages, failures, careful=False)
-            except _MessageFailed as failed:
-                failures[failed.row_id] = failed.error
-                done, retried = self._attempt(stage, ids, messages, failures, careful=True)
-            except Exception as err:
-                if database_unavailable(err):
-                    raise
-                log.debug(
-                    "%s: a batch of %d failed as a whole; message by message",
-                    stage.name,
-                    len(ids),
-                    exc_info=True,
-                )
-                done, retried = self._attempt(stage, ids, messages, failures, careful=True)
-        except Exception as err:
-            if database_unavailable(err):
-                raise
-            log.exception("%s: a batch of %d could not be saved; one by one", stage.name, len(ids))
-            for row_id in ids:
-                if self.stop_event.is_set():
-                    break
-                self._one(stage, row_id, stats)
+        worked = self._climb(
+            stage,
+            ids,
+            stats,
+            failures,
+            lambda careful: self._attempt(stage, ids, messages, failures, careful=careful),
+        )
+        if worked is None:
             return
+        done, retried = worked
         stats.retried += retried
         if stage is ANSWER and done:
             self._answered.set()
@@ -362,6 +348,44 @@ class Pipeline:
                 self._forget(row.id)
         for row_id, error in failures.items():
             self._failed(stage, row_id, error, stats)
+
+    def _climb(
+        self,
+        stage: Stage,
+        ids: Sequence[int],
+        stats: RunStats,
+        failures: dict[int, str],
+        attempt: Callable[[bool], _Worked],
+    ) -> _Worked | None:
+        """The ladder every batch climbs: `attempt` at once; should that fail, again with each
+        message in a savepoint; should the batch not commit at all, one by one (None).
+
+        A database that went away is no message's fault: it is raised to the work loop.
+        """
+        try:
+            try:
+                return attempt(False)
+            except _MessageFailed as failed:
+                failures[failed.row_id] = failed.error
+            except Exception as err:
+                if database_unavailable(err):
+                    raise
+                log.debug(
+                    "%s: a batch of %d failed as a whole; message by message",
+                    stage.name,
+                    len(ids),
+                    exc_info=True,
+                )
+            return attempt(True)
+        except Exception as err:
+            if database_unavailable(err):
+                raise
+            log.exception("%s: a batch of %d could not be saved; one by one", stage.name, len(ids))
+            for row_id in ids:
+                if self.stop_event.is_set():
+                    break
+                self._one(stage, row_id, stats)
+            return None
 
     def _attempt(
         self,
@@ -468,23 +492,16 @@ class Pipeline:
         `read`: the batch parsed already (`_read_batch`, run while the next was fetched).
         """
         parsed, failures = read if read is not None else self._read_batch(ids)
-        try:
-            try:  # at once; should that fail, each message in a savepoint (see `_batch`)
-                done, retried = self._record_parsed(parsed, failures, careful=False)
-            except Exception as err:
-                if database_unavailable(err):
-                    raise
-                log.debug("parse: a batch of %d failed as a whole", len(ids), exc_info=True)
-                done, retried = self._record_parsed(parsed, failures, careful=True)
-        except Exception as err:
-            if database_unavailable(err):
-                raise
-            log.exception("parse: a batch of %d could not be saved; one by one", len(ids))
-            for row_id in ids:
-                if self.stop_event.is_set():
-                    break
-                self._one(PARSE, row_id, stats)
+        worked = self._climb(
+            PARSE,
+            ids,
+            stats,
+            failures,
+            lambda careful: self._record_parsed(parsed, failures, careful=careful),
+        )
+        if worked is None:
             return
+        done, retried = worked
         stats.retried += retried
         for row in done:
             self._remember(row.id, parsed[row.id])
