@@ -91,6 +91,42 @@ def drain(
     return fetched / fetch_s, n / elapsed, usage.ru_maxrss / 1024, acks
 
 
+def drain_together(
+    server: DovecotServer, n: int, database_url: str, daemons: int = 2
+) -> tuple[float, float, int]:
+    """`daemons` `run --once` processes at the same time on one database, each over a mailbox
+    of its own with its share of the same N mails: the combined rate, the largest peak RSS
+    and the acknowledgements sent."""
+    mails = make_mails(n)
+    accounts = []
+    for k in range(daemons):
+        account = server.add_account()
+        account.append_many("INBOX", mails[k::daemons])
+        accounts.append(account)
+    with SmtpSink() as sink, tempfile.TemporaryDirectory() as tmp:
+        configs = []
+        for k, account in enumerate(accounts):
+            folder = Path(tmp) / f"daemon{k}"
+            folder.mkdir()
+            configs.append(config_for(folder, account, sink, database_url))
+        started = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [MAILBOT, "--config", str(cfg), "run", "--once"], stderr=subprocess.PIPE
+            )
+            for cfg in configs
+        ]
+        peaks = []
+        for proc in procs:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(proc.stderr.read().decode()[-3000:] if proc.stderr else "failed")
+            peaks.append(usage.ru_maxrss / 1024)
+        elapsed = time.perf_counter() - started
+        acks = len(sink.wait_for(n, timeout=60))
+    return n / elapsed, max(peaks), acks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=int, default=100)

@@ -9,6 +9,8 @@ fresh copy of the same mails:
     run --once        the whole command, triage off (filing on)
     run --once        with triage and filing (no SMTP configured: nothing sent)
     whole pipeline    `run --once` with triage, filing and an acknowledgement per mail sent
+    two daemons       on PostgreSQL only: two such `run --once` at the same time on one
+                      database, each over its own mailbox with half of the mails (combined rate)
 
 Each is printed as mails/s and as a share of the ceiling, with the peak RSS of the commands.
 `--database-url` runs the stores on PostgreSQL: every measure gets a throw-away database of
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from benchmarks.e2e import drain  # noqa: E402
+from benchmarks.e2e import drain, drain_together  # noqa: E402
 from benchmarks.ingest import raw_fetch, run_once, spine  # noqa: E402
 from tests.servers import DovecotServer  # noqa: E402
 from tests.support.configs import write_config  # noqa: E402
@@ -131,6 +133,12 @@ def main() -> None:
             assert acks == n, f"{acks} acknowledgements for {n} mails"
             rates["whole pipeline, acknowledgements sent over SMTP"] = rate
             rss["whole pipeline"] = peak
+            if databases.server_url is not None:  # the backend several daemons share
+                (root / "two").mkdir()
+                rate, peak, acks = drain_together(server, n, databases.new(root / "two"))
+                assert acks == n, f"{acks} acknowledgements for {n} mails"
+                rates["two daemons on one database, combined"] = rate
+                rss["two daemons (the larger)"] = peak
     finally:
         if databases.server_url is not None:
             databases.drop_all()
