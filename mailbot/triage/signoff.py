@@ -25,7 +25,9 @@ _CLOSING = re.compile(
         |(?:yours\s+)?(?:sincerely|faithfully|truly)(?:\s+yours)?|rgds|br|brgds|saludos.{0,20}
         |mit\s+freundlichen\s+gr[üu](?:ß|ss)en|best\s+wishes|all\s+the\s+best|talk\s+soon
         |谢谢|謝謝|多谢|多謝|感谢|感謝|唔该晒|唔該晒|唔该|唔該|祝好|此致|此致敬礼|此致敬禮|敬上|顺颂商祺
-        |順頌商祺|顺祝商祺|順祝商祺|顺颂\s*商祺|順頌\s*商祺|祝工作顺利|祝工作順利|祝商祺|敬请回复|敬請回覆
+        |谢谢您|謝謝您|谢谢你|謝謝你|感谢您|感謝您|多谢你|多謝你|祝工作顺利|祝工作順利|敬请回复|敬請回覆
+        |(?:敬祝|顺颂|順頌|顺祝|順祝|祝)\s*(?:商祺|时祺|時祺|商安|平安|安康|顺利|順利|顺心|順心)
+        |.{0,20}?(?:敬上|谨上|謹上|敬启|敬啟)
     )[\s,.!，。！:：]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -36,7 +38,9 @@ _DISCLAIMER = re.compile(
         |this\s+e-?mail\s+(?:and\s+any\s+attachments?|is\s+confidential|may\s+contain)
         |the\s+information\s+(?:contained\s+)?in\s+this\s+e-?mail
         |please\s+consider\s+the\s+environment|think\s+before\s+you\s+print
-        |保密声明|保密聲明|免责声明|免責聲明|本邮件及其附件|本郵件及其附件|本电子邮件|本電子郵件
+        |保密声明|保密聲明|机密声明|機密聲明|免责声明|免責聲明|本电子邮件|本電子郵件
+        |本邮件(?:及其?附件|(?:可能)?(?:包含|含有))|本郵件(?:及其?附件|(?:可能)?(?:包含|含有))
+        |此电邮(?:及其?附件)?(?:载有|含有|可能|仅供)|此電郵(?:及其?附件)?(?:載有|含有|可能|僅供)
     )""",
     re.IGNORECASE | re.VERBOSE,
 )

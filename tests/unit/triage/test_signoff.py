@@ -28,6 +28,40 @@ def test_chinese_closing_and_disclaimer() -> None:
     assert without_signoff(text) == "报表的问题已经好了。\n\n谢谢"
 
 
+@pytest.mark.parametrize(
+    ("closing", "name_block"),
+    [
+        ("謝謝您", "陳怡君\n行銷部 專員\n電話：(02)2345-6789 分機 123"),
+        ("敬祝 商祺", "林志明\n總經理室"),
+        ("順頌 時祺", "李大華 謹啟"),
+        ("資訊室 蔡明哲 敬上", "分機 8812"),
+        ("谢谢您！", "张伟\n采购部"),
+    ],
+)
+def test_taiwan_and_hong_kong_closings(closing: str, name_block: str) -> None:
+    text = f"系統已經恢復正常，辛苦了。\n\n{closing}\n{name_block}"
+    assert without_signoff(text) == f"系統已經恢復正常，辛苦了。\n\n{closing}"
+
+
+@pytest.mark.parametrize(
+    "disclaimer",
+    [
+        "本郵件及附件可能含有機密資料，僅供指定收件人使用。",
+        "機密聲明：此電郵及其附件可能載有機密資料，如閣下並非指定收件人，請即刪除。",
+        "此電郵僅供收件人使用。",
+        "本邮件可能包含商业秘密，请勿转发。",
+    ],
+)
+def test_chinese_disclaimers(disclaimer: str) -> None:
+    text = f"第一行。\n第二行。\n第三行。\n{disclaimer}"
+    assert without_signoff(text) == "第一行。\n第二行。\n第三行。"
+
+
+def test_a_sentence_starting_like_a_disclaimer_stays() -> None:
+    text = "第一行。\n第二行。\n本邮件是想确认下周的会议时间。"
+    assert without_signoff(text) == text
+
+
 def test_disclaimer_without_a_closing() -> None:
     text = "Line one.\nLine two.\nLine three.\nCONFIDENTIALITY NOTICE: This e-mail is private."
     assert without_signoff(text) == "Line one.\nLine two.\nLine three."
