@@ -17,18 +17,27 @@ from __future__ import annotations
 import re
 
 # A line that is only a closing ("Best regards," "Thanks & Regards" "Cheers" "祝好" "此致敬礼").
-_CLOSING = re.compile(
-    r"""^[\s\-–—~]{0,3}(?:
+_CLOSINGS = r"""(?:
         (?:(?:with\s+)?(?:best|kind|warm|warmest|many|kindest|sincere)\s+)?(?:regards|wishes)
-        |thanks?(?:\s+(?:&|and)\s+(?:best\s+)?regards)?|thank\s+you|many\s+thanks|thx|ta
-        |cheers|best|warmly|sincerely|yours(?:\s+(?:sincerely|faithfully|truly))?
+        |(?:thanks?|thank\s+you)(?:\s+(?:so|very)\s+much)?(?:\s+(?:again|in\s+advance))?
+            (?:\s+(?:&|and)\s+(?:(?:best|kind|warm)\s+)?regards)?
+        |many\s+thanks|thx|ta|cheers|best|warmly|sincerely|greetings(?:\s+from\s+[^\W\d_]{2,30})?
+        |yours(?:\s+(?:sincerely|faithfully|truly))?
         |(?:yours\s+)?(?:sincerely|faithfully|truly)(?:\s+yours)?|rgds|br|brgds|saludos.{0,20}
-        |mit\s+freundlichen\s+gr[üu](?:ß|ss)en|best\s+wishes|all\s+the\s+best|talk\s+soon
+        |best\s+wishes|all\s+the\s+best|talk\s+soon
+        |(?:mit\s+)?(?:freundlichen|besten|beste|viele|liebe|herzliche)\s+gr[üu](?:ß|ss)e(?:n)?
+        |vielen\s+dank(?:\s+und\s+(?:beste|viele)\s+gr[üu](?:ß|ss)e)?
+        |met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|groetjes
+        |(?:com\s+os\s+)?(?:melhores\s+)?cumprimentos|atenciosamente|abra[çc]os
+        |cordialement|bien\s+(?:à|a)\s+vous|cordiali\s+saluti|distinti\s+saluti|un\s+saludo
+        |pozdrawiam|z\s+powa[żz]aniem|s\s+pozdravem|med\s+vennlig\s+hilsen|mvh|med\s+venlig\s+hilsen
         |谢谢|謝謝|多谢|多謝|感谢|感謝|唔该晒|唔該晒|唔该|唔該|祝好|此致|此致敬礼|此致敬禮|敬上|顺颂商祺
         |谢谢您|謝謝您|谢谢你|謝謝你|感谢您|感謝您|多谢你|多謝你|祝工作顺利|祝工作順利|敬请回复|敬請回覆
         |(?:敬祝|顺颂|順頌|顺祝|順祝|祝)\s*(?:商祺|时祺|時祺|商安|平安|安康|顺利|順利|顺心|順心)
         |.{0,20}?(?:敬上|谨上|謹上|敬启|敬啟)
-    )[\s,.!，。！:：]*$""",
+    )"""
+_CLOSING = re.compile(  # one closing, or two joined ("With kind regards / Mit freundlichen Grüßen")
+    rf"^[\s\-–—~]{{0,3}}{_CLOSINGS}(?:[\s,.]*[/|][\s\-–—~]*{_CLOSINGS})?[\s,.!，。！:：]*$",
     re.IGNORECASE | re.VERBOSE,
 )
 # The first line of a legal disclaimer or a "think before you print" footer.
@@ -38,6 +47,8 @@ _DISCLAIMER = re.compile(
         |this\s+e-?mail\s+(?:and\s+any\s+attachments?|is\s+confidential|may\s+contain)
         |the\s+information\s+(?:contained\s+)?in\s+this\s+e-?mail
         |please\s+consider\s+the\s+environment|think\s+before\s+you\s+print
+        |.{0,80}?\b(?:is\s+a\s+limited\s+liability\s+partnership|authori[sz]ed\s+and\s+regulated\s+by
+            |registered\s+in\s+(?:england|scotland|wales|northern\s+ireland|ireland)\b)
         |保密声明|保密聲明|机密声明|機密聲明|免责声明|免責聲明|本电子邮件|本電子郵件
         |本邮件(?:及其?附件|(?:可能)?(?:包含|含有))|本郵件(?:及其?附件|(?:可能)?(?:包含|含有))
         |此电邮(?:及其?附件)?(?:载有|含有|可能|仅供)|此電郵(?:及其?附件)?(?:載有|含有|可能|僅供)

@@ -62,6 +62,33 @@ def test_a_sentence_starting_like_a_disclaimer_stays() -> None:
     assert without_signoff(text) == text
 
 
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "With kind regards / Mit freundlichen Grüßen",
+        "Vielen Dank und beste Grüße",
+        "Met vriendelijke groet,",
+        "Com os melhores cumprimentos,",
+        "Thank you and best regards",
+        "Thanks so much again,",
+        "Greetings from Brno,",
+        "Pozdrawiam,",
+    ],
+)
+def test_closings_of_many_writers(closing: str) -> None:
+    text = f"The report works now.\n\n{closing}\nJan Novák\nIT | Brnoplast s.r.o."
+    assert without_signoff(text) == f"The report works now.\n\n{closing}"
+
+
+def test_a_disclaimer_that_starts_with_the_firm_name() -> None:
+    text = (
+        "Please go ahead.\nWe sign on Friday.\n\nKind regards,\nRuth Ashby\nPartner\n"
+        "Dunmore Ashby LLP is a limited liability partnership registered in England and Wales."
+        " This email is confidential."
+    )
+    assert without_signoff(text) == "Please go ahead.\nWe sign on Friday.\n\nKind regards,"
+
+
 def test_disclaimer_without_a_closing() -> None:
     text = "Line one.\nLine two.\nLine three.\nCONFIDENTIALITY NOTICE: This e-mail is private."
     assert without_signoff(text) == "Line one.\nLine two.\nLine three."
