@@ -86,19 +86,22 @@ def _attribution(text: str) -> bool:
         return True
     if not _ends_attribution(text):
         return False
-    # Without a verb, a date with a time and an address still make an attribution
-    # (Yandex: '26.06.2014, 14:41, "Alex" <a@example.com>:').
-    return bool(
-        (_ATTRIBUTION_HINT.search(text) and _VERB.search(text))
-        or ("@" in text and _TIME.search(text))
-    )
+    # Without a verb, a time and an address ending the line still make an attribution
+    # (Yandex: '26.06.2014, 14:41, "Alex" <a@example.com>:'); an address inside a sentence
+    # does not ("您的帳戶 a@b.tw 密碼將於今日 23:59 到期。請…：").
+    if _ATTRIBUTION_HINT.search(text) and _VERB.search(text):
+        return True
+    if "@" not in text or not _TIME.search(text):
+        return False
+    last = _LAST_WORD.search(text)
+    return bool(last and "@" in last.group(1)) and not any(mark in text for mark in "。！？")
 
 
 # "-----Original Message-----", QQ's "------------------ 原始邮件 ------------------" (and
 # "------------------ Original ------------------" in its English interface),
 # Gmail's "---------- Forwarded message ---------" and their translations.
-_SEPARATOR = re.compile(
-    r"""^\s*[-_=*]{2,}\s*(?:
+_SEPARATOR = re.compile(  # QQ's plain text may spell its spaces "&nbsp;"
+    r"""^\s*[-_=*]{2,}(?:\s|&nbsp;)*(?:
         original|original\s+message|forwarded\s+message|original\s+e-?mail|message\s+d'origine|
         message\s+transf[ée]r[ée]|ursprüngliche\s+nachricht|weitergeleitete\s+nachricht|
         mensaje\s+original|mensagem\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|
@@ -106,7 +109,7 @@ _SEPARATOR = re.compile(
         исходное\s+сообщение|пересылаемое\s+сообщение|
         原始邮件|原始郵件|原始信件|原邮件|原郵件|转发邮件信息|轉寄郵件|转发的邮件|轉發的郵件|
         回复的原邮件|元のメッセージ|転送メッセージ
-    )\s*[-_=*]{2,}\s*$""",
+    )(?:\s|&nbsp;)*[-_=*]{2,}\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 _FORWARD_INTRO = re.compile(

@@ -170,6 +170,27 @@ def test_new_text(body: str, expected: str) -> None:
     assert new_text(body) == expected
 
 
+def test_qq_separator_with_nbsp_entities() -> None:
+    body = (
+        "收到，下周一上线没问题。\n\n------------------&nbsp;Original&nbsp;------------------\n"
+        'From: "支持"<support@example.com>;\nDate: Mon, Nov 30, 2026 10:00 AM\n\n上线时间定了吗？\n'
+    )
+    assert new_text(body) == "收到，下周一上线没问题。"
+
+
+def test_a_sentence_with_an_address_and_a_time_is_not_an_attribution() -> None:
+    body = (
+        "親愛的使用者 您好：\n\n您的帳戶 tsai@clinic.example.tw 密碼將於今日 23:59 到期。"
+        "為避免郵件無法收發，請立即透過以下連結保留目前密碼：\n\nhttps://keep.example.info/auth\n"
+    )
+    assert new_text(body) == body.strip()
+
+
+def test_yandex_attribution_without_a_verb() -> None:
+    body = 'Да, всё работает.\n\n26.06.2014, 14:41, "Alex" <a@example.com>:\n> Проверьте.\n'
+    assert new_text(body) == "Да, всё работает."
+
+
 def test_crlf_and_signature_delimiter() -> None:
     body = "Short answer.\r\n\r\n-- \r\nAnna Smith\r\nACME Ltd\r\n"
     assert new_text(body) == "Short answer."
