@@ -21,7 +21,7 @@ _CLOSINGS = r"""(?:
         (?:(?:with\s+)?(?:best|kind|warm|warmest|many|kindest|sincere)\s+)?(?:regards|wishes)
         |(?:thanks?|thank\s+you)(?:\s+(?:so|very)\s+much)?(?:\s+(?:again|in\s+advance))?
             (?:\s+(?:&|and)\s+(?:(?:best|kind|warm)\s+)?regards)?
-        |many\s+thanks|thx|ta|cheers|best|warmly|sincerely|greetings(?:\s+from\s+[^\W\d_]{2,30})?
+        |many\s+thanks|thx|ta|thanks\s+(?:ah|lah)|merci(?:\s+beaucoup)?|cheers|best|warmly|sincerely|greetings(?:\s+from\s+[^\W\d_]{2,30})?
         |yours(?:\s+(?:sincerely|faithfully|truly))?
         |(?:yours\s+)?(?:sincerely|faithfully|truly)(?:\s+yours)?|rgds|br|brgds|saludos.{0,20}
         |best\s+wishes|all\s+the\s+best|talk\s+soon
@@ -55,6 +55,19 @@ _DISCLAIMER = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A line of a contact block: a phone, an address, a mail or web address, a fax or extension.
+_CONTACT = re.compile(
+    r"""^[\s*|>-]{0,3}(?:
+            手机|手機|电话|電話|座机|座機|传真|傳真|地址|邮箱|郵箱|电邮|電郵|微信|分机|分機
+            |tel|phone|mobile|mob|cell|fax|e-?mail|ext|wechat|address|[tmfe]
+        )\.?\s*[:：]
+        |^[\s*|>-]{0,3}(?:tel|mob|ph|[tm])\.?\s*\+?\d
+        |\+?\d[\d\s().-]{7,}\d|[\w.+-]+@[\w-]+\.\w|www\.|https?://""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# A line that only draws a line above a signature ("---", "——").
+_SIGNATURE_RULE = re.compile(r"^\s*(?:-{2,}|—{1,}|_{2,})\s*$")
+_SENTENCE_END = re.compile(r"[。！？!?；;]|[.]\s*$")
 MAX_LINE = 120  # a closing or signature line is short
 MAX_SIGNATURE_LINES = 8  # lines after the closing that may be a name block
 TAIL_SHARE = 0.5  # a disclaimer is only looked for in the last half of the lines
@@ -76,4 +89,31 @@ def without_signoff(text: str) -> str:
             if len(tail) <= MAX_SIGNATURE_LINES and all(len(x) <= MAX_LINE for x in tail):
                 lines = lines[: index + 1]
             break
+    lines = _without_contact_block(lines)
     return "\n".join(lines).rstrip()
+
+
+def _without_contact_block(lines: list[str]) -> list[str]:
+    """`lines` without a name block at their end that has no closing above it: short lines
+    that are no sentences, with a phone, an address or a mail address among them."""
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start, contact = end, False
+    while start > 0 and end - start < MAX_SIGNATURE_LINES:
+        line = lines[start - 1]
+        if _SIGNATURE_RULE.match(line):
+            return lines[: start - 1] if start > 1 else lines
+        if not line.strip():
+            start -= 1
+            continue
+        if len(line) > MAX_LINE // 2 or line.rstrip().endswith((":", "：")):
+            break  # long, or it introduces what follows: the sender's text
+        is_contact = bool(_CONTACT.search(line))
+        if not is_contact and _SENTENCE_END.search(line):
+            break
+        contact = contact or is_contact
+        start -= 1
+    if contact and start > 0 and any(x.strip() for x in lines[:start]):
+        return lines[:start]
+    return lines

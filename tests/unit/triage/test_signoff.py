@@ -110,3 +110,42 @@ def test_linear_on_a_huge_text() -> None:
     text = ("Regards,\n" + "x" * 50 + "\n") * 20_000 + "Thanks\nBob"
     assert without_signoff(text).endswith("Thanks")
     assert best_of(lambda: without_signoff(text)) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "中文显示正常了，已经好了。\n\n王静\n天猫旗舰店 运营组\n手机：138 1762 4409",
+            "中文显示正常了，已经好了。",
+        ),
+        (
+            "同步正常了。\n\n---\n陈国栋 | 信息化部\n精工电子有限公司\n地址：深圳市宝安区A栋",
+            "同步正常了。",
+        ),
+        (
+            "The login fails since Monday.\n\nAnna Berg\nHead of Operations\nT +47 22 00 00 00",
+            "The login fails since Monday.",
+        ),
+        ("Works now.\n\nJan\njan@brnoplast.example", "Works now."),
+    ],
+)
+def test_a_contact_block_without_a_closing_goes(text: str, kept: str) -> None:
+    assert without_signoff(text) == kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please call me at +47 22 00 00 00 when you can.",
+        "Hi,\nthe new phone number is\n+1 415 555 0100",  # no text before the block is left
+        "Short one.\nSee you on Monday\nAnna",  # no contact line: the sender's own lines
+    ],
+)
+def test_the_senders_own_lines_stay(text: str) -> None:
+    assert without_signoff(text) == text
+
+
+def test_a_line_that_introduces_what_follows_stays() -> None:
+    text = "Hi team.\nPlease update the number in the footer to:\n+1 415 555 0100"
+    assert without_signoff(text).endswith("Please update the number in the footer to:")
