@@ -20,11 +20,13 @@ import re
 _CLOSINGS = r"""(?:
         (?:(?:with\s+)?(?:best|kind|warm|warmest|many|kindest|sincere)\s+)?(?:regards|wishes)
         |(?:thanks?|thank\s+you)(?:\s+(?:so|very)\s+much)?(?:\s+(?:again|in\s+advance))?
+            (?:\s+(?:everyone|all|team|guys))?
             (?:\s+(?:&|and)\s+(?:(?:best|kind|warm)\s+)?regards)?
         |many\s+thanks|thx|ta|thanks\s+(?:ah|lah)|merci(?:\s+beaucoup)?|cheers|best|warmly|sincerely|greetings(?:\s+from\s+[^\W\d_]{2,30})?
         |yours(?:\s+(?:sincerely|faithfully|truly))?
         |(?:yours\s+)?(?:sincerely|faithfully|truly)(?:\s+yours)?|rgds|br|brgds|saludos.{0,20}
-        |best\s+wishes|all\s+the\s+best|talk\s+soon
+        |(?:with\s+)?best\s+wishes(?:\s+for\s+[^\W\d_]{2,20})?|all\s+the\s+best|talk\s+soon
+        |respectfully(?:\s+yours)?
         |(?:mit\s+)?(?:freundlichen|besten|beste|viele|liebe|herzliche)\s+gr[üu](?:ß|ss)e(?:n)?
         |vielen\s+dank(?:\s+und\s+(?:beste|viele)\s+gr[üu](?:ß|ss)e)?
         |met\s+vriendelijke\s+groet(?:en)?|vriendelijke\s+groet(?:en)?|groetjes
@@ -44,7 +46,8 @@ _CLOSING = re.compile(  # one closing, or two joined ("With kind regards / Mit f
 _DISCLAIMER = re.compile(
     r"""^[\s*_\[【(]{0,3}(?:
         confidentiality(?:\s+notice)?|disclaimer|legal\s+notice|important\s+notice|privileged
-        |this\s+e-?mail\s+(?:and\s+any\s+attachments?|is\s+confidential|may\s+contain)
+        |this\s+(?:e-?mail|message)\s+(?:and\s+(?:any|its)\s+(?:attachments?|files)
+            |is\s+confidential|may\s+contain|contains\s+confidential)
         |the\s+information\s+(?:contained\s+)?in\s+this\s+e-?mail
         |please\s+consider\s+the\s+environment|think\s+before\s+you\s+print
         |.{0,80}?\b(?:is\s+a\s+limited\s+liability\s+partnership|authori[sz]ed\s+and\s+regulated\s+by
@@ -62,7 +65,7 @@ _CONTACT = re.compile(
             |tel|phone|mobile|mob|cell|fax|e-?mail|ext|wechat|address|[tmfe]
         )\.?\s*[:：]
         |^[\s*|>-]{0,3}(?:tel|mob|ph|[tm])\.?\s*\+?\d
-        |\+?\d[\d\s().-]{7,}\d|[\w.+-]+@[\w-]+\.\w|www\.|https?://""",
+        |\+?\d[\d\s().-]{7,}\d|[\w.+-]+@[\w-]+\.\w|(?:https?://|www\.)[\w.-]+/?\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 # A line that only draws a line above a signature ("---", "——").
@@ -93,6 +96,17 @@ def without_signoff(text: str) -> str:
     return "\n".join(lines).rstrip()
 
 
+def _is_contact(line: str) -> bool:
+    """A phone (8 digits or more), a mail address, a label ("Tel:", "地址："), a home page."""
+    found = _CONTACT.search(line)
+    if found is None:
+        return False
+    match = found.group()
+    if match[:1].isdigit() or match.startswith("+"):  # a number alone: a phone's length
+        return sum(c.isdigit() for c in match) >= 8
+    return True
+
+
 def _without_contact_block(lines: list[str]) -> list[str]:
     """`lines` without a name block at their end that has no closing above it: short lines
     that are no sentences, with a phone, an address or a mail address among them."""
@@ -109,7 +123,9 @@ def _without_contact_block(lines: list[str]) -> list[str]:
             continue
         if len(line) > MAX_LINE // 2 or line.rstrip().endswith((":", "：")):
             break  # long, or it introduces what follows: the sender's text
-        is_contact = bool(_CONTACT.search(line))
+        if _CLOSING.match(line):
+            break  # what the closing pass left stays
+        is_contact = _is_contact(line)
         if not is_contact and _SENTENCE_END.search(line):
             break
         contact = contact or is_contact

@@ -149,3 +149,30 @@ def test_the_senders_own_lines_stay(text: str) -> None:
 def test_a_line_that_introduces_what_follows_stays() -> None:
     text = "Hi team.\nPlease update the number in the footer to:\n+1 415 555 0100"
     assert without_signoff(text).endswith("Please update the number in the footer to:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Start your trial here:\nhttps://x.example/trial?id=3\n\nKind regards,",
+        "Verify your account:\nhttps://m365.example.info/auth\nIT Helpdesk",  # the lure's link
+        "Delivery failed.\nGenerating server: mx.example\n550 5.1.1 User unknown",
+    ],
+)
+def test_links_and_server_answers_are_no_contact_block(text: str) -> None:
+    assert without_signoff(text) == text
+
+
+@pytest.mark.parametrize(
+    ("closing", "disclaimer"),
+    [
+        ("Respectfully,", ""),
+        ("Thanks everyone,", ""),
+        ("With best wishes for Christmas,", ""),
+        ("Yours sincerely,", "This email and any files transmitted with it are confidential."),
+        ("Regards,", "This message may contain confidential information."),
+    ],
+)
+def test_more_closings_and_disclaimers(closing: str, disclaimer: str) -> None:
+    text = f"Line one.\nLine two.\nLine three.\n\n{closing}\nAnna Berg\nDirector\n{disclaimer}"
+    assert without_signoff(text) == f"Line one.\nLine two.\nLine three.\n\n{closing}"
