@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span, Token
 
 from mailbot.errors import RulesError
 from mailbot.resources import rules_dir
@@ -16,11 +16,23 @@ from mailbot.triage.mail import Mail
 from mailbot.triage.rules import Context, Hit, Rule
 from mailbot.triage.tokenizer import blank_nlp
 
+# What ends a sentence for the focus rules: its punctuation, or a line break.
+SENTENCE_ENDS = frozenset(".!?;。！？；")
+MAX_SENTENCE_TOKENS = 80  # a "sentence" without an end is cut here
+# A marked sentence that opens with one of these points back at the one before it.
+POINTS_BACK = frozenset(
+    ["this", "that", "it", "these", "which", "这", "這", "这个", "這個", "此", "呢", "呢個", "呢个"]
+)
+
 
 @dataclass(frozen=True, slots=True)
 class RuleReport:
     hits: tuple[Hit, ...]
     misses: tuple[str, ...]  # ids of rules that ran and did not fire
+    # The sentence a focus rule marked as the main ask, and how much the model's reading of
+    # it counts beside its reading of the whole mail (0: not at all, 1: it alone).
+    focus: str = ""
+    focus_weight: float = 0.0
 
     def by_action(self, action: str) -> tuple[Hit, ...]:
         return tuple(h for h in self.hits if h.action == action)
@@ -45,6 +57,7 @@ class RuleSet:
         self.files = tuple(files)
         self._noise = tuple(r for r in self.rules if r.action == "noise")
         self._text = tuple(r for r in self.rules if r.action != "noise")
+        self._by_id = {r.id: r for r in self.rules}
 
     @classmethod
     def load(cls, directory: Path | None = None, nlp: Language | None = None) -> RuleSet:
@@ -85,10 +98,55 @@ class RuleSet:
             for rule in self._text:
                 hit = rule.check(mail, context)
                 (hits.append(hit) if hit else misses.append(rule.id))
+            marker = next((h for h in hits if h.action == "focus"), None)
+            if marker is not None:
+                rule = self._by_id[marker.rule_id]
+                return RuleReport(
+                    tuple(hits), tuple(misses), self._focused(context, rule), rule.weight
+                )
         return RuleReport(tuple(hits), tuple(misses))
+
+    def _focused(self, context: Context, focus: Rule) -> str:
+        """The sentence `focus` marks as holding the main ask ("" when none).
+
+        The marker's own sentence ("Urgent: the timesheets show 0 hours"); with the next one
+        when the marker only announces it ("The important one is this. Nobody can log in."),
+        with the one before when it points back ("We need offline mode. This is now top
+        priority.").
+        """
+        found = focus.where(context)
+        if found is None:
+            return ""
+        doc = context.doc
+        start, end = _sentence(doc, *found)
+        words_after = sum(1 for t in doc[found[1] : end] if not (t.is_punct or t.is_space))
+        if words_after <= 3 and end < len(doc):
+            end = _sentence(doc, end, end)[1]
+        elif start > 0 and doc[start].lower_ in POINTS_BACK:
+            start = _sentence(doc, start - 1, start - 1)[0]
+        return doc[start:end].text.strip()
 
     def get(self, rule_id: str) -> Rule:
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
         raise KeyError(rule_id)
+
+
+def _ends_sentence(token: Token) -> bool:
+    return token.text in SENTENCE_ENDS or (token.is_space and "\n" in token.text)
+
+
+def _sentence(doc: Doc | Span, start: int, end: int) -> tuple[int, int]:
+    """The sentence holding tokens start..end: (its first token, one past its end)."""
+    left = start
+    while left > 0 and start - left < MAX_SENTENCE_TOKENS and not _ends_sentence(doc[left - 1]):
+        left -= 1
+    right = max(end, start + 1)
+    while (
+        right < len(doc)
+        and right - end < MAX_SENTENCE_TOKENS
+        and not _ends_sentence(doc[right - 1])
+    ):
+        right += 1
+    return left, min(right, len(doc))

@@ -2,7 +2,8 @@
 
 A rule file holds `[[rule]]` tables. Keys every rule has:
   id (unique across all files), description, kind (see mailbot.triage.rules.KINDS),
-  action (noise | vote | escalate | review), weight (number, default 1.0),
+  action (noise | vote | escalate | review | focus; focus: kind phrase or token only),
+  weight (number, default 1.0),
   category (required for action = "vote"), examples, counter_examples (lists of texts or of
   tables with subject / text / headers / signals / attachments / content_type)
 plus the keys of its kind. Anything else is an error, so a typo cannot silently disable a rule.
@@ -143,6 +144,12 @@ def build_rule(table: dict[str, Any], nlp: Language, where: int, text: str) -> r
         raise _RuleFileError(
             f"rule {rule_id!r}: action 'vote' needs category one of {', '.join(CATEGORIES)}",
             _key_line(text, where, "category"),
+        )
+    if action == "focus" and kind.kind not in ("phrase", "token"):
+        raise _RuleFileError(
+            f"rule {rule_id!r}: a 'focus' rule marks where the main ask is in the text,"
+            " so its kind must be 'phrase' or 'token'",
+            _key_line(text, where, "kind"),
         )
     if action != "vote" and category is not None:
         raise _RuleFileError(

@@ -82,6 +82,23 @@ class TriageModel:
         ]
         return np.asarray(rows, dtype=np.float64).reshape(-1, len(self.labels))
 
+    def with_focus(self, raw: np.ndarray, reports: Sequence[Any]) -> np.ndarray:
+        """`raw` (a row per rule report) with the reading of each report's marked sentence
+        (`focus`) blended in, geometrically, `focus_weight` of it."""
+        rows = [i for i, r in enumerate(reports) if r.focus and r.focus_weight > 0]
+        if not rows:
+            return raw
+        focused = self.scores([reports[i].focus for i in rows])
+        out = raw.copy()
+        for row, scores in zip(rows, focused, strict=True):
+            weight = min(1.0, reports[row].focus_weight)
+            log = (1 - weight) * np.log(np.clip(raw[row], 1e-9, 1.0)) + weight * np.log(
+                np.clip(scores, 1e-9, 1.0)
+            )
+            probs = np.exp(log - log.max())
+            out[row] = probs / probs.sum()
+        return out
+
     def calibrated(self, probs: np.ndarray, votes: np.ndarray | None = None) -> np.ndarray:
         return self.calibration.apply(probs, votes)
 

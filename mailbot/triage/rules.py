@@ -7,6 +7,10 @@ it reads. What a hit does is the rule's `action`:
 - `vote`:     adds `weight` to `category` before it is combined with the model's scores
 - `escalate`: sets the verdict's `escalate` flag, with the rule's description as the reason
 - `review`:   sets `needs_review`, with the rule's description as the reason
+- `focus`:    marks the sentence that holds the ask the sender says matters most ("and the
+              important one:", "最緊要"): the model reads it apart as well, and its reading
+              counts `weight` (0-1) beside the whole mail's (docs/triage.md: the dominant ask
+              decides)
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from spacy.tokens import Doc, Span
 
 from mailbot.triage.mail import Mail
 
-ACTIONS = ("noise", "vote", "escalate", "review")
+ACTIONS = ("noise", "vote", "escalate", "review", "focus")
 SIGNALS = ("auto_reply", "bounce", "bulk")
 # The text rules read the subject and the first this many characters of the new text: a
 # mail says what it is about at its start, and a long body must not cost seconds per mail.
@@ -91,6 +95,10 @@ class Rule:
 
     def check(self, message: Mail, context: Context) -> Hit | None:
         raise NotImplementedError
+
+    def where(self, context: Context) -> tuple[int, int] | None:
+        """The tokens of the first match in the text (rules that match tokens), or None."""
+        return None
 
     def hit(self, evidence: str) -> Hit:
         return Hit(
@@ -174,12 +182,13 @@ class PhraseRule(Rule):
     matcher: PhraseMatcher | None = None
 
     def check(self, message: Mail, context: Context) -> Hit | None:
+        found = self.where(context)
+        return None if found is None else self.hit(repr(context.doc[found[0] : found[1]].text))
+
+    def where(self, context: Context) -> tuple[int, int] | None:
         assert self.matcher is not None
         matches = self.matcher(context.doc)
-        if matches:
-            _, start, end = matches[0]
-            return self.hit(repr(context.doc[start:end].text))
-        return None
+        return (matches[0][1], matches[0][2]) if matches else None
 
 
 @dataclass(frozen=True)
@@ -194,14 +203,15 @@ class TokenRule(Rule):
     first_lowers: tuple[int, ...] | None = None
 
     def check(self, message: Mail, context: Context) -> Hit | None:
+        found = self.where(context)
+        return None if found is None else self.hit(repr(context.doc[found[0] : found[1]].text))
+
+    def where(self, context: Context) -> tuple[int, int] | None:
         assert self.matcher is not None
         if self.first_lowers is not None and not context.has_lower(self.first_lowers):
             return None
         matches = self.matcher(context.doc)
-        if matches:
-            _, start, end = matches[0]
-            return self.hit(repr(context.doc[start:end].text))
-        return None
+        return (matches[0][1], matches[0][2]) if matches else None
 
 
 @dataclass(frozen=True)

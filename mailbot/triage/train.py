@@ -113,15 +113,18 @@ def _prepare_out_dir(out_dir: Path) -> None:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _votes(
-    rules: Any, labels: Sequence[str], mails: Sequence[Mail] | None, texts: Sequence[str]
-) -> np.ndarray | None:
-    """The rules' category votes, a matrix in `labels` order (None: no rules), on each record's
-    Mail, or on its model text when the preparation is not "email"."""
-    if rules is None or not set(labels) & {"issue", "change_request", "feedback"}:
-        return None
+def _read_by_rules(
+    rules: Any, model: TriageModel, mails: Sequence[Mail] | None, texts: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's raw scores on `texts` with each marked sentence's reading blended in, and
+    the rules' category votes in `labels` order (None: no rules), on each record's Mail, or
+    on its model text when the preparation is not "email"."""
+    raw = model.scores(texts)
+    if rules is None or not set(model.labels) & {"issue", "change_request", "feedback"}:
+        return raw, None
     mails = mails if mails is not None else [Mail(subject="", text=t) for t in texts]
-    return votes_matrix([rules.run(mail).votes() for mail in mails], labels)
+    reports = [rules.run(mail) for mail in mails]
+    return model.with_focus(raw, reports), votes_matrix([r.votes() for r in reports], model.labels)
 
 
 def train(
@@ -207,17 +210,15 @@ def train(
     model = TriageModel.load(out_dir)
     index = {label: i for i, label in enumerate(model.labels)}
     gold = np.asarray([index[r.label] for r in dev_set])
-    raw = model.scores(dev_texts)
-    votes = _votes(rules, model.labels, dev_mails, dev_texts)
+    raw, votes = _read_by_rules(rules, model, dev_mails, dev_texts)
     cal_on = "the dev split"
     if calibrate_on:
         # Confidence fitted on mail the model has not learnt the style of: on its own dev split
         # a model is surer than it will be on clients' mail.
         outside = [r for r in calibrate_on if r.label in index]
         outside_texts, outside_mails = model_inputs(prep_spec, outside)
-        outside_raw = model.scores(outside_texts)
+        outside_raw, outside_votes = _read_by_rules(rules, model, outside_mails, outside_texts)
         outside_gold = np.asarray([index[r.label] for r in outside])
-        outside_votes = _votes(rules, model.labels, outside_mails, outside_texts)
         cal = calibration.fit(outside_raw, outside_gold, outside_votes)
         cal_on = f"{len(outside)} records given with --calibrate-on"
     else:

@@ -95,6 +95,8 @@ class Triage:
         inputs = [x for i, x in zip(todo, inputs, strict=True) if i not in empty]
         todo = [i for i in todo if i not in empty]
         raw = self.model.scores(inputs) if inputs else []
+        if any(reports[i].focus for i in todo):  # a marked main ask is read apart as well
+            raw = self.model.with_focus(raw, [reports[i] for i in todo])
         scored = dict(zip(todo, raw, strict=True))
         verdicts = []
         for i, report in enumerate(reports):

@@ -191,6 +191,11 @@ def combine(
             "rules": [h.to_dict() for h in report.hits],
             "rule_misses": list(report.misses),
             "rule_votes": votes,
+            "focus": (
+                {"sentence": report.focus[:200], "weight": report.focus_weight}
+                if report.focus
+                else None
+            ),
             "model": {
                 "raw": {label: round(float(p), 4) for label, p in zip(labels, raw, strict=True)},
                 "calibrated": {

@@ -55,3 +55,37 @@ def test_token_rule_skips_mail_without_its_first_words(ruleset):
     assert "issue.en.cannot" in {
         h.rule_id for h in ruleset.run(Mail(subject="x", text="We cannot export it.")).hits
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "focus"),
+    [
+        (
+            "Could you move the logo?\nAnd the important one: nobody can log in since Monday.",
+            "And the important one: nobody can log in since Monday.",
+        ),
+        (
+            "Please add a filter. The urgent thing is this. The export is empty.",
+            "The urgent thing is this. The export is empty.",
+        ),
+        (
+            "Can you change the banner? We want offline mode. This is now top priority.",
+            "We want offline mode. This is now top priority.",
+        ),
+        (
+            "首页的横幅想换个颜色。最重要的是，客户都登录不了。谢谢。",
+            "最重要的是，客户都登录不了。",
+        ),
+    ],
+)
+def test_focus_marks_the_sentence_of_the_main_ask(ruleset, text, focus):
+    report = ruleset.run(Mail(subject="Two things", text=text))
+    assert report.focus == focus
+    assert 0 < report.focus_weight <= 1
+    assert any(h.action == "focus" for h in report.hits)
+    assert not report.votes().keys() - {"issue", "change_request", "feedback", "none"}
+
+
+def test_no_marker_no_focus(ruleset):
+    report = ruleset.run(Mail(subject="Logo", text="Could you move the logo? Thanks."))
+    assert report.focus == "" and report.focus_weight == 0

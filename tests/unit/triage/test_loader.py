@@ -121,6 +121,16 @@ def test_unknown_kind_action_and_missing_category(tmp_path):
     assert "needs category" in message
 
 
+def test_a_focus_rule_must_find_its_place_in_the_text(tmp_path):
+    focus = GOOD.replace('action = "vote"\ncategory = "issue"', 'action = "focus"')
+    ruleset, _ = _load_one(tmp_path, focus)
+    report = ruleset.run(Mail(subject="Two things", text="Add a tab.\nA printer jam again."))
+    assert report.focus == "A printer jam again." and report.focus_weight == 0.5
+    as_regex = focus.replace('kind = "phrase"', 'kind = "regex"').replace("phrases", "patterns")
+    message, _ = _error(tmp_path, as_regex)
+    assert "'focus' rule" in message and "'phrase' or 'token'" in message
+
+
 def test_second_rule_error_points_at_second_rule(tmp_path):
     second = GOOD.split("\n", 2)[2].replace("issue.custom.printer", "issue.custom.other")
     second = second.replace("phrases = ", "phrasez = ")

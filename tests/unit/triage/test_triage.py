@@ -75,3 +75,22 @@ def test_shared_tokens_give_the_same_verdicts(triage):
             triage.classify_text(subject, text).to_dict()
             == separate.classify_text(subject, text).to_dict()
         )
+
+
+def test_the_marked_sentence_is_blended_into_the_models_reading(triage):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    model = triage.model
+    texts = ["Could you add a dark mode? Also nobody can log in since Monday.", "Thanks!"]
+    raw = model.scores(texts)
+    focus = model.scores(["Nobody can log in since Monday."])[0]
+    marked = SimpleNamespace(focus="Nobody can log in since Monday.", focus_weight=1.0)
+    plain = SimpleNamespace(focus="", focus_weight=0.0)
+    alone = model.with_focus(raw, [marked, plain])
+    assert np.allclose(alone[0], focus) and np.allclose(alone[1], raw[1])
+    half = model.with_focus(raw, [SimpleNamespace(focus=marked.focus, focus_weight=0.5), plain])
+    mixed = np.sqrt(raw[0] * focus)
+    assert np.allclose(half[0], mixed / mixed.sum())
+    assert np.isclose(half[0].sum(), 1.0)

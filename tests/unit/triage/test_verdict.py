@@ -11,6 +11,7 @@ from mailbot.message import Signals
 from mailbot.triage import Triage, Verdict
 from mailbot.triage.calibration import Calibration
 from mailbot.triage.mail import Mail
+from mailbot.triage.model import TriageModel
 
 pytestmark = pytest.mark.no_database
 
@@ -30,6 +31,8 @@ class StubModel:
 
     def prep_new_text(self, subject, text):
         return f"{subject}\n{text}"
+
+    with_focus = TriageModel.with_focus  # reads the marked sentence with `scores` below
 
     def scores(self, texts):
         texts = list(texts)
