@@ -33,6 +33,7 @@ _CLOSINGS = r"""(?:
         |(?:com\s+os\s+)?(?:melhores\s+)?cumprimentos|atenciosamente|abra[çc]os
         |cordialement|bien\s+(?:à|a)\s+vous|cordiali\s+saluti|distinti\s+saluti|un\s+saludo
         |pozdrawiam|z\s+powa[żz]aniem|s\s+pozdravem|med\s+vennlig\s+hilsen|mvh|med\s+venlig\s+hilsen
+        |(?:med\s+vänlig\s+)?hälsning(?:ar)?|vänliga\s+hälsningar|ystävällisin\s+terveisin
         |谢谢|謝謝|多谢|多謝|感谢|感謝|唔该晒|唔該晒|唔该|唔該|祝好|此致|此致敬礼|此致敬禮|敬上|顺颂商祺
         |谢谢您|謝謝您|谢谢你|謝謝你|感谢您|感謝您|多谢你|多謝你|祝工作顺利|祝工作順利|敬请回复|敬請回覆
         |(?:敬祝|顺颂|順頌|顺祝|順祝|祝)\s*(?:商祺|时祺|時祺|商安|平安|安康|顺利|順利|顺心|順心)

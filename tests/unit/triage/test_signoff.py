@@ -73,6 +73,8 @@ def test_a_sentence_starting_like_a_disclaimer_stays() -> None:
         "Thanks so much again,",
         "Greetings from Brno,",
         "Pozdrawiam,",
+        "Med vänlig hälsning,",
+        "Hälsningar",
     ],
 )
 def test_closings_of_many_writers(closing: str) -> None:
