@@ -19,6 +19,8 @@ from mailbot.triage.tokenizer import blank_nlp
 # What ends a sentence for the focus rules: its punctuation, or a line break.
 SENTENCE_ENDS = frozenset(".!?;。！？；")
 MAX_SENTENCE_TOKENS = 80  # a "sentence" without an end is cut here
+# A sentence marked as secondary with at most this many other words is about the one before.
+MAX_ASIDE_WORDS = 6
 # A marked sentence that opens with one of these points back at the one before it.
 POINTS_BACK = frozenset(
     ["this", "that", "it", "these", "which", "这", "這", "这个", "這個", "此", "呢", "呢個", "呢个"]
@@ -29,7 +31,8 @@ POINTS_BACK = frozenset(
 class RuleReport:
     hits: tuple[Hit, ...]
     misses: tuple[str, ...]  # ids of rules that ran and did not fire
-    # The sentence a focus rule marked as the main ask, and how much the model's reading of
+    # What a focus rule marked as the main ask (its sentence), or what is left when an aside
+    # rule marked a secondary one (the mail without it), and how much the model's reading of
     # it counts beside its reading of the whole mail (0: not at all, 1: it alone).
     focus: str = ""
     focus_weight: float = 0.0
@@ -98,12 +101,13 @@ class RuleSet:
             for rule in self._text:
                 hit = rule.check(mail, context)
                 (hits.append(hit) if hit else misses.append(rule.id))
-            marker = next((h for h in hits if h.action == "focus"), None)
+            marker = next((h for h in hits if h.action in ("focus", "aside")), None)
             if marker is not None:
                 rule = self._by_id[marker.rule_id]
-                return RuleReport(
-                    tuple(hits), tuple(misses), self._focused(context, rule), rule.weight
-                )
+                read = self._focused if rule.action == "focus" else self._without_aside
+                focus = read(context, rule)
+                weight = rule.weight if focus else 0.0
+                return RuleReport(tuple(hits), tuple(misses), focus, weight)
         return RuleReport(tuple(hits), tuple(misses))
 
     def _focused(self, context: Context, focus: Rule) -> str:
@@ -125,6 +129,20 @@ class RuleSet:
         elif start > 0 and doc[start].lower_ in POINTS_BACK:
             start = _sentence(doc, start - 1, start - 1)[0]
         return doc[start:end].text.strip()
+
+    def _without_aside(self, context: Context, aside: Rule) -> str:
+        """The mail without the sentence `aside` marks as secondary ("不急，下期再说"), and
+        without the one before when the marker's own sentence is too short to hold the ask
+        ("Could you add a filter? No rush.")."""
+        found = aside.where(context)
+        if found is None:
+            return ""
+        doc = context.doc
+        start, end = _sentence(doc, *found)
+        words = sum(1 for t in doc[start:end] if not (t.is_punct or t.is_space))
+        if words - (found[1] - found[0]) <= MAX_ASIDE_WORDS and start > 0:
+            start = _sentence(doc, start - 1, start - 1)[0]
+        return (doc[:start].text + " " + doc[end:].text).strip()
 
     def get(self, rule_id: str) -> Rule:
         for rule in self.rules:

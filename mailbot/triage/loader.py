@@ -2,7 +2,8 @@
 
 A rule file holds `[[rule]]` tables. Keys every rule has:
   id (unique across all files), description, kind (see mailbot.triage.rules.KINDS),
-  action (noise | vote | escalate | review | focus; focus: kind phrase or token only),
+  action (noise | vote | escalate | review | focus | aside; the last two: kind phrase or
+  token only),
   weight (number, default 1.0),
   category (required for action = "vote"), examples, counter_examples (lists of texts or of
   tables with subject / text / headers / signals / attachments / content_type)
@@ -145,9 +146,9 @@ def build_rule(table: dict[str, Any], nlp: Language, where: int, text: str) -> r
             f"rule {rule_id!r}: action 'vote' needs category one of {', '.join(CATEGORIES)}",
             _key_line(text, where, "category"),
         )
-    if action == "focus" and kind.kind not in ("phrase", "token"):
+    if action in ("focus", "aside") and kind.kind not in ("phrase", "token"):
         raise _RuleFileError(
-            f"rule {rule_id!r}: a 'focus' rule marks where the main ask is in the text,"
+            f"rule {rule_id!r}: a '{action}' rule marks a place in the text,"
             " so its kind must be 'phrase' or 'token'",
             _key_line(text, where, "kind"),
         )

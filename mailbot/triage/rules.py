@@ -11,6 +11,8 @@ it reads. What a hit does is the rule's `action`:
               important one:", "最緊要"): the model reads it apart as well, and its reading
               counts `weight` (0-1) beside the whole mail's (docs/triage.md: the dominant ask
               decides)
+- `aside`:    marks a sentence as a secondary ask ("no rush", "不急，下期再说"): the model reads
+              the mail without it as well, `weight` as for `focus`
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from spacy.tokens import Doc, Span
 
 from mailbot.triage.mail import Mail
 
-ACTIONS = ("noise", "vote", "escalate", "review", "focus")
+ACTIONS = ("noise", "vote", "escalate", "review", "focus", "aside")
 SIGNALS = ("auto_reply", "bounce", "bulk")
 # The text rules read the subject and the first this many characters of the new text: a
 # mail says what it is about at its start, and a long body must not cost seconds per mail.

@@ -66,7 +66,7 @@ _CONTACT = re.compile(
             |tel|phone|mobile|mob|cell|fax|e-?mail|ext|wechat|address|[tmfe]
         )\.?\s*[:：]
         |^[\s*|>-]{0,3}(?:tel|mob|ph|[tm])\.?\s*\+?\d
-        |\+?\d[\d\s().-]{7,}\d|[\w.+-]+@[\w-]+\.\w|(?:https?://|www\.)[\w.-]+/?\s*$""",
+        |\+?\d[\d\s().-]{7,}\d|[\w.+-]+@[\w-]+\.\w|^\s*(?:https?://)?www\.[\w.-]+/?\s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 # A line that only draws a line above a signature ("---", "——").

@@ -89,3 +89,27 @@ def test_focus_marks_the_sentence_of_the_main_ask(ruleset, text, focus):
 def test_no_marker_no_focus(ruleset):
     report = ruleset.run(Mail(subject="Logo", text="Could you move the logo? Thanks."))
     assert report.focus == "" and report.focus_weight == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        (
+            "Approved, the sign-off is attached. Could we also add a filter? No rush.",
+            "Approved, the sign-off is attached.",
+        ),
+        (
+            "验收单已经签了。以后能不能加一个按医生筛选？不急，放到下期再说。\n\n王建国",
+            "验收单已经签了。 \n\n王建国",
+        ),
+        (
+            "The report is fine. A dark mode would be nice to have for the next phase, not now.\n"
+            "Thanks",
+            "The report is fine. \nThanks",
+        ),
+    ],
+)
+def test_aside_leaves_the_mail_without_its_secondary_ask(ruleset, text, left):
+    report = ruleset.run(Mail(subject="", text=text))
+    assert report.focus == left
+    assert 0 < report.focus_weight <= 1

@@ -128,7 +128,7 @@ def test_a_focus_rule_must_find_its_place_in_the_text(tmp_path):
     assert report.focus == "A printer jam again." and report.focus_weight == 0.5
     as_regex = focus.replace('kind = "phrase"', 'kind = "regex"').replace("phrases", "patterns")
     message, _ = _error(tmp_path, as_regex)
-    assert "'focus' rule" in message and "'phrase' or 'token'" in message
+    assert "'focus' rule marks a place" in message and "'phrase' or 'token'" in message
 
 
 def test_second_rule_error_points_at_second_rule(tmp_path):
