@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,12 +17,6 @@ from pathlib import Path
 import numpy as np
 
 FILE_NAME = "calibration.json"
-# A mail is called noise (no item, no answer) only when `none` is at least this sure. The
-# threshold is fitted on the calibration set: just above the surest `none` any client mail
-# there got, with a margin, between these bounds (a client mail must never be dropped).
-NONE_THRESHOLD_MAX = 0.9
-NONE_THRESHOLD_MIN = 0.7
-NONE_MARGIN = 0.05
 RULE_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
 TEMPERATURES = tuple(float(t) for t in np.exp(np.linspace(np.log(0.05), np.log(5.0), 93)))
 _EPS = 1e-9
@@ -40,7 +33,6 @@ class Calibration:
     dev_ece_before: float | None = None
     dev_ece_after: float | None = None
     notes: dict[str, float] = field(default_factory=dict)
-    none_threshold: float = NONE_THRESHOLD_MAX
 
     def apply(self, probs: np.ndarray, votes: np.ndarray | None = None) -> np.ndarray:
         """Calibrated class probabilities; probs and votes are (n, classes)."""
@@ -121,11 +113,9 @@ def fit(
     gold: np.ndarray,
     votes: np.ndarray | None = None,
     rule_scales: Sequence[float] = RULE_SCALES,
-    none_index: int | None = None,
 ) -> Calibration:
     """The rules' weight that decides best (macro-F1; the lower NLL among equals), then the
-    temperature that makes the confidence honest at that weight (NLL), then (`none_index`:
-    the column of `none`) the threshold for calling a mail noise."""
+    temperature that makes the confidence honest at that weight (NLL)."""
     if len(gold) == 0:
         return Calibration()
     scales = rule_scales if votes is not None and np.any(votes) else (0.0,)
@@ -151,16 +141,4 @@ def fit(
         dev_nll_after=round(nll(fitted, gold), 4),
         dev_ece_before=round(ece(probs, gold), 4),
         dev_ece_after=round(ece(fitted, gold), 4),
-        none_threshold=NONE_THRESHOLD_MAX
-        if none_index is None
-        else none_threshold(fitted, gold, none_index),
     )
-
-
-def none_threshold(probs: np.ndarray, gold: np.ndarray, none_index: int) -> float:
-    """Just above the surest `none` a client mail got (rounded up to 0.05, with a margin),
-    within NONE_THRESHOLD_MIN..NONE_THRESHOLD_MAX."""
-    client = probs[gold != none_index, none_index]
-    surest = float(client.max()) if len(client) else NONE_THRESHOLD_MAX
-    threshold = math.ceil((surest + NONE_MARGIN) * 20 - 1e-9) / 20
-    return min(NONE_THRESHOLD_MAX, max(NONE_THRESHOLD_MIN, threshold))

@@ -219,12 +219,10 @@ def train(
         outside_texts, outside_mails = model_inputs(prep_spec, outside)
         outside_raw, outside_votes = _read_by_rules(rules, model, outside_mails, outside_texts)
         outside_gold = np.asarray([index[r.label] for r in outside])
-        cal = calibration.fit(
-            outside_raw, outside_gold, outside_votes, none_index=index.get("none")
-        )
+        cal = calibration.fit(outside_raw, outside_gold, outside_votes)
         cal_on = f"{len(outside)} records given with --calibrate-on"
     else:
-        cal = calibration.fit(raw, gold, votes, none_index=index.get("none"))
+        cal = calibration.fit(raw, gold, votes)
     cal.save(out_dir)
     dev_f1 = metrics(gold, cal.apply(raw, votes).argmax(axis=1), model.labels)["macro_f1"]
     sizes = {"train": len(train_set), "dev": len(dev_set), "held_out": held}

@@ -51,25 +51,3 @@ def test_save_load(tmp_path):
     cal.save(tmp_path)
     assert calibration.Calibration.load(tmp_path) == cal
     assert calibration.Calibration.load(tmp_path / "none") == calibration.Calibration()
-
-
-def test_none_threshold_sits_above_the_surest_client_none():
-    none = 2
-    gold = np.array([0, 1, 2, 2])
-    probs = np.array(
-        [[0.8, 0.1, 0.1], [0.2, 0.2, 0.6], [0.05, 0.05, 0.9], [0.1, 0.1, 0.8]], dtype=float
-    )
-    assert calibration.none_threshold(probs, gold, none) == 0.7  # 0.6 + margin, at the floor
-    probs[1] = [0.05, 0.13, 0.82]
-    assert calibration.none_threshold(probs, gold, none) == 0.9  # 0.87 rounded up to 0.05
-    probs[1] = [0.01, 0.01, 0.98]
-    assert calibration.none_threshold(probs, gold, none) == 0.9  # never above the ceiling
-
-
-def test_fit_without_a_none_column_keeps_the_ceiling_and_old_files_load(tmp_path):
-    rng = np.random.default_rng(0)
-    probs = rng.dirichlet([1, 1, 1], size=50)
-    gold = probs.argmax(axis=1)
-    assert calibration.fit(probs, gold).none_threshold == calibration.NONE_THRESHOLD_MAX
-    (tmp_path / "calibration.json").write_text('{"temperature": 0.5, "rule_scale": 1.0}')
-    assert calibration.Calibration.load(tmp_path).none_threshold == calibration.NONE_THRESHOLD_MAX
