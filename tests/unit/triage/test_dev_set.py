@@ -57,9 +57,14 @@ def test_corpus_is_large_and_has_every_hard_family(corpus):
 
 
 def test_dev_set_is_separate_and_labelled(dev):
-    assert len(dev) >= 500
-    assert all(r.raw and r.label in CATEGORIES for r in dev)
-    assert all(r.id.startswith("dev-") for r in dev)
+    generated = [r for r in dev if r.raw]
+    assert len(generated) >= 500
+    assert all(r.id.startswith("dev-") for r in generated)
+    by_hand = [r for r in dev if not r.raw]  # hand-written files, each by another writer
+    assert len({r.source.rpartition(":")[0] for r in by_hand}) >= 2
+    assert len(by_hand) >= 500
+    assert all(r.label in CATEGORIES for r in dev)
+    assert len({r.id for r in dev}) == len(dev)
     families = Counter(r.family for r in dev)
     for family in HARD_FAMILIES:
         assert families[family] >= 30, families
@@ -68,14 +73,19 @@ def test_dev_set_is_separate_and_labelled(dev):
         assert langs[lang] >= 60, langs
 
 
-def test_dev_set_shares_no_sentence_with_the_corpus(corpus, dev):
+def test_dev_set_shares_almost_no_sentence_with_the_corpus(corpus, dev):
+    """Written apart: a few stock lines every writer uses (a disclaimer, "Thank you for your
+    email.", a phishing mail's "This link expires in 48 hours.") may be common, no more."""
     seen = set()
     for record in corpus:
         seen |= _sentences(f"{record.subject}\n{record.body}")
-    shared = set()
+    shared: set[str] = set()
+    total = 0
     for record in dev:
-        shared |= _sentences(record.mail().full_text) & seen
-    assert not shared, sorted(shared)[:10]
+        sentences = _sentences(record.mail().full_text)
+        total += len(sentences)
+        shared |= sentences & seen
+    assert len(shared) <= 0.01 * total, sorted(shared)[:20]
 
 
 def test_corpus_ids_are_unique_and_split_by_hash(corpus):
