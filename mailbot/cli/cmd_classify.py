@@ -67,6 +67,9 @@ def _explain(name: str, verdict: Any, report: Any) -> str:
         votes = verdict.explanation.get("rule_votes") or {}
         if votes:
             lines.append("  rule votes " + "  ".join(f"{k} {v:g}" for k, v in votes.items()))
+        focus = verdict.explanation.get("focus")
+        if focus:
+            lines.append(f"  read apart (weight {focus['weight']:g}): {focus['sentence']!r}")
     lines.append(f"  combined as {verdict.explanation['combination']}")
     return "\n".join(lines)
 

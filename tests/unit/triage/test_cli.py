@@ -79,6 +79,17 @@ def test_classify_explain_shows_hits_misses_and_scores(mails, capsys):
     assert "model raw" in out and "model calibrated" in out
 
 
+def test_classify_explain_shows_the_sentence_read_apart(tmp_path, capsys):
+    path = tmp_path / "two.eml"
+    path.write_bytes(
+        eml("Two things", "Could you move the logo?\n\nAnd the important one: nobody can log in.")
+    )
+    assert main(["classify", "--explain", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "hit   focus.en.important" in out
+    assert "read apart (weight 0.5): 'And the important one: nobody can log in.'" in out
+
+
 def test_classify_missing_file_fails(tmp_path, capsys):
     assert main(["classify", "--json", str(tmp_path / "nope.eml")]) == 1
     line = json.loads(capsys.readouterr().out)
