@@ -71,6 +71,7 @@ _CONTACT = re.compile(
 )
 # A line that only draws a line above a signature ("---", "——").
 _SIGNATURE_RULE = re.compile(r"^\s*(?:-{2,}|—{1,}|_{2,})\s*$")
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}:\d{2}")  # no phone, a time
 _SENTENCE_END = re.compile(r"[。！？!?；;]|[.]\s*$")
 MAX_LINE = 120  # a closing or signature line is short
 MAX_SIGNATURE_LINES = 8  # lines after the closing that may be a name block
@@ -104,7 +105,7 @@ def _is_contact(line: str) -> bool:
         return False
     match = found.group()
     if match[:1].isdigit() or match.startswith("+"):  # a number alone: a phone's length
-        return sum(c.isdigit() for c in match) >= 8
+        return sum(c.isdigit() for c in match) >= 8 and not _DATE.search(match)
     return True
 
 

@@ -160,6 +160,8 @@ def test_a_line_that_introduces_what_follows_stays() -> None:
         "Verify your account:\nhttps://m365.example.info/auth\nIT Helpdesk",  # the lure's link
         "Delivery failed.\nGenerating server: mx.example\n550 5.1.1 User unknown",
         "退税即将到期。\n退税办理入口：http://etax-refund.example.cc\n国家税务总局 电子税务局",
+        "[RESOLVED] HighErrorRate\nLabels:\n - alertname = HighErrorRate\n"
+        "Started: 2026-12-03 19:42:10\nEnded: 2026-12-03 20:02:10",
     ],
 )
 def test_links_and_server_answers_are_no_contact_block(text: str) -> None:
