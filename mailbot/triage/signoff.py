@@ -72,6 +72,8 @@ _CONTACT = re.compile(
 # A line that only draws a line above a signature ("---", "——").
 _SIGNATURE_RULE = re.compile(r"^\s*(?:-{2,}|—{1,}|_{2,})\s*$")
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}:\d{2}")  # no phone, a time
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)、])\s")
+_LINK_WITH_PATH = re.compile(r"https?://\S+/\S")
 _SENTENCE_END = re.compile(r"[。！？!?；;]|[.]\s*$")
 MAX_LINE = 120  # a closing or signature line is short
 MAX_SIGNATURE_LINES = 8  # lines after the closing that may be a name block
@@ -110,8 +112,9 @@ def _is_contact(line: str) -> bool:
 
 
 def _without_contact_block(lines: list[str]) -> list[str]:
-    """`lines` without a name block at their end that has no closing above it: short lines
-    that are no sentences, with a phone, an address or a mail address among them."""
+    """`lines` without a name block at their end that has no closing above it: one run of
+    short lines that are no sentences, list items or links, with a phone, an address or a
+    mail address among them."""
     end = len(lines)
     while end and not lines[end - 1].strip():
         end -= 1
@@ -121,10 +124,11 @@ def _without_contact_block(lines: list[str]) -> list[str]:
         if _SIGNATURE_RULE.match(line):
             return lines[: start - 1] if start > 1 else lines
         if not line.strip():
-            start -= 1
-            continue
+            break  # a name block is one run of lines: above a blank line is the mail
         if len(line) > MAX_LINE // 2 or line.rstrip().endswith((":", "：")):
             break  # long, or it introduces what follows: the sender's text
+        if _LIST_ITEM.match(line) or _LINK_WITH_PATH.search(line):
+            break  # a list's item or a link to follow: what the sender asks or sends
         if _CLOSING.match(line):
             break  # what the closing pass left stays
         is_contact = _is_contact(line)

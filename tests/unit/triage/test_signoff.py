@@ -181,3 +181,25 @@ def test_links_and_server_answers_are_no_contact_block(text: str) -> None:
 def test_more_closings_and_disclaimers(closing: str, disclaimer: str) -> None:
     text = f"Line one.\nLine two.\nLine three.\n\n{closing}\nAnna Berg\nDirector\n{disclaimer}"
     assert without_signoff(text) == f"Line one.\nLine two.\nLine three.\n\n{closing}"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (
+            "Two things:\n\n- fix the export\n- add a filter\nAnna Berg\nT +47 22 00 00 00",
+            "- add a filter",
+        ),
+        (
+            "恭喜获得补贴。\n申报地址：http://subsidy.example.cc/apply\n咨询：400-123-4567",
+            "申报地址：http://subsidy.example.cc/apply",
+        ),
+    ],
+)
+def test_list_items_and_links_above_a_phone_stay(text: str, kept: str) -> None:
+    assert kept in without_signoff(text)
+
+
+def test_a_name_block_ends_at_a_blank_line() -> None:
+    text = "Please add:\n\n- a filter\n\nAnna Berg\nT +47 22 00 00 00"
+    assert without_signoff(text) == "Please add:\n\n- a filter"
