@@ -114,29 +114,22 @@ def watch_mailbox(
             if pulse is not None:
                 pulse.failed(describe_error(err))
             delay = next(delays)
-            if out_of_space(err):  # no bug: say what to do, without a stack trace
+            what = outage(err)
+            if what is not None:  # no bug: say what to do, without a stack trace
                 log.error(
-                    "%s: the disk is full (%s); new mail waits on the server. Free space on "
-                    "the disk of the database or the outbox folder; retrying in %.1fs",
+                    "%s: %s (%s); new mail waits on the server, retrying in %.1fs",
+                    box.name,
+                    what,
+                    describe_error(err),
+                    delay,
+                )
+            else:
+                log.exception(
+                    "%s: unexpected error (%s); retrying in %.1fs",
                     box.name,
                     describe_error(err),
                     delay,
                 )
-                stop.wait(delay)
-                continue
-            if database_unavailable(err):
-                log.error(
-                    "%s: the database is not answering (%s); new mail waits on the server. "
-                    "Retrying in %.1fs; if this goes on, check the database server",
-                    box.name,
-                    describe_error(err),
-                    delay,
-                )
-                stop.wait(delay)
-                continue
-            log.exception(
-                "%s: unexpected error (%s); retrying in %.1fs", box.name, describe_error(err), delay
-            )
             stop.wait(delay)
     wake.set()
     log.info("%s: stopped", box.name)
@@ -188,20 +181,10 @@ def work_once(
         elif stats.waiting:
             delay = SPACE_WAIT
     except Exception as err:  # e.g. the database is down: log it, try again soon
-        delay = None
-        if out_of_space(err):
-            delay = SPACE_WAIT
-            log.error(
-                "the disk is full (%s): free space on the disk of the database or the "
-                "outbox folder; trying again shortly",
-                describe_error(err),
-            )
-        elif database_unavailable(err):  # no bug: no stack trace
-            log.error(
-                "the database is not answering (%s); trying again shortly. If this goes "
-                "on, check the database server",
-                describe_error(err),
-            )
+        delay = SPACE_WAIT if out_of_space(err) else None
+        what = outage(err)
+        if what is not None:  # no bug: no stack trace
+            log.error("%s (%s); trying again shortly", what, describe_error(err))
         else:
             log.exception("the work loop failed (%s); trying again shortly", describe_error(err))
     if not pipeline.stop_event.is_set():
@@ -211,6 +194,16 @@ def work_once(
     elif delay == WORK_CHECK_INTERVAL:
         delay = _until_next_due(pipeline)
     return delay
+
+
+def outage(err: BaseException) -> str | None:
+    """What to do about a failure that is no bug (a full disk, the database not answering),
+    in words for the log; None for a bug, which keeps its stack trace."""
+    if out_of_space(err):
+        return "the disk is full: free space on the disk of the database or the outbox folder"
+    if database_unavailable(err):
+        return "the database is not answering: if this goes on, check the database server"
+    return None
 
 
 def _until_next_due(pipeline: Pipeline) -> float:

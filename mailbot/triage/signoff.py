@@ -71,7 +71,7 @@ _CONTACT = re.compile(
 )
 # A line that only draws a line above a signature ("---", "——").
 _SIGNATURE_RULE = re.compile(r"^\s*(?:-{2,}|—{1,}|_{2,})\s*$")
-_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}:\d{2}")  # no phone, a time
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}:\d{2}")  # a date or a time, no phone
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)、])\s")
 _LINK_WITH_PATH = re.compile(r"https?://\S+/\S")
 _SENTENCE_END = re.compile(r"[。！？!?；;]|[.]\s*$")
