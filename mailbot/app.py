@@ -9,6 +9,7 @@ from collections.abc import Callable
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.connectors.worker import Connectors, configured
+from mailbot.outgoing.courier import delivering, usable
 from mailbot.outgoing.delivery import deliver_outbox
 from mailbot.pipeline.answer import TemplateAcknowledger
 from mailbot.pipeline.hooks import default_hooks
@@ -89,5 +90,7 @@ def build_pipeline(
         acknowledger=TemplateAcknowledger(config),
         hooks=default_hooks(config),
         deliver=with_pushes(config, db, deliver or (lambda: deliver_outbox(db, config))),
+        # A delivery of the tests' own stays in this process, where they can see it.
+        courier=(lambda: delivering(config)) if deliver is None and usable(config) else None,
         trust=TrustChecks(config),
     )

@@ -29,6 +29,7 @@ from mailbot.outgoing.connection import (
     reset,
 )
 from mailbot.outgoing.outbox import SendStats, claim_due, record_failure, update_pending
+from mailbot.outgoing.pipelining import sendmail
 from mailbot.storage import work
 from mailbot.storage.db import Database
 from mailbot.storage.models import OutboxMail, OutboxState, utcnow
@@ -55,7 +56,7 @@ def _send(smtp: smtplib.SMTP, row: OutboxMail) -> dict[str, Any]:
     if not row.rcpt_to:
         raise _Failure("the outbox row has no recipients", permanent=True)
     try:
-        return smtp.sendmail(row.mail_from, list(row.rcpt_to), row.raw)
+        return sendmail(smtp, row.mail_from, list(row.rcpt_to), row.raw)
     except smtplib.SMTPRecipientsRefused as err:
         answers = {rcpt: (code, decode_reply(msg)) for rcpt, (code, msg) in err.recipients.items()}
         text = "; ".join(f"{rcpt}: {code} {msg}" for rcpt, (code, msg) in answers.items())

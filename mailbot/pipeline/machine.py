@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -143,6 +143,7 @@ class Pipeline:
         acknowledger: Acknowledger | None = None,
         hooks: Sequence[FilingHook] = (),
         deliver: Callable[[], object] | None = None,
+        courier: Callable[[], AbstractContextManager[object]] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         trust: TrustChecks | None = None,
     ) -> None:
@@ -157,6 +158,8 @@ class Pipeline:
         # Mail is read in a helper process with a time budget (processing.parse_timeout).
         self.reader = budget.shared_reader() if config.parse_timeout > 0 else None
         self.deliver = deliver  # sends the outbox; its own step, never called from a stage
+        # Delivers in another process while `run --once` works a backlog (None: a thread).
+        self.courier = courier
         self.clock = clock
         self.retry = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
         self._messages: OrderedDict[int, Message] = OrderedDict()
@@ -184,14 +187,20 @@ class Pipeline:
 
     @contextmanager
     def _delivering_meanwhile(self) -> Iterator[None]:
-        """Deliver on a thread of its own what the answer stage queues while the stages go
-        on: a backlog's first acknowledgements go out while the later mails are filed.
+        """Deliver what the answer stage queues while the stages go on: a backlog's first
+        acknowledgements go out while the later mails are filed.
 
-        Only what an answer batch committed is there to send, as always; the thread starts
-        delivering once one did, and stops before `run --once` delivers what is left.
+        In the courier process when there is one (`outgoing.courier`), else on a thread of
+        its own. Only what an answer batch committed is there to send, as always; the
+        thread starts delivering once one did. Both stop before `run --once` delivers
+        what is left.
         """
         if self.deliver is None:
             yield
+            return
+        if self.courier is not None:
+            with self.courier():
+                yield
             return
         done = threading.Event()
 

@@ -44,7 +44,7 @@ SHIFT = timedelta(hours=3)  # how far the clock jumps halfway; the reports are d
 
 # Planted before mailbot starts; reads KILL_* from the environment.
 KILLER = r"""
-import datetime as _dt, os, random, signal, smtplib, threading
+import datetime as _dt, os, random, signal, threading
 import mailbot.daemon
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -83,15 +83,16 @@ if odds:
         unrecorded.discard(threading.get_ident())
         point("after a commit")
 
-    sendmail = smtplib.SMTP.sendmail
+    import mailbot.outgoing.smtp
+    sendmail = mailbot.outgoing.smtp.sendmail  # what the outbox's drain hands each mail to
 
-    def accepted(self, *args, **kwargs):
-        answer = sendmail(self, *args, **kwargs)
+    def accepted(*args, **kwargs):
+        answer = sendmail(*args, **kwargs)
         unrecorded.add(threading.get_ident())
         point("after the SMTP server accepted a mail")
         return answer
 
-    smtplib.SMTP.sendmail = accepted
+    mailbot.outgoing.smtp.sendmail = accepted
     timer = threading.Timer(rng.uniform(2.0, 8.0), die, args=("at a random moment",))
     timer.daemon = True
     timer.start()

@@ -8,9 +8,11 @@ It keeps every message it accepts and can be told to refuse the next ones::
         assert sink.messages[0].content == raw
         sink.fail_next(2, code=451)          # the next two messages get "451 ..."
         sink.fail_next(1, code=550, stage="rcpt")
+        sink.fail_next(1, code=553, stage="mail")  # the sender refused
 
 `security="starttls"` or `"tls"` adds TLS with a fresh self-signed certificate
-(`ca_file` trusts it); `users={"name": "password"}` requires AUTH (PLAIN / LOGIN).
+(`ca_file` trusts it); `users={"name": "password"}` requires AUTH (PLAIN / LOGIN);
+`pipelining=False` stops it advertising PIPELINING.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class _Refusal:
     remaining: int
     code: int
     text: str
-    stage: str  # "data" or "rcpt"
+    stage: str  # "data", "rcpt" or "mail"
 
 
 def _free_port() -> int:
@@ -75,6 +77,31 @@ class _Handler:
 
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.sink.pipelining:
+            # aiosmtpd reads one command line at a time, so pipelined commands are answered
+            # in order; it only does not say so. The last line is "250 HELP".
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        refusal = self.sink._take_refusal("mail")
+        if refusal is not None:
+            return refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self,
@@ -110,13 +137,21 @@ class SmtpSink:
     Attributes once started: `host`, `port`, `ca_file` (with TLS), `messages`.
     """
 
-    def __init__(self, *, security: str = "none", users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        security: str = "none",
+        users: dict[str, str] | None = None,
+        pipelining: bool = True,
+    ) -> None:
+        """`pipelining`: advertise PIPELINING (RFC 2920), as Postfix and Exim do."""
         if security not in ("none", "starttls", "tls"):
             raise ValueError(f"security must be none, starttls or tls, not {security!r}")
         self.host = HOST
         self.port = 0
         self.security = security
         self.users = dict(users or {})
+        self.pipelining = pipelining
         self.base_dir: Path | None = None
         self.ca_file: Path | None = None
         self._lock = threading.Lock()
@@ -191,10 +226,10 @@ class SmtpSink:
     def fail_next(
         self, count: int = 1, *, code: int = 451, text: str = "", stage: str = "data"
     ) -> None:
-        """Answer the next `count` messages (stage "data") or recipients ("rcpt") with
-        `code`, e.g. 451 (try again later) or 550 (refused for good)."""
-        if stage not in ("data", "rcpt"):
-            raise ValueError("stage must be 'data' or 'rcpt'")
+        """Answer the next `count` messages (stage "data"), recipients ("rcpt") or senders
+        ("mail") with `code`, e.g. 451 (try again later) or 550 (refused for good)."""
+        if stage not in ("data", "rcpt", "mail"):
+            raise ValueError("stage must be 'data', 'rcpt' or 'mail'")
         default = "4.3.0 Try again later" if code < 500 else "5.1.1 Refused"
         with self._lock:
             self._refusals.append(_Refusal(count, code, text or default, stage))

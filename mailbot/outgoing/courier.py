@@ -1,0 +1,99 @@
+"""A process of its own that delivers the outbox while the stages of a drain go on.
+
+`run --once` over a backlog files and answers mail in batches; each answer batch that
+commits puts its acknowledgements in the outbox. Sent from a thread of the same process,
+they would wait for that process's one interpreter lock behind the stages, and the
+stages behind them. Sent from this process instead, on the machine's other core, they go
+out while the later mail is still being read, and the drain's end does not wait for them.
+
+It is `python -m mailbot.outgoing.courier`: the config comes pickled on its stdin, and the
+end of its stdin tells it to stop (so it also stops when the drain's process dies). It
+sends exactly as the drain would (`delivery.deliver_outbox`: claims, one commit per
+mail); what it has not sent when it stops is sent by the drain's own last delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import IO
+
+from mailbot.config import Config
+
+log = logging.getLogger("mailbot.delivery")
+
+POLL = 0.1  # seconds between two looks at an empty outbox
+STOP_TIMEOUT = 60.0  # seconds to finish the delivery under way once told to stop
+
+
+def usable(config: Config) -> bool:
+    """Whether another process can deliver for this config: a database it can open."""
+    url = config.database_url
+    in_memory = url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
+    return (config.smtp is not None or config.outbox_dir is not None) and not in_memory
+
+
+@contextmanager
+def delivering(config: Config) -> Iterator[subprocess.Popen[bytes] | None]:
+    """Deliver in a courier process until the block ends (then wait for it to finish);
+    gives the process, or None when it could not be started."""
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mailbot.outgoing.courier"], stdin=subprocess.PIPE
+        )
+        assert process.stdin is not None
+        process.stdin.write(pickle.dumps((config, logging.getLogger().level)))
+        process.stdin.flush()
+    except OSError as err:  # cannot start one: the drain's own delivery sends everything
+        log.warning("cannot start the delivering process (%s); mail goes out at the end", err)
+        yield None
+        return
+    try:
+        yield process
+    finally:
+        with suppress(OSError):
+            process.stdin.close()  # the signal to stop
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            # Stuck on a server that does not answer: what it claimed is released when
+            # the next drain finds its process gone.
+            process.kill()
+            process.wait()
+
+
+def serve(config: Config, source: IO[bytes]) -> None:
+    """Deliver for `config` until `source` ends."""
+    from mailbot.outgoing.delivery import deliver_outbox
+    from mailbot.storage.db import open_database
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        source.read()  # returns at the end of the stream: told to stop, or the parent died
+        stop.set()
+
+    threading.Thread(target=watch, name="courier-stop", daemon=True).start()
+    db = open_database(config.database_url, migrate=False)
+    try:
+        while not stop.is_set():
+            if not deliver_outbox(db, config).busy:
+                stop.wait(POLL)
+    finally:
+        db.dispose()
+
+
+if __name__ == "__main__":
+    from mailbot.logsetup import setup_logging
+
+    try:
+        given, level = pickle.load(sys.stdin.buffer)
+    except (EOFError, pickle.UnpicklingError):
+        sys.exit(0)  # the parent stopped before it said anything
+    setup_logging(level or logging.WARNING)
+    serve(given, sys.stdin.buffer)
