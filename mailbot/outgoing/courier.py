@@ -15,7 +15,9 @@ mail); what it has not sent when it stops is sent by the drain's own last delive
 from __future__ import annotations
 
 import logging
+import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -67,23 +69,35 @@ def delivering(config: Config) -> Iterator[subprocess.Popen[bytes] | None]:
             process.wait()
 
 
-def serve(config: Config, source: IO[bytes]) -> None:
-    """Deliver for `config` until `source` ends."""
+def serve(config: Config, source: IO[bytes], stop: threading.Event | None = None) -> None:
+    """Deliver for `config` until `source` ends (or `stop` is set)."""
     from mailbot.outgoing.delivery import deliver_outbox
-    from mailbot.storage.db import open_database
+    from mailbot.storage.db import database_unavailable, open_database
 
-    stop = threading.Event()
+    stopping = stop or threading.Event()
 
     def watch() -> None:
-        source.read()  # returns at the end of the stream: told to stop, or the parent died
-        stop.set()
+        # Until the end of the stream: told to stop, or the parent died. From the file
+        # descriptor, not the buffered stream, whose lock a thread still reading at exit
+        # would hold against the interpreter's shutdown.
+        while os.read(source.fileno(), 4096):
+            pass
+        stopping.set()
 
     threading.Thread(target=watch, name="courier-stop", daemon=True).start()
     db = open_database(config.database_url, migrate=False)
     try:
-        while not stop.is_set():
+        while not stopping.is_set():
             if not deliver_outbox(db, config).busy:
-                stop.wait(POLL)
+                stopping.wait(POLL)
+    except Exception as err:  # the drain's own delivery at its end tries again
+        if not database_unavailable(err):
+            raise
+        log.warning(
+            "delivering while the stages go on stopped: the database does not answer (%s); "
+            "what is queued goes out at the end of the drain",
+            err.__class__.__name__,
+        )
     finally:
         db.dispose()
 
@@ -91,9 +105,14 @@ def serve(config: Config, source: IO[bytes]) -> None:
 if __name__ == "__main__":
     from mailbot.logsetup import setup_logging
 
+    # The drain says when to stop (the end of stdin). Ctrl-C reaches the whole process
+    # group: the mail under way is still recorded; a stop request ends the loop after it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    told_to_stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signo, _frame: told_to_stop.set())
     try:
         given, level = pickle.load(sys.stdin.buffer)
     except (EOFError, pickle.UnpicklingError):
         sys.exit(0)  # the parent stopped before it said anything
     setup_logging(level or logging.WARNING)
-    serve(given, sys.stdin.buffer)
+    serve(given, sys.stdin.buffer, told_to_stop)

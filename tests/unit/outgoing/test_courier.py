@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -94,3 +95,28 @@ def test_it_is_used_only_where_another_process_can_reach_the_outbox(config: Conf
     assert not usable(replace(config, outbox_dir=None))  # nowhere to deliver to
     smtp = SmtpConfig(host="127.0.0.1", port=25, from_address="team@agency.example")
     assert usable(replace(config, outbox_dir=None, smtp=smtp))
+
+
+def test_ctrl_c_is_left_to_the_drain_and_a_stop_request_ends_it(
+    config: Config, db: Database
+) -> None:
+    queue(db, range(0, 5))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mailbot.outgoing.courier"], stdin=subprocess.PIPE
+    )
+    assert process.stdin is not None
+    process.stdin.write(pickle.dumps((config, 30)))
+    process.stdin.flush()
+    try:
+        assert wait_for(lambda: sent(db) == 5, timeout=60)  # running, signals set up
+        process.send_signal(signal.SIGINT)  # the drain decides; the courier goes on
+        queue(db, range(5, 8))
+        assert wait_for(lambda: sent(db) == 8, timeout=60)
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.stdin.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
