@@ -23,9 +23,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from typing import IO
 
 from mailbot.config import Config
+from mailbot.storage.db import resolve_url
 
 log = logging.getLogger("mailbot.delivery")
 
@@ -49,7 +51,9 @@ def delivering(config: Config) -> Iterator[subprocess.Popen[bytes] | None]:
             [sys.executable, "-m", "mailbot.outgoing.courier"], stdin=subprocess.PIPE
         )
         assert process.stdin is not None
-        process.stdin.write(pickle.dumps((config, logging.getLogger().level)))
+        # The database this process really uses (the same URL, except under the tests).
+        given = replace(config, database_url=resolve_url(config.database_url))
+        process.stdin.write(pickle.dumps((given, logging.getLogger().level)))
         process.stdin.flush()
     except OSError as err:  # cannot start one: the drain's own delivery sends everything
         log.warning("cannot start the delivering process (%s); mail goes out at the end", err)

@@ -18,7 +18,7 @@ from mailbot.config_types import SmtpConfig
 from mailbot.outgoing.compose import Composed
 from mailbot.outgoing.courier import delivering, usable
 from mailbot.outgoing.outbox import enqueue
-from mailbot.storage.db import Database, open_database
+from mailbot.storage.db import Database, open_database, resolve_url
 from mailbot.storage.models import OutboxMail, OutboxState
 from tests.support.waiting import wait_for
 
@@ -35,6 +35,11 @@ def db(config: Config) -> Iterator[Database]:
     database = open_database(config.database_url)
     yield database
     database.dispose()
+
+
+def header(config: Config) -> bytes:
+    """What `delivering` writes first: the config, with the database the tests really use."""
+    return pickle.dumps((replace(config, database_url=resolve_url(config.database_url)), 30))
 
 
 def queue(db: Database, keys: range) -> None:
@@ -84,7 +89,7 @@ def test_it_stops_when_its_parent_is_gone(config: Config) -> None:
         [sys.executable, "-m", "mailbot.outgoing.courier"], stdin=subprocess.PIPE
     )
     assert process.stdin is not None
-    process.stdin.write(pickle.dumps((config, 30)))
+    process.stdin.write(header(config))
     process.stdin.close()
     assert process.wait(timeout=60) == 0
 
@@ -105,7 +110,7 @@ def test_ctrl_c_is_left_to_the_drain_and_a_stop_request_ends_it(
         [sys.executable, "-m", "mailbot.outgoing.courier"], stdin=subprocess.PIPE
     )
     assert process.stdin is not None
-    process.stdin.write(pickle.dumps((config, 30)))
+    process.stdin.write(header(config))
     process.stdin.flush()
     try:
         assert wait_for(lambda: sent(db) == 5, timeout=60)  # running, signals set up
