@@ -32,6 +32,7 @@ from mailbot.storage.db import resolve_url
 log = logging.getLogger("mailbot.delivery")
 
 POLL = 0.1  # seconds between two looks at an empty outbox
+ROOM_WAIT = 5.0  # seconds before trying again to write mail a full disk refused
 STOP_TIMEOUT = 60.0  # seconds to finish the delivery under way once told to stop
 
 
@@ -92,7 +93,10 @@ def serve(config: Config, source: IO[bytes], stop: threading.Event | None = None
     db = open_database(config.database_url, migrate=False)
     try:
         while not stopping.is_set():
-            if not deliver_outbox(db, config).busy:
+            stats = deliver_outbox(db, config)
+            if stats.waiting:  # no room to write the mail: not again every moment
+                stopping.wait(ROOM_WAIT)
+            elif not stats.busy:
                 stopping.wait(POLL)
     except Exception as err:  # the drain's own delivery at its end tries again
         if not database_unavailable(err):

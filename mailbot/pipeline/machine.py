@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -180,20 +180,18 @@ class Pipeline:
                 break
             with self.source_factory(box, self.stop_event) as source:
                 total.add(self.intake(source, box, failed_now))
-        with self._delivering_meanwhile():
-            total.add(self.advance(failed_now))
+        total.add(self.advance(failed_now))
         self.send(until_done=True)
         return total
 
     @contextmanager
     def _delivering_meanwhile(self) -> Iterator[None]:
         """Deliver what the answer stage queues while the stages go on: a backlog's first
-        acknowledgements go out while the later mails are filed.
+        acknowledgements go out while the later mails are filed (`advance`).
 
         In the courier process when there is one (`outgoing.courier`), else on a thread of
-        its own. Only what an answer batch committed is there to send, as always; the
-        thread starts delivering once one did. Both stop before `run --once` delivers
-        what is left.
+        its own. Only what an answer batch committed is there to send, as always. Both stop
+        before the caller's own delivery sends what is left.
         """
         if self.deliver is None:
             yield
@@ -216,7 +214,6 @@ class Pipeline:
             except Exception:  # the delivery after the stages tries again
                 log.exception("delivering while the stages go on failed")
 
-        self._answered.clear()
         sender = threading.Thread(target=delivering, name="deliver-meanwhile", daemon=True)
         sender.start()
         try:
@@ -259,16 +256,24 @@ class Pipeline:
         """Run the stages until none has a due message (or a stop is requested).
 
         A message that fails is not tried again in the same call (nor in calls given the
-        same `failed_now`), even when its retry is due at once.
+        same `failed_now`), even when its retry is due at once. Once a stage worked a full
+        batch (a backlog: a first start, a catch-up after an outage, `run
+        --once`), what they queue is delivered meanwhile, not after the whole backlog.
         """
         stats = RunStats()
         failed_now = set() if failed_now is None else failed_now
-        while not self.stop_event.is_set():
-            moved = 0
-            for stage in STAGES:
-                moved += self.advance_stage(stage, stats, failed_now=failed_now)
-            if moved == 0:
-                break
+        with ExitStack() as meanwhile:
+            delivering = False
+            while not self.stop_event.is_set():
+                moved = 0
+                for stage in STAGES:
+                    worked = self.advance_stage(stage, stats, failed_now=failed_now)
+                    if worked >= STAGE_BATCH and not delivering:
+                        meanwhile.enter_context(self._delivering_meanwhile())
+                        delivering = True
+                    moved += worked
+                if moved == 0:
+                    break
         return stats
 
     def advance_stage(

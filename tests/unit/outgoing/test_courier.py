@@ -83,7 +83,8 @@ def test_it_delivers_what_is_queued_meanwhile_each_mail_once(config: Config, db:
         assert session.scalars(select(OutboxMail.claimed_by).distinct()).all() == [None]
 
 
-def test_it_stops_when_its_parent_is_gone(config: Config) -> None:
+def test_it_stops_when_its_parent_is_gone(config: Config, db: Database) -> None:
+    queue(db, range(0, 1))  # a database to work on, as in a drain
     # The parent's end (even kill -9) closes the courier's stdin.
     process = subprocess.Popen(
         [sys.executable, "-m", "mailbot.outgoing.courier"], stdin=subprocess.PIPE

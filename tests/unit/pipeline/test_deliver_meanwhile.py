@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from mailbot.daemon import Schedules, work_once
 from mailbot.outgoing.outbox import SendStats
 from mailbot.pipeline.machine import STAGE_BATCH, Pipeline
 from mailbot.pipeline.stages import ANSWER
@@ -59,3 +60,32 @@ def test_acknowledgements_go_out_while_later_mails_are_worked(
         files = bot.outbox_files("ack")
         assert len(files) == total  # every mail answered once, nothing twice
         assert len({f.read_bytes() for f in files}) == total
+
+
+@pytest.mark.parametrize(("mails", "meanwhile"), [(5, 0), (STAGE_BATCH + 5, 1)])
+def test_the_daemons_work_loop_delivers_meanwhile_on_a_backlog_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mails: int, meanwhile: int
+) -> None:
+    entered: list[int] = []
+    real = Pipeline._delivering_meanwhile
+
+    def counting(self: Pipeline) -> Any:
+        entered.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Pipeline, "_delivering_meanwhile", counting)
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        for n in range(mails):
+            bot.deliver(f"client{n % 7}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        pipeline = bot.pipeline()
+        (box,) = bot.config.mailboxes
+        with pipeline.source_factory(box, pipeline.stop_event) as source:
+            pipeline.intake(source, box, set())  # what a mailbox watcher does
+        work_once(pipeline, Schedules(pipeline))  # one turn of the daemon's work loop
+        # A few mails are answered, then sent by the turn itself, with no helper started.
+        assert len(entered) == meanwhile
+        if not meanwhile:
+            assert len(bot.outbox_files("ack")) == mails
+        while work_once(pipeline, Schedules(pipeline)) == 0.0:  # the turns that follow
+            pass
+        assert len(bot.outbox_files("ack")) == mails
