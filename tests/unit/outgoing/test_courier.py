@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +19,7 @@ from mailbot.config import Config
 from mailbot.config_types import SmtpConfig
 from mailbot.outgoing.compose import Composed
 from mailbot.outgoing.courier import delivering, usable
-from mailbot.outgoing.outbox import enqueue
+from mailbot.outgoing.outbox import SendStats, enqueue
 from mailbot.storage.db import Database, open_database, resolve_url
 from mailbot.storage.models import OutboxMail, OutboxState
 from tests.support.waiting import wait_for
@@ -126,3 +128,31 @@ def test_ctrl_c_is_left_to_the_drain_and_a_stop_request_ends_it(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_mail_a_full_disk_refused_is_not_tried_again_every_moment(
+    config: Config, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailbot.outgoing import courier, delivery
+
+    calls: list[int] = []
+
+    def no_room(*_args: object, **_kwargs: object) -> SendStats:
+        calls.append(1)
+        return SendStats(waiting=3)
+
+    monkeypatch.setattr(delivery, "deliver_outbox", no_room)
+    monkeypatch.setattr(courier, "POLL", 0.001)
+    monkeypatch.setattr(courier, "ROOM_WAIT", 30.0)
+    reading, writing = os.pipe()
+    stop = threading.Event()
+    worker = threading.Thread(target=courier.serve, args=(config, os.fdopen(reading, "rb"), stop))
+    worker.start()
+    try:
+        assert wait_for(lambda: len(calls) >= 1, timeout=30)
+        assert not wait_for(lambda: len(calls) >= 2, timeout=0.5)  # waiting for room
+    finally:
+        stop.set()
+        os.close(writing)
+        worker.join(30)
+    assert not worker.is_alive()
