@@ -1,7 +1,8 @@
-"""A process of its own that delivers the outbox while the stages of a drain go on.
+"""A process of its own that delivers the outbox while the stages work a backlog.
 
-`run --once` over a backlog files and answers mail in batches; each answer batch that
-commits puts its acknowledgements in the outbox. Sent from a thread of the same process,
+A backlog (`run --once`, a first start, the daemon catching up after an outage) is filed
+and answered in batches; each answer batch that commits puts its acknowledgements in the
+outbox. Sent from a thread of the same process,
 they would wait for that process's one interpreter lock behind the stages, and the
 stages behind them. Sent from this process instead, on the machine's other core, they go
 out while the later mail is still being read, and the drain's end does not wait for them.
@@ -47,6 +48,7 @@ def usable(config: Config) -> bool:
 def delivering(config: Config) -> Iterator[subprocess.Popen[bytes] | None]:
     """Deliver in a courier process until the block ends (then wait for it to finish);
     gives the process, or None when it could not be started."""
+    process: subprocess.Popen[bytes] | None = None
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "mailbot.outgoing.courier"], stdin=subprocess.PIPE
@@ -58,6 +60,9 @@ def delivering(config: Config) -> Iterator[subprocess.Popen[bytes] | None]:
         process.stdin.flush()
     except OSError as err:  # cannot start one: the drain's own delivery sends everything
         log.warning("cannot start the delivering process (%s); mail goes out at the end", err)
+        if process is not None:  # started, then lost: not left behind
+            process.kill()
+            process.wait()
         yield None
         return
     try:
