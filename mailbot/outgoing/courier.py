@@ -40,7 +40,7 @@ STOP_TIMEOUT = 60.0  # seconds to finish the delivery under way once told to sto
 def usable(config: Config) -> bool:
     """Whether another process can deliver for this config: a database it can open."""
     url = config.database_url
-    in_memory = url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
+    in_memory = url == "sqlite://" or ":memory:" in url
     return (config.smtp is not None or config.outbox_dir is not None) and not in_memory
 
 

@@ -56,16 +56,14 @@ def sendmail(
         # end it at once (nothing is delivered) so the connection stays usable.
         smtp.send(b".\r\n")
         smtp.getreply()
-    if closing:
-        smtp.close()
     if mail_code != 250:
-        _reset_unless(closing, smtp)
+        _after_refusal(smtp, closing)
         raise smtplib.SMTPSenderRefused(mail_code, mail_reply, from_addr)
     if refused and (closing or len(refused) == len(to_addrs)):
-        _reset_unless(closing, smtp)
+        _after_refusal(smtp, closing)
         raise smtplib.SMTPRecipientsRefused(refused)
     if data_code != 354:
-        _reset_unless(closing, smtp)
+        _after_refusal(smtp, closing)
         raise smtplib.SMTPDataError(data_code, data_reply)
 
     data = _LEADING_DOT.sub(b"..", raw)
@@ -74,17 +72,17 @@ def sendmail(
     smtp.send(data + b".\r\n")
     code, reply = smtp.getreply()
     if code != 250:
-        if code == _CLOSING:
-            smtp.close()
-        else:
-            _reset_unless(False, smtp)
+        _after_refusal(smtp, code == _CLOSING)
         raise smtplib.SMTPDataError(code, reply)
     return refused
 
 
-def _reset_unless(closed: bool, smtp: smtplib.SMTP) -> None:
-    """RSET after a refusal, as `sendmail` does, unless the connection was closed."""
-    if closed:
+def _after_refusal(smtp: smtplib.SMTP, closing: bool) -> None:
+    """What `sendmail` does after a refusal: close a connection the server is closing,
+    else RSET (and, like smtplib's `_rset`, not `connection.reset`, let any error but a
+    lost connection through)."""
+    if closing:
+        smtp.close()
         return
     with contextlib.suppress(smtplib.SMTPServerDisconnected):
         smtp.rset()

@@ -158,7 +158,7 @@ class Pipeline:
         # Mail is read in a helper process with a time budget (processing.parse_timeout).
         self.reader = budget.shared_reader() if config.parse_timeout > 0 else None
         self.deliver = deliver  # sends the outbox; its own step, never called from a stage
-        # Delivers in another process while `run --once` works a backlog (None: a thread).
+        # Delivers in another process while the stages work a backlog (None: a thread).
         self.courier = courier
         self.clock = clock
         self.retry = work.RetryPolicy(config.max_attempts, base=config.retry_delay)
