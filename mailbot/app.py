@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
@@ -19,7 +20,9 @@ from mailbot.sources.base import Source
 from mailbot.sources.imap import ImapSource
 from mailbot.sources.maildir import MaildirSource
 from mailbot.storage.db import Database
-from mailbot.triage import Triage
+
+if TYPE_CHECKING:
+    from mailbot.triage import Triage
 
 log = logging.getLogger("mailbot.app")
 
@@ -28,6 +31,8 @@ def load_triage(config: Config) -> Triage | None:
     """The triage stage as configured, loaded once; None when triage is off."""
     if not config.triage.enabled:
         return None
+    from mailbot.triage import Triage
+
     return Triage.load(
         rules_dir=config.triage.rules_dir,
         model_dir=config.triage.model_dir,

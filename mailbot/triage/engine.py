@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from spacy.language import Language
@@ -13,7 +12,8 @@ from mailbot.errors import RulesError
 from mailbot.resources import rules_dir
 from mailbot.triage.loader import load_file
 from mailbot.triage.mail import Mail
-from mailbot.triage.rules import Context, Hit, Rule
+from mailbot.triage.report import Hit, RuleReport
+from mailbot.triage.rules import Context, Rule
 from mailbot.triage.tokenizer import blank_nlp
 
 # What ends a sentence for the focus rules: its punctuation, or a line break.
@@ -25,32 +25,6 @@ MAX_ASIDE_WORDS = 6
 POINTS_BACK = frozenset(
     ["this", "that", "it", "these", "which", "这", "這", "这个", "這個", "此", "呢", "呢個", "呢个"]
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RuleReport:
-    hits: tuple[Hit, ...]
-    misses: tuple[str, ...]  # ids of rules that ran and did not fire
-    # What a focus rule marked as the main ask (its sentence), or what is left when an aside
-    # rule marked a secondary one (the mail without it), and how much the model's reading of
-    # it counts beside its reading of the whole mail (0: not at all, 1: it alone).
-    focus: str = ""
-    focus_weight: float = 0.0
-
-    def by_action(self, action: str) -> tuple[Hit, ...]:
-        return tuple(h for h in self.hits if h.action == action)
-
-    @property
-    def noise(self) -> bool:
-        return any(h.action == "noise" for h in self.hits)
-
-    def votes(self) -> dict[str, float]:
-        """Summed weights of the `vote` hits, per category."""
-        totals: dict[str, float] = {}
-        for hit in self.by_action("vote"):
-            assert hit.category is not None
-            totals[hit.category] = totals.get(hit.category, 0.0) + hit.weight
-        return totals
 
 
 class RuleSet:

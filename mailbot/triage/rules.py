@@ -28,32 +28,13 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from mailbot.triage.mail import Mail
+from mailbot.triage.report import Hit
 
 ACTIONS = ("noise", "vote", "escalate", "review", "focus", "aside")
 SIGNALS = ("auto_reply", "bounce", "bulk")
 # The text rules read the subject and the first this many characters of the new text: a
 # mail says what it is about at its start, and a long body must not cost seconds per mail.
 RULE_TEXT_CHARS = 4_000
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    rule_id: str
-    action: str
-    weight: float
-    category: str | None
-    evidence: str  # what matched, for --explain
-    description: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule_id,
-            "action": self.action,
-            "weight": self.weight,
-            "category": self.category,
-            "evidence": self.evidence,
-            "description": self.description,
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mailbot.triage.calibration import Calibration
-from mailbot.triage.engine import RuleReport
+from mailbot.triage.report import RuleReport
 
 CATEGORIES = ("issue", "change_request", "feedback", "none")
 DEFAULT_REVIEW_THRESHOLD = 0.6
