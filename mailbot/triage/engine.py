@@ -13,7 +13,7 @@ from mailbot.resources import rules_dir
 from mailbot.triage.loader import load_file
 from mailbot.triage.mail import Mail
 from mailbot.triage.report import Hit, RuleReport
-from mailbot.triage.rules import Context, Rule
+from mailbot.triage.rules import AllPhrases, Context, PhraseRule, Rule
 from mailbot.triage.tokenizer import blank_nlp
 
 # What ends a sentence for the focus rules: its punctuation, or a line break.
@@ -35,6 +35,8 @@ class RuleSet:
         self._noise = tuple(r for r in self.rules if r.action == "noise")
         self._text = tuple(r for r in self.rules if r.action != "noise")
         self._by_id = {r.id: r for r in self.rules}
+        phrase_rules = [r for r in self.rules if isinstance(r, PhraseRule) and r.phrases]
+        self._phrases = AllPhrases(nlp, phrase_rules) if phrase_rules else None
 
     @classmethod
     def load(cls, directory: Path | None = None, nlp: Language | None = None) -> RuleSet:
@@ -60,7 +62,8 @@ class RuleSet:
 
     def context(self, mail: Mail, doc: Doc | None = None) -> Context:
         text = mail.full_text
-        return Context.of(doc if doc is not None else self.nlp.make_doc(text), text)
+        doc = doc if doc is not None else self.nlp.make_doc(text)
+        return Context.of(doc, text, self._phrases)
 
     def run(self, mail: Mail, *, stop_at_noise: bool = True, doc: Doc | None = None) -> RuleReport:
         """Noise rules first; when one fires (and stop_at_noise), the text rules are skipped.

@@ -208,7 +208,10 @@ def build_rule(table: dict[str, Any], nlp: Language, where: int, text: str) -> r
                     _key_line(text, where, "attr"),
                 )
             return r.PhraseRule(
-                **common, matcher=r.make_phrase_matcher(nlp, rule_id, phrases, attr)
+                **common,
+                matcher=r.make_phrase_matcher(nlp, rule_id, phrases, attr),
+                phrases=tuple(phrases),
+                attr=attr,
             )
         if kind is r.TokenRule:
             patterns = _need(table, "patterns", list, where, text)

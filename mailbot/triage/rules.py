@@ -18,7 +18,8 @@ it reads. What a hit does is the rule's `action`:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -44,14 +45,30 @@ class Context:
     doc: Doc | Span  # the mixed tokenizer's tokens of mail.full_text, up to RULE_TEXT_CHARS
     text: str = ""  # the same text as a string, for the regex and shouting rules
     lowers: Any = None  # numpy array of the tokens' LOWER hashes (None: read from `doc`)
+    all_phrases: AllPhrases | None = None  # the rule set's phrase rules, matched at once
+    _phrase_matches: list[dict[str, tuple[int, int]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @classmethod
-    def of(cls, doc: Doc, text: str) -> Context:
+    def of(cls, doc: Doc, text: str, all_phrases: AllPhrases | None = None) -> Context:
         """The context of a mail's Doc, cut at RULE_TEXT_CHARS (whole tokens)."""
         lowers, starts = doc.to_array([LOWER, "IDX"]).T if len(doc) else ((), ())
         end = int(np.searchsorted(starts, RULE_TEXT_CHARS)) if len(doc) else 0
         head = doc if end >= len(doc) else doc[:end]
-        return cls(doc=head, text=text[:RULE_TEXT_CHARS], lowers=np.asarray(lowers)[:end])
+        return cls(
+            doc=head,
+            text=text[:RULE_TEXT_CHARS],
+            lowers=np.asarray(lowers)[:end],
+            all_phrases=all_phrases,
+        )
+
+    def phrase_match(self, rule: PhraseRule) -> tuple[int, int] | None:
+        """The first match of `rule` among all phrase rules' matches, found on first ask."""
+        assert self.all_phrases is not None
+        if not self._phrase_matches:
+            self._phrase_matches.append(self.all_phrases.first_matches(self.doc))
+        return self._phrase_matches[0].get(rule.id)
 
     def has_lower(self, hashes: tuple[int, ...]) -> bool:
         """Does any token's lower-case form have one of these hashes?"""
@@ -163,15 +180,48 @@ class PhraseRule(Rule):
     kind: ClassVar[str] = "phrase"
     keys: ClassVar[tuple[str, ...]] = ("phrases", "attr", "lang")
     matcher: PhraseMatcher | None = None
+    phrases: tuple[str, ...] = ()
+    attr: str = "LOWER"
 
     def check(self, message: Mail, context: Context) -> Hit | None:
         found = self.where(context)
         return None if found is None else self.hit(repr(context.doc[found[0] : found[1]].text))
 
     def where(self, context: Context) -> tuple[int, int] | None:
+        if context.all_phrases is not None and context.all_phrases.covers(self):
+            return context.phrase_match(self)
         assert self.matcher is not None
         matches = self.matcher(context.doc)
         return (matches[0][1], matches[0][2]) if matches else None
+
+
+class AllPhrases:
+    """A rule set's phrase rules in one PhraseMatcher per attribute: a mail's tokens are
+    walked once for all of them, not once for each rule (24 bundled rules: a tenth of
+    classifying a mail). Each rule's first match is the one its own matcher finds first:
+    a PhraseMatcher reports matches by start, then end, whatever else it holds."""
+
+    def __init__(self, nlp: Language, rules: Sequence[PhraseRule]) -> None:
+        matchers: dict[str, PhraseMatcher] = {}
+        for rule in rules:
+            matcher = matchers.get(rule.attr)
+            if matcher is None:
+                matcher = matchers[rule.attr] = PhraseMatcher(nlp.vocab, attr=rule.attr)
+            matcher.add(rule.id, [nlp.make_doc(p) for p in rule.phrases])
+        self._matchers = tuple(matchers.values())
+        self._rules = {rule.id: rule for rule in rules}
+        self._strings = nlp.vocab.strings
+
+    def covers(self, rule: PhraseRule) -> bool:
+        return self._rules.get(rule.id) is rule
+
+    def first_matches(self, doc: Doc | Span) -> dict[str, tuple[int, int]]:
+        """Each matching rule's id and its first match (start and end token)."""
+        found: dict[str, tuple[int, int]] = {}
+        for matcher in self._matchers:
+            for key, start, end in matcher(doc):
+                found.setdefault(self._strings[key], (start, end))
+        return found
 
 
 @dataclass(frozen=True)
