@@ -25,6 +25,7 @@ from email.headerregistry import Address as HeaderAddress
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Protocol
 
 from mailbot.errors import MailbotError
@@ -98,8 +99,26 @@ def _set(msg: EmailMessage, name: str, value: str | HeaderAddress | list[HeaderA
         and "=?" not in text
     ):
         msg[name] = _Written(name, text)
-    else:
+    elif isinstance(value, str):
         msg[name] = value
+    else:
+        addresses = [value] if isinstance(value, HeaderAddress) else value
+        key = tuple((a.display_name, a.addr_spec) for a in addresses)
+        msg[name] = _Written(name, _folded_addresses(name, key))
+
+
+@lru_cache(maxsize=4096)
+def _folded_addresses(name: str, addresses: tuple[tuple[str, str], ...]) -> str:
+    """An address line as the stdlib folds it (RFC 2047 names), without its name and line end.
+
+    The team's From and a client's own address come back mail after mail; the stdlib parses
+    and folds each such line again (a third of composing a reply to a Chinese name).
+    """
+    values = [HeaderAddress(display_name=n, addr_spec=a) for n, a in addresses]
+    msg = EmailMessage(policy=MAIL_POLICY)
+    msg[name] = values[0] if len(values) == 1 else values
+    line = MAIL_POLICY.fold(name, msg[name])
+    return line[len(name) + 2 : -len(MAIL_POLICY.linesep)]
 
 
 def _encoded(text: str) -> tuple[str, str]:
@@ -275,9 +294,15 @@ def _header_address(
             f"the address must be a plain ASCII user@domain; {hint}",
         )
     try:
-        return HeaderAddress(display_name=clean_header_text(addr.name), addr_spec=email)
+        return _address(clean_header_text(addr.name), email)
     except (ValueError, IndexError) as err:
         raise ComposeError(f"cannot use the {what} address {email!r}: {err}", hint) from None
+
+
+@lru_cache(maxsize=4096)
+def _address(display_name: str, addr_spec: str) -> HeaderAddress:
+    """The stdlib's checked address; it parses the addr-spec each time it is made."""
+    return HeaderAddress(display_name=display_name, addr_spec=addr_spec)
 
 
 def _build(

@@ -319,3 +319,37 @@ def test_headers_written_as_given_are_the_bytes_the_stdlib_writes(
 
     monkeypatch.setattr(compose, "_set", through_the_stdlib)
     assert fast == composed()
+
+
+@pytest.mark.parametrize(
+    "name", ["王芳", "O'Brien, Pat", "x=?utf-8?q?y?=", "Ms " + "長い名前" * 20, '"Q" (x)']
+)
+def test_an_address_line_written_again_is_the_stdlib_line(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Address lines are folded once and then written as folded: the same bytes each time."""
+    import re
+
+    import mailbot.outgoing.compose as compose
+
+    def composed(key: str) -> bytes:
+        mail = compose_reply(
+            client_mail("导出超时", name),
+            RENDERED,
+            ref="ACME-42",
+            from_addr=Address(name, "team@agency.example"),
+            to=Address(name, "maria@client.example"),
+            domain="agency.example",
+            dedupe_key=key,
+            date=WHEN,
+        )
+        return re.sub(rb"=+\d+==", b"BOUNDARY", mail.raw)
+
+    compose._folded_addresses.cache_clear()
+    first, again = composed("ack:1"), composed("ack:1")
+    assert compose._folded_addresses.cache_info().hits >= 2  # From and To, the second time
+    monkeypatch.setattr(compose, "_set", lambda msg, name, value: msg.__setitem__(name, value))
+    assert first == again == composed("ack:1")
+    read = email.message_from_bytes(first, policy=policy.default)
+    for header in ("From", "To"):  # a long name comes back with a space at each fold
+        assert read[header].addresses[0].display_name.replace(" ", "") == name.replace(" ", "")
