@@ -69,6 +69,11 @@ if ! { .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade 
   exit 1
 fi
 
+# Bytecode for mailbot's own modules, as pip writes it for a regular install: where Python
+# writes none itself (PYTHONDONTWRITEBYTECODE, as container images often set), every
+# process (the daemon, each parse helper and courier, each command) would compile them again.
+.venv/bin/python -m compileall -q mailbot >>"$pip_log" 2>&1 || true
+
 if [ "$what" = demo ]; then
   say "running the demo"
   exec .venv/bin/mailbot demo
