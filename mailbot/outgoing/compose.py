@@ -12,6 +12,7 @@ prefixes and the reference only once.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import random
 import re
@@ -122,9 +123,33 @@ def _folded_addresses(name: str, addresses: tuple[tuple[str, str], ...]) -> str:
 
 
 def _encoded(text: str) -> tuple[str, str]:
-    """The stdlib's choice of transfer encoding for UTF-8 text, and the encoded body."""
-    cte, data = contentmanager._encode_text(text, "utf-8", None, MAIL_POLICY)  # type: ignore[attr-defined]
+    """The stdlib's choice of transfer encoding for UTF-8 text, and the encoded body.
+
+    The stdlib takes base64 when the first ten lines come out longer in quoted-printable,
+    which it finds out by encoding them so, a Python loop over every byte. Where base64
+    wins for sure (Chinese: three bytes a character, each three characters in QP), that
+    loop is skipped; the choice and the bytes stay the stdlib's.
+    """
+    cte = "base64" if _base64_for_sure(text) else None
+    cte, data = contentmanager._encode_text(text, "utf-8", cte, MAIL_POLICY)  # type: ignore[attr-defined]
     return cte, data
+
+
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+
+
+def _base64_for_sure(text: str) -> bool:
+    """Whether the stdlib's heuristic (`contentmanager._encode_text`) picks base64 for `text`,
+    decided without encoding it in QP; False also when that is not certain."""
+    if text.isascii():
+        return False  # 7bit, or quoted-printable for long lines: the stdlib decides
+    lines = text.encode("utf-8").splitlines()[:10]
+    sniff = b"\r\n".join(lines) + b"\r\n"
+    high = len(sniff) - len(sniff.translate(None, _HIGH_BYTES))
+    # QP writes each byte at least once and each of these as "=XX", and each CRLF as one
+    # line end: it cannot be shorter than this.
+    least_qp = len(sniff) - len(lines) + 2 * high
+    return least_qp > len(binascii.b2a_base64(sniff))
 
 
 def _set_body(msg: EmailMessage, text: str, html: str | None) -> None:

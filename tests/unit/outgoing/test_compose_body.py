@@ -65,3 +65,40 @@ def test_a_boundary_a_part_contains_is_not_used(monkeypatch: pytest.MonkeyPatch)
     assert f'boundary="{taken}.0"'.encode() in raw
     assert raw.count(f"--{taken}.0\r\n".encode()) == 2  # before each part
     assert raw.endswith(f"--{taken}.0--\r\n".encode())
+
+
+def stdlib_choice(text: str) -> tuple[str, str]:
+    from email import contentmanager
+
+    return contentmanager._encode_text(text, "utf-8", None, MAIL_POLICY)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "王芳，您好！\n\n已登记为 ACME-42。\n" * 5,
+        "Hi 王芳,\n\nACME-42 is registered; we answer within one working day.\n",
+        "Grüße aus Zürich\n" + "plain ASCII line\n" * 20,
+        "é" * 10 + "\n" + "a" * 300 + "\n",
+        "ascii only\n",
+        "\u0085 next-line character, \x0b and \x0c\n",
+        "尾\n" + "\n" * 12 + "x",
+    ],
+)
+def test_the_encoding_chosen_is_the_stdlibs(text: str) -> None:
+    assert compose._encoded(text) == stdlib_choice(text)
+
+
+def test_the_encoding_chosen_is_the_stdlibs_for_any_text() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    ascii_chars = list("abc XYZ.,=\t\r\n-")
+    alphabet = st.sampled_from(ascii_chars + list("éüß—“”王芳您好。！") + ["\x85", "😀"])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.text(alphabet, max_size=120), max_size=14).map("\n".join))
+    def check(text: str) -> None:
+        assert compose._encoded(text) == stdlib_choice(text)
+
+    check()
