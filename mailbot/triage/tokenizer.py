@@ -20,7 +20,6 @@ HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = "\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _CJK_RUN = re.compile(f"[{HAN}{CJK_PUNCT}]+")
 SEGMENTERS = ("char", "jieba")
-_LINE_BREAK = re.compile(r"\s*\n\s*(?=\S)")  # a whitespace run with a line break, then text
 
 
 class MixedTokenizer:
@@ -30,6 +29,11 @@ class MixedTokenizer:
         self.vocab = vocab
         self.segmenter = segmenter
         self._latin = spacy.blank("xx", vocab=vocab).tokenizer
+        # spaCy's base exceptions say that a whitespace token is itself, which it is without
+        # them too (the same tokens, tested), but a special case in a text stops spaCy from
+        # remembering how it split the words after it: with them, every line break made the
+        # rest of a mail's words be split again, at about eight times the cost.
+        self._latin.rules = {k: v for k, v in (self._latin.rules or {}).items() if not k.isspace()}
         self._cut: Callable[[str], list[str]] = list
         if segmenter == "jieba":
             import jieba  # optional: only for models trained with segmenter = "jieba"
@@ -39,12 +43,7 @@ class MixedTokenizer:
 
     def __call__(self, text: str) -> Doc:
         if not _CJK_RUN.search(text):
-            if "\n" not in text:
-                return self._latin(text)  # one line, no Han text: the rule-based tokenizer
-            words: list[str] = []
-            spaces: list[bool] = []
-            self._add_lines(text, words, spaces)
-            return Doc(self.vocab, words=words, spaces=spaces)
+            return self._latin(text)  # no Han text: the rule-based tokenizer alone
         words: list[str] = []
         spaces: list[bool] = []
         pos = 0
@@ -66,25 +65,9 @@ class MixedTokenizer:
             chunk = chunk[1:]
             if not chunk:
                 return
-        self._add_lines(chunk, words, spaces)
-
-    def _add_lines(self, chunk: str, words: list[str], spaces: list[bool]) -> None:
-        """spaCy's tokens of a Latin-script chunk, tokenized a line at a time.
-
-        The same tokens as the whole chunk at once: spaCy splits at every whitespace run
-        first, and cuts here are only after a run with a line break. But spaCy remembers
-        how it split a word only until the first special case in the text it is given,
-        and a line break is one: given whole, a mail's words after its first line were
-        split again each time; line by line, they come from spaCy's cache.
-        """
-        start = 0
-        for end in [m.end() for m in _LINE_BREAK.finditer(chunk)] + [len(chunk)]:
-            if end <= start:
-                continue
-            for token in self._latin(chunk[start:end]):
-                words.append(token.text)
-                spaces.append(bool(token.whitespace_))
-            start = end
+        for token in self._latin(chunk):
+            words.append(token.text)
+            spaces.append(bool(token.whitespace_))
 
     # Nothing to store: the tokenizer is rebuilt from config.cfg.
     def to_bytes(self, **_: Any) -> bytes:
