@@ -5,8 +5,7 @@ triage = Triage.load()                  # bundled rules/ and models/triage/
 verdict = triage.classify(message)      # a mailbot.message.Message
 
 `Triage` is imported on first use: it brings spaCy (over half a second), which a command
-that only reads verdicts, or a pipeline still fetching while its model loads, need not wait
-for.
+that only reads verdicts (`mailbot queue`, the web workspace) need not wait for.
 """
 
 from __future__ import annotations
