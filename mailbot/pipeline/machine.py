@@ -180,8 +180,7 @@ class Pipeline:
                 break
             with self.source_factory(box, self.stop_event) as source:
                 total.add(self.intake(source, box, failed_now))
-        total.add(self.advance(failed_now))
-        self.send(until_done=True)
+        total.add(self.advance(failed_now, then_send=True))
         return total
 
     @contextmanager
@@ -252,13 +251,16 @@ class Pipeline:
                 plural(mails, "outgoing mail"),
             )
 
-    def advance(self, failed_now: set[int] | None = None) -> RunStats:
+    def advance(self, failed_now: set[int] | None = None, *, then_send: bool = False) -> RunStats:
         """Run the stages until none has a due message (or a stop is requested).
 
         A message that fails is not tried again in the same call (nor in calls given the
         same `failed_now`), even when its retry is due at once. Once a stage worked a full
         batch (a backlog: a first start, a catch-up after an outage, `run
         --once`), what they queue is delivered meanwhile, not after the whole backlog.
+        `then_send`: once the stages are done, deliver what is due (`send(until_done=True)`)
+        before the delivery meanwhile stops, so the rest of a backlog's mail goes out over
+        both at once.
         """
         stats = RunStats()
         failed_now = set() if failed_now is None else failed_now
@@ -274,6 +276,11 @@ class Pipeline:
                     moved += worked
                 if moved == 0:
                     break
+            if then_send:
+                self.send(until_done=True)
+        if then_send and delivering:
+            # What the delivery meanwhile gave back as it stopped (its connection lost).
+            self.send(until_done=True)
         return stats
 
     def advance_stage(

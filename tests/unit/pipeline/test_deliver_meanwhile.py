@@ -4,6 +4,8 @@ still worked: only what an answer batch committed, each mail once."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,44 @@ def test_acknowledgements_go_out_while_later_mails_are_worked(
         assert seen and seen[0] == (STAGE_BATCH, STAGE_BATCH)
         files = bot.outbox_files("ack")
         assert len(files) == total  # every mail answered once, nothing twice
+        assert len({f.read_bytes() for f in files}) == total
+
+
+def test_what_is_left_of_a_backlog_goes_out_over_both_deliveries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the stages are done, `run --once` sends what is left while the delivery
+    meanwhile still runs (two connections drain the outbox), each mail once."""
+    running = threading.Event()
+    real = Pipeline._delivering_meanwhile
+
+    @contextmanager
+    def watched(self: Pipeline) -> Iterator[None]:
+        with real(self):
+            running.set()
+            try:
+                yield
+            finally:
+                running.clear()
+
+    monkeypatch.setattr(Pipeline, "_delivering_meanwhile", watched)
+    beside: list[bool] = []  # at each delivery of the run itself: was the other one running?
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+
+        def deliver() -> SendStats:
+            if threading.current_thread() is threading.main_thread():
+                beside.append(running.is_set())
+            return bot.send()
+
+        bot.delivery = deliver
+        total = STAGE_BATCH + 20
+        for n in range(total):
+            bot.deliver(f"client{n % 7}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        bot.run()
+        assert beside[0] is True  # the run's own first delivery: beside the other one
+        assert beside[-1] is False  # its last: after the other stopped, for what it left
+        files = bot.outbox_files("ack")
+        assert len(files) == total
         assert len({f.read_bytes() for f in files}) == total
 
 

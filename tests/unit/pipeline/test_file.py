@@ -156,7 +156,7 @@ def test_a_crash_between_store_and_filing_is_finished_next_run(
 ) -> None:
     inbox.deliver_bytes(mail(1, "Bug"))
     # As if killed after the intake, before any later stage.
-    monkeypatch.setattr(Pipeline, "advance", lambda self, failed_now=None: RunStats())
+    monkeypatch.setattr(Pipeline, "advance", lambda self, failed_now=None, **_: RunStats())
     inbox.run()
     assert inbox.items() == []
     monkeypatch.undo()
