@@ -425,7 +425,11 @@ class Pipeline:
         """
         done: list[tuple[StoredMessage, str]] = []
         retried = 0
-        with self.db.batch() as session:
+        # An answer batch renders and composes its mails before it writes anything: on
+        # SQLite the courier then marks mail sent meanwhile, instead of waiting for the
+        # batch's end (`read_then_write`). With savepoints the lock is taken at once.
+        writing_late = stage is ANSWER and not careful
+        with self.db.read_then_write() if writing_late else self.db.batch() as session:
             rows = self._claimed_rows(session, ids)
             # Their items in one query, held here so the session finds them by id.
             items = (

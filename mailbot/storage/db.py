@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -80,6 +80,45 @@ class Database:
             if self.dialect == "sqlite":
                 session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield session
+
+    @contextmanager
+    def read_then_write(self) -> Iterator[Session]:
+        """A session for a batch that reads and works things out first, then writes at its
+        end; no `begin_nested()` in it.
+
+        On SQLite the write lock is taken by the batch's first write, not at its start:
+        while the batch reads and works (renders and composes its mails, say), others
+        write meanwhile, the courier marking mail sent among them. What the batch read
+        before the lock is then checked under it: should another writer have changed a
+        row the batch changes (a PM set the item's status meanwhile), the batch raises
+        `ChangedMeanwhile` and is rolled back whole, to be worked again under the lock
+        from its start (`batch`). On PostgreSQL this is `session`, as `batch` is there.
+        """
+        if self.dialect != "sqlite":
+            with self.session() as session:
+                yield session
+            return
+        changed: list[str] = []
+
+        def check(session: Session, _flush: object, _instances: object) -> None:
+            self._hold_write_lock(session)
+            changed.extend(changed_meanwhile(session))
+
+        with self.session() as session:
+            event.listen(session, "before_flush", check)
+            try:
+                yield session
+                session.flush()  # what the ORM holds unwritten is checked now
+            finally:
+                event.remove(session, "before_flush", check)
+            if changed:
+                raise ChangedMeanwhile(changed)
+
+    def _hold_write_lock(self, session: Session) -> None:
+        """SQLite: take the write lock now, unless a write in this transaction holds it."""
+        conn = session.connection()
+        if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @contextmanager
     def scratch(self) -> Iterator[Session]:
@@ -156,6 +195,42 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class ChangedMeanwhile(Exception):
+    """Rows a batch changed were changed by another writer after the batch read them."""
+
+    def __init__(self, rows: list[str]) -> None:
+        super().__init__(f"changed meanwhile by another writer: {', '.join(rows)}")
+        self.rows = rows
+
+
+def changed_meanwhile(session: Session) -> list[str]:
+    """The rows this session changed whose changed columns no longer hold, in the database,
+    what the session read there ("Item 7"); [] when every one still does. Only sound with
+    the write lock held, so that nobody changes them between this look and the write."""
+    found: list[str] = []
+    with session.no_autoflush:
+        for obj in list(session.dirty):
+            state = inspect(obj)
+            if state.identity is None:
+                continue
+            read = {
+                prop.key: state.attrs[prop.key].history.deleted[0]
+                for prop in state.mapper.column_attrs
+                if state.attrs[prop.key].history.deleted
+            }
+            if not read:
+                continue
+            keys = zip(state.mapper.primary_key, state.identity, strict=True)
+            where = [key == value for key, value in keys]
+            now = session.execute(
+                select(*(getattr(type(obj), name) for name in read)).where(*where)
+            ).one_or_none()
+            if now is None or tuple(now) != tuple(read.values()):
+                identity = "/".join(str(value) for value in state.identity)
+                found.append(f"{state.mapper.class_.__name__} {identity}")
+    return found
 
 
 # Tests that run the whole suite on PostgreSQL install a function here that maps

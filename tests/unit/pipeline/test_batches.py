@@ -45,3 +45,34 @@ def test_a_batch_that_cannot_be_saved_is_done_one_by_one(
             filed = s.scalars(select(Event).where(Event.kind == "filed")).all()
             assert len(filed) == 3  # filed once each: the failed batch left nothing behind
         assert len(bot.outbox("ack")) == 3
+
+
+def test_a_status_a_person_sets_while_acknowledgements_are_composed_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_backend: str
+) -> None:
+    """An answer batch writes at its end; on SQLite it takes the write lock only then. A PM
+    who moves the item meanwhile is not overwritten: the batch is worked again."""
+    if database_backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    import mailbot.pipeline.answer as answer
+
+    real = answer.send_templated
+    moved: list[str] = []
+
+    def send_templated(session: Any, config: Any, **kwargs: Any) -> Any:
+        if not moved:  # the PM, in the web workspace, while the first mail is composed
+            with bot.session() as s:
+                item = s.scalars(select(Item)).one()
+                moved.append(item.status)
+                item.status = "in_progress"
+        return real(session, config, **kwargs)
+
+    monkeypatch.setattr(answer, "send_templated", send_templated)
+    with MaildirBot(tmp_path) as bot:
+        bot.deliver("anna@acme.example", "Issue: checkout broken", "It fails.")
+        bot.run()
+        assert moved == ["new"]
+        with bot.session() as s:
+            assert s.scalars(select(Item.status)).one() == "in_progress"
+        assert len(bot.outbox("ack")) == 1
+        assert states(bot) == [MessageState.ANSWERED]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from mailbot.errors import StorageError
-from mailbot.storage.db import open_database
-from mailbot.storage.models import Base
+from mailbot.storage.db import ChangedMeanwhile, Database, open_database
+from mailbot.storage.models import Base, ProjectCounter
 from mailbot.storage.search import is_search_table
 
 
@@ -184,3 +185,65 @@ def test_a_batch_is_one_transaction_with_a_savepoint_per_piece(tmp_path: Path) -
     with db.session() as session:
         keys = session.scalars(select(ProjectCounter.project_key)).all()
     assert keys == ["A"]
+
+
+def _other_writer(path: Path) -> sqlite3.Connection:
+    """Another process's connection, which does not wait for the write lock: a write it
+    cannot make at once is refused ("database is locked")."""
+    return sqlite3.connect(path, timeout=0, isolation_level=None)
+
+
+def _counters(db: Database) -> dict[str, int]:
+    with db.session() as session:
+        return dict(
+            session.execute(select(ProjectCounter.project_key, ProjectCounter.last_number)).all()
+        )
+
+
+def test_a_read_then_write_batch_leaves_the_lock_to_others_until_it_writes(
+    tmp_path: Path, database_backend: str
+) -> None:
+    if database_backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = tmp_path / "m.sqlite3"
+    db = open_database(f"sqlite:///{path}")
+    with db.session() as session:
+        session.add(ProjectCounter(project_key="A", last_number=1))
+    other = _other_writer(path)
+    with db.read_then_write() as session:
+        counter = session.get(ProjectCounter, "A")
+        assert counter is not None
+        other.execute("INSERT INTO project_counters VALUES ('B', 1)")  # not refused
+        counter.last_number = 2
+    assert _counters(db) == {"A": 2, "B": 1}
+    with db.batch() as session:  # the lock from the start, as a batch with savepoints needs
+        session.get(ProjectCounter, "A")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("INSERT INTO project_counters VALUES ('C', 1)")
+    other.close()
+
+
+def test_a_row_another_writer_changed_meanwhile_is_not_overwritten(
+    tmp_path: Path, database_backend: str
+) -> None:
+    if database_backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = tmp_path / "m.sqlite3"
+    db = open_database(f"sqlite:///{path}")
+    with db.session() as session:
+        session.add_all([ProjectCounter(project_key=k, last_number=1) for k in "AB"])
+    other = _other_writer(path)
+    with pytest.raises(ChangedMeanwhile, match="ProjectCounter A"), db.read_then_write() as s:
+        a, b = s.get(ProjectCounter, "A"), s.get(ProjectCounter, "B")
+        assert a is not None and b is not None
+        other.execute("UPDATE project_counters SET last_number = 7 WHERE project_key = 'A'")
+        a.last_number, b.last_number = 2, 2
+    assert _counters(db) == {"A": 7, "B": 1}  # the other's change stands; ours is all undone
+    # A row the other writer changed that the batch only read is no conflict.
+    with db.read_then_write() as s:
+        a, b = s.get(ProjectCounter, "A"), s.get(ProjectCounter, "B")
+        assert a is not None and b is not None
+        other.execute("UPDATE project_counters SET last_number = 8 WHERE project_key = 'A'")
+        b.last_number = 3
+    assert _counters(db) == {"A": 8, "B": 3}
+    other.close()
