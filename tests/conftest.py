@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 
@@ -138,3 +139,13 @@ def restore_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def restore_collector() -> Iterator[None]:
+    """`mailbot run` sets start-up objects aside from the garbage collector and lets it look
+    less often (`cmd_run.settle_collector`): not for the tests that follow one run here."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mailbot.cli import main
+from mailbot.cli.cmd_run import YOUNG_OBJECTS
 from mailbot.config import Config
 from mailbot.config_types import AckConfig, Folders, MailboxConfig
 from mailbot.sources.maildir import ensure_maildir, maildir_folder
@@ -148,6 +150,9 @@ def test_run_once_and_messages_commands(
         f'[database]\nurl = "sqlite:///mb.sqlite3"\n'
     )
     assert main(["--config", str(cfg), "run", "--once"]) == 0
+    # What start-up made is set aside from the collector, which looks less often.
+    assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold()[0] == YOUNG_OBJECTS
     capsys.readouterr()
     assert main(["--config", str(cfg), "messages", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
