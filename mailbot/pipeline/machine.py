@@ -965,9 +965,10 @@ class Pipeline:
             self._settle(source, leftover)
 
         # A batch's bytes are parsed (in the helper processes, on a thread here that mostly
-        # waits for them) while they are stored, and the next batch while this one's server
-        # copies move. Parsing changes nothing: each batch still commits its bytes, then
-        # what they say, then moves its server copies, and only then is the next stored.
+        # waits for them) while they are stored, and the next batch while this one's parse
+        # is recorded and its server copies move. Parsing changes nothing: each batch still
+        # commits its bytes, then what they say, then moves its server copies, and only
+        # then is the next stored.
         batches = iter(source.fetch(after, box.batch_size))
         with ThreadPoolExecutor(1, thread_name_prefix="parse-ahead") as reading:
             ahead = self._fetch_ahead(batches, reading)
@@ -984,8 +985,19 @@ class Pipeline:
                         claimed_by=work.worker_name(),
                         claimed_until=now + STAGE_LEASE,
                     )
-                # Committed: the bytes are safe. Record what is new, so a mail that is not
-                # a mail goes to the failed folder; then the server copies may move.
+                # Committed: the bytes are safe. The next batch is fetched now, so the
+                # helpers parse it while this one's parse is recorded and its copies move;
+                # should that fetch fail (the connection cut), it is raised once this
+                # batch's parse is recorded, as it would have been fetched after it.
+                fetch_failed: Exception | None = None
+                try:
+                    ahead = (
+                        None if self.stop_event.is_set() else self._fetch_ahead(batches, reading)
+                    )
+                except Exception as err:
+                    ahead, fetch_failed = None, err
+                # Record what is new, so a mail that is not a mail goes to the failed
+                # folder; then the server copies may move.
                 fresh = [s for s in stored if s.outcome == "stored"]
                 parse_stats = RunStats()
                 self.advance_stage(
@@ -995,7 +1007,8 @@ class Pipeline:
                     failed_now=failed_now,
                     read=self._read_ahead(fresh, parsing),
                 )
-                ahead = None if self.stop_event.is_set() else self._fetch_ahead(batches, reading)
+                if fetch_failed is not None:
+                    raise fetch_failed
                 self._settle(source, self._targets(stored))
                 self._log(box.name, stored)
                 stats.fetched += len(stored)
