@@ -100,17 +100,25 @@ def store_batch(
             )
         )
     }
-    seen_locs: dict[int, tuple[int, int]] = {
-        uid: (loc_id, pk)
-        for loc_id, uid, pk in session.execute(
-            select(Location.id, Location.uid, Location.message_pk).where(
-                Location.account == account,
-                Location.folder == folder,
-                Location.uidvalidity == uidvalidity,
-                Location.uid.in_([m.uid for m in batch]),
-            )
+    seen_locs: dict[int, tuple[int, int]] = {}
+    # A place that held other bytes before (a Maildir file name used again, which no
+    # delivery agent does but a copy made by hand may, or a UID an IMAP server gave out
+    # twice) holds new mail, not the one stored from there before.
+    reused: dict[int, tuple[int, int]] = {}  # uid -> (location, the message stored before)
+    for loc_id, uid, pk, sha in session.execute(
+        select(Location.id, Location.uid, Location.message_pk, StoredMessage.sha256)
+        .join(StoredMessage, StoredMessage.id == Location.message_pk)
+        .where(
+            Location.account == account,
+            Location.folder == folder,
+            Location.uidvalidity == uidvalidity,
+            Location.uid.in_([m.uid for m in batch]),
         )
-    }
+    ):
+        if sha == digests[uid]:
+            seen_locs[uid] = (loc_id, pk)
+        else:
+            reused[uid] = (loc_id, pk)
     fresh = [m for m in batch if m.uid not in seen_locs]
     new: dict[str, RawMail] = {}
     for mail in fresh:
@@ -167,11 +175,28 @@ def store_batch(
             }
         )
     if loc_rows:
-        inserted_locs = session.execute(
-            insert(Location).returning(Location.id, sort_by_parameter_order=True), loc_rows
-        )
-        for (loc_id,), row in zip(inserted_locs, loc_rows, strict=True):
-            seen_locs[row["uid"]] = (loc_id, row["message_pk"])
+        added = [row for row in loc_rows if row["uid"] not in reused]
+        if added:
+            inserted_locs = session.execute(
+                insert(Location).returning(Location.id, sort_by_parameter_order=True), added
+            )
+            for (loc_id,), row in zip(inserted_locs, added, strict=True):
+                seen_locs[row["uid"]] = (loc_id, row["message_pk"])
+        for row in loc_rows:
+            if row["uid"] in reused:  # the place now holds this mail; it moves again
+                loc_id = reused[row["uid"]][0]
+                session.execute(
+                    update(Location)
+                    .where(Location.id == loc_id)
+                    .values(
+                        message_pk=row["message_pk"],
+                        key=row["key"],
+                        server_target=row["server_target"],
+                        server_done=False,
+                        seen_at=datetime.now(UTC),
+                    )
+                )
+                seen_locs[row["uid"]] = (loc_id, row["message_pk"])
         session.execute(
             insert(Event),
             [
@@ -179,7 +204,16 @@ def store_batch(
                     "message_pk": row["message_pk"],
                     "kind": outcomes[row["uid"]],
                     "actor": "mailbot",
-                    "detail": {"account": account, "folder": folder, "uid": row["uid"]},
+                    "detail": {
+                        "account": account,
+                        "folder": folder,
+                        "uid": row["uid"],
+                        **(
+                            {"place_held_before": reused[row["uid"]][1]}
+                            if row["uid"] in reused
+                            else {}
+                        ),
+                    },
                 }
                 for row in loc_rows
             ],

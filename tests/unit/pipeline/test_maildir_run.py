@@ -160,3 +160,28 @@ def test_run_once_and_messages_commands(
     assert {"message_id", "from", "subject", "new_text", "signals", "defects"} <= set(rows[0])
     capsysbinary = rows[0]["id"]
     assert main(["--config", str(cfg), "messages", "--raw", str(capsysbinary)]) == 0
+
+
+def test_a_file_name_used_again_for_other_mail_is_new_mail(tmp_path: Path, maildir: Path) -> None:
+    """No delivery agent reuses a Maildir name, but a copy made by hand may: the mail under
+    a known name is new mail when its bytes differ, and the same bytes again are not."""
+    first, second = make_mails(2)
+    config = make_config(tmp_path, maildir)
+    db = open_database(config.database_url)
+    deliver(maildir, "1.M1.host", first)
+    assert make_pipeline(config, db).run_once().stored == 1
+    deliver(maildir, "1.M1.host", second)
+    stats = make_pipeline(config, db).run_once()
+    assert (stats.stored, stats.duplicates) == (1, 0)
+    assert files(maildir, "INBOX") == []
+    with db.session() as s:
+        rows = s.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
+        assert [r.state for r in rows] == [MessageState.ANSWERED] * 2
+        assert rows[1].subject != rows[0].subject
+        assert s.scalar(select(func.count()).select_from(Location)) == 1  # one place, moved on
+        stored = s.scalars(select(Event).where(Event.message_pk == rows[1].id)).first()
+        assert stored is not None and stored.detail["place_held_before"] == rows[0].id
+    deliver(maildir, "1.M1.host", second)  # the same bytes under the same name: known
+    assert make_pipeline(config, db).run_once().duplicates == 1
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(StoredMessage)) == 2
