@@ -9,12 +9,13 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, inspect, select, text, tuple_
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -209,27 +210,39 @@ def changed_meanwhile(session: Session) -> list[str]:
     """The rows this session changed whose changed columns no longer hold, in the database,
     what the session read there ("Item 7"); [] when every one still does. Only sound with
     the write lock held, so that nobody changes them between this look and the write."""
+    # (class, changed columns) -> {primary key: the values read}: one query for each
+    read: dict[tuple[type, tuple[str, ...]], dict[tuple[Any, ...], tuple[Any, ...]]] = {}
+    for obj in list(session.dirty):
+        state = inspect(obj)
+        if state.identity is None:
+            continue
+        changed = {
+            prop.key: state.attrs[prop.key].history.deleted[0]
+            for prop in state.mapper.column_attrs
+            if state.attrs[prop.key].history.deleted
+        }
+        if changed:
+            group = read.setdefault((type(obj), tuple(changed)), {})
+            group[tuple(state.identity)] = tuple(changed.values())
     found: list[str] = []
     with session.no_autoflush:
-        for obj in list(session.dirty):
-            state = inspect(obj)
-            if state.identity is None:
-                continue
-            read = {
-                prop.key: state.attrs[prop.key].history.deleted[0]
-                for prop in state.mapper.column_attrs
-                if state.attrs[prop.key].history.deleted
+        for (model, names), rows in read.items():
+            keys = inspect(model).primary_key
+            columns = [getattr(model, name) for name in names]
+            now = {
+                tuple(found_row[: len(keys)]): tuple(found_row[len(keys) :])
+                for found_row in session.execute(
+                    select(*keys, *columns).where(
+                        keys[0].in_([i for (i,) in rows])
+                        if len(keys) == 1
+                        else tuple_(*keys).in_(list(rows))
+                    )
+                )
             }
-            if not read:
-                continue
-            keys = zip(state.mapper.primary_key, state.identity, strict=True)
-            where = [key == value for key, value in keys]
-            now = session.execute(
-                select(*(getattr(type(obj), name) for name in read)).where(*where)
-            ).one_or_none()
-            if now is None or tuple(now) != tuple(read.values()):
-                identity = "/".join(str(value) for value in state.identity)
-                found.append(f"{state.mapper.class_.__name__} {identity}")
+            for identity, values in rows.items():
+                if now.get(identity) != values:
+                    shown = "/".join(str(value) for value in identity)
+                    found.append(f"{model.__name__} {shown}")
     return found
 
 

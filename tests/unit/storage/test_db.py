@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from mailbot.errors import StorageError
 from mailbot.storage.db import ChangedMeanwhile, Database, open_database
-from mailbot.storage.models import Base, ProjectCounter
+from mailbot.storage.models import Base, Cursor, ProjectCounter
 from mailbot.storage.search import is_search_table
 
 
@@ -246,4 +246,24 @@ def test_a_row_another_writer_changed_meanwhile_is_not_overwritten(
         other.execute("UPDATE project_counters SET last_number = 8 WHERE project_key = 'A'")
         b.last_number = 3
     assert _counters(db) == {"A": 8, "B": 3}
+    other.close()
+
+
+def test_a_row_with_a_key_of_two_columns_changed_meanwhile_is_found(
+    tmp_path: Path, database_backend: str
+) -> None:
+    if database_backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = tmp_path / "m.sqlite3"
+    db = open_database(f"sqlite:///{path}")
+    with db.session() as session:
+        session.add_all(
+            [Cursor(account="a", folder=f, uidvalidity=1, last_uid=1) for f in ("INBOX", "Old")]
+        )
+    other = _other_writer(path)
+    with pytest.raises(ChangedMeanwhile, match="Cursor a/INBOX"), db.read_then_write() as s:
+        cursors = s.scalars(select(Cursor)).all()
+        other.execute("UPDATE cursors SET last_uid = 9 WHERE folder = 'INBOX'")
+        for cursor in cursors:
+            cursor.last_uid = 5
     other.close()
