@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from sqlite3 import Connection
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -187,10 +189,17 @@ def test_a_batch_is_one_transaction_with_a_savepoint_per_piece(tmp_path: Path) -
     assert keys == ["A"]
 
 
-def _other_writer(path: Path) -> sqlite3.Connection:
-    """Another process's connection, which does not wait for the write lock: a write it
-    cannot make at once is refused ("database is locked")."""
-    return sqlite3.connect(path, timeout=0, isolation_level=None)
+@pytest.fixture
+def two_writers(tmp_path: Path, database_backend: str) -> Iterator[tuple[Database, Connection]]:
+    """An SQLite database, and another process's connection to it that does not wait for
+    the write lock: a write it cannot make at once is refused ("database is locked")."""
+    if database_backend != "sqlite":
+        pytest.skip("SQLite's write lock")
+    path = tmp_path / "m.sqlite3"
+    db = open_database(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    yield db, other
+    other.close()
 
 
 def _counters(db: Database) -> dict[str, int]:
@@ -201,15 +210,11 @@ def _counters(db: Database) -> dict[str, int]:
 
 
 def test_a_read_then_write_batch_leaves_the_lock_to_others_until_it_writes(
-    tmp_path: Path, database_backend: str
+    two_writers: tuple[Database, Connection],
 ) -> None:
-    if database_backend != "sqlite":
-        pytest.skip("SQLite's write lock")
-    path = tmp_path / "m.sqlite3"
-    db = open_database(f"sqlite:///{path}")
+    db, other = two_writers
     with db.session() as session:
         session.add(ProjectCounter(project_key="A", last_number=1))
-    other = _other_writer(path)
     with db.read_then_write() as session:
         counter = session.get(ProjectCounter, "A")
         assert counter is not None
@@ -220,19 +225,14 @@ def test_a_read_then_write_batch_leaves_the_lock_to_others_until_it_writes(
         session.get(ProjectCounter, "A")
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("INSERT INTO project_counters VALUES ('C', 1)")
-    other.close()
 
 
 def test_a_row_another_writer_changed_meanwhile_is_not_overwritten(
-    tmp_path: Path, database_backend: str
+    two_writers: tuple[Database, Connection],
 ) -> None:
-    if database_backend != "sqlite":
-        pytest.skip("SQLite's write lock")
-    path = tmp_path / "m.sqlite3"
-    db = open_database(f"sqlite:///{path}")
+    db, other = two_writers
     with db.session() as session:
         session.add_all([ProjectCounter(project_key=k, last_number=1) for k in "AB"])
-    other = _other_writer(path)
     with pytest.raises(ChangedMeanwhile, match="ProjectCounter A"), db.read_then_write() as s:
         a, b = s.get(ProjectCounter, "A"), s.get(ProjectCounter, "B")
         assert a is not None and b is not None
@@ -246,24 +246,18 @@ def test_a_row_another_writer_changed_meanwhile_is_not_overwritten(
         other.execute("UPDATE project_counters SET last_number = 8 WHERE project_key = 'A'")
         b.last_number = 3
     assert _counters(db) == {"A": 8, "B": 3}
-    other.close()
 
 
 def test_a_row_with_a_key_of_two_columns_changed_meanwhile_is_found(
-    tmp_path: Path, database_backend: str
+    two_writers: tuple[Database, Connection],
 ) -> None:
-    if database_backend != "sqlite":
-        pytest.skip("SQLite's write lock")
-    path = tmp_path / "m.sqlite3"
-    db = open_database(f"sqlite:///{path}")
+    db, other = two_writers
     with db.session() as session:
         session.add_all(
             [Cursor(account="a", folder=f, uidvalidity=1, last_uid=1) for f in ("INBOX", "Old")]
         )
-    other = _other_writer(path)
     with pytest.raises(ChangedMeanwhile, match="Cursor a/INBOX"), db.read_then_write() as s:
         cursors = s.scalars(select(Cursor)).all()
         other.execute("UPDATE cursors SET last_uid = 9 WHERE folder = 'INBOX'")
         for cursor in cursors:
             cursor.last_uid = 5
-    other.close()
