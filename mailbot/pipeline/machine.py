@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
@@ -62,6 +63,7 @@ from mailbot.storage.store import (
     abandon_stale_locations,
     get_cursor,
     mark_server_done,
+    message_fields,
     pending_locations,
     set_server_target,
     store_batch,
@@ -575,11 +577,27 @@ class Pipeline:
                         log.exception("recording the parsed message %s failed", row_id)
                         failures[row_id] = blame(err)
                         continue
-                else:
-                    record_parsed(row, parsed[row_id])
-                    self._advance_row(row, PARSE)
                 retried += retry
                 done.append(row)
+            if not careful and done:
+                # One statement for the batch, each row's whole parse in it: the ORM would
+                # write a statement for each set of columns that changed, and compare first.
+                table = StoredMessage.__table__
+                session.execute(
+                    update(table).where(table.c.id == bindparam("row_id")),
+                    [
+                        {
+                            "row_id": row.id,
+                            **message_fields(parsed[row.id]),
+                            "state": PARSE.makes,
+                            "failed_stage": None,
+                            "error": None,
+                        }
+                        for row in done
+                    ],
+                )
+                for row in done:  # as now written, for what reads them after the batch
+                    set_committed_value(row, "state", PARSE.makes)
             work.finish_many(session, StoredMessage, [row.id for row in done], self.clock())
         return done, retried
 

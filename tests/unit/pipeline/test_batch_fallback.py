@@ -5,6 +5,7 @@ recorded as failed after one try, like any other failure, and the rest commit.""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 from sqlalchemy import event, select
 
 import mailbot.pipeline.machine
+import mailbot.pipeline.stages
+import mailbot.storage.store
 from mailbot.storage.models import Event, MessageState, StoredMessage
 from tests.support.pipeline import MaildirBot
 
@@ -55,14 +58,17 @@ def test_a_failure_found_only_when_the_batch_is_written_is_isolated(
 ) -> None:
     """A bad value shows when the batch is flushed, not in any message's work: the batch
     worked with savepoints finds the one message it belongs to."""
-    real = mailbot.pipeline.machine.record_parsed
+    real = mailbot.storage.store.message_fields
 
-    def record_parsed(row: StoredMessage, message: Any) -> None:
-        real(row, message)
+    def message_fields(message: Any) -> dict[str, Any]:
+        fields = real(message)
         if message.subject == "Issue: bad":
-            row.sha256 = "0" * 64  # no such blob: the foreign key refuses it at the flush
+            fields["sent_at"] = datetime(2026, 1, 1)  # no zone: refused as it is written
+        return fields
 
-    monkeypatch.setattr(mailbot.pipeline.machine, "record_parsed", record_parsed)
+    # The batch's one statement, and each message's own in a savepoint.
+    monkeypatch.setattr(mailbot.pipeline.machine, "message_fields", message_fields)
+    monkeypatch.setattr(mailbot.pipeline.stages, "message_fields", message_fields)
     with MaildirBot(tmp_path, max_attempts=3, retry_delay=3600.0) as bot:
         savepoints: list[str] = []
 

@@ -76,3 +76,39 @@ def test_a_status_a_person_sets_while_acknowledgements_are_composed_stands(
             assert s.scalars(select(Item.status)).one() == "in_progress"
         assert len(bot.outbox("ack")) == 1
         assert states(bot) == [MessageState.ANSWERED]
+
+
+def test_a_parsed_batch_is_recorded_whole_in_one_statement(tmp_path: Path) -> None:
+    """Every column of the parse is written, as the parser read it, by one statement for the
+    batch's messages."""
+    from sqlalchemy import event
+
+    from mailbot.parse import parse_bytes
+    from mailbot.storage.models import Blob
+    from mailbot.storage.store import message_fields
+
+    updates: list[str] = []
+    with MaildirBot(tmp_path) as bot:
+        event.listen(
+            bot.db.engine,
+            "before_cursor_execute",
+            lambda _c, _cur, statement, *_a: (
+                updates.append(statement)
+                if statement.startswith("UPDATE messages SET message_id")
+                else None
+            ),
+        )
+        bot.deliver("anna@acme.example", "Issue: checkout broken", "It fails.\n\n> old")
+        bot.deliver(
+            "李娜 <li@acme.example>",
+            "发票导出失败",
+            "导出发票时报错。",
+            extra="Cc: bo@acme.example\r\n",
+        )
+        bot.run()
+        assert len(updates) == 1
+        with bot.session() as s:
+            for row in s.scalars(select(StoredMessage)):
+                data = s.scalar(select(Blob.data).where(Blob.sha256 == row.sha256))
+                for key, value in message_fields(parse_bytes(bytes(data))).items():
+                    assert getattr(row, key) == value, key
