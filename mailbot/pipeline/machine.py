@@ -571,35 +571,41 @@ class Pipeline:
                 if careful:
                     try:
                         with session.begin_nested():
-                            record_parsed(row, parsed[row_id])
-                            self._advance_row(row, PARSE)
+                            self._write_parsed(session, [row], parsed)
                     except Exception as err:
                         log.exception("recording the parsed message %s failed", row_id)
                         failures[row_id] = blame(err)
                         continue
                 retried += retry
                 done.append(row)
-            if not careful and done:
-                # One statement for the batch, each row's whole parse in it: the ORM would
-                # write a statement for each set of columns that changed, and compare first.
-                table = StoredMessage.__table__
-                session.execute(
-                    update(table).where(table.c.id == bindparam("row_id")),
-                    [
-                        {
-                            "row_id": row.id,
-                            **message_fields(parsed[row.id]),
-                            "state": PARSE.makes,
-                            "failed_stage": None,
-                            "error": None,
-                        }
-                        for row in done
-                    ],
-                )
-                for row in done:  # as now written, for what reads them after the batch
-                    set_committed_value(row, "state", PARSE.makes)
+            if not careful:
+                self._write_parsed(session, done, parsed)
             work.finish_many(session, StoredMessage, [row.id for row in done], self.clock())
         return done, retried
+
+    def _write_parsed(
+        self, session: Session, rows: Sequence[StoredMessage], parsed: dict[int, Message]
+    ) -> None:
+        """The rows' parses and their new state, in one statement: the ORM would write one for
+        each set of columns that changed, and compare every column first."""
+        if not rows:
+            return
+        table = StoredMessage.__table__
+        session.execute(
+            update(table).where(table.c.id == bindparam("row_id")),
+            [
+                {
+                    "row_id": row.id,
+                    **message_fields(parsed[row.id]),
+                    "state": PARSE.makes,
+                    "failed_stage": None,
+                    "error": None,
+                }
+                for row in rows
+            ],
+        )
+        for row in rows:  # as now written, for what reads them after the batch
+            set_committed_value(row, "state", PARSE.makes)
 
     def _claimed_rows(self, session: Session, ids: Sequence[int]) -> dict[int, StoredMessage]:
         """The rows of `ids` still claimed by this process, in the order of `ids`."""

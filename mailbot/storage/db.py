@@ -79,7 +79,7 @@ class Database:
         """
         with self.session() as session:
             if self.dialect == "sqlite":
-                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                self._hold_write_lock(session)
             yield session
 
     @contextmanager

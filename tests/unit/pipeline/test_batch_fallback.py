@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import event, select
 
 import mailbot.pipeline.machine
-import mailbot.pipeline.stages
 import mailbot.storage.store
 from mailbot.storage.models import Event, MessageState, StoredMessage
 from tests.support.pipeline import MaildirBot
@@ -66,9 +65,7 @@ def test_a_failure_found_only_when_the_batch_is_written_is_isolated(
             fields["sent_at"] = datetime(2026, 1, 1)  # no zone: refused as it is written
         return fields
 
-    # The batch's one statement, and each message's own in a savepoint.
     monkeypatch.setattr(mailbot.pipeline.machine, "message_fields", message_fields)
-    monkeypatch.setattr(mailbot.pipeline.stages, "message_fields", message_fields)
     with MaildirBot(tmp_path, max_attempts=3, retry_delay=3600.0) as bot:
         savepoints: list[str] = []
 
