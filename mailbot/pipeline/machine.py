@@ -427,6 +427,7 @@ class Pipeline:
         """
         done: list[tuple[StoredMessage, str]] = []
         retried = 0
+        now = self.clock()
         # An answer batch renders and composes its mails before it writes anything: on
         # SQLite the courier then marks mail sent meanwhile, instead of waiting for the
         # batch's end (`read_then_write`). With savepoints the lock is taken at once.
@@ -456,11 +457,11 @@ class Pipeline:
                         with session.begin_nested():
                             note = self._work(session, stage, row, message, batch)
                             if not at_end:
-                                self._advance_row(row, stage)
+                                self._advance_row(row, stage, now)
                     else:
                         note = self._work(session, stage, row, message, batch)
                         if not at_end:
-                            self._advance_row(row, stage)
+                            self._advance_row(row, stage, now)
                 except Exception as err:
                     error = blame(err)  # the database gone is no message's fault: raised on
                     if not isinstance(err, StageError):
@@ -481,10 +482,9 @@ class Pipeline:
                 session.execute(
                     update(StoredMessage)
                     .where(StoredMessage.id.in_([row.id for row, _ in done]))
-                    .values(state=stage.makes, failed_stage=None, error=None)
+                    .values(**self._advanced_values(stage, now))
                     .execution_options(synchronize_session=False)
                 )
-            work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
             del items
         return done, retried
 
@@ -537,22 +537,57 @@ class Pipeline:
             self._failed(PARSE, row_id, error, stats)
 
     def _read_batch(self, ids: Sequence[int]) -> ReadBatch:
-        """A batch's stored mails parsed: each claimed one's Message, or why it failed."""
+        """A batch's stored mails parsed: each claimed one's Message, or why it failed.
+
+        Their bytes are read a chunk at a time (`PARSE_CHUNK_BYTES`), in one query each."""
         parsed: dict[int, Message] = {}
         failures: dict[int, str] = {}
+        limit = self.config.max_message_bytes
         with self.db.session() as session:
+            rows = self._claimed_rows(session, ids)
+            sizes: dict[str, int] = dict(
+                session.execute(  # type: ignore[arg-type]
+                    select(Blob.sha256, Blob.size).where(
+                        Blob.sha256.in_({row.sha256 for row in rows.values()})
+                    )
+                ).all()
+            )
             chunk: dict[int, tuple[bytes, int]] = {}  # read by the helpers at once
-            for row_id, row in self._claimed_rows(session, ids).items():
+            whole: dict[int, str] = {}  # to be read into the chunk: row id → sha256
+            held = 0
+
+            def parse_chunk() -> None:
+                nonlocal chunk, whole, held
+                data = dict(
+                    session.execute(  # type: ignore[arg-type]
+                        select(Blob.sha256, Blob.data).where(Blob.sha256.in_(set(whole.values())))
+                    ).all()
+                    if whole
+                    else ()
+                )
+                for row_id, sha256 in whole.items():
+                    chunk[row_id] = (bytes(data.get(sha256) or b""), sizes[sha256])
+                self._parse_chunk(chunk, parsed, failures)
+                chunk, whole, held = {}, {}, 0
+
+            for row_id, row in rows.items():
                 if self.stop_event.is_set():
                     break
+                size = sizes.get(row.sha256)
                 try:
-                    chunk[row_id] = self._stored(session, row)
+                    if size is None:  # a foreign key guarantees it
+                        raise StageError(f"the original bytes of message {row.id} are missing")
+                    if limit is not None and size > limit:
+                        chunk[row_id] = self._stored(session, row)  # its start only
+                        continue
                 except Exception as err:
                     failures[row_id] = blame(err)
-                if sum(len(data) for data, _size in chunk.values()) >= PARSE_CHUNK_BYTES:
-                    self._parse_chunk(chunk, parsed, failures)
-                    chunk = {}
-            self._parse_chunk(chunk, parsed, failures)
+                    continue
+                whole[row_id] = row.sha256
+                held += size
+                if held >= PARSE_CHUNK_BYTES:
+                    parse_chunk()
+            parse_chunk()
         return parsed, failures
 
     def _record_parsed(
@@ -580,7 +615,6 @@ class Pipeline:
                 done.append(row)
             if not careful:
                 self._write_parsed(session, done, parsed)
-            work.finish_many(session, StoredMessage, [row.id for row in done], self.clock())
         return done, retried
 
     def _write_parsed(
@@ -591,21 +625,14 @@ class Pipeline:
         if not rows:
             return
         table = StoredMessage.__table__
+        advanced = self._advanced_values(PARSE, self.clock())
         session.execute(
             update(table).where(table.c.id == bindparam("row_id")),
-            [
-                {
-                    "row_id": row.id,
-                    **message_fields(parsed[row.id]),
-                    "state": PARSE.makes,
-                    "failed_stage": None,
-                    "error": None,
-                }
-                for row in rows
-            ],
+            [{"row_id": row.id, **message_fields(parsed[row.id]), **advanced} for row in rows],
         )
         for row in rows:  # as now written, for what reads them after the batch
-            set_committed_value(row, "state", PARSE.makes)
+            for key, value in advanced.items():
+                set_committed_value(row, key, value)
 
     def _claimed_rows(self, session: Session, ids: Sequence[int]) -> dict[int, StoredMessage]:
         """The rows of `ids` still claimed by this process, in the order of `ids`."""
@@ -710,6 +737,7 @@ class Pipeline:
             else [signals_verdict(m) for _, m, _ in todo]
         )
         done: list[tuple[StoredMessage, str]] = []
+        now = self.clock()
         with self.db.session() as session:
             rows = self._claimed_rows(session, [row_id for row_id, _m, _c in todo])
             for (row_id, message, checked), verdict in zip(todo, verdicts, strict=True):
@@ -729,9 +757,8 @@ class Pipeline:
                     note = f"{verdict.category} ({verdict.confidence:.2f})"
                     if checked is not None and trust.person_said_not_spam(checked):
                         spam.learned_from_not_spam(session, row, verdict.category)
-                self._advance_row(row, CLASSIFY)
+                self._advance_row(row, CLASSIFY, now)
                 done.append((row, note))
-            work.finish_many(session, StoredMessage, [row.id for row, _ in done], self.clock())
         for row, note in done:
             self._log_advanced(row, CLASSIFY, note)
         for (row_id, _message, _checked), verdict in zip(todo, verdicts, strict=True):
@@ -777,14 +804,28 @@ class Pipeline:
         return row
 
     def _advanced(self, session: Session, row: StoredMessage, stage: Stage, note: str) -> None:
-        self._advance_row(row, stage)
-        work.finish(session, StoredMessage, row.id, self.clock())
+        self._advance_row(row, stage, self.clock())
         self._log_advanced(row, stage, note)
 
-    def _advance_row(self, row: StoredMessage, stage: Stage) -> None:
-        """The row's new state, written with the session's next flush (a savepoint's end,
-        the commit): one UPDATE with the stage's other changes, or a batch's at once."""
-        row.state, row.failed_stage, row.error = stage.makes, None, None
+    def _advance_row(self, row: StoredMessage, stage: Stage, now: datetime) -> None:
+        """The row's new state, its claim dropped (due at once for the next stage), written
+        with the session's next flush (a savepoint's end, the commit): one UPDATE with the
+        stage's other changes, or a batch's at once."""
+        for key, value in self._advanced_values(stage, now).items():
+            setattr(row, key, value)
+
+    @staticmethod
+    def _advanced_values(stage: Stage, now: datetime) -> dict[str, object]:
+        """What a message that went through `stage` gets: its new state, no error, and no
+        claim. In the statement that writes the stage's work: on SQLite a message's row is
+        written whole (its texts too) by each UPDATE that touches it."""
+        return {
+            "state": stage.makes,
+            "failed_stage": None,
+            "error": None,
+            "claimed_by": None,
+            "next_attempt_at": now,
+        }
 
     def _log_advanced(self, row: StoredMessage, stage: Stage, note: str) -> None:
         if stage is ANSWER:  # the line an admin reads: who wrote, where it went, the answer

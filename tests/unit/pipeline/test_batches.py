@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-import mailbot.pipeline.machine
-from mailbot.storage import work
+from mailbot.pipeline.file import FileBatch
 from mailbot.storage.models import Event, Item, MessageState, StoredMessage
 from tests.support.pipeline import MaildirBot
 
@@ -24,16 +23,16 @@ def test_a_batch_that_cannot_be_saved_is_done_one_by_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failed: list[str] = []
-    real = work.finish_many
+    real = FileBatch.finish
 
-    def finish_many(session: Any, model: Any, row_ids: Any, now: Any) -> None:
-        # The filing batch (the first with items in it) cannot be saved, once.
-        if not failed and session.scalar(select(func.count()).select_from(Item)):
+    def finish(batch: FileBatch, session: Any) -> None:
+        # The filing batch cannot be saved, once: its end fails inside the transaction.
+        if not failed:
             failed.append("file")
             raise RuntimeError("the database went away")
-        real(session, model, row_ids, now)
+        real(batch, session)
 
-    monkeypatch.setattr(mailbot.pipeline.machine.work, "finish_many", finish_many)
+    monkeypatch.setattr(FileBatch, "finish", finish)
     with MaildirBot(tmp_path) as bot:
         for n in range(3):
             bot.deliver("anna@acme.example", f"Issue: checkout broken {n}", "It fails.")
@@ -44,6 +43,8 @@ def test_a_batch_that_cannot_be_saved_is_done_one_by_one(
             assert s.scalar(select(func.count()).select_from(Item)) == 3
             filed = s.scalars(select(Event).where(Event.kind == "filed")).all()
             assert len(filed) == 3  # filed once each: the failed batch left nothing behind
+            # Each stage dropped its claim with the work it wrote: nothing is held.
+            assert s.scalars(select(StoredMessage.claimed_by).distinct()).all() == [None]
         assert len(bot.outbox("ack")) == 3
 
 
