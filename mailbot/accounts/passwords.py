@@ -8,7 +8,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 DEFAULT_HASHER = PasswordHasher()  # RFC 9106's second choice: t=3, m=64 MiB, p=4
 _HASHER = DEFAULT_HASHER
 # Checked when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a password anyone has")
+# Made at the first sign-in, not at import: every command imports this module, and a
+# hash costs ~0.1 s and 64 MiB on purpose.
+_DUMMY_HASH: str | None = None
 
 
 def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
@@ -19,8 +21,15 @@ def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
     """
     global _HASHER, _DUMMY_HASH
     previous = _HASHER
-    _HASHER, _DUMMY_HASH = hasher, hasher.hash("not a password anyone has")
+    _HASHER, _DUMMY_HASH = hasher, None
     return previous
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _HASHER.hash("not a password anyone has")
+    return _DUMMY_HASH
 
 
 def hash_password(password: str) -> str:
@@ -29,7 +38,7 @@ def hash_password(password: str) -> str:
 
 def password_matches(stored_hash: str | None, password: str) -> bool:
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

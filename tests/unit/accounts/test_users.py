@@ -120,3 +120,21 @@ def test_outside_the_tests_passwords_are_hashed_at_argon2s_full_cost() -> None:
     assert passwords.password_matches(full, "correct horse battery")
     assert not passwords.password_matches(full, "wrong")
     assert isinstance(cheap, PasswordHasher) and cheap.time_cost < 3
+
+
+def test_an_unknown_name_is_checked_against_a_hash_made_at_the_first_sign_in() -> None:
+    import subprocess
+    import sys
+
+    from mailbot.accounts import passwords
+
+    # Not at import: every command imports the module; a full-cost hash is ~0.1 s and 64 MiB.
+    made = subprocess.run(
+        [sys.executable, "-c", "from mailbot.accounts import passwords as p; print(p._DUMMY_HASH)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert made.stdout.strip() == "None"
+    assert not passwords.password_matches(None, "anything")  # checked against the dummy
+    assert passwords._DUMMY_HASH is not None and passwords._DUMMY_HASH.startswith("$argon2id$")
