@@ -52,7 +52,7 @@ def document(parts: Iterable[str | None]) -> str:
             continue
         words = tokens(part[:MAX_DOC_CHARS])
         found.extend(words)
-        size += sum(len(w) + 1 for w in words)
+        size += len(words) + sum(map(len, words))  # the words and a space after each
         if size > MAX_DOC_CHARS:
             break
     return " ".join(found)[:MAX_DOC_CHARS]
