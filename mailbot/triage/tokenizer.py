@@ -20,6 +20,10 @@ HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_PUNCT = "\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _CJK_RUN = re.compile(f"[{HAN}{CJK_PUNCT}]+")
 SEGMENTERS = ("char", "jieba")
+# The Latin text between two Han runs is most often a line break, a number or a product
+# name, the same from mail to mail: its tokens are kept, as tokenizing it makes a Doc.
+CACHED_CHUNK_CHARS = 32
+CACHED_CHUNKS = 8192
 
 
 class MixedTokenizer:
@@ -35,6 +39,7 @@ class MixedTokenizer:
         # rest of a mail's words be split again, at about eight times the cost.
         self._latin.rules = {k: v for k, v in (self._latin.rules or {}).items() if not k.isspace()}
         self._cut: Callable[[str], list[str]] = list
+        self._chunks: dict[str, tuple[tuple[str, bool], ...]] = {}  # short Latin chunks
         if segmenter == "jieba":
             import jieba  # optional: only for models trained with segmenter = "jieba"
 
@@ -65,9 +70,21 @@ class MixedTokenizer:
             chunk = chunk[1:]
             if not chunk:
                 return
-        for token in self._latin(chunk):
-            words.append(token.text)
-            spaces.append(bool(token.whitespace_))
+        for word, space in self._latin_words(chunk):
+            words.append(word)
+            spaces.append(space)
+
+    def _latin_words(self, chunk: str) -> tuple[tuple[str, bool], ...]:
+        """The words of a Latin chunk, each with whether a space follows it."""
+        known = self._chunks.get(chunk)
+        if known is not None:
+            return known
+        found = tuple((token.text, bool(token.whitespace_)) for token in self._latin(chunk))
+        if len(chunk) <= CACHED_CHUNK_CHARS:
+            if len(self._chunks) >= CACHED_CHUNKS:
+                self._chunks.clear()  # a mail stream's common chunks come back at once
+            self._chunks[chunk] = found
+        return found
 
     # Nothing to store: the tokenizer is rebuilt from config.cfg.
     def to_bytes(self, **_: Any) -> bytes:

@@ -117,3 +117,26 @@ def test_the_whitespace_special_cases_are_the_only_ones_left_out() -> None:
     kept = mixed._latin.rules or {}
     assert set(own) - set(kept) == {" ", "\t", "\n", "\xa0"}
     assert all(kept[k] == own[k] for k in kept)
+
+
+def test_latin_chunks_between_han_runs_are_kept_and_give_the_same_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mailbot.triage.tokenizer as tokenizer
+    from mailbot.parse import parse_bytes
+
+    texts = [f"{m.subject}\n{m.new_text}" for m in map(parse_bytes, make_mails(40))]
+    texts += ["您好，\n导出失败 ACME-42\n谢谢", "价格 10MB 的 APP\n\n好的,\n收到"]
+    assert sum(bool(HAN.search(t)) for t in texts) > 10  # Chinese mails among them
+    fresh = [
+        [(t.text, t.whitespace_) for t in MixedTokenizer(spacy.blank("xx").vocab)(text)]
+        for text in texts
+    ]
+    monkeypatch.setattr(tokenizer, "CACHED_CHUNKS", 5)  # full, emptied, filled again
+    kept = MixedTokenizer(spacy.blank("xx").vocab)
+    for _ in range(2):  # the second time from what was kept
+        assert [[(t.text, t.whitespace_) for t in kept(text)] for text in texts] == fresh
+    assert 0 < len(kept._chunks) <= 5
+    once = MixedTokenizer(spacy.blank("xx").vocab)
+    once("谢谢\n好的\n收到")
+    assert set(once._chunks) == {"\n"}  # one line break between Han runs, tokenized once
