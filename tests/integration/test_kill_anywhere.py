@@ -19,6 +19,7 @@ The default run: 20 kills over 200 mails. `pytest -m soak`: 100 kills over 2,000
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -202,9 +203,12 @@ def _assert_each_once(bench: Bench, sink: SmtpSink, kills: list[str], rounds: in
         kinds = Counter(o.kind for o in outbox)
         assert kinds["digest"] == 1 and kinds["summary"] == 1, (kinds, report)
         wanted = {o.message_id.strip("<>"): o.raw for o in outbox}
+        ids_of = {o.message_id.strip("<>"): o.id for o in outbox}
     received = Counter(_message_id(m.content) for m in sink.messages)
     assert set(received) == set(wanted), report
     doubled = sum(count - 1 for count in received.values())
+    twice = [ids_of[mid] for mid, count in received.items() if count > 1]
+    report = _trace(bench, twice, kills) + report
     in_window = [k for k in kills if "(sent, not recorded)" in k]
     # A timer's kill may fall after the commit and before the session hears of it: such a
     # kill may or may not have left the mail unrecorded; so may one while a mail was on its
@@ -215,6 +219,22 @@ def _assert_each_once(bench: Bench, sink: SmtpSink, kills: list[str], rounds: in
     assert certain <= doubled <= certain + maybe, (received.most_common(5), report)
     for mail in sink.messages:  # a repeat is the same mail, byte for byte
         assert _message_id(mail.content) in wanted
+
+
+def _trace(bench: Bench, outbox_ids: list[int], kills: list[str]) -> str:
+    """What each daemon logged of the mails that went out more than once, and how each
+    daemon ended: the story of a double, whatever the rest of the logs says."""
+    if not outbox_ids:
+        return ""
+    wanted = re.compile(rf"outbox mail ({'|'.join(map(str, outbox_ids))})\b")
+    lines = ["mails sent more than once, as the daemons logged them:"]
+    for n, path in enumerate(bench.logs):
+        text = path.read_text(errors="replace") if path.exists() else ""
+        ended = kills[n] if n < len(kills) else "stopped"
+        lines += [
+            f"{path.name} ({ended}): {line}" for line in text.splitlines() if wanted.search(line)
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def test_twenty_kills_anywhere_while_draining(tmp_path: Path) -> None:
