@@ -12,6 +12,7 @@ from mailbot.config_types import MailboxConfig
 from mailbot.connectors.worker import Connectors, configured
 from mailbot.outgoing.courier import delivering, usable
 from mailbot.outgoing.delivery import deliver_outbox
+from mailbot.pipeline.ahead import TriageSettings
 from mailbot.pipeline.answer import TemplateAcknowledger
 from mailbot.pipeline.hooks import default_hooks
 from mailbot.pipeline.machine import Pipeline, SourceFactory
@@ -98,4 +99,13 @@ def build_pipeline(
         # A delivery of the tests' own stays in this process, where they can see it.
         courier=(lambda: delivering(config)) if deliver is None and usable(config) else None,
         trust=TrustChecks(config),
+        # A backlog is classified beside the stages by the configured triage, loaded again
+        # in a process of its own; a triage the tests pass stays in this process.
+        ahead=(
+            TriageSettings(
+                config.triage.rules_dir, config.triage.model_dir, config.triage.review_threshold
+            )
+            if triage is True and config.triage.enabled
+            else None
+        ),
     )

@@ -17,10 +17,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from mailbot.config_types import MailboxConfig
 from mailbot.message import Message, RawMail
 from mailbot.outgoing.outbox import SendStats
 from mailbot.pipeline import budget, spam, trust
+from mailbot.pipeline.ahead import TriageAhead, TriageSettings
 from mailbot.pipeline.file import Acknowledger, BatchContext, FileBatch, FilingHook
 from mailbot.pipeline.stages import (
     ANSWER,
@@ -70,6 +71,7 @@ from mailbot.storage.store import (
     touch_cursor,
 )
 from mailbot.text import plural
+from mailbot.triage.mail import Mail
 
 if TYPE_CHECKING:
     from mailbot.triage import Triage
@@ -120,6 +122,7 @@ class RunStats:
 SourceFactory = Callable[[MailboxConfig, threading.Event], Source]
 _Worked = TypeVar("_Worked")  # what one attempt at a batch returns
 ReadBatch = tuple[dict[int, Message], dict[int, str]]  # parsed messages, and what failed
+Checked = tuple[int, Message, "Trust | None"]  # a message to classify, with its checks
 
 
 class _MessageFailed(Exception):
@@ -148,6 +151,7 @@ class Pipeline:
         courier: Callable[[], AbstractContextManager[object]] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         trust: TrustChecks | None = None,
+        ahead: TriageSettings | None = None,
     ) -> None:
         self.config = config
         self.db = db
@@ -168,6 +172,11 @@ class Pipeline:
         self._cached_bytes = 0  # what the cached messages weigh (`_weight`)
         self._cache_lock = threading.Lock()  # intake threads and the worker share the cache
         self._answered = threading.Event()  # an answer batch committed: there may be mail
+        # Classifies a backlog's next batch in a process of its own (None: not wanted).
+        self.ahead_settings = ahead
+        self._ahead: TriageAhead | None = None
+        self._handed_over: list[Checked] = []  # the batch it is classifying
+        self._ahead_from_intake = False  # started by a backlog's intake (`run_once`)
 
     # --- the loop --------------------------------------------------------------------
 
@@ -177,11 +186,17 @@ class Pipeline:
         self.release_dead_claims()
         failed_now: set[int] = set()  # what fails in this run waits for the next one
         total.add(self.advance(failed_now))
-        for box in self.config.mailboxes:
-            if self.stop_event.is_set():
-                break
-            with self.source_factory(box, self.stop_event) as source:
-                total.add(self.intake(source, box, failed_now))
+        # Intake runs on this thread here (the daemon's, on a thread of each mailbox): a
+        # backlog it takes in may start triage ahead for the stages that follow.
+        self._ahead_from_intake = True
+        try:
+            for box in self.config.mailboxes:
+                if self.stop_event.is_set():
+                    break
+                with self.source_factory(box, self.stop_event) as source:
+                    total.add(self.intake(source, box, failed_now))
+        finally:
+            self._ahead_from_intake = False
         total.add(self.advance(failed_now, then_send=True))
         return total
 
@@ -267,6 +282,7 @@ class Pipeline:
         stats = RunStats()
         failed_now = set() if failed_now is None else failed_now
         with ExitStack() as meanwhile:
+            meanwhile.callback(self._stop_ahead, stats)
             delivering = False
             while not self.stop_event.is_set():
                 moved = 0
@@ -311,32 +327,63 @@ class Pipeline:
                     lease=STAGE_LEASE,
                     limit=STAGE_BATCH,
                 )
-        if not ids:
+        if not ids and not (stage is CLASSIFY and self._handed_over):
             return 0
         before = stats.failed
+        recorded: list[int] = []  # with triage ahead: a batch claimed before, recorded now
         try:
-            if stage is CLASSIFY:
-                self._classify(ids, stats)
+            if stage is CLASSIFY and not ids:
+                recorded = self._classify_rest(stats)
+            elif stage is CLASSIFY:
+                if len(ids) >= STAGE_BATCH:
+                    self._start_ahead()
+                recorded = self._classify(ids, stats)
             elif stage is PARSE:
                 self._parse_batch(ids, stats, read)
             else:
                 self._batch(stage, ids, stats)
         finally:
+            held = {row_id for row_id, _m, _c in self._handed_over}  # classified meanwhile
+            untouched = [i for i in ids if i not in held]
             with self.db.session() as session:  # what a stop left untouched goes back
-                work.release(session, StoredMessage, ids, self.clock())
+                work.release(session, StoredMessage, untouched, self.clock())
             if failed_now is not None and stats.failed > before:
                 with self.db.session() as session:
                     failed_now.update(
                         session.scalars(
                             select(StoredMessage.id).where(
-                                StoredMessage.id.in_(ids),
+                                StoredMessage.id.in_([*ids, *recorded]),
                                 StoredMessage.state.in_(
                                     (MessageState.FAILED, MessageState.SET_ASIDE)
                                 ),
                             )
                         )
                     )
-        return len(ids)
+        return len(ids) or len(recorded)
+
+    def _start_ahead(self) -> None:
+        """Start classifying beside the stages (a backlog): ready a few seconds later."""
+        if self._ahead is not None or self.ahead_settings is None or self.triage is None:
+            return
+        try:
+            self._ahead = TriageAhead(self.ahead_settings)
+        except OSError as err:
+            log.warning("cannot start classifying beside the stages (%s); classifying here", err)
+            self.ahead_settings = None
+
+    def _stop_ahead(self, stats: RunStats) -> None:
+        """Record what is still handed over, then stop the process."""
+        try:
+            if self._handed_over:
+                self._classify_rest(stats)
+        finally:
+            if self._handed_over:  # not recorded (the database went away): claimable again
+                ids, self._handed_over = [row_id for row_id, _m, _c in self._handed_over], []
+                with suppress(Exception), self.db.session() as session:
+                    work.release(session, StoredMessage, ids, self.clock())
+            if self._ahead is not None:
+                self._ahead.close()
+                self._ahead = None
 
     # --- a batch of messages, one stage ---------------------------------------------
 
@@ -709,13 +756,49 @@ class Pipeline:
             return f"{filed_as} ({row.category or 'unclassified'}), answer: {decision}"
         raise AssertionError(stage.name)  # pragma: no cover - parse and classify: batches
 
-    def _classify(self, ids: Sequence[int], stats: RunStats) -> None:
+    def _classify(self, ids: Sequence[int], stats: RunStats) -> list[int]:
         """Classify a batch at once (the model is faster so); a failure stays with its mail.
 
         Each mail's sender and spam checks run first, one by one (they read the bytes and
-        may ask a spam filter); their verdicts then adjust the triage's.
+        may ask a spam filter); their verdicts then adjust the triage's. With triage ahead
+        (`pipeline.ahead`) running, the batch is handed to it and the one handed over
+        before is recorded: this one is classified while the stages go on. Returns the
+        ids of what was recorded (the batch handed over before, or this one).
         """
-        todo: list[tuple[int, Message, Trust | None]] = []
+        todo = self._checked(ids, stats)
+        ahead = self._ahead if self._ahead is not None and self._ahead.ready() else None
+        if ahead is None and not self._handed_over:
+            self._record_classified(todo, self._verdicts_here(todo), stats)
+            return [row_id for row_id, _m, _c in todo]
+        before = self._handed_over
+        verdicts = ahead.verdicts(len(before)) if ahead is not None and before else None
+        self._handed_over = []
+        if todo and ahead is not None and not ahead.broken:
+            ahead.submit([Mail.from_message(m) for _, m, _ in todo])
+            self._handed_over = todo
+        elif todo:
+            self._record_classified(todo, self._verdicts_here(todo), stats)
+        if before:
+            if verdicts is None:
+                verdicts = self._verdicts_here(before)
+            self._record_classified(before, verdicts, stats)
+        return [row_id for row_id, _m, _c in before + ([] if self._handed_over else todo)]
+
+    def _classify_rest(self, stats: RunStats) -> list[int]:
+        """Record the batch still handed over to triage ahead (its verdicts, or made here)."""
+        before, self._handed_over = self._handed_over, []
+        if not before:
+            return []
+        verdicts = self._ahead.verdicts(len(before)) if self._ahead is not None else None
+        if verdicts is None:
+            verdicts = self._verdicts_here(before)
+        self._record_classified(before, verdicts, stats)
+        return [row_id for row_id, _m, _c in before]
+
+    def _checked(self, ids: Sequence[int], stats: RunStats) -> list[Checked]:
+        """The batch's messages with their sender and spam checks; what cannot be read or
+        checked is recorded as failed."""
+        todo: list[Checked] = []
         messages, unread = self._messages_of(ids)
         with self.db.session() as session:
             rows = self._claimed_rows(session, [i for i in ids if i in messages])
@@ -729,13 +812,19 @@ class Pipeline:
                     unread[row_id] = blame(err)
         for row_id, error in unread.items():
             self._failed(CLASSIFY, row_id, error, stats)
+        return todo
+
+    def _verdicts_here(self, todo: Sequence[Checked]) -> Sequence[Any]:
+        if self.triage is not None:
+            return classify_batch(self.triage, [m for _, m, _ in todo])
+        return [signals_verdict(m) for _, m, _ in todo]
+
+    def _record_classified(
+        self, todo: Sequence[Checked], verdicts: Sequence[Any], stats: RunStats
+    ) -> None:
+        """Write the batch's verdicts, adjusted by its checks, in one transaction."""
         if not todo:
             return
-        verdicts = (
-            classify_batch(self.triage, [m for _, m, _ in todo])
-            if self.triage is not None
-            else [signals_verdict(m) for _, m, _ in todo]
-        )
         done: list[tuple[StoredMessage, str]] = []
         now = self.clock()
         with self.db.session() as session:
@@ -1064,6 +1153,8 @@ class Pipeline:
                 # Record what is new, so a mail that is not a mail goes to the failed
                 # folder; then the server copies may move.
                 fresh = [s for s in stored if s.outcome == "stored"]
+                if len(fresh) >= STAGE_BATCH and self._ahead_from_intake:
+                    self._start_ahead()  # a backlog: its triage loads while it comes in
                 parse_stats = RunStats()
                 self.advance_stage(
                     PARSE,

@@ -1,0 +1,138 @@
+"""Triage ahead: a backlog's next batch is classified in a process of its own while the stages
+file and answer this one; the verdicts are those the stages would make themselves, and a
+process that fails leaves the classifying to the stages."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+import mailbot.pipeline.machine
+from mailbot.pipeline.ahead import TriageAhead, TriageSettings, classified
+from mailbot.pipeline.machine import Pipeline
+from mailbot.resources import triage_model_dir
+from mailbot.storage.models import MessageState, StoredMessage
+from mailbot.triage import Triage
+from mailbot.triage.mail import Mail
+from tests.support.pipeline import MaildirBot
+from tests.support.waiting import wait_for
+
+SETTINGS = TriageSettings(None, triage_model_dir(), 0.5)
+MAILS = [
+    ("maria@acme.example", "The export to Excel fails", "Since Monday the export crashes."),
+    ("li@acme.example", "请把按钮改成蓝色", "我们希望首页的按钮改成蓝色，并增加一个下载入口。"),
+    ("tom@acme.example", "Thanks!", "Looks great, approved."),
+    ("chen@acme.example", "登录失败", "输入密码后页面一直转圈，无法登录。"),
+    ("ana@acme.example", "New report", "Could you add a monthly report of the orders?"),
+]
+
+
+def test_its_verdicts_are_those_made_here(real_triage: Triage) -> None:
+    mails = [Mail(subject=subject, text=text) for _sender, subject, text in MAILS]
+    ahead = TriageAhead(SETTINGS)
+    try:
+        assert wait_for(ahead.ready, timeout=120)
+        ahead.submit(mails)
+        there = ahead.verdicts(len(mails))
+    finally:
+        ahead.close()
+    assert there is not None
+    assert [v.to_dict() for v in there] == [v.to_dict() for v in real_triage.classify_mails(mails)]
+
+
+def test_a_mail_that_fails_fails_alone() -> None:
+    class Picky:
+        def classify_mails(self, mails: list[Mail]) -> list[str]:
+            if any(m.subject == "bad" for m in mails):
+                raise ValueError("cannot read this one")
+            return [m.subject for m in mails]
+
+    found = classified(Picky(), [Mail(subject="a", text=""), Mail(subject="bad", text="")])
+    assert found[0] == "a"
+    assert isinstance(found[1], RuntimeError) and "cannot read this one" in str(found[1])
+
+
+def _categories(bot: MaildirBot) -> dict[str | None, tuple[str | None, float | None]]:
+    with bot.session() as s:
+        rows = s.scalars(select(StoredMessage)).all()
+        assert {r.state for r in rows} == {MessageState.ANSWERED}
+        assert {r.claimed_by for r in rows} == {None}
+        return {r.message_id: (r.category, r.confidence) for r in rows}
+
+
+def _backlog(folder: Path, triage: Triage) -> MaildirBot:
+    bot = MaildirBot(folder, triage=triage)
+    for n in range(30):
+        sender, subject, text = MAILS[n % len(MAILS)]
+        bot.deliver(sender, f"{subject} ({n})", f"{text} ({n})")
+    return bot
+
+
+def _taken_in(bot: MaildirBot) -> Pipeline:
+    """The backlog taken in, with triage ahead ready: every batch goes to it."""
+    pipeline = bot.pipeline()
+    pipeline.ahead_settings = SETTINGS
+    box = bot.config.mailboxes[0]
+    with pipeline.source_factory(box, pipeline.stop_event) as source:
+        pipeline.intake(source, box)
+    pipeline._start_ahead()
+    assert pipeline._ahead is not None and wait_for(pipeline._ahead.ready, timeout=120)
+    return pipeline
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mailbot.pipeline.machine, "STAGE_BATCH", 4)  # a backlog of 30: 8 batches
+
+
+def test_a_backlog_classified_ahead_is_classified_as_here(
+    tmp_path: Path, real_triage: Triage, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[int] = []
+    submit = TriageAhead.submit
+
+    def counted(self: TriageAhead, mails: Any) -> None:
+        handed.append(len(mails))
+        submit(self, mails)
+
+    monkeypatch.setattr(TriageAhead, "submit", counted)
+    with _backlog(tmp_path / "here", real_triage) as bot:
+        bot.run()
+        here = _categories(bot)
+    with _backlog(tmp_path / "ahead", real_triage) as bot:
+        pipeline = _taken_in(bot)
+        pipeline.advance(then_send=True)
+        assert pipeline._ahead is None  # stopped with the stages
+        ahead = _categories(bot)
+        assert len(bot.outbox("ack")) == 30
+    assert sum(handed) == 30 and len(handed) >= 7  # every batch was classified there
+    assert ahead == here
+
+
+def test_a_process_that_dies_leaves_the_classifying_here(
+    tmp_path: Path, real_triage: Triage, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit = TriageAhead.submit
+    handed: list[int] = []
+
+    def dies_after_the_second(self: TriageAhead, mails: Any) -> None:
+        submit(self, mails)
+        handed.append(len(mails))
+        if len(handed) == 2:
+            os.kill(self.process.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(TriageAhead, "submit", dies_after_the_second)
+    with _backlog(tmp_path / "here", real_triage) as bot:
+        bot.run()
+        here = _categories(bot)
+    with _backlog(tmp_path / "ahead", real_triage) as bot:
+        pipeline = _taken_in(bot)
+        pipeline.advance(then_send=True)
+        assert _categories(bot) == here  # nothing lost, nothing classified otherwise
+        assert len(bot.outbox("ack")) == 30
+    assert len(handed) == 2  # given up after it died
