@@ -46,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     db = database(config)
     stop = threading.Event()
     StopSignals(stop).install()
-    pipeline = build_pipeline(config, db, stop)
+    # --once: the model is loaded when a mail is classified here (none may come). The
+    # daemon loads it at once, so its first mail is answered as fast as the next.
+    pipeline = build_pipeline(config, db, stop, lazy=args.once)
     settle_collector()
     try:
         if args.once:

@@ -33,6 +33,7 @@ log = logging.getLogger("mailbot.pipeline")
 
 _LENGTH = struct.Struct("!Q")
 ANSWER_TIMEOUT = 120.0  # seconds a batch's verdicts may take before the process is given up
+START_TIMEOUT = 120.0  # seconds to load the triage (a busy machine, a cold disk)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,15 @@ class TriageAhead:
         """Whether it has loaded the triage (never waits)."""
         if not self._ready and not self.broken:
             self._ready = self._answer(0) == "ready"
+        return self._ready and not self.broken
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> bool:
+        """Wait until it has loaded the triage; False if it failed meanwhile."""
+        if not self._ready and not self.broken:
+            answer = self._answer(timeout)
+            self._ready = answer == "ready"
+            if not self._ready:
+                self._give_up(f"not ready within {timeout:g} s")
         return self._ready and not self.broken
 
     def submit(self, mails: Sequence[Mail]) -> None:

@@ -766,6 +766,8 @@ class Pipeline:
         ids of what was recorded (the batch handed over before, or this one).
         """
         todo = self._checked(ids, stats)
+        if self._ahead is not None and not getattr(self.triage, "loaded", True):
+            self._ahead.wait_ready()  # loading there already: not a second time here
         ahead = self._ahead if self._ahead is not None and self._ahead.ready() else None
         if ahead is None and not self._handed_over:
             self._record_classified(todo, self._verdicts_here(todo), stats)

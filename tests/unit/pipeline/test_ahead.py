@@ -136,3 +136,58 @@ def test_a_process_that_dies_leaves_the_classifying_here(
         assert _categories(bot) == here  # nothing lost, nothing classified otherwise
         assert len(bot.outbox("ack")) == 30
     assert len(handed) == 2  # given up after it died
+
+
+def test_run_once_loads_the_model_only_when_a_mail_is_classified_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run --once` from cron finds no new mail most of the time: no model is loaded then;
+    one new mail is classified as ever."""
+    import mailbot.app
+    from mailbot.app import LazyTriage, build_pipeline
+
+    loads: list[int] = []
+    real_load = mailbot.app.load_triage
+
+    def counted(config: Any) -> Any:
+        loads.append(1)
+        return real_load(config)
+
+    monkeypatch.setattr(mailbot.app, "load_triage", counted)
+    with MaildirBot(tmp_path) as bot:
+        pipeline = build_pipeline(bot.config, bot.db, lazy=True, deliver=bot.send)
+        assert isinstance(pipeline.triage, LazyTriage)
+        pipeline.run_once()  # an empty mailbox
+        assert loads == [] and not pipeline.triage.loaded
+        bot.deliver(*MAILS[0])
+        pipeline.run_once()
+        assert loads == [1] and pipeline.triage.loaded
+        assert _categories(bot) == {bot.message_id(1): ("issue", pytest.approx(0.99, abs=0.01))}
+        build_pipeline(bot.config, bot.db, deliver=bot.send)  # the daemon's: loaded at once
+        assert loads == [1, 1]
+
+
+def test_a_backlog_is_classified_by_the_process_its_intake_started(
+    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run --once` on a backlog: triage ahead starts as the mail comes in, the stages wait
+    for it rather than load a second model, and every batch is classified there."""
+    import mailbot.app
+    from mailbot.app import build_pipeline
+
+    loads: list[int] = []
+    real_load = mailbot.app.load_triage
+
+    def counted(config: Any) -> Any:
+        loads.append(1)
+        return real_load(config)
+
+    monkeypatch.setattr(mailbot.app, "load_triage", counted)
+    with _backlog(tmp_path, None) as bot:  # type: ignore[arg-type]
+        pipeline = build_pipeline(bot.config, bot.db, lazy=True, deliver=bot.send)
+        assert pipeline.ahead_settings is not None
+        pipeline.run_once()
+        assert loads == []  # not in this process: all of it was classified ahead
+        categories = _categories(bot)
+        assert len(categories) == 30 and None not in {c for c, _ in categories.values()}
+        assert len(bot.outbox("ack")) == 30
