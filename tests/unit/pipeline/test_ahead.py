@@ -115,7 +115,11 @@ def test_a_backlog_classified_ahead_is_classified_as_here(
 
 
 def test_a_process_that_dies_leaves_the_classifying_here(
-    tmp_path: Path, real_triage: Triage, small_batches: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    real_triage: Triage,
+    small_batches: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     submit = TriageAhead.submit
     handed: list[int] = []
@@ -135,7 +139,10 @@ def test_a_process_that_dies_leaves_the_classifying_here(
         pipeline.advance(then_send=True)
         assert _categories(bot) == here  # nothing lost, nothing classified otherwise
         assert len(bot.outbox("ack")) == 30
-    assert len(handed) == 2  # given up after it died
+    # Given up once its death showed: the batch handed over next may still have gone into
+    # the pipe before the process was gone, never more than that one.
+    assert len(handed) in (2, 3)
+    assert "classifying beside the stages stopped" in caplog.text
 
 
 def test_run_once_loads_the_model_only_when_a_mail_is_classified_here(
