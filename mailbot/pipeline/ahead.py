@@ -126,9 +126,13 @@ class TriageAhead:
         """The next frame within `timeout` seconds (None: wait), or None if there is none."""
         stdout = self.process.stdout
         assert stdout is not None
-        if timeout is not None and not select.select([stdout], [], [], timeout)[0]:
+        try:
+            if timeout is not None and not select.select([stdout], [], [], timeout)[0]:
+                return None
+            answer = _read(stdout)
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError) as err:
+            self._give_up(f"its answer could not be read: {err}")
             return None
-        answer = _read(stdout)
         if answer is None:
             self._give_up("it ended")
         return answer

@@ -198,3 +198,19 @@ def test_a_backlog_is_classified_by_the_process_its_intake_started(
         categories = _categories(bot)
         assert len(categories) == 30 and None not in {c for c, _ in categories.values()}
         assert len(bot.outbox("ack")) == 30
+
+
+def test_an_answer_that_cannot_be_read_gives_the_process_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ahead = TriageAhead(SETTINGS)
+    try:
+        assert wait_for(ahead.ready, timeout=120)
+        ahead.submit([Mail(subject="x", text="y")])
+        assert ahead.process.stdout is not None
+        os.close(ahead.process.stdout.fileno())  # the pipe gone under it
+        assert ahead.verdicts(1) is None
+        assert ahead.broken and "could not be read" in caplog.text
+        assert not ahead.ready()  # and stays given up
+    finally:
+        ahead.close()
