@@ -85,6 +85,20 @@ def _taken_in(bot: MaildirBot) -> Pipeline:
     return pipeline
 
 
+def _here_and_ahead(folder: Path, triage: Triage) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """The same backlog classified here, then ahead: each message's category and confidence.
+    Every mail is answered either way."""
+    with _backlog(folder / "here", triage) as bot:
+        bot.run()
+        here = _categories(bot)
+    with _backlog(folder / "ahead", triage) as bot:
+        pipeline = _taken_in(bot)
+        pipeline.advance(then_send=True)
+        assert pipeline._ahead is None  # stopped with the stages
+        assert len(bot.outbox("ack")) == 30
+        return here, _categories(bot)
+
+
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mailbot.pipeline.machine, "STAGE_BATCH", 4)  # a backlog of 30: 8 batches
@@ -101,15 +115,7 @@ def test_a_backlog_classified_ahead_is_classified_as_here(
         submit(self, mails)
 
     monkeypatch.setattr(TriageAhead, "submit", counted)
-    with _backlog(tmp_path / "here", real_triage) as bot:
-        bot.run()
-        here = _categories(bot)
-    with _backlog(tmp_path / "ahead", real_triage) as bot:
-        pipeline = _taken_in(bot)
-        pipeline.advance(then_send=True)
-        assert pipeline._ahead is None  # stopped with the stages
-        ahead = _categories(bot)
-        assert len(bot.outbox("ack")) == 30
+    here, ahead = _here_and_ahead(tmp_path, real_triage)
     assert sum(handed) == 30 and len(handed) >= 7  # every batch was classified there
     assert ahead == here
 
@@ -131,36 +137,37 @@ def test_a_process_that_dies_leaves_the_classifying_here(
             os.kill(self.process.pid, signal.SIGKILL)
 
     monkeypatch.setattr(TriageAhead, "submit", dies_after_the_second)
-    with _backlog(tmp_path / "here", real_triage) as bot:
-        bot.run()
-        here = _categories(bot)
-    with _backlog(tmp_path / "ahead", real_triage) as bot:
-        pipeline = _taken_in(bot)
-        pipeline.advance(then_send=True)
-        assert _categories(bot) == here  # nothing lost, nothing classified otherwise
-        assert len(bot.outbox("ack")) == 30
+    here, ahead = _here_and_ahead(tmp_path, real_triage)
+    assert ahead == here  # nothing lost, nothing classified otherwise
     # Given up once its death showed: the batch handed over next may still have gone into
     # the pipe before the process was gone, never more than that one.
     assert len(handed) in (2, 3)
     assert "classifying beside the stages stopped" in caplog.text
 
 
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry each time the configured triage is loaded in this process."""
+    import mailbot.app
+
+    counted: list[int] = []
+    real_load = mailbot.app.load_triage
+
+    def load(config: Any) -> Any:
+        counted.append(1)
+        return real_load(config)
+
+    monkeypatch.setattr(mailbot.app, "load_triage", load)
+    return counted
+
+
 def test_run_once_loads_the_model_only_when_a_mail_is_classified_here(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, loads: list[int]
 ) -> None:
     """`run --once` from cron finds no new mail most of the time: no model is loaded then;
     one new mail is classified as ever."""
-    import mailbot.app
     from mailbot.app import LazyTriage, build_pipeline
 
-    loads: list[int] = []
-    real_load = mailbot.app.load_triage
-
-    def counted(config: Any) -> Any:
-        loads.append(1)
-        return real_load(config)
-
-    monkeypatch.setattr(mailbot.app, "load_triage", counted)
     with MaildirBot(tmp_path) as bot:
         pipeline = build_pipeline(bot.config, bot.db, lazy=True, deliver=bot.send)
         assert isinstance(pipeline.triage, LazyTriage)
@@ -175,21 +182,12 @@ def test_run_once_loads_the_model_only_when_a_mail_is_classified_here(
 
 
 def test_a_backlog_is_classified_by_the_process_its_intake_started(
-    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, small_batches: None, loads: list[int]
 ) -> None:
     """`run --once` on a backlog: triage ahead starts as the mail comes in, the stages wait
     for it rather than load a second model, and every batch is classified there."""
-    import mailbot.app
     from mailbot.app import build_pipeline
 
-    loads: list[int] = []
-    real_load = mailbot.app.load_triage
-
-    def counted(config: Any) -> Any:
-        loads.append(1)
-        return real_load(config)
-
-    monkeypatch.setattr(mailbot.app, "load_triage", counted)
     with _backlog(tmp_path, None) as bot:  # type: ignore[arg-type]
         pipeline = build_pipeline(bot.config, bot.db, lazy=True, deliver=bot.send)
         assert pipeline.ahead_settings is not None
