@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def settle_collector() -> None:
-    """What start-up made (the modules, the triage model, the templates) lives as long as the
-    process: set it aside from the garbage collector, which would otherwise walk all of it at
-    every full collection, and let the collector look less often."""
+    """What start-up made (the modules, the daemon's triage model, the templates) lives as
+    long as the process: set it aside from the garbage collector, which would otherwise walk
+    all of it at every full collection, and let the collector look less often."""
     gc.freeze()
     gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])

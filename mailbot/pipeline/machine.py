@@ -765,37 +765,33 @@ class Pipeline:
         before is recorded: this one is classified while the stages go on. Returns the
         ids of what was recorded (the batch handed over before, or this one).
         """
-        todo = self._checked(ids, stats)
-        if self._ahead is not None and not getattr(self.triage, "loaded", True):
+        return self._classified(self._checked(ids, stats), stats)
+
+    def _classify_rest(self, stats: RunStats) -> list[int]:
+        """Record the batch still handed over to triage ahead (its verdicts, or made here)."""
+        return self._classified([], stats)
+
+    def _classified(self, todo: list[Checked], stats: RunStats) -> list[int]:
+        """Hand `todo` to triage ahead when it is ready (else classify it here), and record
+        the batch handed over before; the ids of what was recorded."""
+        if todo and self._ahead is not None and not getattr(self.triage, "loaded", True):
             self._ahead.wait_ready()  # loading there already: not a second time here
         ahead = self._ahead if self._ahead is not None and self._ahead.ready() else None
-        if ahead is None and not self._handed_over:
-            self._record_classified(todo, self._verdicts_here(todo), stats)
-            return [row_id for row_id, _m, _c in todo]
-        before = self._handed_over
-        verdicts = ahead.verdicts(len(before)) if ahead is not None and before else None
-        self._handed_over = []
+        before, self._handed_over = self._handed_over, []
+        # Taken back before the next batch is handed over: one batch in the pipe at a time.
+        verdicts = self._ahead.verdicts(len(before)) if before and self._ahead else None
+        here: list[Checked] = []
         if todo and ahead is not None and not ahead.broken:
             ahead.submit([Mail.from_message(m) for _, m, _ in todo])
             self._handed_over = todo
         elif todo:
-            self._record_classified(todo, self._verdicts_here(todo), stats)
+            here = todo
+            self._record_classified(here, self._verdicts_here(here), stats)
         if before:
             if verdicts is None:
                 verdicts = self._verdicts_here(before)
             self._record_classified(before, verdicts, stats)
-        return [row_id for row_id, _m, _c in before + ([] if self._handed_over else todo)]
-
-    def _classify_rest(self, stats: RunStats) -> list[int]:
-        """Record the batch still handed over to triage ahead (its verdicts, or made here)."""
-        before, self._handed_over = self._handed_over, []
-        if not before:
-            return []
-        verdicts = self._ahead.verdicts(len(before)) if self._ahead is not None else None
-        if verdicts is None:
-            verdicts = self._verdicts_here(before)
-        self._record_classified(before, verdicts, stats)
-        return [row_id for row_id, _m, _c in before]
+        return [row_id for row_id, _m, _c in [*before, *here]]
 
     def _checked(self, ids: Sequence[int], stats: RunStats) -> list[Checked]:
         """The batch's messages with their sender and spam checks; what cannot be read or
