@@ -13,6 +13,7 @@ import pytest
 
 from mailbot.message import Address, Message
 from mailbot.outgoing.compose import (
+    MAIL_POLICY,
     MAX_REFERENCES,
     Composed,
     ComposeError,
@@ -318,6 +319,9 @@ def test_headers_written_as_given_are_the_bytes_the_stdlib_writes(
         msg[name] = value
 
     monkeypatch.setattr(compose, "_set", through_the_stdlib)
+    assert fast == composed()
+    # and the whole mail as the stdlib's generator writes an EmailMessage with them
+    monkeypatch.setattr(compose, "_Lines", lambda: EmailMessage(policy=MAIL_POLICY))
     assert fast == composed()
 
 
