@@ -10,7 +10,8 @@ files; no Python changes (see templates/README.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,10 @@ from mailbot.errors import MailbotError
 from mailbot.resources import templates_dir
 
 FALLBACK_LANGUAGE = "en"
+# How long a template file found (or not) and compiled is used before the folders are looked
+# at again: an edited or added template is used from the next mail after this. Looking at
+# every mail was a third of rendering a reply (a dozen file lookups for each).
+RECHECK_SECONDS = 2.0
 FORMATS = ("txt", "html")
 # Tags mail clients and detectors use for Chinese, mapped to the script we keep files for.
 LANGUAGE_ALIASES = {
@@ -230,6 +235,27 @@ def _autoescape(name: str | None) -> bool:
     return bool(name) and name.endswith(".html.j2")  # type: ignore[union-attr]
 
 
+class _Loader(jinja2.FileSystemLoader):
+    """Jinja's file loader, looking whether a compiled template's file changed at most once
+    in `RECHECK_SECONDS` (Jinja looks at each use)."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        looked = time.monotonic()
+
+        def still_current() -> bool:
+            nonlocal looked
+            now = time.monotonic()
+            if now - looked < RECHECK_SECONDS:
+                return True
+            looked = now
+            return uptodate()
+
+        return source, filename, still_current
+
+
 class TemplateLibrary:
     """Finds and renders templates; one instance per set of directories, reused."""
 
@@ -242,7 +268,7 @@ class TemplateLibrary:
         # Sandboxed: templates are edited per project by people who are not developers,
         # and a template must never reach Python internals through a context value.
         self._env = SandboxedEnvironment(
-            loader=jinja2.FileSystemLoader([str(d) for d in self.dirs]),
+            loader=_Loader([str(d) for d in self.dirs]),
             undefined=jinja2.StrictUndefined,
             autoescape=_autoescape,
             keep_trailing_newline=True,
@@ -254,14 +280,18 @@ class TemplateLibrary:
         self._env.filters["weekrange"] = _weekrange
         self._env.filters["local"] = _local
         self._env.filters["spaced"] = _spaced
+        self._found: dict[str, tuple[float, Path | None]] = {}  # name -> (when, file)
 
     def find(self, kind: str, category: str, language: str, fmt: str = "txt") -> Path | None:
         """The file that would be used for exactly this language, or None."""
         name = template_name(kind, category, language, fmt)
-        for folder in self.dirs:
-            if (folder / name).is_file():
-                return folder / name
-        return None
+        now = time.monotonic()
+        known = self._found.get(name)
+        if known is not None and now - known[0] < RECHECK_SECONDS:
+            return known[1]
+        found = next((d / name for d in self.dirs if (d / name).is_file()), None)
+        self._found[name] = (now, found)
+        return found
 
     def language_for(
         self, kind: str, category: str, language: str, default_language: str = FALLBACK_LANGUAGE

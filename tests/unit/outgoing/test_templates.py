@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -371,3 +372,29 @@ def test_templates_cannot_reach_python_internals(tmp_path: Path) -> None:
 
 def test_rendered_is_a_plain_value() -> None:
     assert Rendered("en", "t", None, ("a",)) == Rendered("en", "t", None, ("a",))
+
+
+def test_an_edited_or_added_template_is_used_once_the_folders_are_looked_at_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailbot.outgoing import templates
+
+    now = [1000.0]
+    monkeypatch.setattr(templates.time, "monotonic", lambda: now[0])
+    (tmp_path / "ack").mkdir()
+    english = tmp_path / "ack" / "note.en.txt.j2"
+    english.write_text("first {{ ref }}\n", encoding="utf-8")
+    library = TemplateLibrary([tmp_path], builtin=False)
+    assert library.render("ack", "note", "zh-Hans", {"ref": "A-1"}).text == "first A-1\n"
+
+    english.write_text("second {{ ref }}\n", encoding="utf-8")
+    stamp = english.stat().st_mtime + 5
+    os.utime(english, (stamp, stamp))  # a later mtime, however coarse the file system's
+    (tmp_path / "ack" / "note.zh-Hans.txt.j2").write_text("中文 {{ ref }}\n", encoding="utf-8")
+    now[0] += templates.RECHECK_SECONDS / 2  # the mail after: the files as they were
+    assert library.render("ack", "note", "en", {"ref": "A-1"}).text == "first A-1\n"
+    assert library.language_for("ack", "note", "zh-Hans") == "en"
+
+    now[0] += templates.RECHECK_SECONDS  # looked at again
+    assert library.render("ack", "note", "en", {"ref": "A-1"}).text == "second A-1\n"
+    assert library.render("ack", "note", "zh-Hans", {"ref": "A-1"}).text == "中文 A-1\n"
