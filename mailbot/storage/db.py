@@ -6,15 +6,13 @@ import fcntl
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, select, text, tuple_
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
@@ -28,6 +26,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.errors import StorageError
 
+if TYPE_CHECKING:  # alembic (with mako) is imported only when the schema needs a migration
+    from alembic.config import Config as AlembicConfig
+
 log = logging.getLogger("mailbot.storage")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -36,7 +37,29 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # several processes may write; wait instead of 
 MIGRATION_LOCK_KEY = 0x6D61696C626F74
 
 
+_REVISION = re.compile(r"^revision = [\"'](?P<id>[^\"']+)[\"']", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision = [\"'](?P<id>[^\"']+)[\"']", re.MULTILINE)
+
+
+@cache
+def written_head() -> str | None:
+    """The newest migration's revision, read from the migration files; None unless they
+    form one line (alembic then decides). A test checks it is alembic's own head."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            return None
+        revisions.add(found["id"])
+        parents.update(m["id"] for m in _DOWN_REVISION.finditer(source))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
 def _alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
@@ -133,8 +156,21 @@ class Database:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (safe with several processes)."""
+        if self._at_written_head():
+            return  # every start but the first after an upgrade: no alembic to load
         with self._sqlite_migration_lock():
             self._upgrade()
+
+    def _at_written_head(self) -> bool:
+        head = written_head()
+        if head is None:
+            return False
+        try:
+            with self.engine.connect() as conn:
+                stamped = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError:  # a new database (no such table), or none to reach: alembic says
+            return False
+        return [row[0] for row in stamped] == [head]
 
     @contextmanager
     def _sqlite_migration_lock(self) -> Iterator[None]:
@@ -152,6 +188,8 @@ class Database:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _upgrade(self) -> None:
+        from alembic import command
+
         cfg = _alembic_config()
         with self.engine.begin() as conn:
             if self.dialect == "sqlite":
@@ -190,6 +228,9 @@ class Database:
                 conn.commit()
 
     def is_current(self) -> bool:
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision() == head

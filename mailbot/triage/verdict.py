@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from mailbot.triage.calibration import Calibration
 from mailbot.triage.report import RuleReport
+
+if TYPE_CHECKING:  # numpy is imported where verdicts are made, not where they are read
+    import numpy as np
+
+    from mailbot.triage.calibration import Calibration
 
 CATEGORIES = ("issue", "change_request", "feedback", "none")
 DEFAULT_REVIEW_THRESHOLD = 0.6
@@ -151,6 +153,8 @@ def combine(
     """The verdict for one mail from its rule report and the model's raw probabilities."""
     if report.noise:
         return noise_verdict(report, language, model_version)
+    import numpy as np
+
     votes = report.votes()
     vote_row = np.asarray([[votes.get(label, 0.0) for label in labels]])
     calibrated = calibration.apply(raw.reshape(1, -1), vote_row)[0]

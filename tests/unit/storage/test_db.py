@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from sqlite3 import Connection
@@ -47,6 +49,50 @@ def test_opening_twice_is_harmless(tmp_path: Path) -> None:
     assert open_database(url).is_current()
 
 
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from mailbot.storage.db import _alembic_config, written_head
+
+    assert written_head() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def test_a_current_database_opens_without_alembic_and_an_old_one_is_upgraded(
+    tmp_path: Path,
+) -> None:
+    """Opening a database at the newest migration does not import alembic (and mako); one
+    stamped with an older revision is still brought to the newest."""
+    url = f"sqlite:///{tmp_path}/m.sqlite3"
+    open_database(url).dispose()
+    probe = (
+        "import sys\n"
+        "from mailbot.storage.db import open_database\n"
+        f"open_database({url!r}).dispose()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from mailbot.storage.db import _alembic_config
+
+    db = open_database(url, migrate=False)
+    cfg = _alembic_config()
+    with db.engine.begin() as conn:  # back to before the newest migration
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    assert not db.is_current()
+    db.dispose()
+    db = open_database(url)
+    assert db.is_current()
+    assert "tracker_links" in inspect(db.engine).get_table_names()
+    db.dispose()
+
+
 def test_bad_urls_are_explained(tmp_path: Path, database_backend: str) -> None:
     with pytest.raises(StorageError, match="not a database URL"):
         open_database("not a url")
@@ -62,9 +108,8 @@ def test_a_failed_migration_leaves_no_half_schema(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """DDL runs inside the migration's transaction: a crash midway leaves nothing behind."""
+    from alembic import command
     from sqlalchemy import inspect
-
-    import mailbot.storage.db
 
     def killed_midway(cfg: object, _revision: str) -> None:
         conn = cfg.attributes["connection"]  # type: ignore[attr-defined]
@@ -73,7 +118,7 @@ def test_a_failed_migration_leaves_no_half_schema(
 
     db = open_database(f"sqlite:///{tmp_path}/half.sqlite3", migrate=False)
     with monkeypatch.context() as patched:
-        patched.setattr(mailbot.storage.db.command, "upgrade", killed_midway)
+        patched.setattr(command, "upgrade", killed_midway)
         with pytest.raises(RuntimeError):
             db.upgrade()
     assert "half_done" not in inspect(db.engine).get_table_names()
