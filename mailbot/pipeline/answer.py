@@ -111,8 +111,12 @@ class AckBatch(BatchWrites):
     ours: dict[str, OutboxMail]  # our acknowledgements by Message-ID (the batch's threads)
     # (sender, subject) -> (new text, arrival, Message-ID) of mails that may repeat one
     texts: dict[tuple[str | None, str | None], list[tuple[str | None, datetime, str | None]]]
-    acked: dict[str, list[datetime]]  # arrival times of acknowledged mails, by sender, sorted
+    # Arrival times of acknowledged mails, by sender, sorted: those in the hour before some
+    # but not all of the batch's mails, and those the batch queued.
+    acked: dict[str, list[datetime]]
     queued_keys: set[str] = field(default_factory=set)  # dedupe keys in the outbox or queued
+    # by sender: how many acknowledged mails arrived within the hour before every mail
+    within_all: dict[str, int] = field(default_factory=dict)
     outbox: list[dict[str, Any]] = field(default_factory=list)  # rows written at the end
 
     @classmethod
@@ -167,18 +171,38 @@ class AckBatch(BatchWrites):
             ):
                 texts.setdefault((sender, subj), []).append((new_text, arrived, mid))
         acked: dict[str, list[datetime]] = {}
+        within_all: dict[str, int] = {}
         if senders:
-            for sender, arrived in session.execute(
+            acks = (
                 select(StoredMessage.from_email, StoredMessage.arrived_at)
                 .select_from(OutboxMail)
                 .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
-                .where(
-                    OutboxMail.kind == ACK_KIND,
-                    StoredMessage.from_email.in_(senders),
-                    StoredMessage.arrived_at > first - RATE_WINDOW,
-                    StoredMessage.arrived_at <= last,
+                .where(OutboxMail.kind == ACK_KIND, StoredMessage.from_email.in_(senders))
+            )
+            # The hour before each mail of the batch: what arrived from the hour before
+            # its last mail to its first is within every mail's hour, and is only counted
+            # (a backlog from one sender would otherwise read back all of the sender's
+            # answers of the hour for each batch); the times at the two ends are read.
+            edges = or_(
+                (StoredMessage.arrived_at > first - RATE_WINDOW)
+                & (StoredMessage.arrived_at <= min(last - RATE_WINDOW, first)),
+                (StoredMessage.arrived_at > first) & (StoredMessage.arrived_at <= last),
+            )
+            if last - RATE_WINDOW < first:
+                counted = (
+                    acks.with_only_columns(StoredMessage.from_email, func.count())
+                    .where(
+                        StoredMessage.arrived_at > last - RATE_WINDOW,
+                        StoredMessage.arrived_at <= first,
+                    )
+                    .group_by(StoredMessage.from_email)
                 )
-            ):
+                within_all = {sender: count for sender, count in session.execute(counted)}
+            else:  # a batch spread over more than the hour: every time is read
+                edges = (StoredMessage.arrived_at > first - RATE_WINDOW) & (
+                    StoredMessage.arrived_at <= last
+                )
+            for sender, arrived in session.execute(acks.where(edges)):
                 acked.setdefault(sender, []).append(arrived)
         for times in acked.values():
             times.sort()
@@ -186,7 +210,7 @@ class AckBatch(BatchWrites):
         queued_keys = set(
             session.scalars(select(OutboxMail.dedupe_key).where(OutboxMail.dedupe_key.in_(keys)))
         )
-        return cls(breakers, ours, texts, acked, queued_keys)
+        return cls(breakers, ours, texts, acked, queued_keys, within_all=within_all)
 
     # --- what a message's checks ask -------------------------------------------------
 
@@ -233,7 +257,11 @@ class AckBatch(BatchWrites):
     def acknowledged(self, sender: str, arrived_at: datetime) -> int:
         """Acknowledged mails of the sender that arrived within the hour before this one."""
         times = self.acked.get(sender, [])
-        return bisect_right(times, arrived_at) - bisect_right(times, arrived_at - RATE_WINDOW)
+        return (
+            self.within_all.get(sender, 0)
+            + bisect_right(times, arrived_at)
+            - bisect_right(times, arrived_at - RATE_WINDOW)
+        )
 
     # --- what a message did ----------------------------------------------------------
 

@@ -169,3 +169,63 @@ def test_filing_and_answering_a_batch_ask_few_statements_per_mail(
     alone = statements_per_mail(tmp_path / "alone", monkeypatch)
     assert batched <= 13, batched  # 10.4 on SQLite
     assert alone > 13, alone  # 19.2: a bound the per-mail lookups do not keep
+
+
+def test_a_batch_counts_a_senders_answers_of_the_hour_as_each_mail_would(
+    tmp_path: Path,
+) -> None:
+    """Answers within the hour before every mail of a batch are counted in the database,
+    those at the ends read one by one: each mail's count is that of its own hour, in a batch
+    of minutes and in one spread over more than an hour."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from sqlalchemy import update
+
+    from mailbot.pipeline.answer import AckBatch
+
+    base = DATE
+    minutes = [-180, -70, -61, -60, -59, -45, -30, -1, 0, 1, 5, 59, 60, 61, 120]
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        for n in range(len(minutes)):
+            bot.deliver("anna@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        bot.deliver("carl@acme.example", "Issue: cart broken", "Error.")
+        bot.run()
+        assert len(bot.outbox("ack")) == len(minutes) + 1
+        with bot.session() as s:
+            anna = s.scalars(
+                select(StoredMessage.id)
+                .where(StoredMessage.from_email == "anna@acme.example")
+                .order_by(StoredMessage.id)
+            ).all()
+            for row_id, minute in zip(anna, minutes, strict=True):
+                arrived = base + timedelta(minutes=minute)
+                s.execute(
+                    update(StoredMessage)
+                    .where(StoredMessage.id == row_id)
+                    .values(arrived_at=arrived)
+                )
+        answered = [base + timedelta(minutes=m) for m in minutes]
+
+        def mail(sender: str, at: datetime) -> tuple[Any, Any, str]:
+            row = SimpleNamespace(arrived_at=at, sha256=f"new-{sender}-{at.isoformat()}")
+            message = SimpleNamespace(
+                from_=SimpleNamespace(email=sender),
+                in_reply_to=None,
+                references=(),
+                new_text="",
+                subject_normalized="x",
+            )
+            return row, message, sender
+
+        for spread in (0, 10, 59, 61, 150):  # minutes from the batch's first mail to its last
+            times = [base + timedelta(minutes=m) for m in range(0, spread + 1, 5)]
+            times.append(base + timedelta(minutes=spread))
+            with bot.session() as s:
+                batch = AckBatch.read(
+                    s, [mail(who, t) for t in times for who in ("anna@acme.example", "x@y")]
+                )
+            for t in times:
+                alone = sum(1 for a in answered if t - timedelta(hours=1) < a <= t)
+                assert batch.acknowledged("anna@acme.example", t) == alone, (spread, t)
+                assert batch.acknowledged("x@y", t) == 0
