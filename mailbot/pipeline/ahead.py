@@ -175,13 +175,16 @@ class TriageAhead:
         self.broken = True
         self.close()
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Tell the process to stop (the end of its input); `wait` until it has ended."""
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 if stream is not None:
                     stream.close()
             except OSError:
                 pass
+        if not wait:
+            return
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:

@@ -175,6 +175,7 @@ class Pipeline:
         # Classifies a backlog's next batch in a process of its own (None: not wanted).
         self.ahead_settings = ahead
         self._ahead: TriageAhead | None = None
+        self._ahead_ending: TriageAhead | None = None  # told to stop, not yet waited for
         self._handed_over: list[Checked] = []  # the batch it is classifying
         self._ahead_from_intake = False  # started by a backlog's intake (`run_once`)
 
@@ -295,6 +296,8 @@ class Pipeline:
                 if moved == 0:
                     break
             if then_send:
+                # The stages are done: triage ahead ends while the rest is sent.
+                self._stop_ahead(stats, wait=False)
                 self.send(until_done=True)
         if then_send and delivering:
             # What the delivery meanwhile gave back as it stopped (its connection lost).
@@ -371,8 +374,9 @@ class Pipeline:
             log.warning("cannot start classifying beside the stages (%s); classifying here", err)
             self.ahead_settings = None
 
-    def _stop_ahead(self, stats: RunStats) -> None:
-        """Record what is still handed over, then stop the process."""
+    def _stop_ahead(self, stats: RunStats, *, wait: bool = True) -> None:
+        """Record what is still handed over, then stop the process: with `wait`, until it
+        has ended; else it ends while the caller goes on, and the next call waits."""
         try:
             if self._handed_over:
                 self._classify_rest(stats)
@@ -382,8 +386,11 @@ class Pipeline:
                 with suppress(Exception), self.db.session() as session:
                     work.release(session, StoredMessage, ids, self.clock())
             if self._ahead is not None:
-                self._ahead.close()
-                self._ahead = None
+                self._ahead.close(wait=wait)
+                self._ahead_ending, self._ahead = self._ahead, None
+            if wait and self._ahead_ending is not None:
+                self._ahead_ending.close()
+                self._ahead_ending = None
 
     # --- a batch of messages, one stage ---------------------------------------------
 

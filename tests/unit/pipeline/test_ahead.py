@@ -93,8 +93,22 @@ def _here_and_ahead(folder: Path, triage: Triage) -> tuple[dict[Any, Any], dict[
         here = _categories(bot)
     with _backlog(folder / "ahead", triage) as bot:
         pipeline = _taken_in(bot)
+        process = pipeline._ahead.process  # type: ignore[union-attr]
+        sent_with_it_ending: list[tuple[int | None, bool]] = []
+        send = pipeline.send
+
+        def sending(**kw: Any) -> Any:
+            sent_with_it_ending.append((process.returncode, process.stdin.closed))  # type: ignore[union-attr]
+            return send(**kw)
+
+        pipeline.send = sending  # type: ignore[method-assign]
         pipeline.advance(then_send=True)
-        assert pipeline._ahead is None  # stopped with the stages
+        # Told to stop once the stages are done, not waited for before the rest is sent
+        # (unless it died before: then it was waited for when it was given up); ended and
+        # waited for when the stages return.
+        assert sent_with_it_ending[0] in ((None, True), (-signal.SIGKILL, True))
+        assert pipeline._ahead is None and pipeline._ahead_ending is None
+        assert process.returncode is not None and process.stdin.closed  # type: ignore[union-attr]
         assert len(bot.outbox("ack")) == 30
         return here, _categories(bot)
 
