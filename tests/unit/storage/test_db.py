@@ -58,10 +58,12 @@ def test_the_head_read_from_the_migration_files_is_alembics() -> None:
 
 
 def test_a_current_database_opens_without_alembic_and_an_old_one_is_upgraded(
-    tmp_path: Path,
+    tmp_path: Path, database_backend: str
 ) -> None:
     """Opening a database at the newest migration does not import alembic (and mako); one
     stamped with an older revision is still brought to the newest."""
+    if database_backend != "sqlite":
+        pytest.skip("SQLite only: the probe process opens the file itself")
     url = f"sqlite:///{tmp_path}/m.sqlite3"
     open_database(url).dispose()
     probe = (
