@@ -183,11 +183,6 @@ class AckBatch(BatchWrites):
             # its last mail to its first is within every mail's hour, and is only counted
             # (a backlog from one sender would otherwise read back all of the sender's
             # answers of the hour for each batch); the times at the two ends are read.
-            edges = or_(
-                (StoredMessage.arrived_at > first - RATE_WINDOW)
-                & (StoredMessage.arrived_at <= min(last - RATE_WINDOW, first)),
-                (StoredMessage.arrived_at > first) & (StoredMessage.arrived_at <= last),
-            )
             if last - RATE_WINDOW < first:
                 counted = (
                     acks.with_only_columns(StoredMessage.from_email, func.count())
@@ -198,6 +193,11 @@ class AckBatch(BatchWrites):
                     .group_by(StoredMessage.from_email)
                 )
                 within_all = {sender: count for sender, count in session.execute(counted)}
+                edges = or_(
+                    (StoredMessage.arrived_at > first - RATE_WINDOW)
+                    & (StoredMessage.arrived_at <= last - RATE_WINDOW),
+                    (StoredMessage.arrived_at > first) & (StoredMessage.arrived_at <= last),
+                )
             else:  # a batch spread over more than the hour: every time is read
                 edges = (StoredMessage.arrived_at > first - RATE_WINDOW) & (
                     StoredMessage.arrived_at <= last
