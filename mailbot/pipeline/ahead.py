@@ -183,8 +183,11 @@ class TriageAhead:
                     stream.close()
             except OSError:
                 pass
-        if not wait:
-            return
+        if wait:
+            self.wait_ended()
+
+    def wait_ended(self) -> None:
+        """Wait for the process told to stop to end; killed if it does not in 10 s."""
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:

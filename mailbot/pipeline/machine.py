@@ -386,10 +386,10 @@ class Pipeline:
                 with suppress(Exception), self.db.session() as session:
                     work.release(session, StoredMessage, ids, self.clock())
             if self._ahead is not None:
-                self._ahead.close(wait=wait)
+                self._ahead.close(wait=False)
                 self._ahead_ending, self._ahead = self._ahead, None
             if wait and self._ahead_ending is not None:
-                self._ahead_ending.close()
+                self._ahead_ending.wait_ended()
                 self._ahead_ending = None
 
     # --- a batch of messages, one stage ---------------------------------------------
