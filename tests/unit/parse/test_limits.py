@@ -19,15 +19,15 @@ BASE = (
 
 @pytest.fixture
 def parsed_bytes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """The bytes each parse hands to mail-parser (and through it to the stdlib)."""
+    """The bytes each parse hands to the MIME parser."""
     seen: list[bytes] = []
-    original = parser_module.mailparser.parse_from_bytes
+    original = parser_module.message_from_bytes
 
     def spy(data: bytes) -> object:
         seen.append(data)
         return original(data)
 
-    monkeypatch.setattr(parser_module.mailparser, "parse_from_bytes", spy)
+    monkeypatch.setattr(parser_module, "message_from_bytes", spy)
     return seen
 
 

@@ -84,6 +84,32 @@ def test_unreadable_date_falls_back_and_is_recorded() -> None:
     assert any("Date header" in d for d in message.defects)
 
 
+def test_mail_parser_reads_only_the_dates_the_stdlib_cannot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[bytes] = []
+    original = parser_module.mailparser.parse_from_bytes
+
+    def spy(data: bytes) -> object:
+        calls.append(data)
+        return original(data)
+
+    monkeypatch.setattr(parser_module.mailparser, "parse_from_bytes", spy)
+    plain = parse_bytes(b"From: a@example.com\nDate: Fri, 20 Nov 2026 10:15:00 +0800\n\nx\n")
+    assert plain.date == datetime(2026, 11, 20, 2, 15, tzinfo=UTC)
+    assert calls == []  # its full pass over the mail is not made for a date the stdlib reads
+    # A comment before the date and a leap second: the stdlib gives up, mail-parser reads them.
+    for value, expected in (
+        ("(sent) Fri, 20 Nov 2026 10:15:00 +0800", datetime(2026, 11, 20, 2, 15, tzinfo=UTC)),
+        ("Fri, 20 Nov 2026 23:59:60 +0000", datetime(2026, 11, 21, tzinfo=UTC)),
+    ):
+        data = f"From: a@example.com\nDate: {value}\n\nx\n".encode()
+        message = parse_bytes(data, received_at=datetime(2026, 1, 1, tzinfo=UTC))
+        assert message.date == expected
+        assert f"non-standard Date header {value!r}" in message.defects
+        assert calls[-1] == data
+
+
 def test_naive_received_at_becomes_utc() -> None:
     message = parse_bytes(b"From: a@example.com\n\nx\n", received_at=datetime(2026, 1, 1))
     assert message.date.tzinfo is not None
