@@ -63,7 +63,13 @@ class StoredMessage(Base):
     """One distinct message (by content hash) and what the parser saw in it."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_messages_due", "state", "next_attempt_at"),
+        # A sender's mails by arrival (the hour's answers, repeats): an index on the
+        # sender alone read every mail the sender ever wrote, for every batch.
+        # The subject too, so a repeat's lookup reads only the rows of the same subject.
+        Index("ix_messages_sender_arrival", "from_email", "arrived_at", "subject_normalized"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"), unique=True)
@@ -72,7 +78,7 @@ class StoredMessage(Base):
     message_id_synthetic: Mapped[bool] = mapped_column(default=False)
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
     references: Mapped[list[Any]] = mapped_column(default=list)
-    from_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    from_email: Mapped[str | None] = mapped_column(String(320))
     from_name: Mapped[str | None] = mapped_column(String(500))
     recipients: Mapped[dict[str, Any]] = mapped_column(default=dict)  # to / cc / reply_to
     subject: Mapped[str | None] = mapped_column(Text)
@@ -181,11 +187,15 @@ class OutboxMail(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        # A message's mails of one kind, read from the index alone (its answers by sender).
+        Index("ix_outbox_message_kind", "message_pk", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))  # "ack", "status", "digest", "summary", ...
-    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     # What makes this email unique, e.g. "ack:<message pk>"; a second insert is refused.
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)

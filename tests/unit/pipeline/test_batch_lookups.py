@@ -229,3 +229,58 @@ def test_a_batch_counts_a_senders_answers_of_the_hour_as_each_mail_would(
                 alone = sum(1 for a in answered if t - timedelta(hours=1) < a <= t)
                 assert batch.acknowledged("anna@acme.example", t) == alone, (spread, t)
                 assert batch.acknowledged("x@y", t) == 0
+
+
+def test_a_senders_hour_is_read_from_indexes_not_from_all_the_senders_mail(
+    tmp_path: Path,
+) -> None:
+    """The answers and repeats of a sender's last hour are found through the sender and
+    arrival index: with an index on the sender alone, each batch read every mail the sender
+    had ever written, a cost that grew with the database."""
+    from mailbot.parse import parse_bytes
+    from mailbot.pipeline.answer import AckBatch
+    from mailbot.storage.models import Blob
+
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        for n in range(6):
+            bot.deliver("anna@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        bot.run()
+        engine = bot.db.engine
+        if engine.dialect.name != "sqlite":
+            pytest.skip("the plans read here are SQLite's")
+        seen: list[tuple[str, Any]] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                seen.append((statement, parameters))
+
+        with bot.session() as s:
+            rows = s.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
+            work = [
+                (row, parse_bytes(s.get_one(Blob, row.sha256).data), "anna@acme.example")
+                for row in rows[-3:]
+            ]
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                batch = AckBatch.read(s, work)
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            assert batch.acknowledged("anna@acme.example", rows[-1].arrived_at) >= 3
+            plans = {
+                statement: " | ".join(
+                    str(step[-1])
+                    for step in s.connection().exec_driver_sql(
+                        f"EXPLAIN QUERY PLAN {statement}", parameters
+                    )
+                )
+                for statement, parameters in seen
+            }
+    by_sender = [plan for plan in plans.values() if "from_email" in plan or "sender" in plan]
+    assert len(by_sender) >= 2, plans  # the hour's answers and the repeated texts
+    for statement, plan in plans.items():
+        assert "SCAN messages" not in plan and "SCAN outbox" not in plan, (statement, plan)
+        if "outbox JOIN messages" in statement:
+            assert "COVERING INDEX ix_messages_sender_arrival" in plan, plan
+            assert "COVERING INDEX ix_outbox_message_kind" in plan, plan
+        if "new_text IN" in statement:  # a repeat: the sender's mails of the hour
+            assert "INDEX ix_messages_sender_arrival (from_email=? AND arrived_at>" in plan, plan
