@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mailbot.storage.expressions import among
 from mailbot.storage.models import Event, Item, OutboxMail, ProjectCounter, StoredMessage
 
 UNASSIGNED_KEY = "TRIAGE"  # items not yet assigned to a project are numbered TRIAGE-1, -2 ...
@@ -39,13 +40,13 @@ class DbItemLookup:
             select(OutboxMail.message_id, *columns)
             .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
             .join(Item, StoredMessage.item_id == Item.id)
-            .where(OutboxMail.message_id.in_(list(message_ids)))
+            .where(among(OutboxMail.message_id, list(message_ids)))
         ).all()
         # A Message-ID anyone can reuse: the mail filed first keeps the thread.
         rows += self.session.execute(
             select(StoredMessage.message_id, *columns)
             .join(Item, StoredMessage.item_id == Item.id)
-            .where(StoredMessage.message_id.in_(list(message_ids)))
+            .where(among(StoredMessage.message_id, list(message_ids)))
             .order_by(StoredMessage.id)
         ).all()
         by_id: dict[str, ItemRef] = {}

@@ -29,6 +29,7 @@ from mailbot.config_types import SmtpConfig
 from mailbot.outgoing.compose import Composed
 from mailbot.storage import work
 from mailbot.storage.db import Database
+from mailbot.storage.expressions import among
 from mailbot.storage.models import OutboxMail, OutboxState, utcnow
 
 log = logging.getLogger("mailbot.smtp")
@@ -192,7 +193,7 @@ def claim_due(db: Database, now: datetime, lease: timedelta, limit: int) -> list
             return []
         return list(
             session.scalars(
-                select(OutboxMail).where(OutboxMail.id.in_(ids)).order_by(OutboxMail.id)
+                select(OutboxMail).where(among(OutboxMail.id, ids)).order_by(OutboxMail.id)
             )
         )
 

@@ -35,6 +35,7 @@ from mailbot.pipeline.client_language import variant_of
 from mailbot.pipeline.file import Answer, BatchContext, BatchWrites
 from mailbot.pipeline.route import Route, is_listed_client
 from mailbot.pipeline.trust import sender_verdict
+from mailbot.storage.expressions import among
 from mailbot.storage.models import Breaker, Event, Item, OutboxMail, StoredMessage
 from mailbot.text import plural
 from mailbot.trust.sender import SenderVerdict
@@ -135,14 +136,16 @@ class AckBatch(BatchWrites):
         addresses = {to for _r, _m, to in rows}
         breakers: dict[str, Breaker | None] = dict.fromkeys(addresses)
         if addresses:
-            for breaker in session.scalars(select(Breaker).where(Breaker.address.in_(addresses))):
+            for breaker in session.scalars(
+                select(Breaker).where(among(Breaker.address, addresses))
+            ):
                 breakers[breaker.address] = breaker
         thread = {i for _r, m, _to in rows for i in (m.in_reply_to, *m.references) if i}
         ours: dict[str, OutboxMail] = {}
         if thread:
             for mail in session.scalars(
                 select(OutboxMail)
-                .where(OutboxMail.message_id.in_(thread), OutboxMail.kind == ACK_KIND)
+                .where(among(OutboxMail.message_id, thread), OutboxMail.kind == ACK_KIND)
                 .order_by(OutboxMail.id)
             ):
                 ours.setdefault(mail.message_id, mail)
@@ -151,7 +154,7 @@ class AckBatch(BatchWrites):
         said = [m for _r, m, _to in rows if m.from_ and (m.new_text or "").strip()]
         if said:
             subjects = {m.subject_normalized for m in said}
-            subject = StoredMessage.subject_normalized.in_(subjects - {None})
+            subject = among(StoredMessage.subject_normalized, subjects - {None})
             if None in subjects:
                 subject = or_(subject, StoredMessage.subject_normalized.is_(None))
             for sender, subj, new_text, arrived, mid in session.execute(
@@ -162,9 +165,9 @@ class AckBatch(BatchWrites):
                     StoredMessage.arrived_at,
                     StoredMessage.message_id,
                 ).where(
-                    StoredMessage.from_email.in_({m.from_.email for m in said if m.from_}),
+                    among(StoredMessage.from_email, {m.from_.email for m in said if m.from_}),
                     subject,
-                    StoredMessage.new_text.in_({m.new_text for m in said}),
+                    among(StoredMessage.new_text, {m.new_text for m in said}),
                     StoredMessage.arrived_at >= first - BURST_WINDOW,
                     StoredMessage.arrived_at <= last,
                 )
@@ -177,7 +180,7 @@ class AckBatch(BatchWrites):
                 select(StoredMessage.from_email, StoredMessage.arrived_at)
                 .select_from(OutboxMail)
                 .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
-                .where(OutboxMail.kind == ACK_KIND, StoredMessage.from_email.in_(senders))
+                .where(OutboxMail.kind == ACK_KIND, among(StoredMessage.from_email, senders))
             )
             # The hour before each mail of the batch: what arrived from the hour before
             # its last mail to its first is within every mail's hour, and is only counted
@@ -208,7 +211,7 @@ class AckBatch(BatchWrites):
             times.sort()
         keys = [f"{ACK_KIND}:{row.sha256}" for row, _m, _to in rows]
         queued_keys = set(
-            session.scalars(select(OutboxMail.dedupe_key).where(OutboxMail.dedupe_key.in_(keys)))
+            session.scalars(select(OutboxMail.dedupe_key).where(among(OutboxMail.dedupe_key, keys)))
         )
         return cls(breakers, ours, texts, acked, queued_keys, within_all=within_all)
 
@@ -583,7 +586,7 @@ def _our_mail_replied_to(session: Session, message: Message) -> OutboxMail | Non
         return None
     # Only our acknowledgements: a client may well answer an approval request at once.
     return session.scalars(
-        select(OutboxMail).where(OutboxMail.message_id.in_(ids), OutboxMail.kind == ACK_KIND)
+        select(OutboxMail).where(among(OutboxMail.message_id, ids), OutboxMail.kind == ACK_KIND)
     ).first()
 
 

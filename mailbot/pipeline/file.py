@@ -23,6 +23,7 @@ from mailbot.items.store import UNASSIGNED_KEY, DbItemLookup, ItemRef, next_numb
 from mailbot.message import Message, clean_text
 from mailbot.pipeline.client_language import variant_of
 from mailbot.pipeline.route import OUTSIDER, REF_TAG, ItemLookup, Route, route_to_project
+from mailbot.storage.expressions import among
 from mailbot.storage.models import (
     Event,
     Item,
@@ -219,7 +220,7 @@ class FileBatch(BatchWrites):
                 select(OutboxMail.message_id, *columns)
                 .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
                 .join(Item, StoredMessage.item_id == Item.id)
-                .where(OutboxMail.message_id.in_(chunk))
+                .where(among(OutboxMail.message_id, chunk))
                 .order_by(OutboxMail.id)
             ):
                 ours.setdefault(mid, ItemRef(item_id, ref, _project_of(key), client))
@@ -229,7 +230,7 @@ class FileBatch(BatchWrites):
                 select(StoredMessage.id, StoredMessage.message_id, StoredMessage.from_email)
                 .add_columns(*columns)
                 .join(Item, StoredMessage.item_id == Item.id)
-                .where(StoredMessage.message_id.in_(chunk))
+                .where(among(StoredMessage.message_id, chunk))
             ):
                 ref_ = ItemRef(item_id, ref, _project_of(key), client)
                 filed.setdefault(mid, []).append((row_id, sender, ref_))
@@ -242,7 +243,7 @@ class FileBatch(BatchWrites):
         }
         refs: dict[str, ItemRef | None] = {}
         for chunk in _chunks(tags):
-            for item in session.scalars(select(Item).where(Item.ref.in_(chunk))):
+            for item in session.scalars(select(Item).where(among(Item.ref, chunk))):
                 refs[item.ref] = _ref_of(item)
         return cls(session, ours, filed, refs)
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.config import Config
@@ -56,6 +56,7 @@ from mailbot.pipeline.trust import Trust, TrustChecks
 from mailbot.sources.base import Source
 from mailbot.storage import work
 from mailbot.storage.db import Database, database_unavailable
+from mailbot.storage.expressions import among
 from mailbot.storage.models import Blob, Event, Item, MessageState, OutboxMail, StoredMessage
 from mailbot.storage.store import (
     FAILED,
@@ -355,7 +356,7 @@ class Pipeline:
                     failed_now.update(
                         session.scalars(
                             select(StoredMessage.id).where(
-                                StoredMessage.id.in_([*ids, *recorded]),
+                                among(StoredMessage.id, [*ids, *recorded]),
                                 StoredMessage.state.in_(
                                     (MessageState.FAILED, MessageState.SET_ASIDE)
                                 ),
@@ -491,7 +492,7 @@ class Pipeline:
             # Their items in one query, held here so the session finds them by id.
             items = (
                 session.scalars(
-                    select(Item).where(Item.id.in_({r.item_id for r in rows.values()} - {None}))
+                    select(Item).where(among(Item.id, {r.item_id for r in rows.values()} - {None}))
                 ).all()
                 if stage is ANSWER
                 else []
@@ -535,7 +536,7 @@ class Pipeline:
             if at_end and done:
                 session.execute(
                     update(StoredMessage)
-                    .where(StoredMessage.id.in_([row.id for row, _ in done]))
+                    .where(among(StoredMessage.id, [row.id for row, _ in done]))
                     .values(**self._advanced_values(stage, now))
                     .execution_options(synchronize_session=False)
                 )
@@ -602,7 +603,7 @@ class Pipeline:
             sizes: dict[str, int] = dict(
                 session.execute(  # type: ignore[arg-type]
                     select(Blob.sha256, Blob.size).where(
-                        Blob.sha256.in_({row.sha256 for row in rows.values()})
+                        among(Blob.sha256, {row.sha256 for row in rows.values()})
                     )
                 ).all()
             )
@@ -614,7 +615,9 @@ class Pipeline:
                 nonlocal chunk, whole, held
                 data = dict(
                     session.execute(  # type: ignore[arg-type]
-                        select(Blob.sha256, Blob.data).where(Blob.sha256.in_(set(whole.values())))
+                        select(Blob.sha256, Blob.data).where(
+                            among(Blob.sha256, set(whole.values()))
+                        )
                     ).all()
                     if whole
                     else ()
@@ -654,7 +657,7 @@ class Pipeline:
         done: list[StoredMessage] = []
         retried = 0
         with self.db.batch() as session:
-            rows = self._claimed_rows(session, list(parsed))
+            rows = self._claimed_rows(session, list(parsed), state_only=True)
             for row_id, row in rows.items():
                 retry = row.state == MessageState.FAILED
                 if careful:
@@ -688,14 +691,21 @@ class Pipeline:
             for key, value in advanced.items():
                 set_committed_value(row, key, value)
 
-    def _claimed_rows(self, session: Session, ids: Sequence[int]) -> dict[int, StoredMessage]:
-        """The rows of `ids` still claimed by this process, in the order of `ids`."""
+    def _claimed_rows(
+        self, session: Session, ids: Sequence[int], *, state_only: bool = False
+    ) -> dict[int, StoredMessage]:
+        """The rows of `ids` still claimed by this process, in the order of `ids`.
+
+        The full text is not loaded (the stages read the parsed message; a row read again
+        in every stage is most of its size); `state_only`: nor anything but the state."""
         if not ids:
             return {}
-        found = {
-            row.id: row
-            for row in session.scalars(select(StoredMessage).where(StoredMessage.id.in_(ids)))
-        }
+        query = select(StoredMessage).where(among(StoredMessage.id, ids))
+        if state_only:
+            query = query.options(load_only(StoredMessage.state, StoredMessage.claimed_by))
+        else:
+            query = query.options(defer(StoredMessage.text))
+        found = {row.id: row for row in session.scalars(query)}
         me = work.worker_name()
         return {i: found[i] for i in ids if i in found and found[i].claimed_by == me}
 
@@ -863,7 +873,7 @@ class Pipeline:
         """The stored bytes of a batch's mails in one query, by sha256, as far as they fit
         in PARSE_CHUNK_BYTES together; the others are read one by one."""
         sizes = session.execute(
-            select(Blob.sha256, Blob.size).where(Blob.sha256.in_({row.sha256 for row in rows}))
+            select(Blob.sha256, Blob.size).where(among(Blob.sha256, {row.sha256 for row in rows}))
         ).all()
         wanted, total = [], 0
         for sha256, size in sizes:
@@ -872,7 +882,9 @@ class Pipeline:
                 total += size
         if not wanted:
             return {}
-        found = session.execute(select(Blob.sha256, Blob.data).where(Blob.sha256.in_(wanted))).all()
+        found = session.execute(
+            select(Blob.sha256, Blob.data).where(among(Blob.sha256, wanted))
+        ).all()
         return {sha256: bytes(data) for sha256, data in found}
 
     def _trust(
@@ -1231,7 +1243,7 @@ class Pipeline:
         return set(
             session.scalars(
                 select(StoredMessage.id).where(
-                    StoredMessage.id.in_(ids),
+                    among(StoredMessage.id, ids),
                     StoredMessage.failed_stage == PARSE.name,
                     StoredMessage.state.in_((MessageState.FAILED, MessageState.SET_ASIDE)),
                 )
@@ -1261,7 +1273,7 @@ class Pipeline:
 
     def _log(self, mailbox: str, stored: Sequence[Stored]) -> None:
         """One line per fetched mail: what it is and what became of it."""
-        query = select(StoredMessage).where(StoredMessage.id.in_({s.message_pk for s in stored}))
+        query = select(StoredMessage).where(among(StoredMessage.id, {s.message_pk for s in stored}))
         if not log.isEnabledFor(logging.INFO):  # only the mails that did not parse are told
             query = query.where(StoredMessage.failed_stage == PARSE.name)
         with self.db.session() as session:

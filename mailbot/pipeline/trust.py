@@ -26,6 +26,7 @@ from mailbot.config import Config
 from mailbot.message import Message
 from mailbot.pipeline.route import is_listed_client
 from mailbot.pipeline.stages import noise_verdict
+from mailbot.storage.expressions import among
 from mailbot.storage.models import Event, OutboxMail, StoredMessage
 from mailbot.triage.verdict import Verdict, likeliest_client_category
 from mailbot.trust.sender import SenderVerdict, auth_policy, check_sender
@@ -156,11 +157,11 @@ def in_known_thread(session: Session, message: Message) -> bool:
     ids = [i for i in (message.in_reply_to, *message.references) if i][:MAX_THREAD_IDS]
     if not ids:
         return False
-    ours = session.scalar(select(OutboxMail.id).where(OutboxMail.message_id.in_(ids)).limit(1))
+    ours = session.scalar(select(OutboxMail.id).where(among(OutboxMail.message_id, ids)).limit(1))
     if ours is not None:
         return True
     filed = select(StoredMessage.id).where(
-        StoredMessage.message_id.in_(ids), StoredMessage.item_id.is_not(None)
+        among(StoredMessage.message_id, ids), StoredMessage.item_id.is_not(None)
     )
     return session.scalar(filed.limit(1)) is not None
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement
 
+from mailbot.storage.expressions import among
 from mailbot.storage.models import Item, StoredMessage
 
 TABLE = "item_search"
@@ -136,13 +137,13 @@ def reindex_items(session: Session, item_ids: Iterable[int | None]) -> int:
     # its own day, before any later column exists.
     found = session.execute(
         select(Item.id, Item.ref, Item.title, Item.client_name, Item.client_email).where(
-            Item.id.in_(ids)
+            among(Item.id, ids)
         )
     )
     texts: dict[int, list[str | None]] = {row[0]: list(row[1:]) for row in found}
     rows = session.execute(
         select(StoredMessage.item_id, StoredMessage.subject, StoredMessage.new_text)
-        .where(StoredMessage.item_id.in_(ids))
+        .where(among(StoredMessage.item_id, ids))
         .order_by(StoredMessage.id)
     )
     for item_id, subject, new_text in rows:

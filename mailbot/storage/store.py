@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.message import Message, RawMail
+from mailbot.storage.expressions import among
 from mailbot.storage.models import Blob, Cursor, Event, Location, MessageState, StoredMessage
 
 PROCESSED = "processed"
@@ -96,7 +97,7 @@ def store_batch(
         sha: (pk, _target(state))
         for sha, pk, state in session.execute(
             select(StoredMessage.sha256, StoredMessage.id, StoredMessage.state).where(
-                StoredMessage.sha256.in_(set(digests.values()))
+                among(StoredMessage.sha256, set(digests.values()))
             )
         )
     }
@@ -112,7 +113,7 @@ def store_batch(
             Location.account == account,
             Location.folder == folder,
             Location.uidvalidity == uidvalidity,
-            Location.uid.in_([m.uid for m in batch]),
+            among(Location.uid, [m.uid for m in batch]),
         )
     ):
         if sha == digests[uid]:
@@ -233,7 +234,10 @@ def set_server_target(session: Session, location_ids: Sequence[int], target: str
     """Where the server copies must go, once the message's first stage has told."""
     if location_ids:
         session.execute(
-            update(Location).where(Location.id.in_(location_ids)).values(server_target=target)
+            update(Location)
+            .where(among(Location.id, location_ids))
+            .values(server_target=target)
+            .execution_options(synchronize_session=False)  # no session holds the rows
         )
 
 
@@ -304,7 +308,10 @@ def pending_locations(
 def mark_server_done(session: Session, location_ids: Sequence[int]) -> None:
     if location_ids:
         session.execute(
-            update(Location).where(Location.id.in_(location_ids)).values(server_done=True)
+            update(Location)
+            .where(among(Location.id, location_ids))
+            .values(server_done=True)
+            .execution_options(synchronize_session=False)  # no session holds the rows
         )
 
 

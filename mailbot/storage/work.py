@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
+from mailbot.storage.expressions import among
 from mailbot.storage.models import Base, MessageState, OutboxMail, OutboxState, StoredMessage
 
 RETRY_BASE = 60.0  # seconds before the first retry
@@ -96,7 +97,7 @@ def claim(
     claimed = session.execute(
         update(model)
         # Checked again: on SQLite another process may have claimed them since.
-        .where(table_id.in_(ids), ready, due(model, now))
+        .where(among(table_id, ids), ready, due(model, now))
         .values(next_attempt_at=now + lease, claimed_by=worker_name())
         .returning(table_id)
         .execution_options(synchronize_session=False)
@@ -119,7 +120,7 @@ def finish_many(session: Session, model: type[Base], row_ids: Sequence[int], now
     if row_ids:
         session.execute(
             update(model)
-            .where(model.id.in_(row_ids))  # type: ignore[attr-defined]
+            .where(among(model.id, row_ids))  # type: ignore[attr-defined]
             .values(claimed_by=None, next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -160,7 +161,7 @@ def release(session: Session, model: type[Base], row_ids: Sequence[int], now: da
     if row_ids:
         session.execute(
             update(model)
-            .where(model.id.in_(row_ids), model.claimed_by == worker_name())  # type: ignore[attr-defined]
+            .where(among(model.id, row_ids), model.claimed_by == worker_name())  # type: ignore[attr-defined]
             .values(claimed_by=None, next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
