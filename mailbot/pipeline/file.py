@@ -165,7 +165,6 @@ class FilingHook(Protocol):
 
 
 IN_CHUNK = 500  # values in one IN (...) of a batch's lookups (hostile mail has many)
-ITEM_IDS_TAKEN = 16  # item ids taken from a PostgreSQL sequence at once
 
 FiledBy = tuple[int, str | None, ItemRef]  # a filed message's id, its sender and its item
 
@@ -205,6 +204,7 @@ class FileBatch(BatchWrites):
     written: dict[str, int] = field(default_factory=dict)  # project -> the counter's number
     index: list[tuple[Item, bool, str | None, str | None]] = field(default_factory=list)
     item_ids: list[int] = field(default_factory=list)  # ids taken ahead for new items
+    unfiled: int = 1  # messages of the batch not given an item id yet: as many are taken
     last_item_id: int | None = None  # SQLite: the largest item id so far
 
     @classmethod
@@ -245,7 +245,7 @@ class FileBatch(BatchWrites):
         for chunk in _chunks(tags):
             for item in session.scalars(select(Item).where(among(Item.ref, chunk))):
                 refs[item.ref] = _ref_of(item)
-        return cls(session, ours, filed, refs)
+        return cls(session, ours, filed, refs, unfiled=len(messages))
 
     # --- routing ---------------------------------------------------------------------
 
@@ -288,24 +288,29 @@ class FileBatch(BatchWrites):
         """An id for a new item, so its INSERT waits for the batch's end with the others
         (None: the database hands it out at an INSERT of its own).
 
-        PostgreSQL: taken from the items' sequence, a few at a time (one not used is a gap,
-        as a rolled back INSERT leaves). SQLite: the largest id so far plus one, as SQLite
-        gives it; the batch holds the write lock, so no other process inserts meanwhile.
+        PostgreSQL: taken from the items' sequence, as many at once as the batch has messages
+        left (one not used, a follow-up's, is a gap, as a rolled back INSERT leaves).
+        SQLite: the largest id so far plus one, as SQLite gives it; the batch holds the
+        write lock, so no other process inserts meanwhile.
         An id is not given back when a message is rolled back: a gap, nothing more.
         """
         dialect = session.get_bind().dialect.name
         if dialect == "postgresql":
             if not self.item_ids:
-                taken = session.scalars(
-                    text(
-                        "SELECT nextval(pg_get_serial_sequence('items', 'id')) "
-                        "FROM generate_series(1, :n)"
-                    ),
-                    {"n": ITEM_IDS_TAKEN},
-                ).all()
+                # Without flushing the batch's rows so far: they are written together at its
+                # end, not in a few statements each time ids run out.
+                with session.no_autoflush:
+                    taken = session.scalars(
+                        text(
+                            "SELECT nextval(pg_get_serial_sequence('items', 'id')) "
+                            "FROM generate_series(1, :n)"
+                        ),
+                        {"n": max(self.unfiled, 1)},
+                    ).all()
                 if None in taken:
                     return None
                 self.item_ids = list(taken)
+            self.unfiled -= 1
             return self.item_ids.pop(0)
         if dialect == "sqlite":
             if self.last_item_id is None:

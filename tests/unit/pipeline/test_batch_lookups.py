@@ -284,3 +284,26 @@ def test_a_senders_hour_is_read_from_indexes_not_from_all_the_senders_mail(
             assert "COVERING INDEX ix_outbox_message_kind" in plan, plan
         if "new_text IN" in statement:  # a repeat: the sender's mails of the hour
             assert "INDEX ix_messages_sender_arrival (from_email=? AND arrived_at>" in plan, plan
+
+
+def test_a_batchs_new_items_are_written_in_one_statement(tmp_path: Path) -> None:
+    """Their ids are taken at once (PostgreSQL: from the sequence, as many as the batch has
+    mails), so the items are inserted together at the batch's end, not a few at a time."""
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        for n in range(40):
+            bot.deliver(f"client{n % 4}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        statements: list[str] = []
+
+        def record(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        event.listen(bot.db.engine, "before_cursor_execute", record)
+        try:
+            bot.run()
+        finally:
+            event.remove(bot.db.engine, "before_cursor_execute", record)
+        with bot.session() as s:
+            refs = sorted(s.scalars(select(Item.ref)))
+    assert refs == sorted(f"ACME-{n}" for n in range(1, 41))
+    assert sum(st.startswith("INSERT INTO items ") for st in statements) == 1, statements
+    assert sum("nextval(" in st for st in statements) <= 1
