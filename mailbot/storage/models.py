@@ -106,7 +106,9 @@ class StoredMessage(Base):
     spam_status: Mapped[str | None] = mapped_column(String(12), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     route: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the routing decision and why
-    state: Mapped[str] = mapped_column(String(20), default=MessageState.RECEIVED, index=True)
+    # Indexed with next_attempt_at (ix_messages_due), which serves a lookup by state too:
+    # every stage changes the state, and each index is written again at each change.
+    state: Mapped[str] = mapped_column(String(20), default=MessageState.RECEIVED)
     failed_stage: Mapped[str | None] = mapped_column(String(20))  # parse, classify, file, answer
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
