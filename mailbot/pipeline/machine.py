@@ -1182,11 +1182,11 @@ class Pipeline:
                 )
                 if fetch_failed is not None:
                     raise fetch_failed
-                self._settle(source, self._targets(stored))
+                targets, unparsed = self._targets(stored)
+                self._settle(source, targets)
                 self._log(box.name, stored)
                 stats.fetched += len(stored)
-                with self.db.session() as session:
-                    failed = self._unparsed(session, [s.message_pk for s in fresh])
+                failed = {s.message_pk for s in fresh} & unparsed
                 stats.duplicates += sum(s.outcome == "duplicate" for s in stored)
                 stats.failed += len(failed)
                 stats.stored += len(fresh) - len(failed)
@@ -1250,16 +1250,18 @@ class Pipeline:
             )
         )
 
-    def _targets(self, stored: Sequence[Stored]) -> list[tuple[int, str, RawMail]]:
-        """Where each server copy goes: the failed folder when its message did not parse."""
+    def _targets(self, stored: Sequence[Stored]) -> tuple[list[tuple[int, str, RawMail]], set[int]]:
+        """Where each server copy goes: the failed folder when its message did not parse;
+        and the ids of those messages."""
         with self.db.session() as session:
             bad = self._unparsed(session, [s.message_pk for s in stored])
             set_server_target(
                 session, [s.location_id for s in stored if s.message_pk in bad], FAILED
             )
-        return [
+        targets = [
             (s.location_id, FAILED if s.message_pk in bad else PROCESSED, s.mail) for s in stored
         ]
+        return targets, bad
 
     def _settle(self, source: Source, items: Sequence[tuple[int, str, RawMail]]) -> None:
         failed = [mail for _id, target, mail in items if target == FAILED]
@@ -1273,7 +1275,19 @@ class Pipeline:
 
     def _log(self, mailbox: str, stored: Sequence[Stored]) -> None:
         """One line per fetched mail: what it is and what became of it."""
-        query = select(StoredMessage).where(among(StoredMessage.id, {s.message_pk for s in stored}))
+        query = (
+            select(StoredMessage)
+            .where(among(StoredMessage.id, {s.message_pk for s in stored}))
+            .options(  # what the lines tell, not the texts
+                load_only(
+                    StoredMessage.message_id,
+                    StoredMessage.from_email,
+                    StoredMessage.subject,
+                    StoredMessage.failed_stage,
+                    StoredMessage.error,
+                )
+            )
+        )
         if not log.isEnabledFor(logging.INFO):  # only the mails that did not parse are told
             query = query.where(StoredMessage.failed_stage == PARSE.name)
         with self.db.session() as session:
