@@ -99,6 +99,18 @@ def _rules_favourite(votes: dict[str, float]) -> tuple[str | None, float, float]
     return ranked[0][0], ranked[0][1], second
 
 
+def _rules(report: RuleReport) -> dict[str, Any]:
+    """The rules' part of an explanation: those that fired, and how many ran.
+
+    Not the names of those that did not fire: that is every other rule of `rules/`, and
+    the list was most of a stored verdict, written again with every change of its row.
+    """
+    return {
+        "rules": [h.to_dict() for h in report.hits],
+        "rules_run": len(report.hits) + len(report.misses),
+    }
+
+
 def noise_verdict(report: RuleReport, language: str, model_version: str) -> Verdict:
     hits = report.by_action("noise")
     return Verdict(
@@ -110,8 +122,7 @@ def noise_verdict(report: RuleReport, language: str, model_version: str) -> Verd
         language=language,
         explanation={
             "decided_by": f"noise rule {hits[0].rule_id}",
-            "rules": [h.to_dict() for h in report.hits],
-            "rule_misses": list(report.misses),
+            **_rules(report),
             "model": None,
             "combination": "a noise rule fired: category none, the model was not run",
         },
@@ -130,8 +141,7 @@ def empty_verdict(report: RuleReport, language: str, model_version: str) -> Verd
         language=language,
         explanation={
             "decided_by": "nothing to read",
-            "rules": [h.to_dict() for h in report.hits],
-            "rule_misses": list(report.misses),
+            **_rules(report),
             "model": None,
             "combination": "no subject and no text: filed as feedback for a person to read",
         },
@@ -194,8 +204,7 @@ def combine(
         language=language,
         explanation={
             "decided_by": "model and rules" if votes and calibration.rule_scale else "model",
-            "rules": [h.to_dict() for h in report.hits],
-            "rule_misses": list(report.misses),
+            **_rules(report),
             "rule_votes": votes,
             "focus": (
                 {"sentence": report.focus[:200], "weight": report.focus_weight}

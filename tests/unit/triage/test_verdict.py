@@ -143,6 +143,30 @@ def test_to_dict_is_json(make):
     assert {h["rule"] for h in data["explanation"]["rules"]} >= {"issue.en.broken"}
 
 
+@pytest.mark.parametrize(
+    ("subject", "text", "signals"),
+    [
+        ("Checkout", "The checkout is not working, urgent.", Signals()),  # model and rules
+        ("Re: x", "Out of office", Signals(bounce=True)),  # a noise rule
+        ("", "", Signals()),  # nothing to read
+    ],
+)
+def test_a_verdict_names_the_rules_that_fired_and_counts_all_that_ran(
+    make, ruleset, subject, text, signals
+):
+    triage, _ = make([0.05, 0.05, 0.9])
+    mail = Mail(subject=subject, text=text, signals=signals)
+    verdict = triage.classify_mails([mail])[0]
+    report = ruleset.run(mail)  # a noise rule that fires skips the text rules
+    explanation = verdict.explanation
+    fired = {h["rule"] for h in explanation["rules"]}
+    assert fired == {h.rule_id for h in report.hits}
+    assert explanation["rules_run"] == len(report.hits) + len(report.misses) > len(fired)
+    # The ones that did not fire are not spelled out: that is every other rule that ran.
+    stored = json.dumps(verdict.to_dict())
+    assert report.misses and not any(f'"{rule_id}"' in stored for rule_id in report.misses)
+
+
 def test_verdict_is_frozen(make):
     triage, _ = make([0.05, 0.05, 0.9])
     verdict = triage.classify_text("a", "b")
