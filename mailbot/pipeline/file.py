@@ -36,6 +36,7 @@ from mailbot.storage.models import (
 from mailbot.storage.search import index_filed
 
 if TYPE_CHECKING:
+    from mailbot.outgoing.drafts import DraftWriters
     from mailbot.triage import Verdict
 
 log = logging.getLogger("mailbot.pipeline.file")
@@ -135,9 +136,15 @@ class Acknowledger(Protocol):
         ...
 
     def prepare(
-        self, session: Session, work: Sequence[tuple[StoredMessage, Message, Item]]
+        self,
+        session: Session,
+        work: Sequence[tuple[StoredMessage, Message, Item]],
+        *,
+        writers: DraftWriters | None = None,
     ) -> BatchContext:
-        """Read what deciding a batch of (row, message, item) needs, in a few queries."""
+        """Read what deciding a batch of (row, message, item) needs, in a few queries.
+
+        `writers`: processes that may write the batch's replies meanwhile (`drafts`)."""
         ...
 
 
