@@ -12,7 +12,6 @@ from mailbot.config_types import MailboxConfig
 from mailbot.connectors.worker import Connectors, configured
 from mailbot.outgoing.courier import delivering, usable
 from mailbot.outgoing.delivery import deliver_outbox
-from mailbot.outgoing.drafts import WRITERS
 from mailbot.pipeline.ahead import TriageSettings
 from mailbot.pipeline.answer import TemplateAcknowledger
 from mailbot.pipeline.hooks import default_hooks
@@ -148,5 +147,4 @@ def build_pipeline(
             if triage is True and config.triage.enabled
             else None
         ),
-        writers=WRITERS,
     )

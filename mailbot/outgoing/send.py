@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,7 +33,6 @@ from mailbot.config import Config
 from mailbot.config_types import ProjectConfig, SiteConfig
 from mailbot.message import Address, clean_text, is_robot_address
 from mailbot.outgoing.compose import Composed, ComposeError, compose_notice, compose_reply
-from mailbot.outgoing.drafts import Original, ReplyDraft, library, write_reply
 from mailbot.outgoing.outbox import enqueue
 from mailbot.outgoing.templates import (
     FALLBACK_LANGUAGE,
@@ -62,14 +62,6 @@ class Queue(Protocol):
     ) -> OutboxMail | None: ...
 
 
-class Defer(Protocol):
-    """Queues a reply that is written later (as `Queue`, from its draft)."""
-
-    def __call__(
-        self, session: Session, draft: ReplyDraft, *, kind: str, message_pk: int | None
-    ) -> OutboxMail | None: ...
-
-
 class Audience(StrEnum):
     """Who reads the mail, which decides its language and how the PM appears in it."""
 
@@ -85,16 +77,14 @@ class Draft:
     body: Rendered
 
 
-def template_folders(
-    config: Config, project: ProjectConfig | None
-) -> tuple[Path | None, Path | None]:
-    """The template folders of `project` and of the site, before the built-in set."""
-    return (project.templates_dir if project else None, config.site.templates_dir)
+@cache
+def _library(project_dir: Path | None, site_dir: Path | None) -> TemplateLibrary:
+    return TemplateLibrary([d for d in (project_dir, site_dir) if d is not None])
 
 
 def template_library(config: Config, project: ProjectConfig | None) -> TemplateLibrary:
     """The templates for `project` (None: the site's and the built-in ones), made once."""
-    return library(*template_folders(config, project))
+    return _library(project.templates_dir if project else None, config.site.templates_dir)
 
 
 def choose_language(
@@ -194,40 +184,6 @@ def greeting_name(name: str) -> str:
     return name
 
 
-def _template_values(
-    config: Config,
-    *,
-    kind: str,
-    category: str,
-    item: Item | None,
-    project: ProjectConfig | None,
-    audience: Audience,
-    thread_from: StoredMessage | None,
-    context: Mapping[str, Any] | None,
-    language: str | None,
-) -> tuple[str, str, str, dict[str, Any]]:
-    """(the language wanted, its fallback, the template's language, the values) a template of
-    `kind` is rendered with."""
-    if project is None and item is not None:
-        project = config.project(item.project_key)
-    wanted, default = choose_language(
-        item=item, project=project, audience=audience, language=language
-    )
-    written_in = template_library(config, project).language_for(kind, category, wanted, default)
-    values = {
-        **shared_context(
-            config,
-            item=item,
-            project=project,
-            audience=audience,
-            thread_from=thread_from,
-            language=written_in,
-        ),
-        **(context or {}),
-    }
-    return wanted, default, written_in, values
-
-
 def render_templated(
     config: Config,
     *,
@@ -245,25 +201,29 @@ def render_templated(
 
     This is what `send_templated` sends; previews (`mailbot digest --dry-run`) show it.
     """
-    wanted, default, _written_in, values = _template_values(
-        config,
-        kind=kind,
-        category=category,
-        item=item,
-        project=project,
-        audience=audience,
-        thread_from=thread_from,
-        context=context,
-        language=language,
-    )
     if project is None and item is not None:
         project = config.project(item.project_key)
-    templates = template_library(config, project)
+    wanted, default = choose_language(
+        item=item, project=project, audience=audience, language=language
+    )
+    library = template_library(config, project)
+    written_in = library.language_for(kind, category, wanted, default)
+    values = {
+        **shared_context(
+            config,
+            item=item,
+            project=project,
+            audience=audience,
+            thread_from=thread_from,
+            language=written_in,
+        ),
+        **(context or {}),
+    }
     title = None
     if subject:
-        line = templates.render(kind, SUBJECT_TEMPLATE, wanted, values, default_language=default)
+        line = library.render(kind, SUBJECT_TEMPLATE, wanted, values, default_language=default)
         title = line.text.strip()
-    body = templates.render(kind, category, wanted, values, default_language=default)
+    body = library.render(kind, category, wanted, values, default_language=default)
     return Draft(title, body)
 
 
@@ -315,12 +275,8 @@ def send_templated(
     message_pk: int | None = None,
     text: str | None = None,
     queue: Queue | None = None,
-    defer: Defer | None = None,
 ) -> OutboxMail | None:
     """Render, compose and queue one mail; None when its dedupe key was queued before.
-
-    `defer`: how a reply is queued to be written later (a batch's, with writer processes);
-    what it gives back stands for the outbox row until then.
 
     `queue`: how the mail goes into the outbox (`outbox.enqueue`, or a batch's own that
     writes its rows together at its end).
@@ -339,27 +295,6 @@ def send_templated(
     """
     if project is None and item is not None:
         project = config.project(item.project_key)
-    if message_pk is None and thread_from is not None:
-        message_pk = thread_from.id
-    if thread_from is not None and not (text is not None and text.strip()):
-        reply_draft = _reply_draft(
-            config,
-            kind=template_kind or kind,
-            category=category,
-            item=item,
-            project=project,
-            thread_from=thread_from,
-            dedupe_key=dedupe_key,
-            now=now,
-            to=to,
-            context=context,
-            language=language,
-        )
-        if defer is not None:
-            return defer(session, reply_draft, kind=kind, message_pk=message_pk)
-        return (queue or enqueue)(
-            session, write_reply(reply_draft), kind=kind, message_pk=message_pk
-        )
     reply = thread_from is not None
     draft = render_templated(
         config,
@@ -415,63 +350,6 @@ def send_templated(
             dedupe_key=dedupe_key,
             date=now,
         )
+    if message_pk is None and thread_from is not None:
+        message_pk = thread_from.id
     return (queue or enqueue)(session, composed, kind=kind, message_pk=message_pk)
-
-
-def _reply_draft(
-    config: Config,
-    *,
-    kind: str,
-    category: str,
-    item: Item | None,
-    project: ProjectConfig | None,
-    thread_from: StoredMessage,
-    dedupe_key: str,
-    now: datetime,
-    to: Sequence[Address] | None,
-    context: Mapping[str, Any] | None,
-    language: str | None,
-) -> ReplyDraft:
-    """What a reply to a client's mail is made from (`drafts.write_reply` makes it)."""
-    wanted, default, written_in, values = _template_values(
-        config,
-        kind=kind,
-        category=category,
-        item=item,
-        project=project,
-        audience=Audience.CLIENT,
-        thread_from=thread_from,
-        context=context,
-        language=language,
-    )
-    recipients = _recipients(to, project=project, audience=Audience.CLIENT, thread_from=thread_from)
-    if not recipients:
-        raise ComposeError(
-            f"nobody to send the {kind} mail to",
-            "configure the address (projects.pm, client_addresses, digest_to) or write by hand",
-        )
-    if item is None or len(recipients) != 1:
-        raise ValueError("a reply is about one item and goes to one person")
-    site = config.site
-    return ReplyDraft(
-        templates=template_folders(config, project),
-        kind=kind,
-        category=category,
-        language=wanted,
-        default_language=default,
-        values=values,
-        original=Original(
-            message_id=thread_from.message_id,
-            message_id_synthetic=thread_from.message_id_synthetic,
-            references=tuple(thread_from.references or ()),
-            subject=thread_from.subject,
-            subject_normalized=thread_from.subject_normalized,
-        ),
-        ref=item.ref,
-        from_addr=Address(site.name_in(site_languages(site, written_in)), site.address),
-        to=recipients[0],
-        domain=site.domain,
-        dedupe_key=dedupe_key,
-        envelope_from=config.smtp.envelope_from if config.smtp else None,
-        date=now,
-    )

@@ -25,8 +25,7 @@ from mailbot.config_types import ProjectConfig
 from mailbot.items.calendar import WorkCalendar
 from mailbot.items.lifecycle import change_status
 from mailbot.message import Message, is_robot_address
-from mailbot.outgoing.compose import Composed, stable_message_id
-from mailbot.outgoing.drafts import DraftWriters, ReplyDraft, write_reply
+from mailbot.outgoing.compose import Composed
 from mailbot.outgoing.notice import queue_pm_notice, told
 from mailbot.outgoing.outbox import outbox_values, write_outbox_rows
 from mailbot.outgoing.send import SEND_ERRORS, refine_language, reply_address, send_templated
@@ -120,11 +119,6 @@ class AckBatch(BatchWrites):
     # by sender: how many acknowledged mails arrived within the hour before every mail
     within_all: dict[str, int] = field(default_factory=dict)
     outbox: list[dict[str, Any]] = field(default_factory=list)  # rows written at the end
-    # Processes writing the batch's replies meanwhile (a backlog's batch, not worked in
-    # savepoints); their rows are filled in at the end.
-    writers: DraftWriters | None = None
-    # The rows (of `outbox`) the writers write: the row, the writers' index, the draft.
-    drafted: list[tuple[dict[str, Any], int, ReplyDraft]] = field(default_factory=list)
 
     @classmethod
     def read(
@@ -292,58 +286,11 @@ class AckBatch(BatchWrites):
         )
         return OutboxMail(**values)  # not in the session: written by `finish`
 
-    def enqueue_draft(
-        self, session: Session, draft: ReplyDraft, *, kind: str, message_pk: int | None
-    ) -> OutboxMail | None:
-        """As `enqueue`, the mail written from `draft` by the writers meanwhile; what is
-        returned stands for its row (its Message-ID is known before it is written)."""
-        if draft.dedupe_key in self.queued_keys:
-            return None
-        assert self.writers is not None
-        index = self.writers.add(draft)
-        values = {
-            "kind": kind,
-            "message_pk": message_pk,
-            "dedupe_key": draft.dedupe_key,
-            "message_id": stable_message_id(draft.dedupe_key, draft.domain),
-        }
-        self.queued_keys.add(draft.dedupe_key)
-        self.outbox.append(values)
-        self.drafted.append((values, index, draft))
-        self.undo(
-            lambda: (
-                self.outbox.remove(values),
-                self.queued_keys.remove(draft.dedupe_key),
-                self.drafted.pop(),
-            )
-        )
-        return OutboxMail(**values)  # not in the session: written by `finish`
-
     def finish(self, session: Session) -> None:
-        # Written before the batch writes anything: no lock is held while the writers end.
-        self._written()
         super().finish(session)
         if self.outbox:
             write_outbox_rows(session, self.outbox)
         self.outbox = []
-
-    def _written(self) -> None:
-        """The rows of the replies the writers wrote; one they did not is written here (its
-        error raised: the batch is then answered again mail by mail, as without writers)."""
-        if self.writers is None:
-            return
-        written = self.writers.take()
-        rows = {id(values): position for position, values in enumerate(self.outbox)}
-        for values, index, draft in self.drafted:
-            composed = written[index] if index < len(written) else None
-            if composed is None:
-                composed = write_reply(draft)
-            if composed.message_id != values["message_id"]:
-                raise RuntimeError(f"the reply written for {draft.dedupe_key} is another mail")
-            self.outbox[rows[id(values)]] = outbox_values(
-                composed, kind=values["kind"], message_pk=values["message_pk"]
-            )
-        self.drafted = []
 
     def queued(self, row: StoredMessage) -> None:
         """An acknowledgement of `row` was queued: it counts for the sender's rate."""
@@ -710,15 +657,10 @@ class TemplateAcknowledger:
         self.clock = clock
 
     def prepare(
-        self,
-        session: Session,
-        work: Sequence[tuple[StoredMessage, Message, Item]],
-        *,
-        writers: DraftWriters | None = None,
+        self, session: Session, work: Sequence[tuple[StoredMessage, Message, Item]]
     ) -> AckBatch:
-        """Read what the checks of a batch of (row, message, item) need, in a few queries;
-        `writers` write its replies meanwhile."""
-        batch = AckBatch.read(
+        """Read what the checks of a batch of (row, message, item) need, in a few queries."""
+        return AckBatch.read(
             session,
             (
                 (row, message, _recipient(row, self.config.project(item.project_key)) or sender)
@@ -726,8 +668,6 @@ class TemplateAcknowledger:
                 for sender in [message.from_.email if message.from_ else ""]
             ),
         )
-        batch.writers = writers
-        return batch
 
     def acknowledge(
         self,
@@ -775,7 +715,6 @@ class TemplateAcknowledger:
                 session,
                 self.config,
                 queue=batch.enqueue if batch is not None else None,
-                defer=batch.enqueue_draft if batch is not None and batch.writers else None,
                 kind=ACK_KIND,
                 category=item.category,
                 item=item,

@@ -36,7 +36,6 @@ from mailbot.storage.models import (
 from mailbot.storage.search import index_filed
 
 if TYPE_CHECKING:
-    from mailbot.outgoing.drafts import DraftWriters
     from mailbot.triage import Verdict
 
 log = logging.getLogger("mailbot.pipeline.file")
@@ -136,15 +135,9 @@ class Acknowledger(Protocol):
         ...
 
     def prepare(
-        self,
-        session: Session,
-        work: Sequence[tuple[StoredMessage, Message, Item]],
-        *,
-        writers: DraftWriters | None = None,
+        self, session: Session, work: Sequence[tuple[StoredMessage, Message, Item]]
     ) -> BatchContext:
-        """Read what deciding a batch of (row, message, item) needs, in a few queries.
-
-        `writers`: processes that may write the batch's replies meanwhile (`drafts`)."""
+        """Read what deciding a batch of (row, message, item) needs, in a few queries."""
         ...
 
 

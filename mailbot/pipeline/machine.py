@@ -29,7 +29,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from mailbot.config import Config
 from mailbot.config_types import MailboxConfig
 from mailbot.message import Message, RawMail
-from mailbot.outgoing.drafts import DraftWriters
 from mailbot.outgoing.outbox import SendStats
 from mailbot.pipeline import budget, spam, trust
 from mailbot.pipeline.ahead import TriageAhead, TriageSettings
@@ -154,7 +153,6 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         trust: TrustChecks | None = None,
         ahead: TriageSettings | None = None,
-        writers: int = 0,
     ) -> None:
         self.config = config
         self.db = db
@@ -181,9 +179,6 @@ class Pipeline:
         self._ahead_ending: TriageAhead | None = None  # told to stop, not yet waited for
         self._handed_over: list[Checked] = []  # the batch it is classifying
         self._ahead_from_intake = False  # started by a backlog's intake (`run_once`)
-        # Processes that write a backlog's replies beside the answer stage (0: none).
-        self.draft_writers = writers
-        self._writers: DraftWriters | None = None
 
     # --- the loop --------------------------------------------------------------------
 
@@ -290,7 +285,6 @@ class Pipeline:
         failed_now = set() if failed_now is None else failed_now
         with ExitStack() as meanwhile:
             meanwhile.callback(self._stop_ahead, stats)
-            meanwhile.callback(self._stop_writers)
             delivering = False
             while not self.stop_event.is_set():
                 moved = 0
@@ -351,8 +345,6 @@ class Pipeline:
             elif stage is PARSE:
                 self._parse_batch(ids, stats, read)
             else:
-                if stage is ANSWER and len(ids) >= STAGE_BATCH:
-                    self._start_writers()
                 self._batch(stage, ids, stats)
         finally:
             held = {row_id for row_id, _m, _c in self._handed_over}  # classified meanwhile
@@ -400,21 +392,6 @@ class Pipeline:
             if wait and self._ahead_ending is not None:
                 self._ahead_ending.wait_ended()
                 self._ahead_ending = None
-
-    def _start_writers(self) -> None:
-        """Write a backlog's replies beside the answer stage (`outgoing.drafts`)."""
-        if self._writers is not None or self.draft_writers <= 0:
-            return
-        try:
-            self._writers = DraftWriters(self.draft_writers)
-        except OSError as err:
-            log.warning("cannot start writing replies beside the stages (%s); writing here", err)
-            self.draft_writers = 0
-
-    def _stop_writers(self) -> None:
-        if self._writers is not None:
-            self._writers.close()
-            self._writers = None
 
     # --- a batch of messages, one stage ---------------------------------------------
 
@@ -521,10 +498,7 @@ class Pipeline:
                 else []
             )
             rows = {i: row for i, row in rows.items() if i in messages and i not in failures}
-            # A batch worked in savepoints writes its replies itself: a message rolled back
-            # must not leave a reply being written.
-            writers = None if careful or self._writers is None else self._writers
-            batch = self._prepare(session, stage, rows, messages, items, writers)
+            batch = self._prepare(session, stage, rows, messages, items)
             # Answering leaves the message rows alone: their new state is written for
             # the whole batch at its end, in one statement.
             at_end = stage is ANSWER
@@ -576,7 +550,6 @@ class Pipeline:
         rows: dict[int, StoredMessage],
         messages: dict[int, Message],
         items: Sequence[Item],
-        writers: DraftWriters | None = None,
     ) -> BatchContext | None:
         """What the batch's messages need from the database, read in a few queries."""
         if stage is FILE:
@@ -590,7 +563,6 @@ class Pipeline:
                     for row_id, row in rows.items()
                     if row.item_id in by_id
                 ],
-                writers=None if writers is None or writers.broken else writers,
             )
         return None
 
