@@ -32,6 +32,7 @@ from mailbot.outgoing.send import SEND_ERRORS, send_templated
 from mailbot.pipeline.file import FilingContext, FilingHook
 from mailbot.pipeline.hooks.escalation import client_text
 from mailbot.pipeline.trust import sender_verdict
+from mailbot.storage.expressions import among
 from mailbot.storage.models import Event, OutboxMail, StoredMessage
 
 log = logging.getLogger("mailbot.items.change_control")
@@ -52,7 +53,7 @@ def replies_to_our_request(session: Session, ctx: FilingContext) -> bool:
         .join(StoredMessage, OutboxMail.message_pk == StoredMessage.id)
         .where(
             OutboxMail.kind == APPROVAL_KIND,
-            OutboxMail.message_id.in_(ids),
+            among(OutboxMail.message_id, ids),
             StoredMessage.item_id == ctx.item.id,
         )
     )
