@@ -209,3 +209,7 @@ if __name__ == "__main__":
     from mailbot.pipeline.ahead import serve as serving
 
     serving(sys.stdin.buffer, answers)
+    # Every answer is flushed as it is written. Tearing down an interpreter with spaCy and
+    # a model loaded takes a tenth of a second, and the stages wait for this process to end.
+    answers.close()
+    os._exit(0)

@@ -226,3 +226,22 @@ def test_an_answer_that_cannot_be_read_gives_the_process_up(
         assert not ahead.ready()  # and stays given up
     finally:
         ahead.close()
+
+
+def test_told_to_stop_it_answers_what_it_was_handed_then_ends_cleanly(
+    real_triage: Triage,
+) -> None:
+    # The process ends without the interpreter's teardown: nothing written before may be lost.
+    mails = [Mail(subject=subject, text=text) for _sender, subject, text in MAILS]
+    ahead = TriageAhead(SETTINGS)
+    assert wait_for(ahead.ready, timeout=120)
+    ahead.submit(mails)
+    assert ahead.process.stdin is not None and ahead.process.stdout is not None
+    ahead.process.stdin.close()  # the end of its input right behind the batch
+    assert ahead.process.wait(60) == 0
+    there = ahead.verdicts(len(mails))  # read only after it ended
+    rest = ahead.process.stdout.read()
+    ahead.close()
+    assert there is not None
+    assert [v.to_dict() for v in there] == [v.to_dict() for v in real_triage.classify_mails(mails)]
+    assert rest == b""  # nothing after them
