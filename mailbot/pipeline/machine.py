@@ -799,7 +799,7 @@ class Pipeline:
         verdicts = self._ahead.verdicts(len(before)) if before and self._ahead else None
         here: list[Checked] = []
         if todo and ahead is not None and not ahead.broken:
-            ahead.submit([Mail.from_message(m) for _, m, _ in todo])
+            ahead.submit([Mail.from_message(m, signoff_later=True) for _, m, _ in todo])
             self._handed_over = todo
         elif todo:
             here = todo

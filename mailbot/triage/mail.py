@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mailbot.message import Message, Signals
@@ -33,6 +33,9 @@ class Mail:
     attachment_types: tuple[str, ...] = ()
     body_source: str = "text/plain"
     subject_normalized: str = ""  # Re:/Fwd:/回复: removed; subject rules match this
+    # `text` still ends with the sign-off (greeting, signature, disclaimer) that `finished`
+    # takes out: a mail made by the stages for the process that classifies it.
+    signoff_pending: bool = False
 
     @property
     def rule_subject(self) -> str:
@@ -51,13 +54,23 @@ class Mail:
                 return value
         return None
 
+    def finished(self) -> Mail:
+        """This mail as triage reads it: the sign-off taken out if it was left for later."""
+        if not self.signoff_pending:
+            return self
+        return replace(self, text=without_signoff(self.text), signoff_pending=False)
+
     @classmethod
-    def from_message(cls, message: Message) -> Mail:
+    def from_message(cls, message: Message, *, signoff_later: bool = False) -> Mail:
+        """What triage reads of `message`. `signoff_later`: its sign-off is taken out by
+        `finished`, in the process that classifies it (most of the work of making a Mail)."""
         content_type = (message.header("content-type") or "").split(";", 1)[0].strip().lower()
+        text = bounded(message.new_text, MAX_TEXT_CHARS)
         return cls(
             subject=bounded(message.subject, MAX_SUBJECT_CHARS),
             subject_normalized=bounded(message.subject_normalized, MAX_SUBJECT_CHARS),
-            text=without_signoff(bounded(message.new_text, MAX_TEXT_CHARS)),
+            text=text if signoff_later else without_signoff(text),
+            signoff_pending=signoff_later,
             headers=message.headers,
             signals=message.signals,
             content_type=content_type,

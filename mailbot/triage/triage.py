@@ -73,12 +73,13 @@ class Triage:
 
     def explain_rules(self, mail: Mail) -> RuleReport:
         """Every rule run on the mail, noise or not (for --explain)."""
-        return self.rules.run(mail, stop_at_noise=False)
+        return self.rules.run(mail.finished(), stop_at_noise=False)
 
     def _model_text(self, mail: Mail) -> str:
         return self.model.prep_new_text(mail.subject, mail.text)  # mail.text is the new text
 
     def classify_mails(self, mails: Sequence[Mail]) -> list[Verdict]:
+        mails = [mail.finished() for mail in mails]
         if self.rules.nlp is getattr(self.model, "nlp", None):  # one Doc for rules and model
             docs = [self.model.nlp.make_doc(mail.full_text) for mail in mails]
             reports = [self.rules.run(m, doc=d) for m, d in zip(mails, docs, strict=True)]

@@ -6,6 +6,7 @@ import pytest
 
 from mailbot.parse import parse_bytes
 from mailbot.triage import Triage
+from mailbot.triage.mail import Mail
 
 from .conftest import eml
 
@@ -94,3 +95,28 @@ def test_the_marked_sentence_is_blended_into_the_models_reading(triage):
     mixed = np.sqrt(raw[0] * focus)
     assert np.allclose(half[0], mixed / mixed.sum())
     assert np.isclose(half[0].sum(), 1.0)
+
+
+def test_a_mail_whose_sign_off_is_taken_out_later_reads_the_same(triage):
+    # The stages leave the sign-off in a mail they hand to triage ahead; triage takes it out.
+    signed = (
+        "The export to Excel fails since Monday, error 500.\n\nBest regards,\nAnna Berg\n"
+        "Head of Operations | Nordlys AS\nT +47 22 00 00 00\n\n"
+        "CONFIDENTIAL: this message is for the named recipient only."
+    )
+    messages = [
+        parse_bytes(eml("Export broken", signed)),
+        parse_bytes(
+            eml("报表", "报表的问题已经好了。\n\n谢谢\n王磊\n上海某某科技 信息部\n电话：021-00000")
+        ),
+    ]
+    now = [Mail.from_message(m) for m in messages]
+    later = [Mail.from_message(m, signoff_later=True) for m in messages]
+    assert all(m.signoff_pending for m in later) and not any(m.signoff_pending for m in now)
+    assert "Anna Berg" in later[0].text and "Anna Berg" not in now[0].text  # left in for now
+    assert [m.finished() for m in later] == now
+    assert [m.finished() for m in now] == now  # nothing left to take out
+    assert [v.to_dict() for v in triage.classify_mails(later)] == [
+        v.to_dict() for v in triage.classify_mails(now)
+    ]
+    assert triage.explain_rules(later[0]) == triage.explain_rules(now[0])
