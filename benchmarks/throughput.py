@@ -3,8 +3,8 @@
 Against a real Dovecot (and aiosmtpd for the acknowledgements) on loopback, each measure on a
 fresh copy of the same mails:
 
-    raw fetch         imapclient alone (`BODY.PEEK[]`, batches of 100)
-    ceiling           raw fetch + mail-parser parse alone
+    raw fetch         imapclient alone (`BODY.PEEK[]`, batches of 100), best of 3 passes
+    ceiling           raw fetch + mail-parser parse alone, best of 3 passes
     spine             fetch, parse, store, move, in this process (no later stage)
     run --once        the whole command, triage off (filing on)
     run --once        with triage and filing (no SMTP configured: nothing sent)
@@ -45,6 +45,7 @@ from tests.support.configs import write_config  # noqa: E402
 from tests.support.mails import make_mails  # noqa: E402
 
 PROJECT = {"key": "CLIENT", "name": "Client", "client_domains": ["client.example"]}
+PASSES = 3  # of the raw fetch and of the ceiling, the best counts
 
 
 class Databases:
@@ -80,6 +81,15 @@ class Databases:
             engine.dispose()
 
 
+def best_rate(account, *, parse: bool, passes: int = PASSES) -> float:  # type: ignore[no-untyped-def]
+    """Mails per second of the fastest of `passes` fetches (with mail-parser: `parse`)."""
+    rates = []
+    for _ in range(passes):
+        fetched, seconds = raw_fetch(account, parse=parse)
+        rates.append(fetched / seconds)
+    return max(rates)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
@@ -95,10 +105,10 @@ def main() -> None:
             root = Path(tmp)
             account = server.add_account()
             account.append_many("INBOX", mails)
-            fetched, seconds = raw_fetch(account, parse=False)
-            rates["raw fetch (imapclient)"] = fetched / seconds
-            fetched, seconds = raw_fetch(account, parse=True)
-            rates["ceiling: fetch + mail-parser"] = fetched / seconds
+            # The best of a few passes: one pass takes a second or two, and on a shared
+            # machine it moves by half from run to run, and every ratio with it.
+            rates["raw fetch (imapclient)"] = best_rate(account, parse=False)
+            rates["ceiling: fetch + mail-parser"] = best_rate(account, parse=True)
 
             account = server.add_account()
             account.append_many("INBOX", mails)
