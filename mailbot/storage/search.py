@@ -37,10 +37,15 @@ _TOKEN = re.compile(
     r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]|[^\W_]+", re.UNICODE
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# The same words where the text is ASCII: no CJK, and a letter or digit is [a-z0-9] once
+# lower-cased (the general pattern tries the CJK ranges at every character first).
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")
 
 
 def tokens(value: str) -> list[str]:
     """The words of `value` as both engines index them: lower case, CJK one by one."""
+    if value.isascii():
+        return _ASCII_TOKEN.findall(value.lower())
     return _TOKEN.findall(value.casefold())
 
 
