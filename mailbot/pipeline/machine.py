@@ -86,6 +86,25 @@ STAGE_BATCH = 100  # messages claimed at once by one stage
 MESSAGE_CACHE = 20_000
 MESSAGE_CACHE_BYTES = 48 * 1024 * 1024
 PARSE_CHUNK_BYTES = 16 * 1024 * 1024  # stored bytes held at once to be parsed together
+# What the stages read of a mail is its parsed Message: of its row, these are not loaded
+# (each JSON column is decoded at every load, a row is loaded in every stage, and the
+# full text is most of a row's size). Read anyway, a column is loaded then, in the batch.
+NOT_LOADED = (
+    StoredMessage.text,
+    StoredMessage.attachments,
+    StoredMessage.signals,
+    StoredMessage.defects,
+)
+# Classify reads of a row only its claim, its earlier spam verdict and where its bytes are.
+NOT_LOADED_AT_CLASSIFY = (
+    *NOT_LOADED,
+    StoredMessage.new_text,
+    StoredMessage.references,
+    StoredMessage.recipients,
+    StoredMessage.verdict,
+    StoredMessage.sender_check,
+    StoredMessage.route,
+)
 
 
 def _weight(message: Message) -> int:
@@ -692,19 +711,22 @@ class Pipeline:
                 set_committed_value(row, key, value)
 
     def _claimed_rows(
-        self, session: Session, ids: Sequence[int], *, state_only: bool = False
+        self,
+        session: Session,
+        ids: Sequence[int],
+        *,
+        state_only: bool = False,
+        not_loaded: Sequence[Any] = NOT_LOADED,
     ) -> dict[int, StoredMessage]:
-        """The rows of `ids` still claimed by this process, in the order of `ids`.
-
-        The full text is not loaded (the stages read the parsed message; a row read again
-        in every stage is most of its size); `state_only`: nor anything but the state."""
+        """The rows of `ids` still claimed by this process, in the order of `ids`, without
+        the columns `not_loaded`; `state_only`: with nothing but the state."""
         if not ids:
             return {}
         query = select(StoredMessage).where(among(StoredMessage.id, ids))
         if state_only:
             query = query.options(load_only(StoredMessage.state, StoredMessage.claimed_by))
         else:
-            query = query.options(defer(StoredMessage.text))
+            query = query.options(*(defer(column) for column in not_loaded))
         found = {row.id: row for row in session.scalars(query)}
         me = work.worker_name()
         return {i: found[i] for i in ids if i in found and found[i].claimed_by == me}
@@ -816,7 +838,8 @@ class Pipeline:
         todo: list[Checked] = []
         messages, unread = self._messages_of(ids)
         with self.db.session() as session:
-            rows = self._claimed_rows(session, [i for i in ids if i in messages])
+            wanted = [i for i in ids if i in messages]
+            rows = self._claimed_rows(session, wanted, not_loaded=NOT_LOADED_AT_CLASSIFY)
             stored = self._stored_at_once(session, rows.values()) if self.trust else {}
             for row_id, row in rows.items():
                 try:
@@ -843,7 +866,11 @@ class Pipeline:
         done: list[tuple[StoredMessage, str]] = []
         now = self.clock()
         with self.db.session() as session:
-            rows = self._claimed_rows(session, [row_id for row_id, _m, _c in todo])
+            rows = self._claimed_rows(
+                session,
+                [row_id for row_id, _m, _c in todo],
+                not_loaded=NOT_LOADED_AT_CLASSIFY,
+            )
             for (row_id, message, checked), verdict in zip(todo, verdicts, strict=True):
                 row = rows.get(row_id)
                 if isinstance(verdict, Exception) or row is None:

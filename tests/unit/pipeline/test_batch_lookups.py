@@ -307,3 +307,38 @@ def test_a_batchs_new_items_are_written_in_one_statement(tmp_path: Path) -> None
     assert refs == sorted(f"ACME-{n}" for n in range(1, 41))
     assert sum(st.startswith("INSERT INTO items ") for st in statements) == 1, statements
     assert sum("nextval(" in st for st in statements) <= 1
+
+
+def test_classifying_a_batch_reads_its_rows_at_once_and_leaves_the_rest_as_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Classify does not load the columns it does not read; one it read after all would be
+    # loaded row by row, a statement per mail.
+    statements: list[str] = []
+    real = Pipeline._classify
+
+    def classify(self: Pipeline, ids: Any, stats: Any) -> list[int]:
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(self.db.engine, "before_cursor_execute", count)
+        try:
+            return real(self, ids, stats)
+        finally:
+            event.remove(self.db.engine, "before_cursor_execute", count)
+
+    monkeypatch.setattr(Pipeline, "_classify", classify)
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        first = bot.deliver("client0@acme.example", "Issue: page broken", "Error 1.")
+        for n in range(1, 50):
+            bot.deliver(f"client{n % 5}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        bot.deliver("client1@acme.example", "Re: Issue: page broken", "Still.", reply_to=first)
+        bot.run()
+        assert len(bot.outbox("ack")) == 50  # the reply is a follow-up of the first item
+        assert 0 < len(statements) < 51, statements
+        with bot.session() as session:
+            rows = session.scalars(select(StoredMessage).order_by(StoredMessage.id)).all()
+            assert all(row.category and row.verdict and row.sender_check for row in rows)
+            reply = rows[-1]
+            assert reply.new_text.startswith("Still.") and reply.signals is not None
+            assert reply.references and reply.recipients["to"] and reply.defects == []
