@@ -17,6 +17,7 @@ Pure but for the DKIM key lookup, which is injectable (`dkim_verify`); nothing h
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from email.parser import BytesHeaderParser
@@ -39,6 +40,8 @@ MAX_REASONS = 12
 MAX_FROM = 5  # From headers read: more than one is already too many
 MAX_FROM_CHARS = 8_000  # of each
 MAX_HEAD = 256_000  # bytes of the header block read for them
+# A From line and the lines folded into it (line ends CRLF or LF).
+_FROM_FIELD = re.compile(rb"^from:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,18 @@ def from_count(raw: bytes) -> int:
     return max(len(found), len(values))
 
 
+def several_from(raw: bytes) -> bool:
+    """`from_count(raw) > 1`, without parsing the header where it cannot be: one From line
+    at most, with one "@" at most, and no line ended by a lone CR (which the parser reads
+    as a line end and this does not)."""
+    head = raw[:MAX_HEAD].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    fields = _FROM_FIELD.findall(head)
+    one_at_most = len(fields) <= 1 and sum(f.count(b"@") for f in fields) <= 1
+    if one_at_most and head.count(b"\r") == head.count(b"\r\n"):
+        return False
+    return from_count(raw) > 1
+
+
 def judge_dkim(checks: Sequence[DkimCheck], from_domain: str) -> tuple[str, list[str]]:
     """A valid signature aligned with the From domain verifies; one of that domain that
     does not match the mail fails; anything else proves nothing."""
@@ -194,7 +209,7 @@ def _verdict(
     if sender is None or "@" not in sender.email or not from_domain:
         return SenderVerdict("unverified", "none", ("no readable From address",))
     status, method, reasons = authenticate(raw, message, from_domain, policy, verify)
-    if from_count(raw) > 1:
+    if several_from(raw):
         status = "failed"
         reasons.insert(0, "several From addresses: a mail program may show another one")
     copy = find_lookalike(sender, policy.protected_domains, policy.protected_addresses)

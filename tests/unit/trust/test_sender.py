@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailbot.config import parse_config
 from mailbot.config_types import AuthPolicy
@@ -306,3 +308,52 @@ def test_auth_policy_protects_the_clients_and_us(tmp_path: Path) -> None:
         "lena@agency.example",
     )
     assert config.authentication.protected_domains == ()  # the config itself is unchanged
+
+
+# --- several From addresses: the quick look and the parser agree ----------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+_FROM_VALUES = st.sampled_from(
+    [
+        b"Anna <anna@acme.example>",
+        b"anna@acme.example, boss@evil.example",
+        b"=?utf-8?q?boss=40evil.example?= <anna@acme.example>",
+        b"undisclosed-recipients:;",
+        b"Anna\r\n <anna@acme.example>",
+        b"Anna\r\n\t<anna@acme.example>,\r\n boss@evil.example",
+        b"",
+    ]
+)
+_OTHER_LINES = st.sampled_from(
+    [
+        b"Subject: hi",
+        b"Message-ID: <1@acme.example>",
+        b"Reply-To: x@y.example",
+        b"not a header line",
+        b"From nobody Mon Jan  1 00:00:00 2026",
+        b" folded@into.example",
+    ]
+)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            _OTHER_LINES, st.tuples(st.sampled_from([b"From: ", b"FROM:", b"from:"]), _FROM_VALUES)
+        ),
+        max_size=6,
+    ),
+    st.sampled_from([b"\r\n", b"\n", b"\r"]),
+)
+def test_several_from_says_what_the_parser_counts(lines: list[Any], end: bytes) -> None:
+    head = end.join(b"".join(line) if isinstance(line, tuple) else line for line in lines)
+    raw = head.replace(b"\r\n", end) + end + end + b"body @ here\r\nFrom: b@c.example\r\n"
+    assert sender_module.several_from(raw) == (sender_module.from_count(raw) > 1)
+
+
+def test_several_from_agrees_on_every_fixture_mail() -> None:
+    files = [p for p in FIXTURES.rglob("*") if p.is_file() and p.suffix in {".eml", ".txt", ""}]
+    assert len(files) > 100
+    for path in files:
+        raw = path.read_bytes()
+        assert sender_module.several_from(raw) == (sender_module.from_count(raw) > 1), path
