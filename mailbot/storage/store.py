@@ -147,11 +147,10 @@ def store_batch(
             }
             for sha, m in new.items()
         ]
+        # Matched by their sha256, not by their order: asked to keep the order, SQLAlchemy
+        # sends SQLite one INSERT per row.
         inserted = session.execute(
-            insert(StoredMessage).returning(
-                StoredMessage.id, StoredMessage.sha256, sort_by_parameter_order=True
-            ),
-            rows,
+            insert(StoredMessage).returning(StoredMessage.id, StoredMessage.sha256), rows
         )
         for pk, sha in inserted:
             known[sha] = (pk, PROCESSED)
@@ -178,11 +177,11 @@ def store_batch(
     if loc_rows:
         added = [row for row in loc_rows if row["uid"] not in reused]
         if added:
-            inserted_locs = session.execute(
-                insert(Location).returning(Location.id, sort_by_parameter_order=True), added
+            inserted_locs = dict(
+                session.execute(insert(Location).returning(Location.uid, Location.id), added).all()
             )
-            for (loc_id,), row in zip(inserted_locs, added, strict=True):
-                seen_locs[row["uid"]] = (loc_id, row["message_pk"])
+            for row in added:  # one row per UID (a batch has each UID once)
+                seen_locs[row["uid"]] = (inserted_locs[row["uid"]], row["message_pk"])
         for row in loc_rows:
             if row["uid"] in reused:  # the place now holds this mail; it moves again
                 loc_id = reused[row["uid"]][0]
