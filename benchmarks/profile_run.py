@@ -77,6 +77,16 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime
 
 
+def backlog(root: Path, n: int, *, url: str, transport: str) -> Path:
+    """A Maildir of `n` benchmark mails under `root` and the config that reads it; its path."""
+    box = mailbox.Maildir(root / "Maildir", create=True)
+    for mail in make_mails(n):
+        box.add(mail)
+    config = root / "mailbot.toml"
+    config.write_text(CONFIG.format(root=root, url=url, transport=transport))
+    return config
+
+
 def cumulative(stats: pstats.Stats, pattern: str) -> float:
     found = [v[3] for k, v in stats.stats.items() if _matches(k, pattern)]  # type: ignore[attr-defined]
     return max(found, default=0.0)
@@ -96,17 +106,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
-        box = mailbox.Maildir(root / "Maildir", create=True)
-        for mail in make_mails(args.n):
-            box.add(mail)
         url = args.database_url or f"sqlite:///{root}/mb.sqlite3"
         sink = stack.enter_context(SmtpSink()) if args.smtp else None
         transport = SMTP.format(port=sink.port) if sink else FOLDER.format(root=root)
-        (root / "mailbot.toml").write_text(CONFIG.format(root=root, url=url, transport=transport))
+        config = backlog(root, args.n, url=url, transport=transport)
         profile = cProfile.Profile()
         cpu, started = cpu_seconds(), time.perf_counter()
         profile.enable()
-        code = mailbot_main(["--config", str(root / "mailbot.toml"), "run", "--once"])
+        code = mailbot_main(["--config", str(config), "run", "--once"])
         profile.disable()
         elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         written = len(sink.messages) if sink else len(list((root / "outbox").glob("*.eml")))

@@ -13,9 +13,7 @@ reads /proc, so it runs on Linux only.
 from __future__ import annotations
 
 import argparse
-import mailbox
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -27,9 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.profile_run import CONFIG, SMTP  # noqa: E402
+from benchmarks.profile_run import SMTP, backlog, cpu_seconds  # noqa: E402
 from tests.servers.smtp import SmtpSink  # noqa: E402
-from tests.support.mails import make_mails  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -47,7 +44,8 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float | None:
+def cpu_of(pid: int) -> float | None:
+    """The CPU seconds process `pid` has used so far (None: it ended)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
@@ -95,20 +93,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
-        box = mailbox.Maildir(root / "Maildir", create=True)
-        for mail in make_mails(args.n):
-            box.add(mail)
         database = root / "mb.sqlite3"
         sink = None if args.no_smtp else stack.enter_context(SmtpSink())
         transport = SMTP.format(port=sink.port) if sink else ""
-        config = root / "mailbot.toml"
-        config.write_text(
-            CONFIG.format(root=root, url=f"sqlite:///{database}", transport=transport)
-        )
+        config = backlog(root, args.n, url=f"sqlite:///{database}", transport=transport)
         roles: dict[int, str] = {}
-        used: dict[int, float] = {}
-        mine = resource.getrusage(resource.RUSAGE_SELF)
-        own_before = mine.ru_utime + mine.ru_stime
+        own_before = cpu_seconds()
         started = time.perf_counter()
         run = subprocess.Popen(
             [sys.executable, "-m", "mailbot", "--config", str(config), "run", "--once"],
@@ -116,20 +106,19 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         rows: list[tuple[float, dict[int, float], float, str]] = []
-        last: dict[int, float] = {}
+        used: dict[int, float] = {}  # CPU seconds of each process so far
         while run.poll() is None:
             time.sleep(args.every)
             now = time.perf_counter() - started
             shares: dict[int, float] = {}
             for pid in tree(run.pid):
-                seconds = cpu_seconds(pid)
+                seconds = cpu_of(pid)
                 if seconds is None:
                     continue
                 roles.setdefault(pid, role(pid))
-                shares[pid] = (seconds - last.get(pid, 0.0)) / args.every
-                last[pid] = used[pid] = seconds
-            mine = resource.getrusage(resource.RUSAGE_SELF)
-            own = mine.ru_utime + mine.ru_stime
+                shares[pid] = (seconds - used.get(pid, 0.0)) / args.every
+                used[pid] = seconds
+            own = cpu_seconds()
             rows.append((now, shares, (own - own_before) / args.every, progress(database)))
             own_before = own
         elapsed = time.perf_counter() - started
