@@ -72,7 +72,7 @@ def run_once(config: Path) -> tuple[float, int, str]:
 class SpineOnly(Pipeline):
     """Intake alone (fetch, store, parse, move), to time the spine by itself."""
 
-    def advance(self, failed_now=None, *, then_send=False):  # type: ignore[no-untyped-def]
+    def advance(self, failed_now=None, *, then_send=False, taking_in=None):  # type: ignore[no-untyped-def]
         return RunStats()
 
 

@@ -12,7 +12,7 @@ from mailbot.config_types import MailboxConfig
 from mailbot.connectors.worker import Connectors, configured
 from mailbot.outgoing.courier import delivering, usable
 from mailbot.outgoing.delivery import deliver_outbox
-from mailbot.pipeline.ahead import TriageSettings
+from mailbot.pipeline.ahead import TriageAhead, triage_settings
 from mailbot.pipeline.answer import TemplateAcknowledger
 from mailbot.pipeline.hooks import default_hooks
 from mailbot.pipeline.machine import Pipeline, SourceFactory
@@ -114,12 +114,14 @@ def build_pipeline(
     source_factory: SourceFactory = open_source,
     deliver: Callable[[], object] | None = None,
     lazy: bool = False,
+    ahead_started: TriageAhead | None = None,
 ) -> Pipeline:
     """fetch → store → parse → classify → file → answer, then deliver, as the config says.
 
     `triage=True` loads the configured triage (with `lazy`, when a mail is first
     classified: `LazyTriage`); tests may pass their own (or None), and their own `deliver`
-    (the default sends by SMTP or writes the outbox directory).
+    (the default sends by SMTP or writes the outbox directory). `ahead_started`: triage
+    ahead started already for this config (`run --once` starts it first of all).
     """
     if config.acknowledgements.enabled and config.smtp is None and config.outbox_dir is None:
         log.warning(
@@ -140,11 +142,6 @@ def build_pipeline(
         trust=TrustChecks(config),
         # A backlog is classified beside the stages by the configured triage, loaded again
         # in a process of its own; a triage the tests pass stays in this process.
-        ahead=(
-            TriageSettings(
-                config.triage.rules_dir, config.triage.model_dir, config.triage.review_threshold
-            )
-            if triage is True and config.triage.enabled
-            else None
-        ),
+        ahead=triage_settings(config) if triage is True else None,
+        ahead_started=ahead_started,
     )

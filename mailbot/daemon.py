@@ -88,7 +88,8 @@ def watch_mailbox(
                             pulse.failed(reason)
                         stop.wait(SPACE_WAIT)
                         continue
-                    stats = pipeline.intake(source, box)
+                    # Each batch is worked as soon as it is parsed, while the next comes in.
+                    stats = pipeline.intake(source, box, on_batch=wake.set)
                     if pulse is not None:
                         pulse.fetched(stats.stored)
                     if stop.is_set():

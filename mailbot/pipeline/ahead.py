@@ -23,11 +23,15 @@ import struct
 import subprocess
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from mailbot.triage.mail import Mail
+
+if TYPE_CHECKING:
+    from mailbot.config import Config
 
 log = logging.getLogger("mailbot.pipeline")
 
@@ -43,6 +47,14 @@ class TriageSettings:
     rules_dir: Path | None
     model_dir: Path | None
     review_threshold: float
+
+
+def triage_settings(config: Config) -> TriageSettings | None:
+    """What triage ahead loads for `config` (None: triage is off)."""
+    triage = config.triage
+    if not triage.enabled:
+        return None
+    return TriageSettings(triage.rules_dir, triage.model_dir, triage.review_threshold)
 
 
 def _write(stream: IO[bytes], value: object) -> None:
@@ -176,7 +188,13 @@ class TriageAhead:
         self.close()
 
     def close(self, *, wait: bool = True) -> None:
-        """Tell the process to stop (the end of its input); `wait` until it has ended."""
+        """Tell the process to stop (the end of its input); `wait` until it has ended.
+
+        One still loading has nothing of ours: it is killed rather than left to load.
+        """
+        if not self.ready():
+            with suppress(OSError):
+                self.process.kill()
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 if stream is not None:

@@ -154,6 +154,50 @@ class _MessageFailed(Exception):
         self.error = error
 
 
+class IntakeRun:
+    """`run --once`'s intake of every mailbox, on a thread of its own beside the stages.
+
+    `arrived` is set after each batch is stored and parsed, and once more at the end.
+    """
+
+    def __init__(self, pipeline: Pipeline, failed_now: set[int]) -> None:
+        self.pipeline = pipeline
+        self.failed_now = failed_now
+        self.arrived = threading.Event()
+        self.stats = RunStats()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
+        self._thread.start()
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def finish(self) -> RunStats:
+        """Wait for the intake to end; its counts, or the error that ended it."""
+        self.wait()
+        if self.error is not None:
+            raise self.error
+        return self.stats
+
+    def _run(self) -> None:
+        pipeline = self.pipeline
+        try:
+            for box in pipeline.config.mailboxes:
+                if pipeline.stop_event.is_set():
+                    break
+                with pipeline.source_factory(box, pipeline.stop_event) as source:
+                    self.stats.add(
+                        pipeline.intake(source, box, self.failed_now, on_batch=self.arrived.set)
+                    )
+        except BaseException as err:  # raised by `finish`, on the caller's thread
+            self.error = err
+        finally:
+            self.arrived.set()
+
+
 class Pipeline:
     """Takes mail in and moves each stored message through the stages, exactly once."""
 
@@ -172,6 +216,7 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         trust: TrustChecks | None = None,
         ahead: TriageSettings | None = None,
+        ahead_started: TriageAhead | None = None,
     ) -> None:
         self.config = config
         self.db = db
@@ -194,10 +239,9 @@ class Pipeline:
         self._answered = threading.Event()  # an answer batch committed: there may be mail
         # Classifies a backlog's next batch in a process of its own (None: not wanted).
         self.ahead_settings = ahead
-        self._ahead: TriageAhead | None = None
+        self._ahead: TriageAhead | None = ahead_started
         self._ahead_ending: TriageAhead | None = None  # told to stop, not yet waited for
         self._handed_over: list[Checked] = []  # the batch it is classifying
-        self._ahead_from_intake = False  # started by a backlog's intake (`run_once`)
 
     # --- the loop --------------------------------------------------------------------
 
@@ -206,19 +250,20 @@ class Pipeline:
         total = RunStats()
         self.release_dead_claims()
         failed_now: set[int] = set()  # what fails in this run waits for the next one
-        total.add(self.advance(failed_now))
-        # Intake runs on this thread here (the daemon's, on a thread of each mailbox): a
-        # backlog it takes in may start triage ahead for the stages that follow.
-        self._ahead_from_intake = True
+        if not getattr(self.triage, "loaded", True):
+            # The model is not loaded here: it loads in triage ahead while the mail comes
+            # in, and classifies what comes, however little (stopped at once if nothing).
+            self._start_ahead()
+        # Intake runs on a thread of its own, as in the daemon: the stages work what an
+        # earlier run left, then each batch once it is stored and parsed, while the
+        # helpers parse the next one.
+        taking_in = IntakeRun(self, failed_now)
         try:
-            for box in self.config.mailboxes:
-                if self.stop_event.is_set():
-                    break
-                with self.source_factory(box, self.stop_event) as source:
-                    total.add(self.intake(source, box, failed_now))
-        finally:
-            self._ahead_from_intake = False
-        total.add(self.advance(failed_now, then_send=True))
+            total.add(self.advance(failed_now, then_send=True, taking_in=taking_in))
+        except BaseException:
+            taking_in.wait()  # its batch ends as it would have (no half-stored batch)
+            raise
+        total.add(taking_in.finish())
         return total
 
     @contextmanager
@@ -289,7 +334,13 @@ class Pipeline:
                 plural(mails, "outgoing mail"),
             )
 
-    def advance(self, failed_now: set[int] | None = None, *, then_send: bool = False) -> RunStats:
+    def advance(
+        self,
+        failed_now: set[int] | None = None,
+        *,
+        then_send: bool = False,
+        taking_in: IntakeRun | None = None,
+    ) -> RunStats:
         """Run the stages until none has a due message (or a stop is requested).
 
         A message that fails is not tried again in the same call (nor in calls given the
@@ -298,7 +349,8 @@ class Pipeline:
         --once`), what they queue is delivered meanwhile, not after the whole backlog.
         `then_send`: once the stages are done, deliver what is due (`send(until_done=True)`)
         before the delivery meanwhile stops, so the rest of a backlog's mail goes out over
-        both at once.
+        both at once. `taking_in`: an intake going on beside; the stages are done only
+        once it has ended, and until then wait for its next batch when nothing is due.
         """
         stats = RunStats()
         failed_now = set() if failed_now is None else failed_now
@@ -306,6 +358,10 @@ class Pipeline:
             meanwhile.callback(self._stop_ahead, stats)
             delivering = False
             while not self.stop_event.is_set():
+                # Read before the round: a batch stored during it is worked in the next.
+                coming = taking_in is not None and not taking_in.done()
+                if taking_in is not None:
+                    taking_in.arrived.clear()
                 moved = 0
                 for stage in STAGES:
                     worked = self.advance_stage(stage, stats, failed_now=failed_now)
@@ -313,8 +369,10 @@ class Pipeline:
                         meanwhile.enter_context(self._delivering_meanwhile())
                         delivering = True
                     moved += worked
-                if moved == 0:
+                if moved == 0 and not coming:
                     break
+                if moved == 0 and taking_in is not None:
+                    taking_in.arrived.wait()
             if then_send:
                 # The stages are done: triage ahead ends while the rest is sent.
                 self._stop_ahead(stats, wait=False)
@@ -1120,16 +1178,31 @@ class Pipeline:
     # --- intake: fetch → store → parse → move the server copy ----------------------------
 
     def intake(
-        self, source: Source, box: MailboxConfig, failed_now: set[int] | None = None
+        self,
+        source: Source,
+        box: MailboxConfig,
+        failed_now: set[int] | None = None,
+        *,
+        on_batch: Callable[[], None] | None = None,
     ) -> RunStats:
-        """Fetch what is new in one mailbox, store it, parse it, then move the server copies."""
+        """Fetch what is new in one mailbox, store it, parse it, then move the server copies.
+
+        `on_batch` is called once each batch's parse is recorded: the stages may take it.
+        """
         with self.db.mailbox_lock(source.account, source.folder) as mine:
             if not mine:
                 log.debug("%s: another mailbot process is draining it; skipping", box.name)
                 return RunStats(mailboxes=[box.name])
-            return self._intake(source, box, set() if failed_now is None else failed_now)
+            failed_now = set() if failed_now is None else failed_now
+            return self._intake(source, box, failed_now, on_batch)
 
-    def _intake(self, source: Source, box: MailboxConfig, failed_now: set[int]) -> RunStats:
+    def _intake(
+        self,
+        source: Source,
+        box: MailboxConfig,
+        failed_now: set[int],
+        on_batch: Callable[[], None] | None,
+    ) -> RunStats:
         stats = RunStats(mailboxes=[box.name])
         account, folder = source.account, source.folder
         uidvalidity = source.uidvalidity()
@@ -1197,8 +1270,6 @@ class Pipeline:
                 # Record what is new, so a mail that is not a mail goes to the failed
                 # folder; then the server copies may move.
                 fresh = [s for s in stored if s.outcome == "stored"]
-                if len(fresh) >= STAGE_BATCH and self._ahead_from_intake:
-                    self._start_ahead()  # a backlog: its triage loads while it comes in
                 parse_stats = RunStats()
                 self.advance_stage(
                     PARSE,
@@ -1207,6 +1278,8 @@ class Pipeline:
                     failed_now=failed_now,
                     read=self._read_ahead(fresh, parsing),
                 )
+                if on_batch is not None:
+                    on_batch()
                 if fetch_failed is not None:
                     raise fetch_failed
                 targets, unparsed = self._targets(stored)

@@ -98,7 +98,7 @@ def test_an_idling_watcher_looks_again_after_idle_recheck(tmp_path: Path) -> Non
         def source_factory(self, box: object, stop_event: object) -> Source:
             return Source()
 
-        def intake(self, source: object, box: object) -> object:
+        def intake(self, source: object, box: object, **_kw: object) -> object:
             return dataclasses.make_dataclass("Stats", [("stored", int), ("fetched", int)])(0, 0)
 
     watch_mailbox(Pipeline(), box, threading.Event())  # type: ignore[arg-type]

@@ -134,7 +134,7 @@ def test_a_watcher_fetches_nothing_while_a_disk_is_short(tmp_path: Path) -> None
         def source_factory(self, box: object, stop_event: object) -> Source:
             return Source()
 
-        def intake(self, source: object, box: object) -> object:
+        def intake(self, source: object, box: object, **_kw: object) -> object:
             looks.append("intake")
             return dataclasses.make_dataclass("Stats", [("stored", int), ("fetched", int)])(0, 0)
 
