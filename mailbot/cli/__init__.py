@@ -25,15 +25,28 @@ VERBOSE_HELP = "log mailbot's DEBUG lines; -vv also the libraries' (SQL, IMAP, H
 VERBOSE_AFTER = "verbose_after_command"
 
 
-def _commands() -> list[ModuleType]:
-    modules = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("cmd_"):
-            modules.append(importlib.import_module(f"{__name__}.{info.name}"))
-    return modules
+def _commands(only: str | None = None) -> list[ModuleType]:
+    """The sub-command modules; `only`: that command's alone (`mailbot run` imports no
+    other command's libraries, and its start-up is the shorter for it)."""
+    names = sorted(i.name for i in pkgutil.iter_modules(__path__) if i.name.startswith("cmd_"))
+    if only is not None:
+        names = [n for n in names if n == "cmd_" + only.replace("-", "_")]
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def named_command(argv: list[str]) -> str | None:
+    """The command `argv` names (its first word that is no option or option's value)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with `command`, of that one alone (when it is one)."""
     parser = argparse.ArgumentParser(prog="mailbot", description="Triage a shared client inbox.")
     parser.add_argument("--version", action="version", version=f"mailbot {__version__}")
     parser.add_argument(
@@ -43,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _commands():
+    for module in (command is not None and _commands(command)) or _commands():
         cmd = sub.add_parser(
             module.NAME, help=module.HELP, description=module.HELP, parents=[global_options()]
         )
@@ -82,7 +95,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argpa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(named_command(sys.argv[1:] if argv is None else argv))
     args = parse_args(parser, argv)
     if not getattr(args, "handler", None):
         parser.print_help()

@@ -7,12 +7,14 @@ import dataclasses
 import gc
 import logging
 import threading
+from typing import TYPE_CHECKING
 
-from mailbot.app import build_pipeline
 from mailbot.cli.common import database, load
-from mailbot.config import check_secrets
-from mailbot.daemon import StopSignals, run_forever
+from mailbot.config import Config, check_secrets
 from mailbot.text import plural
+
+if TYPE_CHECKING:
+    from mailbot.pipeline.ahead import TriageAhead
 
 NAME = "run"
 HELP = (
@@ -43,12 +45,23 @@ def run(args: argparse.Namespace) -> int:
         acks = dataclasses.replace(config.acknowledgements, enabled=False)
         config = dataclasses.replace(config, acknowledgements=acks)
         log.info("--no-ack: mail is filed, nobody is answered")
-    db = database(config)
+    # --once: the model is not loaded here but in triage ahead, started first, so that it
+    # loads while this process imports the rest and opens the database; it classifies
+    # what comes, and is stopped at once if nothing does. The daemon loads the model at
+    # once, so its first mail is answered as fast as the next.
+    ahead = start_triage_ahead(config) if args.once else None
+    try:
+        from mailbot.app import build_pipeline
+        from mailbot.daemon import StopSignals, run_forever
+
+        db = database(config)
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
     stop = threading.Event()
     StopSignals(stop).install()
-    # --once: the model is loaded when a mail is classified here (none may come). The
-    # daemon loads it at once, so its first mail is answered as fast as the next.
-    pipeline = build_pipeline(config, db, stop, lazy=args.once)
+    pipeline = build_pipeline(config, db, stop, lazy=args.once, ahead_started=ahead)
     settle_collector()
     try:
         if args.once:
@@ -70,6 +83,20 @@ def run(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     return 0
+
+
+def start_triage_ahead(config: Config) -> TriageAhead | None:
+    """Triage ahead for `config`'s triage, loading from now on (None: triage is off)."""
+    from mailbot.pipeline.ahead import TriageAhead, triage_settings
+
+    settings = triage_settings(config)
+    if settings is None:
+        return None
+    try:
+        return TriageAhead(settings)
+    except OSError as err:
+        log.warning("cannot start classifying beside the stages (%s); classifying here", err)
+        return None
 
 
 def settle_collector() -> None:

@@ -8,14 +8,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from mailbot.config import Config, load_config
 from mailbot.errors import ConfigError
 from mailbot.logsetup import setup_logging
-from mailbot.storage.db import Database, open_database
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from mailbot.storage.db import Database
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -31,6 +33,9 @@ def log_as_asked(args: argparse.Namespace, level: str) -> None:
 
 
 def database(config: Config) -> Database:
+    # Imported here: a command's start-up (`run` starting triage ahead) comes first.
+    from mailbot.storage.db import open_database
+
     return open_database(config.database_url)
 
 
