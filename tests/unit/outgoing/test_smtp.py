@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mailbot.config_types import SmtpConfig
@@ -87,6 +87,34 @@ def test_enqueue_on_other_databases_uses_a_check_and_a_savepoint(
         assert enqueue(session, composed(), kind="ack", message_pk=None) is None
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMail)) == 1
+
+
+def test_a_pending_mail_changes_as_an_update_of_its_own_would_change_it(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`update_pending` reuses one statement per set of columns; what it writes is what a
+    statement made for that mail writes (the state's and the time's stored forms)."""
+    with db.session() as session:
+        rows = [
+            enqueue(session, composed(f"ack:{n}"), kind="ack", message_pk=None) for n in (1, 2, 3)
+        ]
+    sent = {"state": OutboxState.SENT, "sent_at": NOW, "attempts": 1, "claimed_by": None}
+    with db.session() as session:
+        session.execute(
+            update(OutboxMail).where(OutboxMail.id == rows[0].id).values(**sent)  # type: ignore[union-attr]
+        )
+    for row in rows[1:]:
+        with db.session() as session:
+            outbox.update_pending(session, row, **sent)  # type: ignore[arg-type]
+    with db.session() as session:
+        stored = session.execute(
+            text("SELECT state, sent_at, attempts, claimed_by FROM outbox ORDER BY id")
+        ).all()
+    assert stored[0] == stored[1] == stored[2] and stored[0][0] == "sent"
+    with db.session() as session:  # no longer pending: left as it is, and said
+        outbox.update_pending(session, rows[1], state=OutboxState.FAILED)  # type: ignore[arg-type]
+        assert session.get(OutboxMail, rows[1].id).state == OutboxState.SENT  # type: ignore[union-attr]
+    assert "changed by another sender meanwhile" in caplog.text
 
 
 def test_smtp_config_defaults_come_from_the_from_address() -> None:
