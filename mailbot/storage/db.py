@@ -7,6 +7,8 @@ import hashlib
 import logging
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -33,6 +35,7 @@ log = logging.getLogger("mailbot.storage")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # several processes may write; wait instead of failing
+LOCK_POLL = 0.001  # seconds between two asks for SQLite's write lock (`begin_writing`)
 # Any constant works; all mailbot processes must agree on it.
 MIGRATION_LOCK_KEY = 0x6D61696C626F74
 
@@ -72,6 +75,49 @@ def _tune_sqlite(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+# Statements that make SQLite's sqlite3 module open a transaction (it does before a write).
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def begin_writing(dbapi_conn: Any) -> None:
+    """SQLite: open a transaction holding the write lock (BEGIN IMMEDIATE), unless one is
+    open; asked for every millisecond until it is free (at most the busy timeout).
+
+    SQLite's own wait for a busy lock sleeps longer and longer, up to a tenth of a second
+    at a time: several writers (the stages, the intake beside them, the courier marking
+    mail sent) each sleep through the others' short gaps, and all wait longer than they
+    hold the lock. Asked for this often, the lock goes from one to the next as it is freed.
+    """
+    if dbapi_conn.in_transaction:
+        return
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout=0")
+        deadline: float | None = None
+        while True:
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err):
+                    raise
+                now = time.monotonic()
+                deadline = deadline or now + SQLITE_BUSY_TIMEOUT_MS / 1000
+                if now > deadline:  # as SQLAlchemy raises it when SQLite gives up waiting
+                    raise OperationalError("BEGIN IMMEDIATE", None, err) from err
+            time.sleep(LOCK_POLL)
+    finally:
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+
+def _begin_before_a_write(  # type: ignore[no-untyped-def]
+    conn, _cursor, statement: str, _parameters, _context, _executemany
+) -> None:
+    if statement.lstrip()[:7].upper().startswith(_WRITES):
+        begin_writing(conn.connection.driver_connection)
 
 
 class Database:
@@ -140,9 +186,7 @@ class Database:
 
     def _hold_write_lock(self, session: Session) -> None:
         """SQLite: take the write lock now, unless a write in this transaction holds it."""
-        conn = session.connection()
-        if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_writing(session.connection().connection.driver_connection)
 
     @contextmanager
     def scratch(self) -> Iterator[Session]:
@@ -330,6 +374,7 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
                 ) from None
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "before_cursor_execute", _begin_before_a_write)
     else:
         engine = create_engine(parsed, pool_pre_ping=True)
     db = Database(engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from sqlite3 import Connection
@@ -13,9 +14,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
+import mailbot.storage.db
 from mailbot.errors import StorageError
-from mailbot.storage.db import ChangedMeanwhile, Database, open_database
+from mailbot.storage.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    ChangedMeanwhile,
+    Database,
+    database_unavailable,
+    open_database,
+)
 from mailbot.storage.models import Base, Cursor, ProjectCounter
 from mailbot.storage.search import is_search_table
 
@@ -308,3 +317,44 @@ def test_a_row_with_a_key_of_two_columns_changed_meanwhile_is_found(
         other.execute("UPDATE cursors SET last_uid = 9 WHERE folder = 'INBOX'")
         for cursor in cursors:
             cursor.last_uid = 5
+
+
+def test_a_write_waits_for_the_lock_another_holds_then_takes_it(
+    two_writers: tuple[Database, Connection],
+) -> None:
+    db, other = two_writers
+    other.execute("BEGIN IMMEDIATE")
+    written = threading.Event()
+
+    def write() -> None:
+        with db.session() as session:  # an implicit transaction: begun by the write
+            session.add(ProjectCounter(project_key="A", last_number=1))
+        written.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert not written.wait(0.2)  # waiting for the lock, not refused
+    other.execute("COMMIT")
+    writer.join(30)
+    assert written.is_set() and _counters(db) == {"A": 1}
+    # What it asked while it waited is undone: the connection waits as long as ever.
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_a_lock_held_past_the_busy_timeout_is_said_as_sqlite_says_it(
+    two_writers: tuple[Database, Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, other = two_writers
+    monkeypatch.setattr(mailbot.storage.db, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    other.execute("BEGIN IMMEDIATE")
+    for opened in (db.batch, db.session):  # the lock taken at once, or by the first write
+        with pytest.raises(OperationalError, match="locked") as raised, opened() as session:
+            session.add(ProjectCounter(project_key="A", last_number=1))
+            session.flush()
+        assert database_unavailable(raised.value)  # no bug: the work loop tries again
+    other.execute("COMMIT")
+    assert _counters(db) == {}
+    with db.batch() as session:  # the lock free again: taken at once
+        session.add(ProjectCounter(project_key="A", last_number=1))
+    assert _counters(db) == {"A": 1}
