@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from mailbot.daemon import watch_mailbox
 from mailbot.errors import SourceError
 from mailbot.message import RawMail
 from mailbot.pipeline.machine import Pipeline
@@ -95,3 +97,27 @@ def test_an_intake_that_fails_half_way_is_raised_after_the_rest_is_worked(
         pipeline.source_factory = bot.pipeline().source_factory
         pipeline.run_once()  # the next run takes the rest
         assert _answered(bot) == 3 * BATCH and len(bot.outbox_files("ack")) == 3 * BATCH
+
+
+def test_the_daemons_watcher_wakes_the_work_loop_after_each_batch(tmp_path: Path) -> None:
+    """A first start's backlog is worked as it comes in, not once all of it is stored."""
+    woken: list[bool] = []
+    with _bot(tmp_path, 3 * BATCH) as bot:
+        pipeline = bot.pipeline()
+        wake = threading.Event()
+        pipeline.source_factory = _fetching(pipeline, 2, lambda: woken.append(wake.is_set()))
+        box = pipeline.config.mailboxes[0]
+        watcher = threading.Thread(target=watch_mailbox, args=(pipeline, box, wake))
+        watcher.start()
+        try:
+            assert wait_for(lambda: _count(bot) == 3 * BATCH, 60)
+        finally:
+            pipeline.stop_event.set()
+            watcher.join(30)
+        assert not watcher.is_alive()
+    assert woken == [True]  # by the first batch, before the last was fetched
+
+
+def _count(bot: MaildirBot) -> int:
+    with bot.session() as s:
+        return s.scalar(select(func.count()).select_from(StoredMessage))
