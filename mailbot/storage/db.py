@@ -100,13 +100,13 @@ def begin_writing(dbapi_conn: Any) -> None:
             try:
                 cur.execute("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as err:
-                if "locked" not in str(err):
-                    raise
+            except sqlite3.Error as err:
                 now = time.monotonic()
                 deadline = deadline or now + SQLITE_BUSY_TIMEOUT_MS / 1000
-                if now > deadline:  # as SQLAlchemy raises it when SQLite gives up waiting
-                    raise OperationalError("BEGIN IMMEDIATE", None, err) from err
+                if "locked" not in str(err) or now > deadline:
+                    # As SQLAlchemy raises it (so a database that cannot take the work
+                    # just now is told apart from a bug), as when SQLite gives up waiting.
+                    raise DBAPIError.instance("BEGIN IMMEDIATE", None, err, sqlite3.Error) from err
             time.sleep(LOCK_POLL)
     finally:
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
