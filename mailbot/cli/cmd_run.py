@@ -7,14 +7,10 @@ import dataclasses
 import gc
 import logging
 import threading
-from typing import TYPE_CHECKING
 
 from mailbot.cli.common import database, load
-from mailbot.config import Config, check_secrets
+from mailbot.config import check_secrets
 from mailbot.text import plural
-
-if TYPE_CHECKING:
-    from mailbot.pipeline.ahead import TriageAhead
 
 NAME = "run"
 HELP = (
@@ -49,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
     # loads while this process imports the rest and opens the database; it classifies
     # what comes, and is stopped at once if nothing does. The daemon loads the model at
     # once, so its first mail is answered as fast as the next.
-    ahead = start_triage_ahead(config) if args.once else None
+    ahead = None
+    if args.once:
+        from mailbot.pipeline.ahead import TriageAhead, triage_settings
+
+        settings = triage_settings(config)
+        ahead = TriageAhead.start(settings) if settings is not None else None
     try:
         from mailbot.app import build_pipeline
         from mailbot.daemon import StopSignals, run_forever
@@ -83,20 +84,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     return 0
-
-
-def start_triage_ahead(config: Config) -> TriageAhead | None:
-    """Triage ahead for `config`'s triage, loading from now on (None: triage is off)."""
-    from mailbot.pipeline.ahead import TriageAhead, triage_settings
-
-    settings = triage_settings(config)
-    if settings is None:
-        return None
-    try:
-        return TriageAhead(settings)
-    except OSError as err:
-        log.warning("cannot start classifying beside the stages (%s); classifying here", err)
-        return None
 
 
 def settle_collector() -> None:

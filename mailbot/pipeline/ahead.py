@@ -115,6 +115,15 @@ def classified(triage: Any, mails: Sequence[Mail]) -> list[object]:
 class TriageAhead:
     """The running process: one batch at a time handed over, its verdicts taken back later."""
 
+    @classmethod
+    def start(cls, settings: TriageSettings) -> TriageAhead | None:
+        """The process, loading from now on; None (said in the log) if it cannot start."""
+        try:
+            return cls(settings)
+        except OSError as err:
+            log.warning("cannot start classifying beside the stages (%s); classifying here", err)
+            return None
+
     def __init__(self, settings: TriageSettings) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mailbot.pipeline.ahead"],

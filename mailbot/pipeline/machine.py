@@ -369,9 +369,9 @@ class Pipeline:
                         meanwhile.enter_context(self._delivering_meanwhile())
                         delivering = True
                     moved += worked
-                if moved == 0 and not coming:
-                    break
-                if moved == 0 and taking_in is not None:
+                if moved == 0:
+                    if taking_in is None or not coming:
+                        break
                     taking_in.arrived.wait()
             if then_send:
                 # The stages are done: triage ahead ends while the rest is sent.
@@ -446,10 +446,8 @@ class Pipeline:
         """Start classifying beside the stages (a backlog): ready a few seconds later."""
         if self._ahead is not None or self.ahead_settings is None or self.triage is None:
             return
-        try:
-            self._ahead = TriageAhead(self.ahead_settings)
-        except OSError as err:
-            log.warning("cannot start classifying beside the stages (%s); classifying here", err)
+        self._ahead = TriageAhead.start(self.ahead_settings)
+        if self._ahead is None:  # not again in this process
             self.ahead_settings = None
 
     def _stop_ahead(self, stats: RunStats, *, wait: bool = True) -> None:
