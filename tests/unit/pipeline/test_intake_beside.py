@@ -32,12 +32,13 @@ def _bot(folder: Path, mails: int) -> MaildirBot:
 
 
 def _answered(bot: MaildirBot) -> int:
+    return _count(bot, StoredMessage.state == MessageState.ANSWERED)
+
+
+def _count(bot: MaildirBot, *where: Any) -> int:
+    """The stored messages (`where` they hold)."""
     with bot.session() as s:
-        return s.scalar(
-            select(func.count())
-            .select_from(StoredMessage)
-            .where(StoredMessage.state == MessageState.ANSWERED)
-        )
+        return s.scalar(select(func.count()).select_from(StoredMessage).where(*where))
 
 
 def _fetching(
@@ -116,8 +117,3 @@ def test_the_daemons_watcher_wakes_the_work_loop_after_each_batch(tmp_path: Path
             watcher.join(30)
         assert not watcher.is_alive()
     assert woken == [True]  # by the first batch, before the last was fetched
-
-
-def _count(bot: MaildirBot) -> int:
-    with bot.session() as s:
-        return s.scalar(select(func.count()).select_from(StoredMessage))
