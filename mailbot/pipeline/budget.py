@@ -15,6 +15,7 @@ script in the child.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import logging
 import os
 import pickle
@@ -87,11 +88,19 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
 # --- the parent's side ----------------------------------------------------------------------
 
 HELPERS = 2  # helper processes a batch is read by at once (the parent only waits meanwhile)
+# A helper is given its next mails while it reads one, so it need not wait for this process
+# (busy with other threads) to collect each answer before it gets the next mail: at most
+# DEPTH mails at once, of which those behind the first take at most half the pipe and
+# QUEUE_BYTES. So a write never blocks: once the helper has read its mail, what waits in the
+# pipe fits, even while the helper itself waits for its answer to be read.
+DEPTH = 4
+QUEUE_BYTES = 32 * 1024
 Outcome = Message | Exception  # a mail read, or what reading it raised
 
 
 class _Helper:
-    """One helper process and the answer it is writing, read as it comes."""
+    """One helper process, the mails it was given (the first is the one it reads) and the
+    answers it is writing, read as they come."""
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
@@ -100,49 +109,89 @@ class _Helper:
             stdout=subprocess.PIPE,
         )
         self.fresh = True  # started, not yet answered: its start-up is not the mail's time
-        self.index = -1  # the mail it reads (its place in the batch), -1: idle
-        self.deadline = 0.0
+        self.pending: deque[tuple[int, int]] = deque()  # (place in the batch, bytes) sent
+        self.deadline = 0.0  # of the first pending mail
         self.timeout = 0.0
         self._buffer = b""
+        self._room = _queue_room(self.process.stdin)
 
     @property
     def fd(self) -> int:
         assert self.process.stdout is not None
         return self.process.stdout.fileno()
 
+    @property
+    def busy(self) -> bool:
+        return bool(self.pending)
+
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def takes(self, size: int) -> bool:
+        """Whether a mail of `size` bytes can be given now without a write that may block."""
+        if not self.pending:
+            return True
+        behind = sum(sent for _, sent in list(self.pending)[1:])
+        framed = _LENGTH.size + size
+        return len(self.pending) < DEPTH and behind + framed <= self._room
 
     def send(self, index: int, data: bytes, timeout: float) -> None:
         assert self.process.stdin is not None
         self.process.stdin.write(_LENGTH.pack(len(data)) + data)
         self.process.stdin.flush()
-        budget = max(timeout, START_TIMEOUT) if self.fresh else timeout
-        self.index, self.timeout, self.deadline = index, timeout, time.monotonic() + budget
-        self._buffer = b""
+        self.pending.append((index, _LENGTH.size + len(data)))
+        self.timeout = timeout
+        if len(self.pending) == 1:
+            self._start_clock()
 
-    def read(self) -> tuple[str, Any] | None:
-        """What the helper wrote since (select said there is some); the answer once whole."""
+    def _start_clock(self) -> None:
+        """The first pending mail's budget starts: it is being read now."""
+        budget = max(self.timeout, START_TIMEOUT) if self.fresh else self.timeout
+        self.deadline = time.monotonic() + budget
+
+    def read(self) -> list[tuple[int, tuple[str, Any]]]:
+        """What the helper wrote since (select said there is some): each whole answer, with
+        the place of its mail."""
         chunk = os.read(self.fd, 1 << 20)
         if not chunk:
             raise OSError("the parser process closed its output")
         self._buffer += chunk
-        if len(self._buffer) < _LENGTH.size:
-            return None
-        length = _LENGTH.unpack(self._buffer[: _LENGTH.size])[0]
-        if len(self._buffer) < _LENGTH.size + length:
-            return None
-        answer = pickle.loads(self._buffer[_LENGTH.size : _LENGTH.size + length])
-        self._buffer, self.index, self.fresh = b"", -1, False
-        return answer  # type: ignore[no-any-return]
+        answers = []
+        while len(self._buffer) >= _LENGTH.size:
+            length = _LENGTH.unpack(self._buffer[: _LENGTH.size])[0]
+            end = _LENGTH.size + length
+            if len(self._buffer) < end:
+                break
+            answer = pickle.loads(self._buffer[_LENGTH.size : end])
+            self._buffer = self._buffer[end:]
+            index, _ = self.pending.popleft()
+            answers.append((index, answer))
+            self.fresh = False
+            if self.pending:  # the next one is read from now on
+                self._start_clock()
+        return answers
 
-    def stop(self) -> None:
+    def stop(self) -> list[int]:
+        """Stop the process; the places of the mails it was given and did not answer."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
+        left = [index for index, _ in self.pending]
+        self.pending.clear()
+        return left
+
+
+def _queue_room(pipe: IO[bytes] | None) -> int:
+    """Bytes that may wait behind a helper's mail in its input pipe (0: none)."""
+    try:
+        assert pipe is not None
+        size = fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ)
+    except (AttributeError, AssertionError, OSError):  # not Linux: one mail at a time
+        return 0
+    return min(QUEUE_BYTES, size // 2)
 
 
 def _outcome(answer: tuple[str, Any]) -> Outcome:
@@ -174,58 +223,79 @@ class Reader:
         Message or what reading it raised (`OverBudget`, `ParseError`, RuntimeError).
 
         A helper whose mail takes too long is stopped (a new one starts for the next
-        mail); the other mails are not held up by it.
+        mail); the other mails, those given to it behind that one included, are not held
+        up by it.
         """
         outcomes: list[Outcome | None] = [None] * len(datas)
         todo = deque(range(len(datas)))
         with self._lock:
-            while todo or any(h.index >= 0 for h in self._helpers):
-                for helper in self._idle(len(todo)):
+            while todo or any(h.busy for h in self._helpers):
+                while todo:
+                    helper = self._taker(len(datas[todo[0]]))
+                    if helper is None:
+                        break
                     index = todo.popleft()
                     try:
                         helper.send(index, datas[index], timeout)
                     except (BrokenPipeError, OSError) as err:  # the helper died meanwhile
-                        self._drop(helper)
-                        outcomes[index] = RuntimeError(f"the parser process ended: {err}")
-                self._collect(outcomes)
+                        self._died(helper, err, outcomes, todo, index)
+                self._collect(outcomes, todo)
         return [o if o is not None else RuntimeError("not read") for o in outcomes]
 
-    def _idle(self, wanted: int) -> list[_Helper]:
-        """Helpers ready for a mail, started as needed, at most `wanted`."""
-        for helper in [h for h in self._helpers if h.index < 0 and not h.alive()]:
+    def _taker(self, size: int) -> _Helper | None:
+        """The helper to give a mail of `size` bytes: an idle one (started if need be),
+        else the one with the fewest mails that can take it without blocking."""
+        for helper in [h for h in self._helpers if not h.busy and not h.alive()]:
             self._drop(helper)  # ended while idle (killed, out of memory): a new one starts
-        idle = [h for h in self._helpers if h.index < 0][:wanted]
-        while len(idle) < wanted and len(self._helpers) < self._size:
+        idle = [h for h in self._helpers if not h.busy]
+        if idle:
+            return idle[0]
+        if len(self._helpers) < self._size:
             helper = _Helper()
             self._helpers.append(helper)
-            idle.append(helper)
-        return idle
+            return helper
+        takers = [h for h in self._helpers if h.takes(size)]
+        return min(takers, key=lambda h: len(h.pending), default=None)
 
-    def _collect(self, outcomes: list[Outcome | None]) -> None:
-        """Wait for the first answer or deadline of the busy helpers and take what came."""
-        busy = [h for h in self._helpers if h.index >= 0]
+    def _collect(self, outcomes: list[Outcome | None], todo: deque[int]) -> None:
+        """Wait for the first answer or deadline of the busy helpers and take what came;
+        what a stopped helper was given behind its mail goes back to `todo`."""
+        busy = [h for h in self._helpers if h.busy]
         if not busy:
             return
         left = min(h.deadline for h in busy) - time.monotonic()
         ready = select.select([h.fd for h in busy], [], [], max(left, 0))[0] if left > 0 else []
         for helper in busy:
-            index = helper.index
             if helper.fd in ready:
                 try:
-                    answer = helper.read()
+                    for index, answer in helper.read():
+                        outcomes[index] = _outcome(answer)
                 except (OSError, EOFError, pickle.UnpicklingError) as err:
-                    self._drop(helper)
-                    outcomes[index] = RuntimeError(f"the parser process ended: {err}")
-                    continue
-                if answer is not None:
-                    outcomes[index] = _outcome(answer)
+                    self._died(helper, err, outcomes, todo)
             elif time.monotonic() >= helper.deadline:
-                self._drop(helper)
-                outcomes[index] = OverBudget(helper.timeout)
+                over, *behind = self._drop(helper)
+                outcomes[over] = OverBudget(helper.timeout)
+                todo.extendleft(reversed(behind))
 
-    def _drop(self, helper: _Helper) -> None:
-        helper.stop()
+    def _died(
+        self,
+        helper: _Helper,
+        err: Exception,
+        outcomes: list[Outcome | None],
+        todo: deque[int],
+        sending: int | None = None,
+    ) -> None:
+        """The helper ended: the mail it was reading is told so, the others go back."""
+        given = self._drop(helper)
+        if sending is not None:
+            given.append(sending)
+        failed, *behind = given
+        outcomes[failed] = RuntimeError(f"the parser process ended: {err}")
+        todo.extendleft(reversed(behind))
+
+    def _drop(self, helper: _Helper) -> list[int]:
         self._helpers.remove(helper)
+        return helper.stop()
 
     def close(self) -> None:
         with self._lock:
