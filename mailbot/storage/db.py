@@ -35,6 +35,7 @@ log = logging.getLogger("mailbot.storage")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # several processes may write; wait instead of failing
+SQLITE_CHECKPOINT_PAGES = 10_000
 LOCK_POLL = 0.001  # seconds between two asks for SQLite's write lock (`begin_writing`)
 # Any constant works; all mailbot processes must agree on it.
 MIGRATION_LOCK_KEY = 0x6D61696C626F74
@@ -73,6 +74,11 @@ def _tune_sqlite(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
     cur.execute("PRAGMA foreign_keys=ON")
+    # The log is copied into the database once it holds this many pages (40 MB), not the
+    # default 1,000: a backlog's rows are written several times in a few seconds (stored,
+    # parsed, classified, filed, answered), and each copy then takes the latest version of
+    # a page once instead of every version, with a tenth of the syncs.
+    cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
 

@@ -43,13 +43,16 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
     assert diff == [], "models changed without a migration: add one under storage/migrations"
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path, database_backend: str) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_long_log(
+    tmp_path: Path, database_backend: str
+) -> None:
     if database_backend != "sqlite":
         pytest.skip("SQLite only")
     db = open_database(f"sqlite:///{tmp_path}/m.sqlite3")
     with db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10_000
 
 
 def test_opening_twice_is_harmless(tmp_path: Path) -> None:
