@@ -363,8 +363,19 @@ class Pipeline:
                 if taking_in is not None:
                     taking_in.arrived.clear()
                 moved = 0
+                # What classify and file advanced stays claimed and is the next stage's
+                # batch: no claim of its own, no wait for the write lock to take it.
+                handed: list[int] = []
                 for stage in STAGES:
-                    worked = self.advance_stage(stage, stats, failed_now=failed_now)
+                    chain: list[int] | None = [] if stage in (CLASSIFY, FILE) else None
+                    try:
+                        worked = self.advance_stage(
+                            stage, stats, handed or None, failed_now=failed_now, chain=chain
+                        )
+                    except BaseException:
+                        self._release(chain or [])
+                        raise
+                    handed = chain or []
                     if worked >= STAGE_BATCH and not delivering:
                         meanwhile.enter_context(self._delivering_meanwhile())
                         delivering = True
@@ -390,10 +401,13 @@ class Pipeline:
         *,
         failed_now: set[int] | None = None,
         read: ReadBatch | None = None,
+        chain: list[int] | None = None,
     ) -> int:
         """Claim due messages of one stage (or take `ids`, already claimed) and work them.
 
-        `read`: for the parse stage, `ids` parsed already."""
+        `read`: for the parse stage, `ids` parsed already. `chain` (classify and file): the
+        messages the stage advanced keep their claim and are added to it, for the caller to
+        hand to the next stage (which releases what it does not work)."""
         now = self.clock()
         if ids is None:
             ready = stage.ready()
@@ -414,17 +428,18 @@ class Pipeline:
         recorded: list[int] = []  # with triage ahead: a batch claimed before, recorded now
         try:
             if stage is CLASSIFY and not ids:
-                recorded = self._classify_rest(stats)
+                recorded = self._classify_rest(stats, chain)
             elif stage is CLASSIFY:
                 if len(ids) >= STAGE_BATCH:
                     self._start_ahead()
-                recorded = self._classify(ids, stats)
+                recorded = self._classify(ids, stats, chain)
             elif stage is PARSE:
                 self._parse_batch(ids, stats, read)
             else:
-                self._batch(stage, ids, stats)
+                self._batch(stage, ids, stats, chain)
         finally:
-            held = {row_id for row_id, _m, _c in self._handed_over}  # classified meanwhile
+            # Classified meanwhile, or claimed for the next stage: not given back.
+            held = {row_id for row_id, _m, _c in self._handed_over} | set(chain or ())
             untouched = [i for i in ids if i not in held]
             with self.db.session() as session:  # what a stop left untouched goes back
                 work.release(session, StoredMessage, untouched, self.clock())
@@ -470,7 +485,9 @@ class Pipeline:
 
     # --- a batch of messages, one stage ---------------------------------------------
 
-    def _batch(self, stage: Stage, ids: Sequence[int], stats: RunStats) -> None:
+    def _batch(
+        self, stage: Stage, ids: Sequence[int], stats: RunStats, chain: list[int] | None = None
+    ) -> None:
         """File or answer a batch in one transaction; a failing message is rolled back alone.
 
         The batch is first worked without a savepoint per message (they cost two statements
@@ -486,12 +503,16 @@ class Pipeline:
             ids,
             stats,
             failures,
-            lambda careful: self._attempt(stage, ids, messages, failures, careful=careful),
+            lambda careful: self._attempt(
+                stage, ids, messages, failures, careful=careful, keep_claims=chain is not None
+            ),
         )
         if worked is None:
             return
         done, retried = worked
         stats.retried += retried
+        if chain is not None:
+            chain.extend(row.id for row, _note in done)
         if stage is ANSWER and done:
             self._answered.set()
         for row, note in done:
@@ -548,12 +569,14 @@ class Pipeline:
         failures: dict[int, str],
         *,
         careful: bool,
+        keep_claims: bool = False,
     ) -> tuple[list[tuple[StoredMessage, str]], int]:
         """One transaction over the batch's messages (those in `failures` left out): what
         was done and how many of it were retries.
 
         `careful`: each message in a savepoint, its failure added to `failures`; else the
         first failure raises `_MessageFailed` and the whole transaction is rolled back.
+        `keep_claims`: what is advanced stays claimed, for the next stage.
         """
         done: list[tuple[StoredMessage, str]] = []
         retried = 0
@@ -587,11 +610,11 @@ class Pipeline:
                         with session.begin_nested():
                             note = self._work(session, stage, row, message, batch)
                             if not at_end:
-                                self._advance_row(row, stage, now)
+                                self._advance_row(row, stage, now, keep_claims)
                     else:
                         note = self._work(session, stage, row, message, batch)
                         if not at_end:
-                            self._advance_row(row, stage, now)
+                            self._advance_row(row, stage, now, keep_claims)
                 except Exception as err:
                     error = blame(err)  # the database gone is no message's fault: raised on
                     if not isinstance(err, StageError):
@@ -851,22 +874,27 @@ class Pipeline:
             return f"{filed_as} ({row.category or 'unclassified'}), answer: {decision}"
         raise AssertionError(stage.name)  # pragma: no cover - parse and classify: batches
 
-    def _classify(self, ids: Sequence[int], stats: RunStats) -> list[int]:
+    def _classify(
+        self, ids: Sequence[int], stats: RunStats, chain: list[int] | None = None
+    ) -> list[int]:
         """Classify a batch at once (the model is faster so); a failure stays with its mail.
 
         Each mail's sender and spam checks run first, one by one (they read the bytes and
         may ask a spam filter); their verdicts then adjust the triage's. With triage ahead
         (`pipeline.ahead`) running, the batch is handed to it and the one handed over
         before is recorded: this one is classified while the stages go on. Returns the
-        ids of what was recorded (the batch handed over before, or this one).
+        ids of what was recorded (the batch handed over before, or this one); `chain`: as
+        for `advance_stage`.
         """
-        return self._classified(self._checked(ids, stats), stats)
+        return self._classified(self._checked(ids, stats), stats, chain)
 
-    def _classify_rest(self, stats: RunStats) -> list[int]:
+    def _classify_rest(self, stats: RunStats, chain: list[int] | None = None) -> list[int]:
         """Record the batch still handed over to triage ahead (its verdicts, or made here)."""
-        return self._classified([], stats)
+        return self._classified([], stats, chain)
 
-    def _classified(self, todo: list[Checked], stats: RunStats) -> list[int]:
+    def _classified(
+        self, todo: list[Checked], stats: RunStats, chain: list[int] | None = None
+    ) -> list[int]:
         """Hand `todo` to triage ahead when it is ready (else classify it here), and record
         the batch handed over before; the ids of what was recorded."""
         if todo and self._ahead is not None and not getattr(self.triage, "loaded", True):
@@ -881,11 +909,11 @@ class Pipeline:
             self._handed_over = todo
         elif todo:
             here = todo
-            self._record_classified(here, self._verdicts_here(here), stats)
+            self._record_classified(here, self._verdicts_here(here), stats, chain)
         if before:
             if verdicts is None:
                 verdicts = self._verdicts_here(before)
-            self._record_classified(before, verdicts, stats)
+            self._record_classified(before, verdicts, stats, chain)
         return [row_id for row_id, _m, _c in [*before, *here]]
 
     def _checked(self, ids: Sequence[int], stats: RunStats) -> list[Checked]:
@@ -914,9 +942,14 @@ class Pipeline:
         return [signals_verdict(m) for _, m, _ in todo]
 
     def _record_classified(
-        self, todo: Sequence[Checked], verdicts: Sequence[Any], stats: RunStats
+        self,
+        todo: Sequence[Checked],
+        verdicts: Sequence[Any],
+        stats: RunStats,
+        chain: list[int] | None = None,
     ) -> None:
-        """Write the batch's verdicts, adjusted by its checks, in one transaction."""
+        """Write the batch's verdicts, adjusted by its checks, in one transaction; `chain`:
+        what is advanced stays claimed and is added to it."""
         if not todo:
             return
         done: list[tuple[StoredMessage, str]] = []
@@ -944,8 +977,10 @@ class Pipeline:
                     note = f"{verdict.category} ({verdict.confidence:.2f})"
                     if checked is not None and trust.person_said_not_spam(checked):
                         spam.learned_from_not_spam(session, row, verdict.category)
-                self._advance_row(row, CLASSIFY, now)
+                self._advance_row(row, CLASSIFY, now, chain is not None)
                 done.append((row, note))
+        if chain is not None:
+            chain.extend(row.id for row, _note in done)
         for row, note in done:
             self._log_advanced(row, CLASSIFY, note)
         for (row_id, _message, _checked), verdict in zip(todo, verdicts, strict=True):
@@ -996,25 +1031,37 @@ class Pipeline:
         self._advance_row(row, stage, self.clock())
         self._log_advanced(row, stage, note)
 
-    def _advance_row(self, row: StoredMessage, stage: Stage, now: datetime) -> None:
-        """The row's new state, its claim dropped (due at once for the next stage), written
-        with the session's next flush (a savepoint's end, the commit): one UPDATE with the
-        stage's other changes, or a batch's at once."""
-        for key, value in self._advanced_values(stage, now).items():
+    def _advance_row(
+        self, row: StoredMessage, stage: Stage, now: datetime, keep_claim: bool = False
+    ) -> None:
+        """The row's new state, its claim dropped (due at once for the next stage) or kept
+        for the next stage (`keep_claim`), written with the session's next flush (a
+        savepoint's end, the commit): one UPDATE with the stage's other changes, or a
+        batch's at once."""
+        for key, value in self._advanced_values(stage, now, keep_claim).items():
             setattr(row, key, value)
 
     @staticmethod
-    def _advanced_values(stage: Stage, now: datetime) -> dict[str, object]:
+    def _advanced_values(
+        stage: Stage, now: datetime, keep_claim: bool = False
+    ) -> dict[str, object]:
         """What a message that went through `stage` gets: its new state, no error, and no
-        claim. In the statement that writes the stage's work: on SQLite a message's row is
-        written whole (its texts too) by each UPDATE that touches it."""
+        claim (or a new one, as `work.claim` makes, with `keep_claim`). In the statement
+        that writes the stage's work: on SQLite a message's row is written whole (its
+        texts too) by each UPDATE that touches it."""
         return {
             "state": stage.makes,
             "failed_stage": None,
             "error": None,
-            "claimed_by": None,
-            "next_attempt_at": now,
+            "claimed_by": work.worker_name() if keep_claim else None,
+            "next_attempt_at": now + STAGE_LEASE if keep_claim else now,
         }
+
+    def _release(self, ids: Sequence[int]) -> None:
+        """Give back messages claimed for a stage that did not take them."""
+        if ids:
+            with suppress(Exception), self.db.session() as session:
+                work.release(session, StoredMessage, ids, self.clock())
 
     def _log_advanced(self, row: StoredMessage, stage: Stage, note: str) -> None:
         if stage is ANSWER:  # the line an admin reads: who wrote, where it went, the answer

@@ -133,10 +133,10 @@ def counting(bot: MaildirBot, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[
     stage: list[int] = []
     real = Pipeline._batch
 
-    def batch(self: Pipeline, which: Any, ids: Any, stats: Any) -> None:
+    def batch(self: Pipeline, which: Any, ids: Any, stats: Any, chain: Any = None) -> None:
         stage.append(0 if which is FILE else 1 if which is ANSWER else -1)
         try:
-            real(self, which, ids, stats)
+            real(self, which, ids, stats, chain)
         finally:
             stage.pop()
 
@@ -320,7 +320,7 @@ def test_classifying_a_batch_reads_its_rows_at_once_and_leaves_the_rest_as_parse
     statements: list[str] = []
     real = Pipeline._classify
 
-    def classify(self: Pipeline, ids: Any, stats: Any) -> list[int]:
+    def classify(self: Pipeline, ids: Any, stats: Any, chain: Any = None) -> list[int]:
         classifying = threading.current_thread()
 
         def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -330,7 +330,7 @@ def test_classifying_a_batch_reads_its_rows_at_once_and_leaves_the_rest_as_parse
 
         event.listen(self.db.engine, "before_cursor_execute", count)
         try:
-            return real(self, ids, stats)
+            return real(self, ids, stats, chain)
         finally:
             event.remove(self.db.engine, "before_cursor_execute", count)
 

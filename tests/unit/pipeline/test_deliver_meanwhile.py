@@ -29,8 +29,8 @@ def test_acknowledgements_go_out_while_later_mails_are_worked(
     delivered = threading.Event()
     real = Pipeline._batch
 
-    def batch(self: Pipeline, stage: Any, ids: Any, stats: Any) -> None:
-        real(self, stage, ids, stats)
+    def batch(self: Pipeline, stage: Any, ids: Any, stats: Any, chain: Any = None) -> None:
+        real(self, stage, ids, stats, chain)
         if stage is ANSWER and not delivered.is_set():
             # The first answer batch has committed: its mail goes out before the next.
             assert wait_for(delivered.is_set, 60)
