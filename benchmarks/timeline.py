@@ -4,26 +4,34 @@ CPU of each of its processes every half second, and how far the mail has come me
 Acknowledgements go to aiosmtpd on loopback, in this process (`--no-smtp`: queued, not sent).
 Each line shows, for the last interval, the share of a core each process used (the stages'
 process, its parse helpers, triage ahead, the courier; "sink" is this process, the SMTP
-server), then the messages answered and the acknowledgements sent and waiting so far. It
-reads /proc, so it runs on Linux only.
+server; "server" the PostgreSQL server's processes serving the run's database), then the
+messages answered and the acknowledgements sent and waiting so far. `--database-url` runs on
+a throw-away database of that PostgreSQL server, dropped at the end. It reads /proc, so it
+runs on Linux only.
 
     .venv/bin/python benchmarks/timeline.py [--n 2000] [--no-smtp] [--every 0.5]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
 
 from benchmarks.profile_run import SMTP, backlog, cpu_seconds  # noqa: E402
 from tests.servers.smtp import SmtpSink  # noqa: E402
@@ -67,22 +75,53 @@ def role(pid: int) -> str:
     )
 
 
-def progress(database: Path) -> str:
+def server_cpu(database: str) -> float:
+    """The CPU seconds used so far by the live PostgreSQL processes serving `database`."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                title = cmdline.read().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {database} " in title:
+            total += cpu_of(int(entry)) or 0.0
+    return total
+
+
+def progress(engine: Engine) -> str:
     """Messages answered, acknowledgements sent and waiting, as the database says now."""
     try:
-        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=0.2)
-    except sqlite3.Error:  # not created yet
+        with engine.connect() as db:
+            answered = db.execute(
+                text("SELECT count(*) FROM messages WHERE state = 'answered'")
+            ).scalar_one()
+            outbox = dict(
+                db.execute(text("SELECT state, count(*) FROM outbox GROUP BY state")).all()  # type: ignore[arg-type]
+            )
+    except Exception:  # no tables yet, or locked for longer than a look may wait
         return ""
-    try:
-        (answered,) = db.execute(
-            "SELECT count(*) FROM messages WHERE state = 'answered'"
-        ).fetchone()
-        outbox = dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
-    except sqlite3.Error:  # no tables yet, or locked for longer than a look may wait
-        return ""
-    finally:
-        db.close()
     return f"{answered:8d} {outbox.get('sent', 0):6d} {outbox.get('pending', 0):8d}"
+
+
+@contextmanager
+def database(root: Path, server_url: str) -> Iterator[str]:
+    """The URL of the run's database: SQLite in `root`, or one made on the server."""
+    if not server_url:
+        yield f"sqlite:///{root}/mb.sqlite3"
+        return
+    name = f"mailbot_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def main() -> None:
@@ -90,13 +129,20 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--no-smtp", action="store_true", help="queue acknowledgements only")
     parser.add_argument("--every", type=float, default=0.5, help="seconds between two looks")
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server's URL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
-        database = root / "mb.sqlite3"
+        url = stack.enter_context(database(root, args.database_url))
+        server = make_url(url).database if args.database_url else None
         sink = None if args.no_smtp else stack.enter_context(SmtpSink())
         transport = SMTP.format(port=sink.port) if sink else ""
-        config = backlog(root, args.n, url=f"sqlite:///{database}", transport=transport)
+        config = backlog(root, args.n, url=url, transport=transport)
+        # Read only and not kept open: a look never creates the file nor holds up a writer.
+        looked_at = url if server else f"sqlite:///file:{root}/mb.sqlite3?mode=ro&uri=true"
+        looks = create_engine(looked_at, poolclass=NullPool)
+        stack.callback(looks.dispose)
+        server_before = server_cpu(server) if server else 0.0
         roles: dict[int, str] = {}
         own_before = cpu_seconds()
         started = time.perf_counter()
@@ -105,7 +151,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        rows: list[tuple[float, dict[int, float], float, str]] = []
+        rows: list[tuple[float, dict[int, float], float, float, str]] = []
         used: dict[int, float] = {}  # CPU seconds of each process so far
         while run.poll() is None:
             time.sleep(args.every)
@@ -119,8 +165,12 @@ def main() -> None:
                 shares[pid] = (seconds - used.get(pid, 0.0)) / args.every
                 used[pid] = seconds
             own = cpu_seconds()
-            rows.append((now, shares, (own - own_before) / args.every, progress(database)))
-            own_before = own
+            served = server_cpu(server) if server else 0.0
+            # The server's processes that ended meanwhile are not counted: a little less.
+            server_share = max(served - server_before, 0.0) / args.every
+            sink_share = (own - own_before) / args.every
+            rows.append((now, shares, sink_share, server_share, progress(looks)))
+            own_before, server_before = own, served
         elapsed = time.perf_counter() - started
         sent = len(sink.messages) if sink else 0
     if run.returncode:
@@ -128,10 +178,12 @@ def main() -> None:
     pids = sorted(roles, key=lambda pid: (roles[pid] != "stages", pid))
     print(f"{args.n} mails, {sent} acknowledgements sent, {elapsed:.1f} s; share of a core:")
     names = " ".join(f"{roles[p]:>8}" for p in pids)
-    print(f"{'t':>5} {names} {'sink':>6}  answered   sent  waiting")
-    for now, shares, sink_share, done in rows:
+    server_column = f" {'server':>6}" if args.database_url else ""
+    print(f"{'t':>5} {names} {'sink':>6}{server_column}  answered   sent  waiting")
+    for now, shares, sink_share, server_share, done in rows:
         cells = " ".join(f"{shares.get(p, 0.0):8.2f}" for p in pids)
-        print(f"{now:5.1f} {cells} {sink_share:6.2f}  {done}")
+        served = f" {server_share:6.2f}" if args.database_url else ""
+        print(f"{now:5.1f} {cells} {sink_share:6.2f}{served}  {done}")
     print("CPU seconds: " + ", ".join(f"{roles[p]} {used[p]:.2f}" for p in pids))
 
 
