@@ -318,24 +318,26 @@ def test_classifying_a_batch_reads_its_rows_at_once_and_leaves_the_rest_as_parse
     # Classify does not load the columns it does not read; one it read after all would be
     # loaded row by row, a statement per mail.
     statements: list[str] = []
+    classifying: list[threading.Thread] = []  # the thread classifying now, if any
     real = Pipeline._classify
 
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # Classify's own: the intake goes on beside it, on a thread of its own.
+        if classifying and threading.current_thread() is classifying[0]:
+            statements.append(statement)
+
     def classify(self: Pipeline, ids: Any, stats: Any, chain: Any = None) -> list[int]:
-        classifying = threading.current_thread()
-
-        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            # Classify's own: the intake goes on beside it, on a thread of its own.
-            if threading.current_thread() is classifying:
-                statements.append(statement)
-
-        event.listen(self.db.engine, "before_cursor_execute", count)
+        classifying.append(threading.current_thread())
         try:
             return real(self, ids, stats, chain)
         finally:
-            event.remove(self.db.engine, "before_cursor_execute", count)
+            classifying.clear()
 
     monkeypatch.setattr(Pipeline, "_classify", classify)
     with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        # Listened to before the run: an engine's listeners must not change while another
+        # thread (the intake) runs statements.
+        event.listen(bot.db.engine, "before_cursor_execute", count)
         first = bot.deliver("client0@acme.example", "Issue: page broken", "Error 1.")
         for n in range(1, 50):
             bot.deliver(f"client{n % 5}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
