@@ -186,10 +186,11 @@ class _Helper:
 
 def _queue_room(pipe: IO[bytes] | None) -> int:
     """Bytes that may wait behind a helper's mail in its input pipe (0: none)."""
+    if pipe is None:
+        return 0
     try:
-        assert pipe is not None
         size = fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ)
-    except (AttributeError, AssertionError, OSError):  # not Linux: one mail at a time
+    except (AttributeError, OSError):  # not Linux: one mail at a time
         return 0
     return min(QUEUE_BYTES, size // 2)
 
