@@ -474,8 +474,7 @@ class Pipeline:
         finally:
             if self._handed_over:  # not recorded (the database went away): claimable again
                 ids, self._handed_over = [row_id for row_id, _m, _c in self._handed_over], []
-                with suppress(Exception), self.db.session() as session:
-                    work.release(session, StoredMessage, ids, self.clock())
+                self._release(ids)
             if self._ahead is not None:
                 self._ahead.close(wait=False)
                 self._ahead_ending, self._ahead = self._ahead, None
@@ -1046,15 +1045,18 @@ class Pipeline:
         stage: Stage, now: datetime, keep_claim: bool = False
     ) -> dict[str, object]:
         """What a message that went through `stage` gets: its new state, no error, and no
-        claim (or a new one, as `work.claim` makes, with `keep_claim`). In the statement
+        claim (or a new one, `work.claim_values`, with `keep_claim`). In the statement
         that writes the stage's work: on SQLite a message's row is written whole (its
         texts too) by each UPDATE that touches it."""
         return {
             "state": stage.makes,
             "failed_stage": None,
             "error": None,
-            "claimed_by": work.worker_name() if keep_claim else None,
-            "next_attempt_at": now + STAGE_LEASE if keep_claim else now,
+            **(
+                work.claim_values(now, STAGE_LEASE)
+                if keep_claim
+                else {"claimed_by": None, "next_attempt_at": now}
+            ),
         }
 
     def _release(self, ids: Sequence[int]) -> None:

@@ -68,6 +68,11 @@ def due(model: type[Base], now: datetime) -> ColumnElement[bool]:
     return model.next_attempt_at <= now  # type: ignore[attr-defined, no-any-return]
 
 
+def claim_values(now: datetime, lease: timedelta) -> dict[str, Any]:
+    """The values of a row this process claims: hidden from other workers for `lease`."""
+    return {"next_attempt_at": now + lease, "claimed_by": worker_name()}
+
+
 def claim(
     session: Session,
     model: type[Base],
@@ -98,7 +103,7 @@ def claim(
         update(model)
         # Checked again: on SQLite another process may have claimed them since.
         .where(among(table_id, ids), ready, due(model, now))
-        .values(next_attempt_at=now + lease, claimed_by=worker_name())
+        .values(**claim_values(now, lease))
         .returning(table_id)
         .execution_options(synchronize_session=False)
     )
