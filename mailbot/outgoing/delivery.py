@@ -7,16 +7,15 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from mailbot.config import Config
 from mailbot.outgoing.notice import tell_pm_undeliverable
-from mailbot.outgoing.outbox import SendStats, claim_due
+from mailbot.outgoing.outbox import SendStats, SentMarks, claim_due
 from mailbot.outgoing.smtp import drain_outbox
 from mailbot.storage import work
 from mailbot.storage.db import Database
-from mailbot.storage.models import OutboxMail, OutboxState
+from mailbot.storage.models import OutboxMail
 
 log = logging.getLogger("mailbot.delivery")
 
@@ -44,16 +43,18 @@ def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) 
     stats = SendStats()
     claimed: list[OutboxMail] = []  # taken a batch at a time, written one by one
     in_flight: OutboxMail | None = None  # written, perhaps, but not yet marked sent
+    marks = SentMarks(db)
     try:
         while claimed or (claimed := claim_due(db, now, DIRECTORY_LEASE, DIRECTORY_BATCH)):
             row = in_flight = claimed.pop(0)
-            written = _write_one(db, directory, row, now)
+            written = _write_one(db, directory, row, now, marks)
             in_flight = None
             if not written:
                 stats.waiting = 1 + len(claimed)
                 break
             stats.sent += 1
     finally:
+        marks.close()
         # Not written in this drain, or not marked (the database went away): due again at
         # once, not at the lease's end. Writing it again gives the same file.
         left = [row.id for row in claimed] + ([in_flight.id] if in_flight else [])
@@ -63,7 +64,9 @@ def write_outbox(db: Database, directory: Path, *, now: datetime | None = None) 
     return stats
 
 
-def _write_one(db: Database, directory: Path, row: OutboxMail, now: datetime) -> bool:
+def _write_one(
+    db: Database, directory: Path, row: OutboxMail, now: datetime, marks: SentMarks
+) -> bool:
     """Write one mail and mark it sent; False (the mail released) if it cannot be written."""
     target = directory / f"{row.id:06d}-{row.kind}.eml"
     tmp = target.with_suffix(".tmp")
@@ -79,16 +82,6 @@ def _write_one(db: Database, directory: Path, row: OutboxMail, now: datetime) ->
         with db.session() as session:  # due again at once, not at the lease's end
             work.release(session, OutboxMail, [row.id], now)
         return False
-    with db.session() as session:
-        session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id == row.id)
-            .values(
-                state=OutboxState.SENT,
-                sent_at=now,
-                attempts=OutboxMail.attempts + 1,
-                claimed_by=None,
-            )
-        )
+    marks.mark(row, now)
     log.info("wrote %s (%s to %s)", target, row.kind, ", ".join(row.rcpt_to))
     return True

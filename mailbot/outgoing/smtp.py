@@ -28,11 +28,11 @@ from mailbot.outgoing.connection import (
     explain_connect_failure,
     reset,
 )
-from mailbot.outgoing.outbox import SendStats, claim_due, record_failure, update_pending
+from mailbot.outgoing.outbox import SendStats, SentMarks, claim_due, record_failure
 from mailbot.outgoing.pipelining import sendmail
 from mailbot.storage import work
 from mailbot.storage.db import Database
-from mailbot.storage.models import OutboxMail, OutboxState, utcnow
+from mailbot.storage.models import OutboxMail, utcnow
 
 log = logging.getLogger("mailbot.smtp")
 
@@ -110,6 +110,7 @@ def drain_outbox(
     smtp: smtplib.SMTP | None = None
     down: str | None = None  # why the server cannot be used in this drain
     claimed: list[OutboxMail] = []  # taken a few at a time, sent one by one
+    marks = SentMarks(db)
     try:
         for _ in range(limit):
             if not claimed:
@@ -134,18 +135,10 @@ def drain_outbox(
                 except _Failure as err:
                     failure = err
             # The outcome in its own commit, right after the server answered.
-            with db.session() as session:
-                if failure is None:
-                    update_pending(
-                        session,
-                        row,
-                        state=OutboxState.SENT,
-                        sent_at=utcnow(),
-                        attempts=row.attempts + 1,
-                        last_error=None,
-                        claimed_by=None,
-                    )
-                else:
+            if failure is None:
+                marks.mark(row, utcnow())
+            else:
+                with db.session() as session:
                     record_failure(
                         session,
                         row,
@@ -168,6 +161,7 @@ def drain_outbox(
                 down = failure.text
                 break
     finally:
+        marks.close()
         if claimed:  # not tried in this drain: due again at once, not at the lease's end
             with db.session() as session:
                 work.release(session, OutboxMail, [row.id for row in claimed], now)

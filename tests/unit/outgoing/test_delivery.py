@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mailbot.outgoing import delivery
 from mailbot.outgoing.compose import Composed
 from mailbot.outgoing.delivery import write_outbox
-from mailbot.outgoing.outbox import enqueue
+from mailbot.outgoing.outbox import SentMarks, enqueue
 from mailbot.storage.db import Database, open_database
 from mailbot.storage.models import OutboxMail, OutboxState
 
@@ -41,16 +40,16 @@ def test_a_mail_written_but_not_marked_is_due_again_at_once_and_written_once(
     with db.session() as session:
         for key in ("ack-1", "ack-2", "ack-3"):
             enqueue(session, composed(key), kind="ack", message_pk=None)
-    real_update = delivery.update
+    real_mark = SentMarks.mark
     calls = []
 
-    def connection_lost(*args: object, **kwargs: object) -> object:
+    def connection_lost(marks: SentMarks, row: OutboxMail, when: datetime) -> None:
         calls.append(1)
         if len(calls) == 2:  # the second mail is written, then the database goes away
             raise ConnectionError("server closed the connection unexpectedly")
-        return real_update(*args, **kwargs)
+        real_mark(marks, row, when)
 
-    monkeypatch.setattr(delivery, "update", connection_lost)
+    monkeypatch.setattr(SentMarks, "mark", connection_lost)
     folder = tmp_path / "outbox"
     with pytest.raises(ConnectionError):
         write_outbox(db, folder, now=datetime.now(UTC))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mailbot.config_types import SmtpConfig
@@ -89,11 +89,12 @@ def test_enqueue_on_other_databases_uses_a_check_and_a_savepoint(
         assert session.scalar(select(func.count()).select_from(OutboxMail)) == 1
 
 
-def test_a_pending_mail_changes_as_an_update_of_its_own_would_change_it(
+def test_mails_are_marked_sent_each_in_its_own_commit_on_one_connection(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """`update_pending` reuses one statement per set of columns; what it writes is what a
-    statement made for that mail writes (the state's and the time's stored forms)."""
+    """What `SentMarks` writes is what an UPDATE of the ORM writes (the state's and the
+    time's stored forms); each mark is committed at once; one connection serves them all;
+    a mail no longer pending is left as it is, and that is said."""
     with db.session() as session:
         rows = [
             enqueue(session, composed(f"ack:{n}"), kind="ack", message_pk=None) for n in (1, 2, 3)
@@ -103,18 +104,25 @@ def test_a_pending_mail_changes_as_an_update_of_its_own_would_change_it(
         session.execute(
             update(OutboxMail).where(OutboxMail.id == rows[0].id).values(**sent)  # type: ignore[union-attr]
         )
-    for row in rows[1:]:
-        with db.session() as session:
-            outbox.update_pending(session, row, **sent)  # type: ignore[arg-type]
+    checkouts: list[object] = []
+    event.listen(db.engine, "checkout", lambda *_args: checkouts.append(1))
+    marks = outbox.SentMarks(db)
+    try:
+        marks.mark(rows[1], NOW)  # type: ignore[arg-type]
+        with db.session() as session:  # committed, seen by another connection at once
+            assert session.get(OutboxMail, rows[1].id).state == OutboxState.SENT  # type: ignore[union-attr]
+        marks.mark(rows[2], NOW)  # type: ignore[arg-type]
+        marks.mark(rows[1], datetime(2026, 11, 28, tzinfo=UTC))  # type: ignore[arg-type]
+    finally:
+        marks.close()
+    assert len(checkouts) == 2  # the marks' connection and the look in between
     with db.session() as session:
         stored = session.execute(
             text("SELECT state, sent_at, attempts, claimed_by FROM outbox ORDER BY id")
         ).all()
     assert stored[0] == stored[1] == stored[2] and stored[0][0] == "sent"
-    with db.session() as session:  # no longer pending: left as it is, and said
-        outbox.update_pending(session, rows[1], state=OutboxState.FAILED)  # type: ignore[arg-type]
-        assert session.get(OutboxMail, rows[1].id).state == OutboxState.SENT  # type: ignore[union-attr]
-    assert "changed by another sender meanwhile" in caplog.text
+    changed = f"outbox mail {rows[1].id} was changed by another sender meanwhile"  # type: ignore[union-attr]
+    assert changed in caplog.text
 
 
 def test_smtp_config_defaults_come_from_the_from_address() -> None:
