@@ -405,14 +405,19 @@ class Pipeline:
     ) -> int:
         """Claim due messages of one stage (or take `ids`, already claimed) and work them.
 
-        `read`: for the parse stage, `ids` parsed already. `chain` (classify and file): the
-        messages the stage advanced keep their claim and are added to it, for the caller to
-        hand to the next stage (which releases what it does not work)."""
+        `read`: for the parse stage, `ids` parsed already. `chain`: the messages the stage
+        advanced keep their claim and are added to it, for the caller to hand to the next
+        stage (which releases what it does not work). What the intake parsed stays claimed
+        so: classify's claims take this process's own mail with the due mail, and another
+        daemon sharing the database does not take it (and parse it again to classify it).
+        """
         now = self.clock()
         if ids is None:
             ready = stage.ready()
             if failed_now:
                 ready = and_(ready, StoredMessage.id.not_in(failed_now))
+            if stage is CLASSIFY and self._handed_over:  # held, being classified meanwhile
+                ready = and_(ready, StoredMessage.id.not_in([i for i, _m, _c in self._handed_over]))
             with self.db.session() as session:
                 ids = work.claim(
                     session,
@@ -421,6 +426,7 @@ class Pipeline:
                     now=now,
                     lease=STAGE_LEASE,
                     limit=STAGE_BATCH,
+                    also_mine=stage is CLASSIFY,
                 )
         if not ids and not (stage is CLASSIFY and self._handed_over):
             return 0
@@ -434,7 +440,7 @@ class Pipeline:
                     self._start_ahead()
                 recorded = self._classify(ids, stats, chain)
             elif stage is PARSE:
-                self._parse_batch(ids, stats, read)
+                self._parse_batch(ids, stats, read, chain)
             else:
                 self._batch(stage, ids, stats, chain)
         finally:
@@ -664,11 +670,16 @@ class Pipeline:
         return None
 
     def _parse_batch(
-        self, ids: Sequence[int], stats: RunStats, read: ReadBatch | None = None
+        self,
+        ids: Sequence[int],
+        stats: RunStats,
+        read: ReadBatch | None = None,
+        chain: list[int] | None = None,
     ) -> None:
         """Parse a batch (no transaction open meanwhile), then record it in one.
 
         `read`: the batch parsed already (`_read_batch`, run while the next was fetched).
+        `chain`: as for `advance_stage`.
         """
         parsed, failures = read if read is not None else self._read_batch(ids)
         worked = self._climb(
@@ -676,12 +687,16 @@ class Pipeline:
             ids,
             stats,
             failures,
-            lambda careful: self._record_parsed(parsed, failures, careful=careful),
+            lambda careful: self._record_parsed(
+                parsed, failures, careful=careful, keep_claims=chain is not None
+            ),
         )
         if worked is None:
             return
         done, retried = worked
         stats.retried += retried
+        if chain is not None:
+            chain.extend(row.id for row in done)
         for row in done:
             self._remember(row.id, parsed[row.id])
             self._log_advanced(row, PARSE, "parsed")
@@ -745,11 +760,17 @@ class Pipeline:
         return parsed, failures
 
     def _record_parsed(
-        self, parsed: dict[int, Message], failures: dict[int, str], *, careful: bool
+        self,
+        parsed: dict[int, Message],
+        failures: dict[int, str],
+        *,
+        careful: bool,
+        keep_claims: bool = False,
     ) -> tuple[list[StoredMessage], int]:
         """Write the parsed messages in one transaction: what was done, how many retries.
 
         `careful`: each message in a savepoint, its failure added to `failures`.
+        `keep_claims`: what is advanced stays claimed, for the next stage.
         """
         done: list[StoredMessage] = []
         retried = 0
@@ -760,7 +781,7 @@ class Pipeline:
                 if careful:
                     try:
                         with session.begin_nested():
-                            self._write_parsed(session, [row], parsed)
+                            self._write_parsed(session, [row], parsed, keep_claims)
                     except Exception as err:
                         log.exception("recording the parsed message %s failed", row_id)
                         failures[row_id] = blame(err)
@@ -768,18 +789,22 @@ class Pipeline:
                 retried += retry
                 done.append(row)
             if not careful:
-                self._write_parsed(session, done, parsed)
+                self._write_parsed(session, done, parsed, keep_claims)
         return done, retried
 
     def _write_parsed(
-        self, session: Session, rows: Sequence[StoredMessage], parsed: dict[int, Message]
+        self,
+        session: Session,
+        rows: Sequence[StoredMessage],
+        parsed: dict[int, Message],
+        keep_claims: bool = False,
     ) -> None:
         """The rows' parses and their new state, in one statement: the ORM would write one for
         each set of columns that changed, and compare every column first."""
         if not rows:
             return
         table = StoredMessage.__table__
-        advanced = self._advanced_values(PARSE, self.clock())
+        advanced = self._advanced_values(PARSE, self.clock(), keep_claims)
         session.execute(
             update(table).where(table.c.id == bindparam("row_id")),
             [{"row_id": row.id, **message_fields(parsed[row.id]), **advanced} for row in rows],
@@ -1318,12 +1343,15 @@ class Pipeline:
                 # folder; then the server copies may move.
                 fresh = [s for s in stored if s.outcome == "stored"]
                 parse_stats = RunStats()
+                # Parsed, the mail stays claimed by this process: its stages take it
+                # from the cache, not another daemon sharing the database.
                 self.advance_stage(
                     PARSE,
                     parse_stats,
                     [s.message_pk for s in fresh],
                     failed_now=failed_now,
                     read=self._read_ahead(fresh, parsing),
+                    chain=[],
                 )
                 if on_batch is not None:
                     on_batch()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.storage.expressions import among
@@ -81,16 +81,20 @@ def claim(
     now: datetime,
     lease: timedelta,
     limit: int,
+    also_mine: bool = False,
 ) -> list[int]:
     """Claim up to `limit` due rows matching `ready`, oldest first; returns their ids.
 
-    Runs in the caller's transaction, which should commit at once: the claim is what
-    keeps other workers off these rows while the work is done.
+    `also_mine`: rows this process holds already count as due (a stage's work that kept
+    its claim for the next stage, `claim_values`); the caller leaves out those it is
+    working on. Runs in the caller's transaction, which should commit at once: the claim
+    is what keeps other workers off these rows while the work is done.
     """
     table_id = model.id  # type: ignore[attr-defined]
-    candidates: Select[Any] = (
-        select(table_id).where(ready, due(model, now)).order_by(table_id).limit(limit)
-    )
+    takable = due(model, now)
+    if also_mine:
+        takable = or_(takable, model.claimed_by == worker_name())  # type: ignore[attr-defined]
+    candidates: Select[Any] = select(table_id).where(ready, takable).order_by(table_id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         # Rows another worker is claiming right now are skipped instead of waited for; the
         # ones found stay locked until the claim commits. (Not as a subquery of the
@@ -102,7 +106,7 @@ def claim(
     claimed = session.execute(
         update(model)
         # Checked again: on SQLite another process may have claimed them since.
-        .where(among(table_id, ids), ready, due(model, now))
+        .where(among(table_id, ids), ready, takable)
         .values(**claim_values(now, lease))
         .returning(table_id)
         .execution_options(synchronize_session=False)

@@ -1,15 +1,16 @@
-"""What classify and file advance goes on to the next stage still claimed: a batch is
+"""What parse, classify and file advance goes on to the next stage still claimed: a batch is
 claimed once for classify, file and answer, and what the next stage does not take is given
-back, due at once."""
+back, due at once; what the intake parsed is classified by the process that parsed it."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from mailbot.pipeline.machine import Pipeline
@@ -99,3 +100,68 @@ def test_a_database_error_after_filing_gives_the_filed_batch_back(
         monkeypatch.setattr(Pipeline, "_log_advanced", logged)
         assert len(bot.run()) == 5
         assert len(bot.items()) == 5  # filed once
+
+
+def _intake(bot: MaildirBot, pipeline: Pipeline) -> None:
+    box = bot.config.mailboxes[0]
+    with pipeline.source_factory(box, pipeline.stop_event) as source:
+        pipeline.intake(source, box)
+
+
+def _rereads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many stored mails the stages read and parsed again (not found in the cache)."""
+    counted: list[int] = []
+    read = Pipeline._read_batch
+
+    def counting(self: Pipeline, ids: Any) -> Any:
+        counted.extend(ids)
+        return read(self, ids)
+
+    monkeypatch.setattr(Pipeline, "_read_batch", counting)
+    return counted
+
+
+def test_what_the_intake_parsed_is_left_to_the_process_that_parsed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its parse is in that process's memory: another daemon sharing the database does not
+    take the mail (and parse it again to classify it); this one classifies it from memory."""
+    rereads = _rereads(monkeypatch)
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        for n in range(3):
+            bot.deliver(f"client{n}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        pipeline = bot.pipeline()
+        _intake(bot, pipeline)
+        me = work.worker_name()
+        assert _left(bot) == [(MessageState.PARSED, me, False)] * 3
+        with monkeypatch.context() as elsewhere:
+            elsewhere.setattr(work, "worker_name", lambda: "elsewhere:1")
+            bot.pipeline().advance()  # a second daemon's turn
+        assert _left(bot) == [(MessageState.PARSED, me, False)] * 3
+        pipeline.advance(then_send=True)
+        assert _left(bot) == [(MessageState.ANSWERED, None, True)] * 3
+        assert len(bot.new_mail()) == 3
+    assert rereads == []
+
+
+def test_what_the_intake_parsed_is_taken_by_another_once_its_claim_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process that parsed it is gone (on another machine, or its lease ran out): the
+    mail is read again from the store and answered once."""
+    rereads = _rereads(monkeypatch)
+    with MaildirBot(tmp_path, projects=(ACME,)) as bot:
+        for n in range(3):
+            bot.deliver(f"client{n}@acme.example", f"Issue: page {n} broken", f"Error {n}.")
+        _intake(bot, bot.pipeline())
+        with bot.session() as session:  # its lease ended
+            session.execute(
+                update(StoredMessage).values(next_attempt_at=utc_now() - timedelta(seconds=1))
+            )
+        with monkeypatch.context() as elsewhere:
+            elsewhere.setattr(work, "worker_name", lambda: "elsewhere:1")
+            bot.pipeline().advance(then_send=True)
+        assert _left(bot) == [(MessageState.ANSWERED, None, True)] * 3
+        assert len(bot.new_mail()) == 3
+        assert len(bot.items()) == 3
+    assert len(rereads) == 3

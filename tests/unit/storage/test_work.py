@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from mailbot.storage import work
 from mailbot.storage.db import Database, open_database
@@ -53,6 +53,37 @@ def test_a_claim_takes_at_most_its_limit_and_hides_the_rows(db: Database) -> Non
     assert len(second) == 3 and not set(first) & set(second)
     assert claim(db, 10) == []  # all leased
     assert sorted(claim(db, 10, NOW + LEASE + timedelta(seconds=1))) == sorted(first + second)
+
+
+def test_a_claim_also_mine_takes_the_rows_this_process_holds_with_the_due_ones(
+    db: Database,
+) -> None:
+    """Rows this process kept claimed for the next step are taken with the due ones, oldest
+    first; a row another process holds is not, nor one that is not ready."""
+    later = NOW + LEASE
+    with db.session() as s:
+        ids = sorted(s.scalars(select(OutboxMail.id)))
+        s.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(ids[1:3]))
+            .values(claimed_by=work.worker_name(), next_attempt_at=later)
+        )
+        s.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == ids[3])
+            .values(claimed_by="elsewhere:1", next_attempt_at=later)
+        )
+        s.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == ids[4])
+            .values(claimed_by=work.worker_name(), state=OutboxState.SENT)
+        )
+    with db.session() as s:
+        assert work.claim(s, OutboxMail, PENDING, now=NOW, lease=LEASE, limit=10) == [ids[0]]
+    with db.session() as s:
+        work.release(s, OutboxMail, [ids[0]], NOW)  # due again
+        mine = work.claim(s, OutboxMail, PENDING, now=NOW, lease=LEASE, limit=10, also_mine=True)
+    assert mine == ids[:3]
 
 
 def test_failures_back_off_then_set_aside(db: Database) -> None:
