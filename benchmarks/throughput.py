@@ -27,17 +27,14 @@ import platform
 import resource
 import sys
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks.databases import Databases  # noqa: E402
 from benchmarks.e2e import drain, drain_together  # noqa: E402
 from benchmarks.ingest import raw_fetch, run_once, spine  # noqa: E402
 from tests.servers import DovecotServer  # noqa: E402
@@ -46,39 +43,6 @@ from tests.support.mails import make_mails  # noqa: E402
 
 PROJECT = {"key": "CLIENT", "name": "Client", "client_domains": ["client.example"]}
 PASSES = 3  # of the raw fetch and of the ceiling, the best counts
-
-
-class Databases:
-    """A database for each measure: a SQLite file, or a throw-away one on a PostgreSQL server."""
-
-    def __init__(self, server_url: str | None) -> None:
-        self.server_url = server_url
-        self.made: list[str] = []
-
-    def new(self, folder: Path) -> str:
-        if self.server_url is None:
-            return f"sqlite:///{folder}/mb.sqlite3"
-        name = f"mailbot_bench_{uuid.uuid4().hex[:12]}"
-        with self._admin() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        self.made.append(name)
-        return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        with self._admin() as conn:
-            for name in self.made:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        self.made.clear()
-
-    @contextmanager
-    def _admin(self) -> Iterator:  # type: ignore[type-arg]
-        assert self.server_url is not None
-        engine = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                yield conn
-        finally:
-            engine.dispose()
 
 
 def best_rate(account, *, parse: bool, passes: int = PASSES) -> float:  # type: ignore[no-untyped-def]

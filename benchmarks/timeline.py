@@ -21,9 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +31,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
+from benchmarks.databases import Databases  # noqa: E402
 from benchmarks.profile_run import SMTP, backlog, cpu_seconds  # noqa: E402
 from tests.servers.smtp import SmtpSink  # noqa: E402
 
@@ -106,24 +105,6 @@ def progress(engine: Engine) -> str:
     return f"{answered:8d} {outbox.get('sent', 0):6d} {outbox.get('pending', 0):8d}"
 
 
-@contextmanager
-def database(root: Path, server_url: str) -> Iterator[str]:
-    """The URL of the run's database: SQLite in `root`, or one made on the server."""
-    if not server_url:
-        yield f"sqlite:///{root}/mb.sqlite3"
-        return
-    name = f"mailbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
@@ -133,7 +114,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
-        url = stack.enter_context(database(root, args.database_url))
+        databases = Databases(args.database_url or None)
+        stack.callback(databases.drop_all)
+        url = databases.new(root)
         server = make_url(url).database if args.database_url else None
         sink = None if args.no_smtp else stack.enter_context(SmtpSink())
         transport = SMTP.format(port=sink.port) if sink else ""
