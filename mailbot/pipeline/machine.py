@@ -417,7 +417,7 @@ class Pipeline:
             if failed_now:
                 ready = and_(ready, StoredMessage.id.not_in(failed_now))
             if stage is CLASSIFY and self._handed_over:  # held, being classified meanwhile
-                ready = and_(ready, StoredMessage.id.not_in([i for i, _m, _c in self._handed_over]))
+                ready = and_(ready, StoredMessage.id.not_in(self._handed_ids()))
             with self.db.session() as session:
                 ids = work.claim(
                     session,
@@ -445,7 +445,7 @@ class Pipeline:
                 self._batch(stage, ids, stats, chain)
         finally:
             # Classified meanwhile, or claimed for the next stage: not given back.
-            held = {row_id for row_id, _m, _c in self._handed_over} | set(chain or ())
+            held = {*self._handed_ids(), *(chain or ())}
             untouched = [i for i in ids if i not in held]
             with self.db.session() as session:  # what a stop left untouched goes back
                 work.release(session, StoredMessage, untouched, self.clock())
@@ -463,6 +463,10 @@ class Pipeline:
                     )
         return len(ids) or len(recorded)
 
+    def _handed_ids(self) -> list[int]:
+        """The messages of the batch triage ahead is classifying (claimed, held here)."""
+        return [row_id for row_id, _m, _c in self._handed_over]
+
     def _start_ahead(self) -> None:
         """Start classifying beside the stages (a backlog): ready a few seconds later."""
         if self._ahead is not None or self.ahead_settings is None or self.triage is None:
@@ -479,7 +483,7 @@ class Pipeline:
                 self._classify_rest(stats)
         finally:
             if self._handed_over:  # not recorded (the database went away): claimable again
-                ids, self._handed_over = [row_id for row_id, _m, _c in self._handed_over], []
+                ids, self._handed_over = self._handed_ids(), []
                 self._release(ids)
             if self._ahead is not None:
                 self._ahead.close(wait=False)
