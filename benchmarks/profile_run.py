@@ -22,11 +22,16 @@ import resource
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from mailbot.cli import main as mailbot_main  # noqa: E402
 from tests.servers.smtp import SmtpSink  # noqa: E402
@@ -85,6 +90,41 @@ def backlog(root: Path, n: int, *, url: str, transport: str) -> Path:
     config = root / "mailbot.toml"
     config.write_text(CONFIG.format(root=root, url=url, transport=transport))
     return config
+
+
+class Databases:
+    """A database for each measure: a SQLite file, or a throw-away one on a PostgreSQL server."""
+
+    def __init__(self, server_url: str | None) -> None:
+        self.server_url = server_url
+        self.made: list[str] = []
+
+    def new(self, folder: Path) -> str:
+        if self.server_url is None:
+            return f"sqlite:///{folder}/mb.sqlite3"
+        name = f"mailbot_bench_{uuid.uuid4().hex[:12]}"
+        with self._admin() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.made.append(name)
+        return make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self.made:
+            return
+        with self._admin() as conn:
+            for name in self.made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.made.clear()
+
+    @contextmanager
+    def _admin(self) -> Iterator:  # type: ignore[type-arg]
+        assert self.server_url is not None
+        engine = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
 
 
 def cumulative(stats: pstats.Stats, pattern: str) -> float:

@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from benchmarks.databases import Databases  # noqa: E402
 from benchmarks.e2e import drain, drain_together  # noqa: E402
 from benchmarks.ingest import raw_fetch, run_once, spine  # noqa: E402
+from benchmarks.profile_run import Databases  # noqa: E402
 from tests.servers import DovecotServer  # noqa: E402
 from tests.support.configs import write_config  # noqa: E402
 from tests.support.mails import make_mails  # noqa: E402

@@ -31,8 +31,12 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
-from benchmarks.databases import Databases  # noqa: E402
-from benchmarks.profile_run import SMTP, backlog, cpu_seconds  # noqa: E402
+from benchmarks.profile_run import (  # noqa: E402
+    SMTP,
+    Databases,
+    backlog,
+    cpu_seconds,
+)
 from tests.servers.smtp import SmtpSink  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
