@@ -7,7 +7,8 @@ fresh copy of the same mails:
     ceiling           raw fetch + mail-parser parse alone, best of 3 passes
     spine             fetch, parse, store, move, in this process (no later stage)
     run --once        the whole command, triage off (filing on)
-    run --once        with triage and filing (no SMTP configured: nothing sent)
+    run --once        with triage and filing, no acknowledgements (`[acknowledgements]` off)
+    run --once        with triage and filing (no SMTP configured: acknowledgements queued)
     whole pipeline    `run --once` with triage, filing and an acknowledgement per mail sent
     two daemons       on PostgreSQL only: two such `run --once` at the same time on one
                       database, each over its own mailbox with half of the mails (combined rate)
@@ -84,7 +85,12 @@ def main() -> None:
 
             for label, folder, settings in (
                 ("run --once, triage off, filing on", "plain", {"triage": {"enabled": False}}),
-                ("run --once, triage and filing", "triage", {}),
+                (
+                    "run --once, triage and filing, no acknowledgements",
+                    "filing",
+                    {"acknowledgements": {"enabled": False}},
+                ),
+                ("run --once, triage and filing, acknowledgements queued", "triage", {}),
             ):
                 account = server.add_account()
                 account.append_many("INBOX", mails)
@@ -125,9 +131,9 @@ def main() -> None:
         f"{n} mails, database {backend}"
     )
     for label, rate in rates.items():
-        print(f"{label:50s} {rate:8.0f} mails/s  {rate / ceiling:6.1%} of the ceiling")
+        print(f"{label:56s} {rate:8.0f} mails/s  {rate / ceiling:6.1%} of the ceiling")
     for label, mib in rss.items():
-        print(f"peak RSS, {label:40s} {mib:6.0f} MiB")
+        print(f"peak RSS, {label:56s} {mib:6.0f} MiB")
 
 
 if __name__ == "__main__":
